@@ -1,0 +1,58 @@
+"""pinner's command line: a thin layer over :mod:`pinner.core`.
+
+Follow a command's name to its module in :mod:`pinner.commands`; each one parses its options,
+builds :class:`pinner.settings.Settings`, opens a forge (:func:`pinner.forge.factory.open_forge`),
+calls the core and hands the result to a writer in :mod:`pinner.formats`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from pinner import __version__
+
+app = typer.Typer(
+    name="pinner",
+    help="Make GitHub Actions supply chains immutable: pin, audit, update, checksum.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pinner {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """pinner: pin every action to a commit, audit the whole graph, update with a cooldown."""
+
+
+def _register() -> None:
+    """Each command lives in its own module; importing it here keeps this file the index."""
+    import importlib
+
+    for name in ("pin", "audit", "update", "checksums", "cache"):
+        try:
+            module = importlib.import_module(f"pinner.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command not written yet
+            if exc.name != f"pinner.commands.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="pinner")

@@ -1,0 +1,78 @@
+"""Errors a user can cause or meet, each mapped to one stable exit code.
+
+The CLI catches :class:`PinnerError` and prints ``str(error)`` as one line on stderr, then
+exits with ``error.exit_code``. Anything else escaping is a bug in pinner.
+
+Exit codes (documented in README):
+  0  clean / done
+  1  findings, problems or changes needed (``--check``, ``audit``)
+  2  usage or input error (bad flag, malformed YAML, bad config, hostile input)
+  3  remote failure (network, rate limit, server error) after retries
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_REMOTE = 3
+
+
+class PinnerError(Exception):
+    """Base of every error pinner reports to the user without a traceback."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(PinnerError):
+    """A bad flag, option value or combination of options."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputError(PinnerError):
+    """A local input pinner refuses to read: malformed YAML, alias bomb, binary file, ..."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.path = path
+        self.line = line
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")
+
+
+class ConfigError(PinnerError):
+    """``[tool.pinner]`` or ``.github/pinner.toml`` is invalid."""
+
+    exit_code = EXIT_USAGE
+
+
+class RemoteError(PinnerError):
+    """The forge could not answer (network fault, 5xx after retries, garbage response)."""
+
+    exit_code = EXIT_REMOTE
+
+
+class RateLimitError(RemoteError):
+    """The API rate limit is exhausted and its reset is too far away to wait for."""
+
+    def __init__(self, message: str, *, reset_at: float | None = None):
+        self.reset_at = reset_at
+        super().__init__(message)
+
+
+class NotFoundError(PinnerError):
+    """A repository, ref or file that definitively does not exist.
+
+    This is a problem in the user's file, not a failure of the run: callers turn it into a
+    reported problem/finding and carry on with everything else.
+    """
+
+    exit_code = EXIT_FINDINGS
+
+
+class OfflineMiss(RemoteError):
+    """``--offline`` was given and the cache cannot answer."""

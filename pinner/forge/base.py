@@ -1,0 +1,76 @@
+"""The forge interface every source of refs and files implements.
+
+Everything is async: one run shares one event loop, one HTTP connection pool and one
+concurrency bound. Methods raise :class:`pinner.errors.NotFoundError` when the thing
+definitively does not exist (a finding about the user's file) and
+:class:`pinner.errors.RemoteError` when the forge could not answer (a failure of the run).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pinner.models import Commit, Comparison, RefListing, Release, RepoInfo, TagObject
+
+
+@runtime_checkable
+class Forge(Protocol):
+    """Read-only view of a GitHub-like forge."""
+
+    async def list_refs(self, repo: str) -> RefListing:
+        """Every ``refs/heads/*`` and ``refs/tags/*`` of ``owner/repo``, tags peeled.
+
+        One request per repository (git ``ls-refs``); raises NotFoundError if the repo is missing.
+        """
+        ...
+
+    async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
+        """The bytes of ``path`` at ``commit`` (a full SHA), or None if it does not exist there.
+
+        Content addressed by a commit SHA is immutable: implementations may cache it forever.
+        """
+        ...
+
+    async def get_commit(self, repo: str, ref: str) -> Commit:
+        """The commit ``ref`` (branch, tag or SHA) names; NotFoundError if none.
+
+        Warning: GitHub serves fork-network commits here too. Existence is not reachability.
+        """
+        ...
+
+    async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
+        """How ``head`` relates to ``base``; None when GitHub answers 404 (no common history)."""
+        ...
+
+    async def get_tag_object(self, repo: str, sha: str) -> TagObject:
+        """The annotated tag object ``sha``; NotFoundError if it is not one."""
+        ...
+
+    async def list_releases(self, repo: str) -> tuple[Release, ...]:
+        """Every release (all pages), newest first as GitHub orders them; drafts included."""
+        ...
+
+    async def get_repo(self, repo: str) -> RepoInfo:
+        """Repository metadata (canonical name, default branch); NotFoundError if missing."""
+        ...
+
+
+class CacheStore(Protocol):
+    """A persistent key-value store shared by concurrent pinner processes.
+
+    Keys are strings (namespaced, e.g. ``file/owner/repo/<sha>/action.yml``); values bytes.
+    ``ttl`` None means immutable (kept forever). ``get`` returns the value and, for entries
+    with a TTL, whether it is still fresh; callers revalidate stale entries (ETags).
+    """
+
+    def get(self, key: str) -> CacheEntry | None: ...
+
+    def put(
+        self, key: str, value: bytes, *, ttl: float | None = None, etag: str | None = None
+    ) -> None: ...
+
+
+class CacheEntry(Protocol):
+    value: bytes
+    etag: str | None
+    fresh: bool  # False once a TTL entry has expired (still usable for revalidation/offline)

@@ -1,0 +1,273 @@
+"""Values shared across pinner: what a ``uses:`` says, where it is, and what the forge knows.
+
+Every value is a frozen dataclass so it can be cached, hashed, deduplicated and passed between
+concurrent tasks without anyone mutating it under someone else's feet.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+"""A full, lowercase commit SHA: the only ref form pinner treats as pinned."""
+
+REUSABLE_WORKFLOW_RE = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
+
+
+class UsesKind(enum.Enum):
+    """What the runner would do with a ``uses:`` value (design.md section 3)."""
+
+    REMOTE = "remote"  # owner/repo[/path]@ref
+    LOCAL = "local"  # ./path or .\path
+    DOCKER = "docker"  # docker://image
+    SAME_REPO = "same-repo"  # $/path: caller's repository and ref
+    EXPRESSION = "expression"  # contains ${{ }}: cannot be pinned statically
+    INVALID = "invalid"  # does not parse as any of the above
+
+
+class SiteContext(enum.Enum):
+    """Where in a file a ``uses:`` sits; decides what the runner accepts there."""
+
+    WORKFLOW_STEP = "workflow-step"  # jobs.<id>.steps[].uses
+    REUSABLE_JOB = "reusable-job"  # jobs.<id>.uses
+    COMPOSITE_STEP = "composite-step"  # runs.steps[].uses of an action.yml
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRef:
+    """A remote ``owner/repo[/path]@ref`` reference, parsed.
+
+    ``owner`` and ``repo`` keep the user's spelling (GitHub compares them case-insensitively;
+    use :attr:`repo_key` for lookups).
+    """
+
+    owner: str
+    repo: str
+    path: str | None
+    ref: str
+
+    @property
+    def slug(self) -> str:
+        """``owner/repo`` as written."""
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def repo_key(self) -> str:
+        """Case-folded ``owner/repo``: the identity GitHub uses."""
+        return self.slug.lower()
+
+    @property
+    def target(self) -> str:
+        """``owner/repo[/path]``: what ``--include``/``--exclude`` patterns match against."""
+        return f"{self.slug}/{self.path}" if self.path else self.slug
+
+    @property
+    def is_sha(self) -> bool:
+        return bool(SHA_RE.match(self.ref))
+
+    @property
+    def is_reusable_workflow(self) -> bool:
+        return bool(self.path and REUSABLE_WORKFLOW_RE.match(self.path))
+
+    def with_ref(self, ref: str) -> ActionRef:
+        return ActionRef(self.owner, self.repo, self.path, ref)
+
+    def __str__(self) -> str:
+        return f"{self.target}@{self.ref}"
+
+
+@dataclass(frozen=True, slots=True)
+class UsesValue:
+    """A ``uses:`` value classified by the runner's grammar."""
+
+    raw: str
+    kind: UsesKind
+    action: ActionRef | None = None  # set for REMOTE
+    local_path: str | None = None  # set for LOCAL and SAME_REPO
+    image: str | None = None  # set for DOCKER (without the docker:// prefix)
+    error: str | None = None  # set for INVALID: why
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open ``[start, end)`` range of character offsets into a decoded file text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsesSite:
+    """One ``uses:`` occurrence with its exact location, so a rewrite can splice just it.
+
+    ``value_span`` covers the scalar as written, quotes included; ``comment_span`` covers the
+    trailing comment on the same line from ``#`` to the end of the comment (no newline), when
+    there is one.
+    """
+
+    path: Path  # absolute path of the file
+    relpath: str  # path relative to the scanned root, with forward slashes
+    line: int  # 1-based line of the value
+    column: int  # 1-based column of the value
+    context: SiteContext
+    value: UsesValue
+    value_span: Span
+    quote: str  # "", "'" or '"'
+    comment: str | None = None  # comment text without the leading "#" and surrounding spaces
+    comment_span: Span | None = None
+    job: str | None = None  # jobs.<id>, when in a workflow
+    step: int | None = None  # index in steps, when a step
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSite:
+    """A container image reference: ``docker://`` uses, ``container``, ``services.*.image``."""
+
+    path: Path
+    relpath: str
+    line: int
+    column: int
+    image: str
+    context: str  # "step", "container", "service", "runs.image"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One workflow or action file, read once: its text and everything found in it."""
+
+    path: Path
+    relpath: str
+    kind: str  # "workflow" or "action"
+    text: str  # decoded text, without BOM, line endings as in the file
+    bom: bool
+    newline: str  # "\n" or "\r\n": dominant line ending, for any text pinner inserts
+    uses: tuple[UsesSite, ...]
+    images: tuple[ImageSite, ...] = ()
+
+
+# ----------------------------------------------------------------------------- forge values
+
+
+@dataclass(frozen=True, slots=True)
+class GitRef:
+    """A branch or tag, as a ref listing reports it, annotated tags already peeled."""
+
+    name: str  # full name: refs/heads/main, refs/tags/v4.2.2
+    object: str  # what the ref points to (a tag object for annotated tags)
+    commit: str  # the commit reached by peeling
+
+    @property
+    def is_tag(self) -> bool:
+        return self.name.startswith("refs/tags/")
+
+    @property
+    def is_branch(self) -> bool:
+        return self.name.startswith("refs/heads/")
+
+    @property
+    def short(self) -> str:
+        return self.name.split("/", 2)[2]
+
+    @property
+    def annotated(self) -> bool:
+        return self.object != self.commit
+
+
+@dataclass(frozen=True, slots=True)
+class RefListing:
+    """Every branch and tag of one repository at one moment."""
+
+    repo: str  # owner/repo as the forge spells it
+    refs: tuple[GitRef, ...]
+    default_branch: str | None = None  # short name, when the forge told us (symref HEAD)
+
+    def tag(self, name: str) -> GitRef | None:
+        return self._index().get("refs/tags/" + name)
+
+    def branch(self, name: str) -> GitRef | None:
+        return self._index().get("refs/heads/" + name)
+
+    @property
+    def tags(self) -> tuple[GitRef, ...]:
+        return tuple(r for r in self.refs if r.is_tag)
+
+    @property
+    def branches(self) -> tuple[GitRef, ...]:
+        return tuple(r for r in self.refs if r.is_branch)
+
+    def at_commit(self, commit: str) -> tuple[GitRef, ...]:
+        """Every ref whose peeled commit is ``commit``."""
+        return tuple(r for r in self.refs if r.commit == commit)
+
+    def _index(self) -> dict[str, GitRef]:
+        # frozen + slots: compute on demand; listings are small enough (<= a few thousand refs)
+        return {r.name: r for r in self.refs}
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A commit as the REST API describes it (enough for cooldowns and existence checks)."""
+
+    sha: str
+    date: datetime | None  # committer date, UTC
+    parents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TagObject:
+    """An annotated tag object (``git/tags/SHA``)."""
+
+    sha: str
+    tag: str
+    object_sha: str
+    object_type: str  # "commit" or "tag"
+    tagger_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``compare/BASE...HEAD``: how HEAD relates to BASE."""
+
+    status: str  # "identical", "ahead", "behind", "diverged"
+    ahead_by: int
+    behind_by: int
+    merge_base: str | None
+
+    @property
+    def head_in_base(self) -> bool:
+        """True when HEAD is contained in BASE's history."""
+        return self.status in ("identical", "behind")
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAsset:
+    name: str
+    url: str  # API url
+    browser_download_url: str
+    size: int
+    digest: str | None  # "sha256:<hex>" when GitHub computed one
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    tag_name: str
+    name: str | None
+    published_at: datetime | None
+    draft: bool
+    prerelease: bool
+    html_url: str
+    immutable: bool = False
+    assets: tuple[ReleaseAsset, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RepoInfo:
+    full_name: str  # canonical spelling
+    default_branch: str
+    html_url: str
+    archived: bool = False
+    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)

@@ -1,0 +1,1 @@
+"""How results are written: text, JSON, SARIF 2.1.0, GitHub annotations, markdown."""

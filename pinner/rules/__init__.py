@@ -1,0 +1,1 @@
+"""Audit rules, one module per rule, each explaining the attack it catches."""

@@ -1,0 +1,1 @@
+"""What pinner reads in the user's repository: files, ``uses:`` sites, images, comments."""

@@ -1,0 +1,292 @@
+"""The persistent cache: one file per key, shared safely by concurrent pinner processes.
+
+Why files and not SQLite: several pinner processes (a matrix of CI jobs, an editor plugin and a
+terminal) may share one cache dir. With one file per key written to a temporary name and then
+``os.replace``-d into place, a reader sees either the whole old entry or the whole new one,
+never a torn write, and no lock is ever held, so a crashed process cannot wedge the others.
+Last writer wins, which is harmless: every writer stores an equally valid answer.
+
+Layout (``FORMAT`` is part of the path so a future layout never reads this one)::
+
+    ROOT/v1/NAMESPACE/ab/cdef0123...      sha256(key) split 2/62
+    ROOT/v1/NAMESPACE/ab/.tmp-PID-XXXX   a write in progress (ignored by readers)
+
+``NAMESPACE`` is the key's first ``/``-separated segment (``file``, ``refs``, ``http``, ...), so
+``pinner cache info`` can say what the space is spent on. Each file is::
+
+    MAGIC (8 bytes) | header length (4 bytes, big endian) | header JSON | value bytes
+
+The header carries the key itself (a hash collision or a stray file is then a miss, not a wrong
+answer), when it was stored, its TTL, the ETag and the value's length and CRC-32: anything that
+does not check out is treated as a miss and will be overwritten, never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import struct
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMAT = "v1"
+"""Directory of the current on-disk layout under the cache root."""
+
+_MAGIC = b"PINNERC1"
+_HEADER_LEN = struct.Struct(">I")
+_MAX_HEADER = 64 * 1024
+_NAMESPACE_RE = re.compile(r"[^a-z0-9_.-]")
+_TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True, slots=True)
+class FileCacheEntry:
+    """One entry read back from disk (implements :class:`pinner.forge.base.CacheEntry`)."""
+
+    value: bytes
+    etag: str | None
+    fresh: bool  # False once a TTL entry has expired: still usable to revalidate or offline
+    stored_at: float  # seconds since the epoch
+    ttl: float | None  # None: immutable, kept forever
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceUsage:
+    """How many entries, and how many bytes on disk, one namespace holds."""
+
+    entries: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    """What ``pinner cache info`` reports."""
+
+    path: Path
+    entries: int
+    bytes: int
+    namespaces: dict[str, NamespaceUsage] = field(default_factory=dict)
+    other_formats: tuple[str, ...] = ()  # layouts of other pinner versions found beside ours
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "format": FORMAT,
+            "entries": self.entries,
+            "bytes": self.bytes,
+            "namespaces": {
+                name: {"entries": u.entries, "bytes": u.bytes}
+                for name, u in sorted(self.namespaces.items())
+            },
+            "other_formats": list(self.other_formats),
+        }
+
+
+def _stderr_warning(message: str) -> None:
+    print(f"pinner: warning: {message}", file=sys.stderr)
+
+
+class FileCacheStore:
+    """A :class:`pinner.forge.base.CacheStore` backed by one file per key under ``root``.
+
+    Every method is best-effort by design: a cache that cannot be read is a miss, a cache that
+    cannot be written is skipped (with one warning per store), and pinner carries on, only
+    slower. The cache must never be the reason a run fails.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        warn: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = Path(root)
+        self._dir = self.root / FORMAT
+        self._warn = warn or _stderr_warning
+        self._clock = clock
+        self._writable = True
+
+    def __repr__(self) -> str:
+        return f"FileCacheStore({str(self.root)!r})"
+
+    @property
+    def writable(self) -> bool:
+        """False once a write failed: the run then continues without storing anything."""
+        return self._writable
+
+    # ------------------------------------------------------------------ CacheStore protocol
+
+    def get(self, key: str) -> FileCacheEntry | None:
+        """The entry for ``key``, or None when absent, corrupt, or written by someone else."""
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:  # absent, unreadable, a directory: all a miss
+            return None
+        parsed = _decode(data)
+        if parsed is None:
+            return None
+        header, value = parsed
+        if header.get("key") != key:
+            return None
+        stored_at = header.get("stored_at")
+        ttl = header.get("ttl")
+        etag = header.get("etag")
+        if not isinstance(stored_at, int | float) or not (
+            ttl is None or isinstance(ttl, int | float)
+        ):
+            return None
+        if etag is not None and not isinstance(etag, str):
+            return None
+        fresh = ttl is None or self._clock() < stored_at + ttl
+        return FileCacheEntry(value=value, etag=etag, fresh=fresh, stored_at=stored_at, ttl=ttl)
+
+    def put(
+        self, key: str, value: bytes, *, ttl: float | None = None, etag: str | None = None
+    ) -> None:
+        """Store ``value`` under ``key`` atomically; a failure disables writes, never raises."""
+        if not self._writable:
+            return
+        header = json.dumps(
+            {
+                "key": key,
+                "stored_at": self._clock(),
+                "ttl": ttl,
+                "etag": etag,
+                "size": len(value),
+                "crc32": zlib.crc32(value),
+            },
+            separators=(",", ":"),
+        ).encode()
+        target = self._path(key)
+        prefix = f"{_TMP_PREFIX}{os.getpid()}-"
+        try:
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+            except FileNotFoundError:  # first entry in this shard, or a concurrent clear
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(_MAGIC + _HEADER_LEN.pack(len(header)) + header + value)
+                os.replace(tmp, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            self._writable = False
+            reason = exc.strerror or type(exc).__name__
+            self._warn(f"cache dir {self.root} is not writable ({reason}); running without cache")
+
+    # ------------------------------------------------------------------ maintenance
+
+    def info(self) -> CacheInfo:
+        """Count entries and bytes per namespace (temporary files of live writers excluded)."""
+        namespaces: dict[str, NamespaceUsage] = {}
+        for ns_dir in _subdirs(self._dir):
+            entries = size = 0
+            for path in _entry_files(ns_dir):
+                try:
+                    size += path.stat().st_size
+                except OSError:  # removed by a concurrent clear
+                    continue
+                entries += 1
+            if entries:
+                namespaces[ns_dir.name] = NamespaceUsage(entries=entries, bytes=size)
+        others = tuple(sorted(d.name for d in _subdirs(self.root) if d.name != FORMAT))
+        return CacheInfo(
+            path=self.root,
+            entries=sum(u.entries for u in namespaces.values()),
+            bytes=sum(u.bytes for u in namespaces.values()),
+            namespaces=namespaces,
+            other_formats=others,
+        )
+
+    def clear(self) -> int:
+        """Delete every entry (of every format version); return how many entries were removed.
+
+        The format directory is first renamed aside, so a concurrent pinner sees an empty cache
+        at once instead of a half-deleted one, then deleted at leisure.
+        """
+        removed = 0
+        for version_dir in _subdirs(self.root):
+            if not _is_format_dir(version_dir.name):
+                continue  # never delete what pinner did not create
+            removed += sum(1 for ns in _subdirs(version_dir) for _ in _entry_files(ns))
+            aside = self.root / f"{_TMP_PREFIX}clear-{os.getpid()}-{version_dir.name}"
+            try:
+                os.replace(version_dir, aside)
+            except OSError:
+                aside = version_dir
+            shutil.rmtree(aside, ignore_errors=True)
+        for leftover in self.root.glob(f"{_TMP_PREFIX}clear-*") if self.root.is_dir() else ():
+            shutil.rmtree(leftover, ignore_errors=True)
+        return removed
+
+    # ------------------------------------------------------------------ internals
+
+    def _path(self, key: str) -> Path:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        return self._dir / namespace_of(key) / digest[:2] / digest[2:]
+
+
+def namespace_of(key: str) -> str:
+    """The directory a key lives in: its first segment, made safe as a file name."""
+    head = key.split("/", 1)[0].lower()
+    return _NAMESPACE_RE.sub("_", head)[:40].strip(".") or "_"
+
+
+def _decode(data: bytes) -> tuple[dict[str, object], bytes] | None:
+    """Split a cache file into header and value; None for anything torn, truncated or alien."""
+    start = len(_MAGIC) + _HEADER_LEN.size
+    if len(data) < start or not data.startswith(_MAGIC):
+        return None
+    (header_len,) = _HEADER_LEN.unpack_from(data, len(_MAGIC))
+    if header_len > _MAX_HEADER or len(data) < start + header_len:
+        return None
+    try:
+        header = json.loads(data[start : start + header_len])
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    value = data[start + header_len :]
+    if header.get("size") != len(value) or header.get("crc32") != zlib.crc32(value):
+        return None
+    return header, value
+
+
+def _is_format_dir(name: str) -> bool:
+    return bool(re.fullmatch(r"v\d+", name))
+
+
+def _subdirs(path: Path) -> Iterator[Path]:
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                yield Path(entry.path)
+
+
+def _entry_files(ns_dir: Path) -> Iterator[Path]:
+    for shard in _subdirs(ns_dir):
+        try:
+            entries = list(os.scandir(shard))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.startswith(_TMP_PREFIX):
+                yield Path(entry.path)

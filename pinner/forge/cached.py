@@ -1,0 +1,514 @@
+"""One cache in front of any forge: per-run single-flight memo plus the persistent store.
+
+Two layers, for two different promises:
+
+* **In the run**: no request is ever made twice. Each distinct call (method + arguments, the
+  repository case-folded as GitHub compares it) becomes one task; concurrent callers of the same
+  key await that one task, later callers get its settled result, errors included (a repository
+  that does not exist does not start existing half-way through a run).
+* **Across runs** (``store`` given): answers addressed by a full SHA are immutable, so they are
+  kept forever: a file at a commit (also "no such file there": the commit's tree can never gain
+  it), an annotated tag object, a commit by SHA, the comparison of two SHAs. Ref listings,
+  release lists and repository metadata change, so they are kept ``refs_ttl`` seconds; after
+  that they are fetched again (the inner forge revalidates REST GETs with ETags on its own;
+  ``git ls-refs`` has no ETag, which the per-run memo bounds to one listing per repository).
+
+``offline=True`` answers from the store only, expired entries included (an old answer beats no
+answer when the user asked for no network), and raises :class:`OfflineMiss` otherwise.
+
+The persistent values are JSON renderings of the :mod:`pinner.models` dataclasses; the codec is
+below. Every key carries a ``scope`` (the forge's host) so github.com, a GHES host and a local
+emulator never share entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pinner.errors import OfflineMiss
+from pinner.forge.base import CacheStore, Forge
+from pinner.models import (
+    SHA_RE,
+    Commit,
+    Comparison,
+    GitRef,
+    RefListing,
+    Release,
+    ReleaseAsset,
+    RepoInfo,
+    TagObject,
+)
+
+T = TypeVar("T")
+
+DEFAULT_REFS_TTL = 600.0
+"""Ten minutes: long enough that a burst of runs (pin, then audit, then CI) shares one listing,
+short enough that a tag pushed a moment ago shows up in the next working session."""
+
+
+class _Keep(enum.Enum):
+    MEMO_ONLY = "memo-only"  # keep in this run's memo, never in the store
+
+
+_FOREVER = None
+_MEMO_ONLY = _Keep.MEMO_ONLY
+Lifetime = float | _Keep | None
+"""How long the store keeps an answer: seconds, None for ever, or MEMO_ONLY for not at all."""
+
+
+class CachedForge:
+    """A :class:`pinner.forge.base.Forge` that asks ``inner`` at most once per question.
+
+    ``stats`` counts, per method, how each call was answered: ``fetch`` (the inner forge was
+    asked), ``store`` (from disk) and ``memo`` (from this run). The benchmark and the tests read
+    it; nothing else depends on it.
+    """
+
+    def __init__(
+        self,
+        inner: Forge,
+        store: CacheStore | None,
+        *,
+        offline: bool = False,
+        refs_ttl: float = DEFAULT_REFS_TTL,
+        scope: str = "",
+    ) -> None:
+        if offline and store is None:
+            raise ValueError("offline mode needs a cache store")
+        self.inner = inner
+        self.store = store
+        self.offline = offline
+        self.refs_ttl = refs_ttl
+        self.scope = scope.lower()
+        self.stats: Counter[str] = Counter()
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"CachedForge({self.inner!r}, store={self.store!r}, offline={self.offline})"
+
+    # ------------------------------------------------------------------ Forge protocol
+
+    async def list_refs(self, repo: str) -> RefListing:
+        return await self._call(
+            "refs",
+            repo,
+            (),
+            ttl=self.refs_ttl,
+            fetch=lambda: self.inner.list_refs(repo),
+            encode=_enc_refs,
+            decode=_dec_refs,
+            what=f"ref listing of {repo}",
+        )
+
+    async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
+        return await self._call(
+            "file",
+            repo,
+            (commit, path),
+            ttl=_FOREVER if _is_sha(commit) else _MEMO_ONLY,
+            fetch=lambda: self.inner.get_file(repo, commit, path),
+            encode=_enc_file,
+            decode=_dec_file,
+            what=f"{repo}/{path} at {commit}",
+        )
+
+    async def get_commit(self, repo: str, ref: str) -> Commit:
+        return await self._call(
+            "commit",
+            repo,
+            (ref,),
+            ttl=_FOREVER if _is_sha(ref) else _MEMO_ONLY,
+            fetch=lambda: self.inner.get_commit(repo, ref),
+            encode=_enc_commit,
+            decode=_dec_commit,
+            what=f"commit {repo}@{ref}",
+        )
+
+    async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
+        # Two SHAs: their relation is a fact of the commit graph, immutable. A 404 (None) is
+        # kept only with the TTL: it can also mean the commit has not reached this network yet.
+        both_shas = _is_sha(base) and _is_sha(head)
+
+        def ttl_for(result: Comparison | None) -> Lifetime:
+            if not both_shas:
+                return _MEMO_ONLY
+            return _FOREVER if result is not None else self.refs_ttl
+
+        return await self._call(
+            "compare",
+            repo,
+            (f"{base}...{head}",),
+            ttl=ttl_for,
+            fetch=lambda: self.inner.compare(repo, base, head),
+            encode=_enc_comparison,
+            decode=_dec_comparison,
+            what=f"comparison {repo} {base}...{head}",
+        )
+
+    async def get_tag_object(self, repo: str, sha: str) -> TagObject:
+        return await self._call(
+            "tag",
+            repo,
+            (sha,),
+            ttl=_FOREVER if _is_sha(sha) else _MEMO_ONLY,
+            fetch=lambda: self.inner.get_tag_object(repo, sha),
+            encode=_enc_tag,
+            decode=_dec_tag,
+            what=f"tag object {repo}@{sha}",
+        )
+
+    async def list_releases(self, repo: str) -> tuple[Release, ...]:
+        return await self._call(
+            "releases",
+            repo,
+            (),
+            ttl=self.refs_ttl,
+            fetch=lambda: self.inner.list_releases(repo),
+            encode=_enc_releases,
+            decode=_dec_releases,
+            what=f"release list of {repo}",
+        )
+
+    async def get_repo(self, repo: str) -> RepoInfo:
+        return await self._call(
+            "repo",
+            repo,
+            (),
+            ttl=self.refs_ttl,
+            fetch=lambda: self.inner.get_repo(repo),
+            encode=_enc_repo,
+            decode=_dec_repo,
+            what=f"repository {repo}",
+        )
+
+    # ------------------------------------------------------------------ machinery
+
+    async def _call(
+        self,
+        kind: str,
+        repo: str,
+        args: tuple[str, ...],
+        *,
+        ttl: Lifetime | Callable[[Any], Lifetime],
+        fetch: Callable[[], Awaitable[T]],
+        encode: Callable[[T], bytes],
+        decode: Callable[[bytes], T],
+        what: str,
+    ) -> T:
+        key = "/".join((kind, self.scope, repo.lower(), *args))
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a memo's tasks belong to one event loop (one run)
+            self._loop, self._tasks = loop, {}
+        task = self._tasks.get(key)
+        if task is not None:
+            self.stats[f"{kind}.memo"] += 1
+        else:
+            task = asyncio.ensure_future(self._resolve(kind, key, ttl, fetch, encode, decode, what))
+            task.add_done_callback(_mark_retrieved)
+            self._tasks[key] = task
+        # shield: one caller being cancelled must not cancel the answer the others await
+        return await asyncio.shield(task)
+
+    async def _resolve(
+        self,
+        kind: str,
+        key: str,
+        ttl: Lifetime | Callable[[Any], Lifetime],
+        fetch: Callable[[], Awaitable[T]],
+        encode: Callable[[T], bytes],
+        decode: Callable[[bytes], T],
+        what: str,
+    ) -> T:
+        persist = self.store is not None and ttl is not _MEMO_ONLY
+        stale: tuple[T] | None = None
+        if persist and self.store is not None:
+            entry = self.store.get(key)
+            if entry is not None:
+                try:
+                    value = decode(entry.value)
+                except (ValueError, KeyError, TypeError, IndexError):
+                    value = _UNDECODABLE  # corrupt or from an older codec: a miss
+                if value is not _UNDECODABLE:
+                    if entry.fresh:
+                        self.stats[f"{kind}.store"] += 1
+                        return value
+                    stale = (value,)
+        if self.offline:
+            if stale is not None:
+                self.stats[f"{kind}.store"] += 1
+                return stale[0]
+            raise OfflineMiss(
+                f"--offline: the cache has no {what}; run once without --offline to fill it"
+            )
+        self.stats[f"{kind}.fetch"] += 1
+        value = await fetch()
+        if persist and self.store is not None:
+            lifetime = ttl(value) if callable(ttl) else ttl
+            if not isinstance(lifetime, _Keep):
+                self.store.put(key, encode(value), ttl=lifetime)
+        return value
+
+
+_UNDECODABLE: Any = object()
+
+
+def _mark_retrieved(task: asyncio.Future[Any]) -> None:
+    """Consume a failed task's exception so asyncio does not log it when every caller left."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _is_sha(ref: str) -> bool:
+    return bool(SHA_RE.match(ref))
+
+
+# ----------------------------------------------------------------------------- JSON codec
+#
+# Explicit per type rather than generic reflection: the cache outlives a pinner version, and a
+# model change should break a test here, not silently decode old entries into wrong values.
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_dt(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("date must be a string")
+    return datetime.fromisoformat(value)
+
+
+def _enc_file(value: bytes | None) -> bytes:
+    # one tag byte: a cached "absent" must be distinguishable from a cached empty file
+    return b"\x00" if value is None else b"\x01" + value
+
+
+def _dec_file(data: bytes) -> bytes | None:
+    if data == b"\x00":
+        return None
+    if data[:1] != b"\x01":
+        raise ValueError("bad file entry")
+    return data[1:]
+
+
+def ref_listing_to_json(listing: RefListing) -> dict[str, Any]:
+    return {
+        "repo": listing.repo,
+        "default_branch": listing.default_branch,
+        "refs": [[r.name, r.object, r.commit] for r in listing.refs],
+    }
+
+
+def ref_listing_from_json(obj: dict[str, Any]) -> RefListing:
+    return RefListing(
+        repo=_str(obj["repo"]),
+        refs=tuple(GitRef(_str(n), _str(o), _str(c)) for n, o, c in obj["refs"]),
+        default_branch=_opt_str(obj.get("default_branch")),
+    )
+
+
+def _enc_refs(listing: RefListing) -> bytes:
+    return _dumps(ref_listing_to_json(listing))
+
+
+def _dec_refs(data: bytes) -> RefListing:
+    return ref_listing_from_json(json.loads(data))
+
+
+def commit_to_json(commit: Commit) -> dict[str, Any]:
+    return {"sha": commit.sha, "date": _dt(commit.date), "parents": list(commit.parents)}
+
+
+def commit_from_json(obj: dict[str, Any]) -> Commit:
+    return Commit(
+        sha=_str(obj["sha"]),
+        date=_parse_dt(obj["date"]),
+        parents=tuple(_str(p) for p in obj["parents"]),
+    )
+
+
+def _enc_commit(commit: Commit) -> bytes:
+    return _dumps(commit_to_json(commit))
+
+
+def _dec_commit(data: bytes) -> Commit:
+    return commit_from_json(json.loads(data))
+
+
+def tag_object_to_json(tag: TagObject) -> dict[str, Any]:
+    return {
+        "sha": tag.sha,
+        "tag": tag.tag,
+        "object_sha": tag.object_sha,
+        "object_type": tag.object_type,
+        "tagger_date": _dt(tag.tagger_date),
+    }
+
+
+def tag_object_from_json(obj: dict[str, Any]) -> TagObject:
+    return TagObject(
+        sha=_str(obj["sha"]),
+        tag=_str(obj["tag"]),
+        object_sha=_str(obj["object_sha"]),
+        object_type=_str(obj["object_type"]),
+        tagger_date=_parse_dt(obj["tagger_date"]),
+    )
+
+
+def _enc_tag(tag: TagObject) -> bytes:
+    return _dumps(tag_object_to_json(tag))
+
+
+def _dec_tag(data: bytes) -> TagObject:
+    return tag_object_from_json(json.loads(data))
+
+
+def comparison_to_json(comparison: Comparison | None) -> dict[str, Any] | None:
+    if comparison is None:
+        return None
+    return {
+        "status": comparison.status,
+        "ahead_by": comparison.ahead_by,
+        "behind_by": comparison.behind_by,
+        "merge_base": comparison.merge_base,
+    }
+
+
+def comparison_from_json(obj: dict[str, Any] | None) -> Comparison | None:
+    if obj is None:
+        return None
+    return Comparison(
+        status=_str(obj["status"]),
+        ahead_by=_int(obj["ahead_by"]),
+        behind_by=_int(obj["behind_by"]),
+        merge_base=_opt_str(obj["merge_base"]),
+    )
+
+
+def _enc_comparison(comparison: Comparison | None) -> bytes:
+    return _dumps(comparison_to_json(comparison))
+
+
+def _dec_comparison(data: bytes) -> Comparison | None:
+    return comparison_from_json(json.loads(data))
+
+
+def release_to_json(release: Release) -> dict[str, Any]:
+    return {
+        "tag_name": release.tag_name,
+        "name": release.name,
+        "published_at": _dt(release.published_at),
+        "draft": release.draft,
+        "prerelease": release.prerelease,
+        "html_url": release.html_url,
+        "immutable": release.immutable,
+        "assets": [
+            {
+                "name": a.name,
+                "url": a.url,
+                "browser_download_url": a.browser_download_url,
+                "size": a.size,
+                "digest": a.digest,
+            }
+            for a in release.assets
+        ],
+    }
+
+
+def release_from_json(obj: dict[str, Any]) -> Release:
+    return Release(
+        tag_name=_str(obj["tag_name"]),
+        name=_opt_str(obj["name"]),
+        published_at=_parse_dt(obj["published_at"]),
+        draft=_bool(obj["draft"]),
+        prerelease=_bool(obj["prerelease"]),
+        html_url=_str(obj["html_url"]),
+        immutable=_bool(obj["immutable"]),
+        assets=tuple(
+            ReleaseAsset(
+                name=_str(a["name"]),
+                url=_str(a["url"]),
+                browser_download_url=_str(a["browser_download_url"]),
+                size=_int(a["size"]),
+                digest=_opt_str(a["digest"]),
+            )
+            for a in obj["assets"]
+        ),
+    )
+
+
+def _enc_releases(releases: tuple[Release, ...]) -> bytes:
+    return _dumps([release_to_json(r) for r in releases])
+
+
+def _dec_releases(data: bytes) -> tuple[Release, ...]:
+    items = json.loads(data)
+    if not isinstance(items, list):
+        raise TypeError("release list must be a list")
+    return tuple(release_from_json(r) for r in items)
+
+
+def repo_info_to_json(info: RepoInfo) -> dict[str, Any]:
+    return {
+        "full_name": info.full_name,
+        "default_branch": info.default_branch,
+        "html_url": info.html_url,
+        "archived": info.archived,
+        "extra": info.extra,
+    }
+
+
+def repo_info_from_json(obj: dict[str, Any]) -> RepoInfo:
+    extra = obj.get("extra") or {}
+    if not isinstance(extra, dict):
+        raise TypeError("extra must be an object")
+    return RepoInfo(
+        full_name=_str(obj["full_name"]),
+        default_branch=_str(obj["default_branch"]),
+        html_url=_str(obj["html_url"]),
+        archived=_bool(obj["archived"]),
+        extra=extra,
+    )
+
+
+def _enc_repo(info: RepoInfo) -> bytes:
+    return _dumps(repo_info_to_json(info))
+
+
+def _dec_repo(data: bytes) -> RepoInfo:
+    return repo_info_from_json(json.loads(data))
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+    return value

@@ -1,0 +1,75 @@
+"""The one way commands obtain a forge: ``async with open_forge(settings) as forge``.
+
+Every command goes through here so every command gets the same stack: the real forge (GitHub
+over HTTP, or a snapshot directory with ``--snapshot``), behind one :class:`CachedForge` that
+guarantees no request is made twice in a run and, with a cache dir, keeps answers across runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pinner.errors import UsageError
+from pinner.forge.base import Forge
+from pinner.forge.cache import FileCacheStore
+from pinner.forge.cached import DEFAULT_REFS_TTL, CachedForge
+from pinner.settings import ForgeUrls, Settings
+
+
+@asynccontextmanager
+async def open_forge(
+    settings: Settings, *, refs_ttl: float = DEFAULT_REFS_TTL
+) -> AsyncIterator[CachedForge]:
+    """Open the forge ``settings`` describe, cached, and close it (its HTTP pool) on exit.
+
+    With ``settings.snapshot_dirs`` the snapshot answers and nothing is stored on disk: a
+    snapshot is already local, and its answers must never be mistaken for the real forge's.
+    """
+    async with AsyncExitStack() as stack:
+        inner: Forge
+        if settings.snapshot_dirs:
+            from pinner.forge.snapshot import SnapshotForge
+
+            inner = SnapshotForge(*settings.snapshot_dirs)
+            if hasattr(inner, "__aenter__"):
+                inner = await stack.enter_async_context(inner)  # type: ignore[arg-type]
+            yield CachedForge(inner, None, offline=False, refs_ttl=refs_ttl)
+            return
+        if settings.offline and settings.cache_dir is None:
+            raise UsageError("--offline needs the cache; it cannot be combined with --no-cache")
+        store = open_store(settings.cache_dir)
+        from pinner.forge.github import GitHubForge
+
+        inner = await stack.enter_async_context(GitHubForge(settings, cache=store))
+        yield CachedForge(
+            inner,
+            store,
+            offline=settings.offline,
+            refs_ttl=refs_ttl,
+            scope=cache_scope(settings.urls),
+        )
+
+
+def open_store(cache_dir: Path | None) -> FileCacheStore | None:
+    """The persistent store under ``cache_dir``, or None for ``--no-cache``."""
+    return FileCacheStore(cache_dir) if cache_dir is not None else None
+
+
+def cache_scope(urls: ForgeUrls) -> str:
+    """The identity of a forge in cache keys: its server, and its API base when overridden.
+
+    Two emulators on different ports, a GHES host and github.com each get their own entries.
+    """
+    server = _without_scheme(urls.server)
+    derived = ForgeUrls.derive(urls.server)
+    if urls.api != derived.api:
+        return f"{server}+{_without_scheme(urls.api)}"
+    return server
+
+
+def _without_scheme(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.netloc + parts.path).rstrip("/").lower()

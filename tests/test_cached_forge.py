@@ -1,0 +1,393 @@
+"""CachedForge: single-flight per run, immutable answers kept forever, TTLs, offline."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pinner.errors import NotFoundError, OfflineMiss, RemoteError
+from pinner.forge.base import Forge
+from pinner.forge.cache import FileCacheStore
+from pinner.forge.cached import (
+    CachedForge,
+    _dec_releases,
+    _dec_repo,
+    _enc_releases,
+    _enc_repo,
+    comparison_from_json,
+    comparison_to_json,
+    ref_listing_from_json,
+    ref_listing_to_json,
+)
+from pinner.models import (
+    Commit,
+    Comparison,
+    GitRef,
+    RefListing,
+    Release,
+    ReleaseAsset,
+    RepoInfo,
+    TagObject,
+)
+
+SHA_A = "a" * 40
+SHA_B = "b" * 40
+SHA_T = "c" * 40
+WHEN = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
+
+LISTING = RefListing(
+    repo="Actions/Checkout",
+    refs=(
+        GitRef("refs/heads/main", SHA_B, SHA_B),
+        GitRef("refs/tags/v4.2.2", SHA_T, SHA_A),
+        GitRef("refs/tags/v4", SHA_A, SHA_A),
+    ),
+    default_branch="main",
+)
+RELEASES = (
+    Release(
+        tag_name="v4.2.2",
+        name="v4.2.2 – ünïcode",
+        published_at=WHEN,
+        draft=False,
+        prerelease=False,
+        html_url="https://github.com/actions/checkout/releases/tag/v4.2.2",
+        immutable=True,
+        assets=(
+            ReleaseAsset(
+                "tool.tar.gz", "https://api/x", "https://dl/x", 1234, "sha256:" + "0" * 64
+            ),
+            ReleaseAsset("tool.zip", "https://api/y", "https://dl/y", 0, None),
+        ),
+    ),
+    Release("v1", None, None, True, True, "https://h/v1"),
+)
+
+
+class FakeForge:
+    """Answers from fixed data, counts every call, optionally slowly (to expose races)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls: Counter[tuple] = Counter()
+        self.delay = delay
+        self.files: dict[tuple[str, str], bytes] = {(SHA_A, "action.yml"): b"name: checkout\n"}
+        self.listing = LISTING
+        self.fail_with: Exception | None = None
+
+    async def _tick(self, *key: object) -> None:
+        self.calls[key] += 1
+        await asyncio.sleep(self.delay)
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    async def list_refs(self, repo: str) -> RefListing:
+        await self._tick("list_refs", repo)
+        if repo.lower() == "nobody/nothing":
+            raise NotFoundError(f"repository {repo} not found")
+        return self.listing
+
+    async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
+        await self._tick("get_file", repo, commit, path)
+        return self.files.get((commit, path))
+
+    async def get_commit(self, repo: str, ref: str) -> Commit:
+        await self._tick("get_commit", repo, ref)
+        return Commit(SHA_A if ref != "main" else SHA_B, WHEN, (SHA_B,))
+
+    async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
+        await self._tick("compare", repo, base, head)
+        if head == SHA_T:
+            return None
+        return Comparison("behind", 0, 3, SHA_A)
+
+    async def get_tag_object(self, repo: str, sha: str) -> TagObject:
+        await self._tick("get_tag_object", repo, sha)
+        return TagObject(sha, "v4.2.2", SHA_A, "commit", WHEN)
+
+    async def list_releases(self, repo: str) -> tuple[Release, ...]:
+        await self._tick("list_releases", repo)
+        return RELEASES
+
+    async def get_repo(self, repo: str) -> RepoInfo:
+        await self._tick("get_repo", repo)
+        return RepoInfo(
+            "actions/checkout", "main", "https://github.com/actions/checkout", False, {"id": 1}
+        )
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def every_method(forge: Forge) -> tuple:
+    return (
+        await forge.list_refs("actions/checkout"),
+        await forge.get_file("actions/checkout", SHA_A, "action.yml"),
+        await forge.get_file("actions/checkout", SHA_A, "action.yaml"),
+        await forge.get_commit("actions/checkout", SHA_A),
+        await forge.compare("actions/checkout", SHA_B, SHA_A),
+        await forge.get_tag_object("actions/checkout", SHA_T),
+        await forge.list_releases("actions/checkout"),
+        await forge.get_repo("actions/checkout"),
+    )
+
+
+def test_is_a_forge() -> None:
+    assert isinstance(CachedForge(FakeForge(), None), Forge)
+
+
+def test_concurrent_callers_share_one_request() -> None:
+    inner = FakeForge(delay=0.02)
+    forge = CachedForge(inner, None)
+
+    async def main() -> list:
+        return await asyncio.gather(
+            *(forge.list_refs("actions/checkout") for _ in range(20)),
+            *(forge.list_refs("ACTIONS/checkout") for _ in range(5)),  # GitHub ignores case
+            *(forge.get_file("actions/checkout", SHA_A, "action.yml") for _ in range(20)),
+        )
+
+    results = run(main())
+    assert inner.calls == Counter(
+        {
+            ("list_refs", "actions/checkout"): 1,
+            ("get_file", "actions/checkout", SHA_A, "action.yml"): 1,
+        }
+    )
+    assert all(r is LISTING for r in results[:25])
+    assert forge.stats["refs.fetch"] == 1 and forge.stats["refs.memo"] == 24
+
+
+def test_no_request_twice_in_a_run_even_without_store() -> None:
+    inner = FakeForge()
+    forge = CachedForge(inner, None)
+
+    async def main() -> None:
+        first = await every_method(forge)
+        second = await every_method(forge)
+        assert first == second
+
+    run(main())
+    assert set(inner.calls.values()) == {1}
+    assert inner.total == 8
+
+
+def test_errors_are_memoized_for_the_run() -> None:
+    inner = FakeForge()
+    forge = CachedForge(inner, None)
+
+    async def main() -> None:
+        for _ in range(3):
+            with pytest.raises(NotFoundError):
+                await forge.list_refs("nobody/nothing")
+
+    run(main())
+    assert inner.calls[("list_refs", "nobody/nothing")] == 1
+
+
+def test_failed_request_is_not_persisted(tmp_path: Path) -> None:
+    inner = FakeForge()
+    inner.fail_with = RemoteError("boom")
+    store = FileCacheStore(tmp_path)
+    with pytest.raises(RemoteError):
+        run(CachedForge(inner, store).get_file("a/b", SHA_A, "action.yml"))
+    assert store.info().entries == 0
+    inner.fail_with = None
+    assert (
+        run(CachedForge(inner, store).get_file("a/b", SHA_A, "action.yml")) == b"name: checkout\n"
+    )
+
+
+def test_cancelled_caller_does_not_cancel_the_shared_request() -> None:
+    inner = FakeForge(delay=0.05)
+    forge = CachedForge(inner, None)
+
+    async def main() -> RefListing:
+        impatient = asyncio.create_task(forge.list_refs("actions/checkout"))
+        patient = asyncio.create_task(forge.list_refs("actions/checkout"))
+        await asyncio.sleep(0.01)
+        impatient.cancel()
+        return await patient
+
+    assert run(main()) == LISTING
+    assert inner.total == 1
+
+
+def test_memo_survives_into_a_new_event_loop_without_breaking() -> None:
+    inner = FakeForge()
+    forge = CachedForge(inner, None)
+    run(forge.list_refs("actions/checkout"))
+    assert run(forge.list_refs("actions/checkout")) == LISTING  # tasks of a closed loop dropped
+
+
+def test_warm_run_makes_no_request_for_anything_immutable_or_fresh(tmp_path: Path) -> None:
+    store = FileCacheStore(tmp_path)
+    cold_inner = FakeForge()
+    cold = run(every_method(CachedForge(cold_inner, store)))
+    assert cold_inner.total == 8
+    warm_inner = FakeForge()
+    warm_forge = CachedForge(warm_inner, FileCacheStore(tmp_path))
+    warm = run(every_method(warm_forge))
+    assert warm == cold
+    assert warm_inner.total == 0
+    assert warm_forge.stats["file.store"] == 2  # the "absent" answer too
+
+
+def test_after_the_ttl_only_mutable_answers_are_fetched_again(tmp_path: Path) -> None:
+    clock = Clock()
+    run(every_method(CachedForge(FakeForge(), FileCacheStore(tmp_path, clock=clock), refs_ttl=60)))
+    clock.now += 61
+    inner = FakeForge()
+    run(every_method(CachedForge(inner, FileCacheStore(tmp_path, clock=clock), refs_ttl=60)))
+    assert set(inner.calls) == {
+        ("list_refs", "actions/checkout"),
+        ("list_releases", "actions/checkout"),
+        ("get_repo", "actions/checkout"),
+    }
+    assert set(inner.calls.values()) == {1}
+
+
+def test_refetched_listing_replaces_the_stale_one(tmp_path: Path) -> None:
+    clock = Clock()
+    run(
+        CachedForge(FakeForge(), FileCacheStore(tmp_path, clock=clock), refs_ttl=60).list_refs(
+            "a/b"
+        )
+    )
+    clock.now += 120
+    newer = FakeForge()
+    newer.listing = RefListing("a/b", (GitRef("refs/tags/v5", SHA_B, SHA_B),))
+    got = run(
+        CachedForge(newer, FileCacheStore(tmp_path, clock=clock), refs_ttl=60).list_refs("a/b")
+    )
+    assert got == newer.listing
+    idle = FakeForge()
+    again = run(
+        CachedForge(idle, FileCacheStore(tmp_path, clock=clock), refs_ttl=60).list_refs("a/b")
+    )
+    assert again == newer.listing and idle.total == 0
+
+
+def test_mutable_refs_are_never_persisted(tmp_path: Path) -> None:
+    store = FileCacheStore(tmp_path)
+
+    async def main(forge: CachedForge) -> None:
+        await forge.get_commit("actions/checkout", "main")  # a branch moves
+        await forge.get_file("actions/checkout", "v4", "action.yml")  # a tag can be moved
+        await forge.compare("actions/checkout", "main", SHA_A)  # main moves
+        await forge.get_commit("actions/checkout", SHA_A[:7])  # short SHA: ambiguous later
+
+    run(main(CachedForge(FakeForge(), store)))
+    assert store.info().entries == 0
+    inner = FakeForge()
+    run(main(CachedForge(inner, store)))
+    assert inner.total == 4
+
+
+def test_compare_404_between_shas_is_kept_only_for_the_ttl(tmp_path: Path) -> None:
+    clock = Clock()
+    make = lambda inner: CachedForge(inner, FileCacheStore(tmp_path, clock=clock), refs_ttl=60)  # noqa: E731
+    assert run(make(FakeForge()).compare("a/b", SHA_A, SHA_T)) is None
+    assert run(make(FakeForge()).compare("a/b", SHA_A, SHA_B)) is not None
+    clock.now += 3600
+    inner = FakeForge()
+    forge = make(inner)
+    assert run(forge.compare("a/b", SHA_A, SHA_T)) is None
+    assert run(forge.compare("a/b", SHA_A, SHA_B)) == Comparison("behind", 0, 3, SHA_A)
+    assert inner.calls == Counter({("compare", "a/b", SHA_A, SHA_T): 1})
+
+
+def test_scopes_keep_forges_apart(tmp_path: Path) -> None:
+    store = FileCacheStore(tmp_path)
+    run(CachedForge(FakeForge(), store, scope="github.com").list_refs("a/b"))
+    other = FakeForge()
+    run(CachedForge(other, store, scope="127.0.0.1:8080").list_refs("a/b"))
+    assert other.total == 1
+
+
+def test_offline_answers_from_the_store_even_when_stale(tmp_path: Path) -> None:
+    clock = Clock()
+    run(every_method(CachedForge(FakeForge(), FileCacheStore(tmp_path, clock=clock), refs_ttl=1)))
+    clock.now += 10**6
+    inner = FakeForge()
+    forge = CachedForge(inner, FileCacheStore(tmp_path, clock=clock), offline=True, refs_ttl=1)
+    assert run(every_method(forge))[0] == LISTING
+    assert inner.total == 0
+
+
+def test_offline_miss_is_a_clear_remote_error(tmp_path: Path) -> None:
+    inner = FakeForge()
+    forge = CachedForge(inner, FileCacheStore(tmp_path), offline=True)
+    with pytest.raises(OfflineMiss) as err:
+        run(forge.list_refs("actions/setup-go"))
+    assert "--offline" in str(err.value) and "actions/setup-go" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert err.value.exit_code == 3
+    with pytest.raises(OfflineMiss):
+        run(forge.get_commit("actions/setup-go", "main"))  # never persisted: always a miss
+    assert inner.total == 0
+
+
+def test_offline_without_store_is_refused() -> None:
+    with pytest.raises(ValueError):
+        CachedForge(FakeForge(), None, offline=True)
+
+
+def test_undecodable_store_entry_is_a_miss(tmp_path: Path) -> None:
+    store = FileCacheStore(tmp_path)
+    forge = CachedForge(FakeForge(), store)
+    run(forge.list_refs("a/b"))
+    key = "refs//a/b"
+    assert store.get(key) is not None
+    store.put(key, b'{"repo": 5, "refs": []}', ttl=600)
+    inner = FakeForge()
+    assert run(CachedForge(inner, store).list_refs("a/b")) == LISTING
+    assert inner.total == 1
+
+
+# --------------------------------------------------------------------------- codec
+
+
+def test_codec_round_trips_every_model() -> None:
+    assert ref_listing_from_json(ref_listing_to_json(LISTING)) == LISTING
+    assert _dec_releases(_enc_releases(RELEASES)) == RELEASES
+    info = RepoInfo("o/r", "main", "https://h/o/r", True, {"visibility": "public"})
+    back = _dec_repo(_enc_repo(info))
+    assert back == info and back.extra == {"visibility": "public"}
+    cmp = Comparison("diverged", 2, 5, None)
+    assert comparison_from_json(comparison_to_json(cmp)) == cmp
+    assert comparison_from_json(comparison_to_json(None)) is None
+    assert _dec_releases(_enc_releases(RELEASES))[0].published_at == WHEN  # tz kept
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b"[]",
+        b'{"repo": "a/b"}',
+        b'{"repo": "a/b", "refs": [["x", "y"]]}',
+        b'{"repo": "a/b", "refs": [[1, 2, 3]]}',
+    ],
+)
+def test_codec_rejects_malformed_listings(payload: bytes) -> None:
+    from pinner.forge.cached import _dec_refs
+
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        _dec_refs(payload)

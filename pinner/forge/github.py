@@ -1,0 +1,121 @@
+"""GitHub (github.com, GHES, or the test emulator) as a :class:`~pinner.forge.base.Forge`.
+
+Three channels, each used for what it does cheapest:
+
+* **git smart HTTP** for ref listings: one request per repository, tags peeled, no API quota;
+* **raw content** for files at a commit: no API quota either; when the raw host is unavailable
+  (network failure, or it refuses us) the REST ``contents`` endpoint with the raw media type
+  takes over for the rest of the run;
+* **REST** for commits, comparisons, tag objects, releases and repository metadata.
+
+All three share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
+token scoping). Per-run memoisation and the persistent cache of answers live in
+:class:`~pinner.forge.cached.CachedForge`; this class only adds ETag revalidation of REST bodies
+when given a store.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pinner.errors import OfflineMiss, RateLimitError, RemoteError
+from pinner.forge.base import CacheStore
+from pinner.forge.gitproto import fetch_ref_listing
+from pinner.forge.http import RequestKind, RequestStats, TooLargeError, Transport
+from pinner.forge.rest import DEFAULT_REST_TTL, RestClient, quote_path, quote_ref, split_repo
+from pinner.models import Commit, Comparison, RefListing, Release, RepoInfo, TagObject
+from pinner.settings import Settings
+
+log = logging.getLogger("pinner.forge")
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""Action metadata files are a few KiB; 2 MiB is generous and bounds memory per file."""
+
+
+class GitHubForge:
+    """The real forge. ``async with GitHubForge(settings) as forge: ...`` owns its HTTP pool."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cache: CacheStore | None = None,
+        *,
+        transport: Transport | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        rest_ttl: float = DEFAULT_REST_TTL,
+    ):
+        self.settings = settings
+        self._own_transport = transport is None
+        self.transport = transport or Transport(settings)
+        self.rest = RestClient(self.transport, settings.urls.api, cache, ttl=rest_ttl)
+        self.max_file_bytes = max_file_bytes
+        self._raw_unavailable: str | None = None  # why raw content is not used any more
+
+    async def __aenter__(self) -> GitHubForge:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_transport:
+            await self.transport.aclose()
+
+    def __repr__(self) -> str:
+        return f"<GitHubForge {self.settings.urls.server} requests={self.stats.total}>"
+
+    @property
+    def stats(self) -> RequestStats:
+        """Requests made so far, by channel (``rest``, ``git``, ``raw``, ``download``)."""
+        return self.transport.stats
+
+    # -- Forge protocol
+
+    async def list_refs(self, repo: str) -> RefListing:
+        owner, name = split_repo(repo)
+        return await fetch_ref_listing(
+            self.transport, self.settings.urls.git(f"{owner}/{name}"), f"{owner}/{name}"
+        )
+
+    async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
+        owner, name = split_repo(repo)
+        if self._raw_unavailable is None:
+            url = f"{self.settings.urls.raw}/{owner}/{name}/{quote_ref(commit)}/{quote_path(path)}"
+            what = f"file {path} of {repo}@{commit[:12]}"
+            try:
+                response = await self.transport.request(
+                    "GET", url, kind=RequestKind.RAW, max_bytes=self.max_file_bytes, what=what
+                )
+            except (TooLargeError, RateLimitError, OfflineMiss):
+                raise
+            except RemoteError as exc:
+                self._disable_raw(str(exc))
+            else:
+                if response.status == 200:
+                    return response.body
+                if response.status == 404:
+                    return None
+                # 401/403/5xx-after-retries or anything odd: the API knows better
+                self._disable_raw(f"HTTP {response.status} from the raw content host")
+        return await self.rest.get_contents_raw(
+            f"{owner}/{name}", commit, path, max_bytes=self.max_file_bytes
+        )
+
+    def _disable_raw(self, reason: str) -> None:
+        log.info("raw content unavailable (%s); using the contents API instead", reason)
+        self._raw_unavailable = reason
+
+    async def get_commit(self, repo: str, ref: str) -> Commit:
+        return await self.rest.get_commit(repo, ref)
+
+    async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
+        return await self.rest.compare(repo, base, head)
+
+    async def get_tag_object(self, repo: str, sha: str) -> TagObject:
+        return await self.rest.get_tag_object(repo, sha)
+
+    async def list_releases(self, repo: str) -> tuple[Release, ...]:
+        return await self.rest.list_releases(repo)
+
+    async def get_repo(self, repo: str) -> RepoInfo:
+        return await self.rest.get_repo(repo)

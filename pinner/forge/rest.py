@@ -1,0 +1,429 @@
+"""The GitHub REST endpoints pinner needs, with ETag revalidation and strict response shapes.
+
+Why ETags here: the persistent cache in front of the forge (:mod:`pinner.forge.cached`) keeps
+answers about mutable things (releases, repository metadata, comparisons against a branch) for a
+short TTL only. When that expires, asking again with ``If-None-Match`` usually gets a 304, which
+GitHub does not count against the rate limit. So this layer keeps the raw REST bodies with their
+ETags (namespace ``http/`` in the :class:`~pinner.forge.base.CacheStore`) and revalidates them.
+
+Every response is checked for the shape pinner relies on; a wrong shape or undecodable JSON is
+the forge's fault and becomes :class:`~pinner.errors.RemoteError`, never a KeyError.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from pinner.errors import NotFoundError, OfflineMiss, RemoteError
+from pinner.forge.base import CacheStore
+from pinner.forge.http import RequestKind, Transport, host_key, safe_url
+from pinner.models import (
+    SHA_RE,
+    Commit,
+    Comparison,
+    Release,
+    ReleaseAsset,
+    RepoInfo,
+    TagObject,
+)
+
+log = logging.getLogger("pinner.forge")
+
+API_VERSION = "2022-11-28"
+API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+RAW_MEDIA_TYPE = "application/vnd.github.raw"
+PER_PAGE = 100
+MAX_PAGES = 30
+"""Hard cap on pages followed for one listing (3,000 releases): a loop or a hostile server
+cannot keep pinner paging forever."""
+
+DEFAULT_REST_TTL = 60.0
+"""How long a mutable REST body is used without asking; after that it is revalidated by ETag."""
+
+MAX_JSON_BYTES = 32 * 1024 * 1024
+
+_REPO_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
+_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[a-zA-Z]+\s*=\s*"?[^",;]*"?\s*)*)')
+
+
+def split_repo(repo: str) -> tuple[str, str]:
+    """``owner/repo`` -> (owner, repo), refusing anything that could escape the URL path.
+
+    A name GitHub cannot have definitively names no repository: NotFoundError, a finding.
+    """
+    owner, slash, name = repo.partition("/")
+    if (
+        not slash
+        or not _REPO_PART.match(owner)
+        or not _REPO_PART.match(name)
+        or owner in (".", "..")
+        or name in (".", "..")
+    ):
+        raise NotFoundError(f"{repo!r} is not a valid owner/repository name")
+    return owner, name
+
+
+def quote_ref(ref: str) -> str:
+    """A ref for a URL path: slashes kept (``release/v1``), everything else escaped."""
+    if not ref or any(part in ("", ".", "..") for part in ref.split("/")):
+        raise NotFoundError(f"{ref!r} is not a valid git ref")
+    return quote(ref, safe="/")
+
+
+def quote_path(path: str) -> str:
+    """A file path inside a repository for a URL: each segment escaped, no ``..``."""
+    parts = path.split("/")
+    if not path or any(part in ("", ".", "..") for part in parts):
+        raise NotFoundError(f"{path!r} is not a valid file path in a repository")
+    return "/".join(quote(part, safe="") for part in parts)
+
+
+def next_link(link_header: str | None) -> str | None:
+    """The ``rel="next"`` URL of a ``Link`` header, if any."""
+    if not link_header:
+        return None
+    for match in _LINK_RE.finditer(link_header):
+        url, params = match.group(1), match.group(2)
+        rels = re.findall(r'rel\s*=\s*"?([^",;]*)"?', params)
+        if any("next" in rel.split() for rel in rels):
+            return url
+    return None
+
+
+# ----------------------------------------------------------------------------- shape checks
+
+
+class _Shape:
+    """Typed access to a decoded JSON object; a missing or mistyped field is a RemoteError."""
+
+    def __init__(self, obj: Any, what: str):
+        if not isinstance(obj, dict):
+            raise RemoteError(f"{what}: expected a JSON object, got {type(obj).__name__}")
+        self.obj: dict[str, Any] = obj
+        self.what = what
+
+    def _bad(self, key: str, expected: str) -> RemoteError:
+        return RemoteError(f"{self.what}: field {key!r} missing or not {expected}")
+
+    def str(self, key: str) -> str:
+        value = self.obj.get(key)
+        if not isinstance(value, str):
+            raise self._bad(key, "a string")
+        return value
+
+    def opt_str(self, key: str) -> str | None:
+        value = self.obj.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._bad(key, "a string")
+        return value
+
+    def int(self, key: str) -> int:
+        value = self.obj.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self._bad(key, "an integer")
+        return value
+
+    def bool(self, key: str, default: bool | None = None) -> bool:
+        value = self.obj.get(key, default)
+        if not isinstance(value, bool):
+            raise self._bad(key, "a boolean")
+        return value
+
+    def sub(self, key: str) -> _Shape:
+        return _Shape(self.obj.get(key), f"{self.what}.{key}")
+
+    def opt_sub(self, key: str) -> _Shape | None:
+        value = self.obj.get(key)
+        return None if value is None else _Shape(value, f"{self.what}.{key}")
+
+    def list(self, key: str) -> list[Any]:
+        value = self.obj.get(key, [])
+        if not isinstance(value, list):
+            raise self._bad(key, "a list")
+        return value
+
+    def sha(self, key: str) -> str:
+        value = self.str(key).lower()
+        if not SHA_RE.match(value):
+            raise self._bad(key, "a 40-hex SHA")
+        return value
+
+    def date(self, key: str) -> datetime | None:
+        value = self.opt_str(key)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise self._bad(key, "an ISO 8601 date") from None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_commit(obj: Any) -> Commit:
+    shape = _Shape(obj, "commit")
+    inner = shape.sub("commit")
+    committer = inner.opt_sub("committer")
+    parents = tuple(_Shape(p, "commit.parents[]").sha("sha") for p in shape.list("parents"))
+    return Commit(
+        sha=shape.sha("sha"),
+        date=committer.date("date") if committer is not None else None,
+        parents=parents,
+    )
+
+
+def parse_comparison(obj: Any) -> Comparison:
+    shape = _Shape(obj, "comparison")
+    status = shape.str("status")
+    if status not in ("identical", "ahead", "behind", "diverged"):
+        raise RemoteError(f"comparison: unknown status {status[:40]!r}")
+    base = shape.opt_sub("merge_base_commit")
+    return Comparison(
+        status=status,
+        ahead_by=shape.int("ahead_by"),
+        behind_by=shape.int("behind_by"),
+        merge_base=base.sha("sha") if base is not None else None,
+    )
+
+
+def parse_tag_object(obj: Any) -> TagObject:
+    shape = _Shape(obj, "tag object")
+    target = shape.sub("object")
+    tagger = shape.opt_sub("tagger")
+    return TagObject(
+        sha=shape.sha("sha"),
+        tag=shape.str("tag"),
+        object_sha=target.sha("sha"),
+        object_type=target.str("type"),
+        tagger_date=tagger.date("date") if tagger is not None else None,
+    )
+
+
+def parse_release(obj: Any) -> Release:
+    shape = _Shape(obj, "release")
+    assets = []
+    for raw_asset in shape.list("assets"):
+        asset = _Shape(raw_asset, "release.assets[]")
+        assets.append(
+            ReleaseAsset(
+                name=asset.str("name"),
+                url=asset.str("url"),
+                browser_download_url=asset.str("browser_download_url"),
+                size=asset.int("size"),
+                digest=asset.opt_str("digest"),
+            )
+        )
+    return Release(
+        tag_name=shape.str("tag_name"),
+        name=shape.opt_str("name"),
+        published_at=shape.date("published_at"),
+        draft=shape.bool("draft", False),
+        prerelease=shape.bool("prerelease", False),
+        html_url=shape.str("html_url"),
+        immutable=shape.bool("immutable", False),
+        assets=tuple(assets),
+    )
+
+
+def parse_repo(obj: Any) -> RepoInfo:
+    shape = _Shape(obj, "repository")
+    extra = {k: shape.obj[k] for k in ("id", "fork", "private", "visibility") if k in shape.obj}
+    return RepoInfo(
+        full_name=shape.str("full_name"),
+        default_branch=shape.str("default_branch"),
+        html_url=shape.str("html_url"),
+        archived=shape.bool("archived", False),
+        extra=extra,
+    )
+
+
+# ----------------------------------------------------------------------------- client
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """A REST answer: status, decoded JSON (None unless 2xx), and the next page's URL."""
+
+    status: int
+    data: Any
+    next_url: str | None
+    url: str
+    from_cache: bool = False
+
+
+class RestClient:
+    """GitHub REST over the shared :class:`Transport`, with optional ETag revalidation."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        api_base: str,
+        cache: CacheStore | None = None,
+        *,
+        ttl: float = DEFAULT_REST_TTL,
+        max_pages: int = MAX_PAGES,
+    ):
+        self.transport = transport
+        self.api_base = api_base.rstrip("/")
+        self.cache = cache
+        self.ttl = ttl
+        self.max_pages = max_pages
+
+    def url(self, path: str) -> str:
+        return f"{self.api_base}/{path.lstrip('/')}"
+
+    async def get(
+        self, url: str, *, what: str, immutable: bool = False, cacheable: bool = True
+    ) -> ApiResponse:
+        """GET a JSON resource; fresh cache entry -> no request, stale -> ``If-None-Match``.
+
+        Only 200 answers are cached. ``immutable`` ones (addressed by SHA) are kept forever.
+        Non-2xx statuses are returned for the caller to interpret.
+        """
+        key = f"http/json/{url}"
+        entry = self.cache.get(key) if (self.cache is not None and cacheable) else None
+        stats = self.transport.stats
+        if entry is not None and (entry.fresh or self.transport.settings.offline):
+            stats.cache_hits += 1
+            return self._from_cache(entry.value, url, what)
+        if self.transport.settings.offline:
+            raise OfflineMiss(f"--offline: {what} is not in the cache ({safe_url(url)})")
+        headers = dict(API_HEADERS)
+        if entry is not None and entry.etag:
+            headers["If-None-Match"] = entry.etag
+        response = await self.transport.request(
+            "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=MAX_JSON_BYTES, what=what
+        )
+        if response.status == 304 and entry is not None:
+            stats.revalidated += 1
+            assert self.cache is not None
+            self.cache.put(key, entry.value, ttl=None if immutable else self.ttl, etag=entry.etag)
+            return self._from_cache(entry.value, url, what)
+        if not 200 <= response.status < 300:
+            return ApiResponse(response.status, None, None, response.url)
+        data = response.json(what)
+        link = next_link(response.headers.get("link"))
+        if self.cache is not None and cacheable and response.status == 200:
+            envelope = json.dumps({"next": link}).encode() + b"\n" + response.body
+            self.cache.put(
+                key,
+                envelope,
+                ttl=None if immutable else self.ttl,
+                etag=response.headers.get("etag"),
+            )
+        return ApiResponse(response.status, data, link, response.url)
+
+    def _from_cache(self, value: bytes, url: str, what: str) -> ApiResponse:
+        head, _, body = value.partition(b"\n")
+        try:
+            link = json.loads(head).get("next")
+            data = json.loads(body)
+        except (ValueError, AttributeError):
+            raise RemoteError(f"{what}: corrupt cache entry for {safe_url(url)}") from None
+        return ApiResponse(200, data, link, url, from_cache=True)
+
+    async def get_pages(self, path: str, *, what: str) -> list[Any]:
+        """Every item of a paginated list, following ``Link: rel="next"`` (never built URLs)."""
+        url: str | None = self.url(f"{path}?per_page={PER_PAGE}")
+        api_host = host_key(self.api_base)
+        items: list[Any] = []
+        pages = 0
+        while url is not None:
+            if host_key(url) != api_host:
+                raise RemoteError(f"{what}: pagination left the API host ({safe_url(url)})")
+            if pages >= self.max_pages:
+                log.warning("%s: stopped after %d pages (hard cap)", what, self.max_pages)
+                break
+            response = await self.get(url, what=what)
+            pages += 1
+            if response.status == 404:
+                raise NotFoundError(f"{what}: repository not found")
+            _expect_ok(response, what)
+            if not isinstance(response.data, list):
+                raise RemoteError(f"{what}: expected a JSON list from {safe_url(url)}")
+            items.extend(response.data)
+            url = response.next_url
+        return items
+
+    # -- endpoints
+
+    async def get_commit(self, repo: str, ref: str) -> Commit:
+        owner, name = split_repo(repo)
+        what = f"commit {ref} of {repo}"
+        url = self.url(f"repos/{owner}/{name}/commits/{quote_ref(ref)}")
+        response = await self.get(url, what=what, immutable=bool(SHA_RE.match(ref)))
+        if response.status in (404, 409, 422):
+            raise NotFoundError(f"{repo}: no commit {ref!r} (HTTP {response.status})")
+        _expect_ok(response, what)
+        return parse_commit(response.data)
+
+    async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
+        owner, name = split_repo(repo)
+        what = f"compare {base}...{head} in {repo}"
+        basehead = f"{quote_ref(base)}...{quote_ref(head)}"
+        url = self.url(f"repos/{owner}/{name}/compare/{basehead}?per_page=1")
+        immutable = bool(SHA_RE.match(base) and SHA_RE.match(head))
+        response = await self.get(url, what=what, immutable=immutable)
+        if response.status == 404:
+            return None
+        _expect_ok(response, what)
+        return parse_comparison(response.data)
+
+    async def get_tag_object(self, repo: str, sha: str) -> TagObject:
+        owner, name = split_repo(repo)
+        what = f"tag object {sha} of {repo}"
+        url = self.url(f"repos/{owner}/{name}/git/tags/{quote_ref(sha)}")
+        response = await self.get(url, what=what, immutable=bool(SHA_RE.match(sha)))
+        if response.status in (404, 422):
+            raise NotFoundError(f"{repo}: {sha} is not an annotated tag object")
+        _expect_ok(response, what)
+        return parse_tag_object(response.data)
+
+    async def list_releases(self, repo: str) -> tuple[Release, ...]:
+        owner, name = split_repo(repo)
+        items = await self.get_pages(f"repos/{owner}/{name}/releases", what=f"releases of {repo}")
+        return tuple(parse_release(item) for item in items)
+
+    async def get_repo(self, repo: str) -> RepoInfo:
+        owner, name = split_repo(repo)
+        what = f"repository {repo}"
+        response = await self.get(self.url(f"repos/{owner}/{name}"), what=what)
+        if response.status == 404:
+            raise NotFoundError(f"repository {repo} not found")
+        _expect_ok(response, what)
+        return parse_repo(response.data)
+
+    async def get_contents_raw(
+        self, repo: str, ref: str, path: str, *, max_bytes: int
+    ) -> bytes | None:
+        """``contents/PATH?ref=REF`` as raw bytes (the fallback when the raw host fails)."""
+        owner, name = split_repo(repo)
+        what = f"file {path} of {repo}@{ref[:12]}"
+        url = self.url(
+            f"repos/{owner}/{name}/contents/{quote_path(path)}?ref={quote(ref, safe='')}"
+        )
+        headers: Mapping[str, str] = {**API_HEADERS, "Accept": RAW_MEDIA_TYPE}
+        response = await self.transport.request(
+            "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=max_bytes, what=what
+        )
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise RemoteError(f"{what}: unexpected HTTP {response.status} from {safe_url(url)}")
+        content_type = response.headers.get("content-type", "")
+        if content_type.startswith("application/json") and response.body.lstrip()[:1] == b"[":
+            return None  # a directory listing: no file by that name
+        return response.body
+
+
+def _expect_ok(response: ApiResponse, what: str) -> None:
+    if not 200 <= response.status < 300:
+        raise RemoteError(
+            f"{what}: unexpected HTTP {response.status} from {safe_url(response.url)}"
+        )

@@ -148,7 +148,10 @@ def scan_script(
     assignments = _assignments(script.text, source)
     variables = _unambiguous({**{k: [v] for k, v in (env or {}).items()}, **assignments})
     sites: list[DownloadSite] = []
+    url_variables = {k: v for k, v in variables.items() if re.match(r"^https?://", v)}
     for line_no, logical in _logical_lines(script.text, source):
+        if url_variables and "$" in logical:
+            logical = _expand_url_variables(logical, url_variables)
         for downloader, template, pipe in _downloads_on_line(logical, source):
             url, unresolved = substitute(template, inputs=inputs or {}, variables=variables)
             sites.append(
@@ -219,6 +222,20 @@ def classify(url: str, *, pipe_to_shell: bool = False) -> Mutability:
 
 
 # ----------------------------------------------------------------------------- internals
+
+
+def _expand_url_variables(line: str, url_variables: Mapping[str, str]) -> str:
+    """Put URL-valued variables back in place (``curl "$BASE/x.tgz"``) so the URL is visible."""
+
+    def value(m: re.Match[str]) -> str:
+        return url_variables.get(m.group(1) or m.group(2), m.group(0))
+
+    for _ in range(3):
+        expanded = _PS_VAR.sub(value, _SHELL_VAR.sub(value, line))
+        if expanded == line:
+            break
+        line = expanded
+    return line
 
 
 def _run_dialect(shell: str | None, text: str) -> str:

@@ -1,1 +1,23 @@
-"""Audit rules, one module per rule, each explaining the attack it catches."""
+"""Audit rules: one module per rule, each registered in :mod:`pinner.rules.base`.
+
+Importing this package registers every rule; the order here is the order of the documentation
+and of SARIF ``rules``.
+"""
+
+from pinner.rules import (  # noqa: F401
+    branch_ref,
+    comment_mismatch,
+    depth_exceeded,
+    expression_ref,
+    impostor_commit,
+    missing_comment,
+    ref_confusion,
+    stale_pin,
+    tag_object_pin,
+    unpinned_image,
+    unpinned_ref,
+    unresolvable,
+)
+from pinner.rules.base import Finding, Rule, Severity, all_rules
+
+__all__ = ["Finding", "Rule", "Severity", "all_rules"]

@@ -1,0 +1,737 @@
+"""The transitive graph walk behind ``pinner audit``.
+
+A SHA pin at the top level is not enough: GitHub's "require SHA pinning" policy fails a job when
+any action inside a third-party composite action or called reusable workflow is unpinned. So the
+walk starts from every ``uses:`` and image in the user's files and follows, at the resolved commit:
+
+- composite actions: ``runs.steps[].uses``;
+- reusable workflows: ``jobs.*.steps[].uses`` and ``jobs.*.uses`` (and job containers/services);
+- docker actions: ``runs.image`` (a ``docker://`` image, or a Dockerfile whose ``FROM`` lines name
+  images).
+
+Metadata is looked up at the commit as the runner does: ``action.yml``, else ``action.yaml``, else
+``Dockerfile``. ``$/path`` resolves against the parent's repository *and commit*; ``./path``
+inside a remote action is relative to the workspace the job checked out, so it cannot be resolved
+statically and is recorded as such. In-repo (local) actions and workflows are read from disk.
+
+The walk is breadth-first in layers: every node of one depth is expanded concurrently (the forge
+bounds real concurrency and deduplicates requests), each ``(repository, commit, path)`` is
+fetched and parsed once however many parents reach it, and a node already seen is only linked to,
+never expanded again, so cycles terminate. The runner refuses to nest deeper than 9 levels; an
+edge that would go deeper (or closes a cycle, which at run time recurses until that limit) is
+recorded as ``depth_exceeded`` and not followed.
+
+The result is a :class:`Graph` of facts (resolutions, reachability verdicts, fetch errors). The
+rules in :mod:`pinner.rules` read those facts; the walk itself judges nothing. A remote failure
+(network, rate limit, 5xx) propagates: a partial graph must never be reported as a clean one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from pinner.core.resolve import Resolution, Resolver
+from pinner.errors import InputError, NotFoundError
+from pinner.forge.base import Forge
+from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
+
+MAX_DEPTH = 9
+"""The runner's limit on nested composite actions; deeper is a finding."""
+
+METADATA_FILES = ("action.yml", "action.yaml", "Dockerfile")
+"""What the runner looks for in an action's directory, in this order."""
+
+REACHABILITY_BUDGET = 10
+"""Compare requests spent at most per unverified SHA (design.md section 3)."""
+
+EDGE_KINDS = ("action", "reusable-workflow", "docker")
+
+
+class ReachabilityChecker(Protocol):
+    def __call__(self, repo: str, sha: str, listing: object) -> Awaitable[object]: ...
+
+
+# ----------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A file the walk read: a user's workflow/action, a remote action/workflow, or an image.
+
+    ``id`` is ``owner/repo[/path]@commit`` for remote nodes (the spelling of the corpus graph),
+    the repository-relative path for the user's files, and ``docker://IMAGE`` for images.
+    """
+
+    id: str
+    kind: str  # "workflow" | "action" | "reusable-workflow" | "image"
+    local: bool  # in the user's repository (read from disk)
+    depth: int  # 0 for the user's files; 1 for what they reference directly, ...
+    repo: str | None = None  # owner/repo as the forge spells it (remote nodes)
+    commit: str | None = None
+    path: str | None = None  # action directory ("" for the root) or workflow path
+    file: str | None = None  # the metadata file actually read (repo-relative)
+    using: str | None = None  # runs.using of an action
+    error: str | None = None  # why the node could not be read (no metadata file, bad YAML)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One reference from a node to what it names, with everything learnt about it."""
+
+    index: int
+    parent: str  # Node.id
+    child: str | None  # Node.id; None when the target could not be determined
+    uses: str  # the value as written (``docker://...`` or the image for Dockerfile FROM lines)
+    kind: str  # "action" | "reusable-workflow" | "docker"
+    file: str  # file holding the reference: relpath in the user's repo or path in the parent repo
+    line: int | None
+    column: int = 1
+    depth: int = 0  # depth of the parent node (0: the reference is in the user's files)
+    value: UsesValue | None = None  # None for images named by container/services/FROM
+    context: str | None = None  # SiteContext value, or the ImageSite context
+    comment: str | None = None  # trailing comment text on the reference's line
+    version_comment: str | None = None  # the version the comment claims, any dialect
+    ignore: frozenset[str] = frozenset()  # rule ids of an inline ``# pinner: ignore[...]``
+    resolution: Resolution | None = None
+    reachability: object | None = None  # pinner.core.verify.Reachability
+    image: str | None = None  # for docker edges: the image without ``docker://``
+    error: str | None = None  # why the reference could not be followed (unresolvable)
+    depth_exceeded: bool = False
+    cycle: bool = False
+
+    @property
+    def local(self) -> bool:
+        """The reference sits in the user's repository (the user can edit it)."""
+        return self.depth == 0
+
+    @property
+    def commit(self) -> str | None:
+        return self.resolution.commit if self.resolution is not None else None
+
+    @property
+    def action(self) -> ActionRef | None:
+        if self.resolution is not None:
+            return self.resolution.action
+        return self.value.action if self.value is not None else None
+
+    @property
+    def target(self) -> str:
+        """What include/exclude/ignore patterns match: ``owner/repo[/path]``, an image, a path."""
+        if self.action is not None:
+            return self.action.target
+        if self.image is not None:
+            return self.image
+        return self.uses
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """How a nested edge is reached from a reference in the user's files."""
+
+    root: int  # index of the root edge (in the user's files)
+    uses: tuple[str, ...]  # uses values from the root edge down to the edge itself
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """Nodes and edges of one audit run; edges are indexed by position."""
+
+    nodes: dict[str, Node]
+    edges: tuple[Edge, ...]
+    roots: tuple[str, ...] = ()  # ids of the user's files, in discovery order
+
+    def children(self, node_id: str) -> tuple[Edge, ...]:
+        return self._out().get(node_id, ())
+
+    def _out(self) -> dict[str, tuple[Edge, ...]]:
+        out: dict[str, list[Edge]] = {}
+        for e in self.edges:
+            out.setdefault(e.parent, []).append(e)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def chains(self) -> dict[int, list[Chain]]:
+        """For every edge, the chains by which references in the user's files reach it.
+
+        One chain per (root edge, edge): the shortest, found breadth-first. Root edges have the
+        one-element chain of their own value. Local nodes are not entered (their own references
+        are roots already, rooted on the line the user can edit).
+        """
+        out = self._out()
+        result: dict[int, list[Chain]] = {}
+        for root in self.edges:
+            if not root.local:
+                continue
+            result.setdefault(root.index, []).append(Chain(root.index, (root.uses,)))
+            seen_nodes: set[str] = set()
+            queue: deque[tuple[str | None, tuple[str, ...]]] = deque()
+            queue.append((root.child, (root.uses,)))
+            while queue:
+                node_id, prefix = queue.popleft()
+                if node_id is None or node_id in seen_nodes:
+                    continue
+                seen_nodes.add(node_id)
+                node = self.nodes.get(node_id)
+                if node is None or node.local:
+                    continue
+                for e in out.get(node_id, ()):
+                    chain = (*prefix, e.uses)
+                    result.setdefault(e.index, []).append(Chain(root.index, chain))
+                    if not e.depth_exceeded and not e.cycle:
+                        queue.append((e.child, chain))
+        return result
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _node_id(repo: str, path: str | None, commit: str) -> str:
+    return f"{repo}/{path}@{commit}" if path else f"{repo}@{commit}"
+
+
+def _edge_kind(value: UsesValue) -> str:
+    if value.kind is UsesKind.DOCKER:
+        return "docker"
+    if value.action is not None and value.action.is_reusable_workflow:
+        return "reusable-workflow"
+    if value.local_path and re.match(
+        r"^\.github/workflows/[^/]+\.ya?ml$", _clean(value.local_path)
+    ):
+        return "reusable-workflow"
+    return "action"
+
+
+def _clean(local_path: str) -> str:
+    """``./a/b/`` or ``.\\a\\b`` or ``$/a/b`` -> ``a/b`` (repository-relative, posix)."""
+    p = local_path.replace("\\", "/")
+    for prefix in ("$/", "./"):
+        if p.startswith(prefix):
+            p = p[len(prefix) :]
+    return str(PurePosixPath(p)).strip("/") if p.strip("/") else ""
+
+
+_FROM_RE = re.compile(
+    r"^\s*FROM\s+(?:--\S+\s+)*(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE
+)
+
+
+def dockerfile_images(text: str) -> list[tuple[int, str]]:
+    """``(line, image)`` for each ``FROM`` of a Dockerfile, skipping ``scratch`` and stages."""
+    stages: set[str] = set()
+    images: list[tuple[int, str]] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        m = _FROM_RE.match(line)
+        if not m:
+            continue
+        image = m.group("image")
+        if image.lower() != "scratch" and image.lower() not in stages:
+            images.append((lineno, image))
+        if m.group("stage"):
+            stages.add(m.group("stage").lower())
+    return images
+
+
+def strip_docker(image: str) -> str:
+    return image[len("docker://") :] if image.startswith("docker://") else image
+
+
+def _sources_api() -> tuple[
+    Callable[..., SourceFile], Callable[..., object], Callable[..., object]
+]:
+    """The sources package: ``scan``, ``parse_version_comment`` and the inline ignore parser."""
+    from pinner import sources
+
+    return sources.scan, sources.parse_version_comment, sources.parse_ignore_comment
+
+
+def _comment_facts(comment: str | None) -> tuple[str | None, frozenset[str]]:
+    """(claimed version, inline-ignored rule ids) of a trailing comment."""
+    if not comment:
+        return None, frozenset()
+    _scan, parse_version, parse_ignore = _sources_api()
+    version = parse_version(comment)
+    ignored = parse_ignore(comment)
+    return (version if isinstance(version, str) else None), frozenset(ignored or ())
+
+
+# ----------------------------------------------------------------------------- the walk
+
+
+@dataclass
+class _Pending:
+    """A node to expand: what it is and at what depth (min over the paths reaching it)."""
+
+    id: str
+    kind: str
+    depth: int
+    repo: str = ""
+    commit: str = ""
+    path: str = ""  # action dir or workflow path
+
+
+@dataclass
+class _Walk:
+    forge: Forge
+    resolver: Resolver
+    reachability: Callable[[str, str, object], Awaitable[object]] | None
+    max_depth: int
+    root_dir: Path | None
+    local_files: dict[str, SourceFile]
+    read_local: Callable[[Path, str], SourceFile] | None
+    select: Callable[[str], bool] | None = None
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    scheduled: set[str] = field(default_factory=set)
+    _resolutions: dict[tuple[str, str, str], asyncio.Task[Resolution]] = field(default_factory=dict)
+    _reach: dict[tuple[str, str], asyncio.Task[object]] = field(default_factory=dict)
+    _files: dict[tuple[str, str, str], asyncio.Task[bytes | None]] = field(default_factory=dict)
+
+    # --- single-flight wrappers: each (repo, commit, path) and each ref asked once per run
+
+    async def resolve(self, action: ActionRef) -> Resolution:
+        key = (action.repo_key, action.path or "", action.ref)
+        task = self._resolutions.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self.resolver.resolve(action))
+            self._resolutions[key] = task
+        return await asyncio.shield(task)
+
+    async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
+        key = (repo.lower(), commit, path)
+        task = self._files.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self.forge.get_file(repo, commit, path))
+            self._files[key] = task
+        return await asyncio.shield(task)
+
+    async def check(self, repo: str, sha: str, listing: object) -> object | None:
+        if self.reachability is None:
+            return None
+        key = (repo.lower(), sha)
+        task = self._reach.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self.reachability(repo, sha, listing))
+            self._reach[key] = task
+        return await asyncio.shield(task)
+
+    # --- edges
+
+    def _add_edge(self, edge: Edge) -> Edge:
+        edge = replace(edge, index=len(self.edges))
+        self.edges.append(edge)
+        return edge
+
+    async def _site_edge(
+        self,
+        parent: _Pending,
+        site: UsesSite,
+        *,
+        parent_commit: str | None,
+        parent_repo: str | None,
+        file: str,
+    ) -> tuple[Edge | None, _Pending | None]:
+        """Turn one ``uses:`` into an edge (resolving it) and the node it leads to, if any.
+
+        ``(None, None)`` when include/exclude deselect the reference: it is not followed.
+        """
+        value = site.value
+        if (
+            self.select is not None
+            and value.action is not None
+            and not self.select(value.action.target)
+        ):
+            return None, None
+        version, ignored = _comment_facts(site.comment)
+        base = Edge(
+            index=-1,
+            parent=parent.id,
+            child=None,
+            uses=value.raw,
+            kind=_edge_kind(value),
+            file=file,
+            line=site.line,
+            column=site.column,
+            depth=parent.depth,
+            value=value,
+            context=site.context.value,
+            comment=site.comment,
+            version_comment=version,
+            ignore=ignored if parent.depth == 0 else frozenset(),
+        )
+        child_depth = parent.depth + 1
+        action = value.action
+        if value.kind is UsesKind.SAME_REPO and parent_repo and parent_commit:
+            # $/path: the caller's repository at the caller's commit
+            owner, repo = parent_repo.split("/", 1)
+            action = ActionRef(owner, repo, _clean(value.local_path or "") or None, parent_commit)
+        if value.kind is UsesKind.DOCKER:
+            image = strip_docker(value.image or value.raw)
+            return self._image_edge(base, image, child_depth), None
+        if value.kind in (UsesKind.LOCAL, UsesKind.SAME_REPO) and parent.depth == 0:
+            return self._local_edge(base, value)
+        if value.kind is UsesKind.LOCAL:
+            return replace(
+                base,
+                error=(
+                    f"{value.raw}: relative to the workspace the job checked out, not to the "
+                    "action; cannot be resolved statically"
+                ),
+            ), None
+        if value.kind is UsesKind.EXPRESSION:
+            return replace(base, error=None), None
+        if value.kind is UsesKind.INVALID or action is None:
+            return replace(
+                base, error=f"{value.raw}: {value.error or 'not a valid uses value'}"
+            ), None
+        try:
+            resolution = await self.resolve(action)
+        except NotFoundError as exc:
+            return replace(base, error=str(exc)), None
+        reach = None
+        if resolution.kind == "sha" and not resolution.is_tip:
+            reach = await self.check(
+                resolution.listing.repo or action.slug, resolution.commit, resolution.listing
+            )
+        repo = resolution.listing.repo or action.slug
+        path = action.path or ""
+        kind = "reusable-workflow" if action.is_reusable_workflow else "action"
+        child_id = _node_id(repo, path, resolution.commit)
+        edge = replace(base, child=child_id, resolution=resolution, reachability=reach, kind=kind)
+        if child_depth > self.max_depth:
+            return replace(edge, depth_exceeded=True), None
+        pending = _Pending(child_id, kind, child_depth, repo, resolution.commit, path)
+        return edge, pending
+
+    def _image_edge(self, base: Edge, image: str, child_depth: int) -> Edge:
+        node_id = f"docker://{image}"
+        if node_id not in self.nodes:
+            self.nodes[node_id] = Node(node_id, "image", local=False, depth=child_depth)
+        return replace(base, kind="docker", child=node_id, image=image)
+
+    def _local_edge(self, base: Edge, value: UsesValue) -> tuple[Edge, _Pending | None]:
+        rel = _clean(value.local_path or "")
+        if base.kind == "reusable-workflow":
+            candidates = [rel]
+        else:
+            candidates = [f"{rel}/{n}" if rel else n for n in METADATA_FILES]
+        for cand in candidates:
+            if cand in self.local_files:
+                return replace(base, child=cand), None
+        if self.root_dir is not None:
+            for cand in candidates:
+                p = self.root_dir / cand
+                if p.is_file():
+                    if cand.endswith("Dockerfile"):
+                        return replace(base, child=cand), _Pending(cand, "dockerfile", 0, path=cand)
+                    return replace(base, child=cand), _Pending(cand, "local", 0, path=cand)
+        return replace(
+            base, error=f"{value.raw}: no {' or '.join(candidates)} in the repository"
+        ), None
+
+    # --- nodes
+
+    async def expand_source(
+        self,
+        source: SourceFile,
+        node: _Pending,
+        *,
+        repo: str | None = None,
+        commit: str | None = None,
+    ) -> list[_Pending]:
+        """Edges of an already scanned file (local, or remote text scanned)."""
+        file = source.relpath
+        results = await asyncio.gather(
+            *(
+                self._site_edge(node, site, parent_commit=commit, parent_repo=repo, file=file)
+                for site in source.uses
+            )
+        )
+        children: list[_Pending] = []
+        for edge, pending in results:
+            if edge is None:
+                continue
+            self._add_edge(edge)
+            if pending is not None:
+                children.append(pending)
+        for image in source.images:
+            children.extend(
+                await self._image_site(node, image, repo=repo, commit=commit, file=file)
+            )
+        return children
+
+    async def _image_site(
+        self, node: _Pending, image: ImageSite, *, repo: str | None, commit: str | None, file: str
+    ) -> list[_Pending]:
+        if image.context == "step":
+            return []  # a docker:// step: already an edge through its uses site
+        raw = image.image
+        version, ignored = _comment_facts(None)
+        base = Edge(
+            -1,
+            node.id,
+            None,
+            raw,
+            "docker",
+            file,
+            image.line,
+            image.column,
+            depth=node.depth,
+            context=image.context,
+            ignore=ignored,
+            version_comment=version,
+        )
+        if image.context == "runs.image" and not raw.startswith("docker://"):
+            # a Dockerfile in the action's directory: its FROM lines name the images
+            directory = str(PurePosixPath(file).parent)
+            path = _clean(f"{directory}/{raw}" if directory not in ("", ".") else raw)
+            if repo and commit:
+                return await self._dockerfile(node, repo, commit, path, parent_edge=base)
+            if self.root_dir is not None:
+                return self._local_dockerfile(node, path, base)
+            return []
+        self._add_edge(self._image_edge(base, strip_docker(raw), node.depth + 1))
+        return []
+
+    async def _dockerfile(
+        self, node: _Pending, repo: str, commit: str, path: str, *, parent_edge: Edge | None
+    ) -> list[_Pending]:
+        data = await self.get_file(repo, commit, path)
+        if data is None:
+            if parent_edge is not None:
+                self._add_edge(replace(parent_edge, error=f"{path} does not exist at {commit}"))
+            return []
+        text = data.decode("utf-8", "replace")
+        for line, image in dockerfile_images(text):
+            edge = Edge(
+                -1,
+                node.id,
+                None,
+                image,
+                "docker",
+                path,
+                line,
+                1,
+                depth=node.depth,
+                context="dockerfile",
+            )
+            self._add_edge(self._image_edge(edge, image, node.depth + 1))
+        return []
+
+    def _local_dockerfile(self, node: _Pending, path: str, base: Edge) -> list[_Pending]:
+        assert self.root_dir is not None
+        p = self.root_dir / path
+        if not p.is_file():
+            self._add_edge(replace(base, error=f"{path} does not exist in the repository"))
+            return []
+        text = p.read_text("utf-8", "replace")
+        for line, image in dockerfile_images(text):
+            e = Edge(
+                -1, node.id, None, image, "docker", path, line, 1, depth=0, context="dockerfile"
+            )
+            self._add_edge(self._image_edge(e, image, 1))
+        return []
+
+    async def expand_remote(self, node: _Pending) -> list[_Pending]:
+        """Fetch a remote action or workflow at its commit and record its references."""
+        scan, _pv, _pi = _sources_api()
+        repo, commit, path = node.repo, node.commit, node.path
+        if node.kind == "reusable-workflow":
+            candidates = [path]
+        else:
+            candidates = [f"{path}/{n}" if path else n for n in METADATA_FILES]
+        found: str | None = None
+        data: bytes | None = None
+        for cand in candidates:  # in order: the runner takes the first that exists
+            data = await self.get_file(repo, commit, cand)
+            if data is not None:
+                found = cand
+                break
+        if found is None or data is None:
+            what = " or ".join(candidates)
+            self.nodes[node.id] = Node(
+                node.id,
+                node.kind,
+                False,
+                node.depth,
+                repo,
+                commit,
+                path,
+                error=f"no {what} in {repo} at {commit}",
+            )
+            return []
+        if found.endswith("Dockerfile"):
+            self.nodes[node.id] = Node(
+                node.id,
+                node.kind,
+                False,
+                node.depth,
+                repo,
+                commit,
+                path,
+                file=found,
+                using="docker",
+            )
+            return await self._dockerfile(node, repo, commit, found, parent_edge=None)
+        text = data.decode("utf-8", "replace")
+        kind = "workflow" if node.kind == "reusable-workflow" else "action"
+        try:
+            source = scan(text, found, kind)
+        except InputError as exc:
+            self.nodes[node.id] = Node(
+                node.id,
+                node.kind,
+                False,
+                node.depth,
+                repo,
+                commit,
+                path,
+                file=found,
+                error=f"{repo}@{commit}:{exc}",
+            )
+            return []
+        self.nodes[node.id] = Node(
+            node.id,
+            node.kind,
+            False,
+            node.depth,
+            repo,
+            commit,
+            path,
+            file=found,
+            using=_runs_using(text) if kind == "action" else None,
+        )
+        return await self.expand_source(source, node, repo=repo, commit=commit)
+
+    async def expand_local(self, node: _Pending) -> list[_Pending]:
+        """A local file referenced but not among the discovered sources: read it from disk."""
+        assert self.root_dir is not None and self.read_local is not None
+        if node.kind == "dockerfile":
+            self.nodes[node.id] = Node(
+                node.id, "action", True, 0, path=node.path, file=node.path, using="docker"
+            )
+            e = Edge(-1, node.id, None, node.path, "docker", node.path, None, depth=0)
+            return self._local_dockerfile(node, node.path, e)
+        source = self.read_local(self.root_dir, node.path)
+        self.local_files[source.relpath] = source
+        self.nodes[node.id] = Node(
+            node.id, source.kind, True, 0, path=source.relpath, file=source.relpath
+        )
+        return await self.expand_source(source, _Pending(node.id, source.kind, 0))
+
+    async def run(self, sources: Sequence[SourceFile]) -> Graph:
+        frontier: list[_Pending] = []
+        for source in sources:
+            self.local_files.setdefault(source.relpath, source)
+        roots = []
+        first: list[Awaitable[list[_Pending]]] = []
+        for source in sources:
+            if source.relpath in self.nodes:
+                continue
+            roots.append(source.relpath)
+            self.nodes[source.relpath] = Node(
+                source.relpath, source.kind, True, 0, path=source.relpath, file=source.relpath
+            )
+            self.scheduled.add(source.relpath)
+            first.append(self.expand_source(source, _Pending(source.relpath, source.kind, 0)))
+        for children in await asyncio.gather(*first):
+            frontier.extend(children)
+        while frontier:
+            layer: list[_Pending] = []
+            for pending in frontier:
+                if pending.id in self.scheduled:
+                    continue
+                self.scheduled.add(pending.id)
+                layer.append(pending)
+            tasks = [
+                self.expand_local(p) if p.kind in ("local", "dockerfile") else self.expand_remote(p)
+                for p in layer
+            ]
+            frontier = [c for children in await asyncio.gather(*tasks) for c in children]
+        return Graph(
+            nodes=dict(self.nodes), edges=_mark_cycles(self.nodes, self.edges), roots=tuple(roots)
+        )
+
+
+def _runs_using(text: str) -> str | None:
+    m = re.search(r"^\s+using:\s*['\"]?([\w.-]+)", text, re.MULTILINE)
+    return m.group(1).lower() if m else None
+
+
+def _mark_cycles(nodes: dict[str, Node], edges: list[Edge]) -> tuple[Edge, ...]:
+    """Flag every edge that closes a cycle among remote nodes (a back edge of a DFS).
+
+    At run time such a chain recurses until the runner's depth limit: it can never succeed.
+    """
+    out: dict[str, list[Edge]] = {}
+    for e in edges:
+        out.setdefault(e.parent, []).append(e)
+    back: set[int] = set()
+    state: dict[str, int] = {}  # 1 on stack, 2 done
+    for start in nodes:
+        if state.get(start):
+            continue
+        stack: list[tuple[str, Iterable[Edge]]] = [(start, iter(out.get(start, ())))]
+        state[start] = 1
+        while stack:
+            node_id, it = stack[-1]
+            advanced = False
+            for e in it:
+                if e.child is None or e.child not in nodes:
+                    continue
+                s = state.get(e.child)
+                if s == 1:
+                    back.add(e.index)
+                elif not s:
+                    state[e.child] = 1
+                    stack.append((e.child, iter(out.get(e.child, ()))))
+                    advanced = True
+                    break
+            if not advanced:
+                state[node_id] = 2
+                stack.pop()
+    return tuple(replace(e, cycle=True) if e.index in back else e for e in edges)
+
+
+async def walk(
+    sources: Sequence[SourceFile],
+    forge: Forge,
+    *,
+    resolver: Resolver | None = None,
+    root: Path | None = None,
+    max_depth: int = MAX_DEPTH,
+    budget: int = REACHABILITY_BUDGET,
+    verify: bool = True,
+    read_local: Callable[[Path, str], SourceFile] | None = None,
+    select: Callable[[str], bool] | None = None,
+) -> Graph:
+    """Walk the whole graph reachable from ``sources`` (the user's files, already read).
+
+    ``root`` is the repository root for in-repo references that are not among ``sources``;
+    ``read_local(root, relpath)`` reads such a file (default: the sources package's reader).
+    ``verify`` runs the impostor check (bounded by ``budget`` compare requests per SHA) for
+    SHA pins no branch or tag points at. ``select(owner/repo[/path])`` False means the
+    reference is skipped entirely (``--exclude`` / config ``exclude``).
+    """
+    resolver = resolver or Resolver(forge)
+    reach = None
+    if verify:
+        from pinner.core.verify import check_reachability
+
+        async def reach(repo: str, sha: str, listing: object) -> object:
+            return await check_reachability(forge, repo, sha, listing, budget=budget)  # type: ignore[arg-type]
+
+    if read_local is None and root is not None:
+        read_local = _default_read_local
+    state = _Walk(forge, resolver, reach, max_depth, root, {}, read_local, select)
+    return await state.run(sources)
+
+
+def _default_read_local(root: Path, relpath: str) -> SourceFile:
+    from pinner import sources
+
+    return sources.read_source(root / relpath, root=root)

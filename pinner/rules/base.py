@@ -1,0 +1,152 @@
+"""The shared rule interface: what a finding is, how severe, and how rules are registered.
+
+Every audit rule is a small class in its own module of :mod:`pinner.rules`. It declares its id,
+one-line description, default severity and help text once, as class attributes, and implements
+:meth:`Rule.check` over one edge of the transitive graph (:mod:`pinner.core.walk`). Rules are pure:
+the walk already resolved refs, fetched files and asked the forge about reachability, so a rule
+only reads facts and never performs I/O. That keeps each rule testable on a hand-built edge and
+lets the audit run them all in one pass without any ordering between rules.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge, Graph
+
+
+class Severity(enum.IntEnum):
+    """How bad a finding is; ordered so ``--min-severity`` is a plain comparison."""
+
+    INFORMATIONAL = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """``"medium"`` -> MEDIUM; ``ValueError`` naming the accepted values otherwise."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of: {names})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, rooted where the user can act on it.
+
+    ``file``/``line`` are in the user's repository: the ``uses:`` (or image) line a chain of
+    references starts from. ``chain`` lists the ``uses`` values from that line down to the
+    offending reference (one element when the problem is on the user's own line).
+    ``remote`` says where the offending reference itself sits when it is nested in a remote
+    action or workflow: ``owner/repo@commit:path:line``.
+    """
+
+    rule: str
+    severity: Severity
+    message: str
+    file: str
+    line: int
+    chain: tuple[str, ...]
+    column: int = 1
+    remote: str | None = None
+    edge: int | None = field(default=None, compare=False)  # index into Graph.edges
+
+    @property
+    def nested(self) -> bool:
+        return self.remote is not None
+
+    def fingerprint(self) -> str:
+        """A stable identity for deduplication across runs (SARIF partialFingerprints)."""
+        import hashlib
+
+        key = "\x1f".join((self.rule, self.file, *self.chain, self.remote or ""))
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """What a rule may consult besides the edge: the whole graph (e.g. the parent node)."""
+
+    graph: Graph
+
+
+class Rule:
+    """Base of every audit rule. Subclasses set the class attributes and implement check."""
+
+    id: ClassVar[str]
+    description: ClassVar[str]  # one line, used as the SARIF shortDescription
+    severity: ClassVar[Severity]
+    help: ClassVar[str]  # a paragraph: why it matters and how to fix it (markdown allowed)
+
+    def check(self, edge: Edge, context: RuleContext) -> Iterable[RuleHit]:
+        """Yield a hit for each problem this rule sees on ``edge``."""
+        raise NotImplementedError
+
+    @classmethod
+    def hit(cls, message: str, *, severity: Severity | None = None) -> RuleHit:
+        """A hit at the rule's default severity unless the case warrants another one."""
+        return RuleHit(cls.id, cls.severity if severity is None else severity, message)
+
+    @classmethod
+    def help_uri(cls) -> str:
+        return f"https://github.com/pinner-dev/pinner#{cls.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """What a rule reports about an edge; the audit turns it into a rooted :class:`Finding`."""
+
+    rule: str
+    severity: Severity
+    message: str
+
+
+_REGISTRY: dict[str, type[Rule]] = {}
+
+RULE_ORDER = (
+    "unpinned-ref",
+    "branch-ref",
+    "impostor-commit",
+    "ref-confusion",
+    "comment-mismatch",
+    "missing-comment",
+    "tag-object-pin",
+    "stale-pin",
+    "unpinned-image",
+    "expression-ref",
+    "unresolvable",
+    "depth-exceeded",
+)
+"""The documented order of the rules (README, SARIF ``rules``, ``--list-rules``)."""
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    """Class decorator: add a rule to the registry (ids are unique and stable)."""
+    if cls.id in _REGISTRY and _REGISTRY[cls.id] is not cls:
+        raise RuntimeError(f"duplicate rule id {cls.id}")
+    _REGISTRY[cls.id] = cls
+    return cls
+
+
+def all_rules() -> dict[str, type[Rule]]:
+    """Every registered rule by id, in a stable (documentation) order."""
+    import pinner.rules  # noqa: F401  (importing the package registers every rule module)
+
+    rank = {rule_id: i for i, rule_id in enumerate(RULE_ORDER)}
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
+def iter_rules() -> Iterator[Rule]:
+    for cls in all_rules().values():
+        yield cls()

@@ -1,0 +1,47 @@
+"""comment-mismatch: the version comment after a pin names a tag at another commit.
+
+``uses: o/r@<sha> # v4.2.2`` is how humans and update bots read a pin. When the comment and the SHA
+disagree (a hand edit, a bot that updated one but not the other, or a deliberate disguise of an
+old or malicious commit as a current release), review happens against the wrong version. The
+comment is read in every dialect in use (``# v1.2.3``, ``# tag=v1.2.3``, ``# pin@v1``, ratchet...).
+A comment naming a branch (``# main``, as pinner writes for branch pins) is not a version claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+
+@register
+class CommentMismatch(Rule):
+    id = "comment-mismatch"
+    description = "The version comment names a tag that points at another commit"
+    severity = Severity.MEDIUM
+    help = (
+        "The comment after the pin claims a version whose tag points at a different commit (or "
+        "no such tag exists). Re-run `pinner pin` to rewrite the comment from the SHA, or re-pin "
+        "the SHA to the version the comment names, whichever was intended."
+    )
+
+    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+        res = edge.resolution
+        claimed = edge.version_comment
+        if res is None or not claimed:
+            return
+        tag = res.listing.tag(claimed)
+        if tag is None:
+            if res.listing.branch(claimed) is not None:
+                return  # "# main": names the branch the pin was taken from, not a version
+            yield self.hit(
+                f"{edge.uses}: comment says {claimed!r}, which is no tag of "
+                f"{res.action.slug}; the pin is {res.commit[:12]}"
+            )
+            return
+        if tag.commit != res.commit:
+            yield self.hit(
+                f"{edge.uses}: comment says {claimed} ({tag.commit[:12]}) but the pin is "
+                f"{res.commit[:12]}"
+                + (f", which is {res.version.short}" if res.version is not None else "")
+            )

@@ -1,0 +1,30 @@
+"""tag-object-pin: a SHA pin that is the SHA of an annotated tag object, not of a commit.
+
+GitHub peels an annotated tag object to its commit and runs it, so the pin works, but every other
+tool sees a SHA that is no commit: impostor checks, comment verification and update bots then
+report nonsense or give up, and the real commit is hidden behind an indirection. Tools that resolve
+tags without peeling (``refs/tags/v1`` -> object) write such pins by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+
+@register
+class TagObjectPin(Rule):
+    id = "tag-object-pin"
+    description = "A pin names an annotated tag object instead of the commit it points at"
+    severity = Severity.MEDIUM
+    help = (
+        "Replace the tag-object SHA with the commit it peels to (`pinner pin` does this): "
+        "`git rev-parse TAG^{commit}` gives the commit."
+    )
+
+    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+        res = edge.resolution
+        if res is None or res.kind != "tag-object":
+            return
+        yield self.hit(f"{edge.uses} is a tag object; the commit it points at is {res.commit}")

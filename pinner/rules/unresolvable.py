@@ -1,0 +1,38 @@
+"""unresolvable: a reference whose repository, ref, commit or file does not exist.
+
+A reference that does not resolve fails the job at run time, and worse, it is a name someone else
+can claim: a deleted or renamed repository (``repojacking``), a ref that may be created later by
+whoever controls the repository, a ``./path`` inside a remote action that the workspace of each
+caller decides. The walk stops there, so everything below is unaudited; this rule says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pinner.models import UsesKind
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+
+@register
+class Unresolvable(Rule):
+    id = "unresolvable"
+    description = "A reference's repository, ref, commit or metadata file cannot be found"
+    severity = Severity.MEDIUM
+    help = (
+        "Check the spelling, whether the repository was renamed or deleted, and whether the "
+        "ref or commit exists. A `./path` inside a remote action is relative to the caller's "
+        "workspace and cannot be audited statically: prefer actions that use `$/path` or a "
+        "pinned `owner/repo/path@<sha>`."
+    )
+
+    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+        if edge.value is not None and edge.value.kind is UsesKind.EXPRESSION:
+            return  # expression-ref says it
+        if edge.error is not None:
+            yield self.hit(edge.error)
+            return
+        if edge.child is not None and not edge.depth_exceeded:
+            node = context.graph.nodes.get(edge.child)
+            if node is not None and node.error is not None:
+                yield self.hit(f"{edge.uses}: {node.error}")

@@ -115,3 +115,5 @@ class Settings:
     timeout: float = 30.0  # per request, seconds
     max_retry_time: float = 60.0  # total time spent retrying one request
     snapshot_dirs: tuple[Path, ...] = ()  # --snapshot: serve from these dirs, no network
+    # a rate limit resetting within this many seconds is waited out; a later one is an error
+    rate_limit_max_wait: float = 60.0

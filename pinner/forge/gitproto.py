@@ -232,13 +232,15 @@ def parse_info_refs_v0(body: bytes) -> V0Advertisement:
         if not space or not name:
             raise RemoteError(f"git: malformed ref line {line[:120]!r}")
         oid = _oid(oid_field, line)
-        if name.endswith("^{}"):
+        if name == "capabilities^{}" and oid == _ZERO_OID:
+            pass  # an empty repository's placeholder line: no refs
+        elif name.endswith("^{}"):
             base = name[:-3]
             if base not in refs:
                 raise RemoteError(f"git: peeled line for unknown ref {base[:120]!r}")
             prev = refs[base]
             refs[base] = AdvertisedRef(base, prev.oid, oid, prev.symref_target)
-        elif not (name == "capabilities^{}" and oid == _ZERO_OID):  # empty-repo placeholder
+        else:
             if name not in refs:
                 order.append(name)
             refs[name] = AdvertisedRef(name=name, oid=oid)

@@ -287,9 +287,7 @@ class Transport:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.rate_limit_max_wait = (
-            rate_limit_max_wait
-            if rate_limit_max_wait is not None
-            else getattr(settings, "rate_limit_max_wait", 60.0)
+            rate_limit_max_wait if rate_limit_max_wait is not None else settings.rate_limit_max_wait
         )
         self.max_rate_limit_waits = max_rate_limit_waits
         self._semaphore = asyncio.Semaphore(max(1, settings.jobs))
@@ -461,7 +459,12 @@ class Transport:
                     f"{spec.what}: refusing plain http to {safe_url(url)} (https required)"
                 )
             headers = dict(spec.headers)
-            if spec.send_token and host_key(url) == origin and self.may_send_token(url):
+            if (
+                spec.send_token
+                and spec.kind is not RequestKind.DOWNLOAD
+                and host_key(url) == origin
+                and self.may_send_token(url)
+            ):
                 headers.update(self._auth_header(spec.kind))
             self.stats.sent[spec.kind.value] += 1
             request = self.client.build_request(method, url, headers=headers, content=content)

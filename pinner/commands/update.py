@@ -1,0 +1,314 @@
+"""``pinner update``: move pins to newer releases after a cooldown, and describe it for a PR.
+
+The command reads the repository, plans every update (:mod:`pinner.core.update`), then either
+writes all edits atomically (all files or none) or, with ``--check``/``--dry-run``, writes
+nothing. It always prints the plan (``--format``) and can write the pull-request title, body and
+commit message a bot needs to open the PR (``--pr-title``, ``--pr-body``, ``--commit-message``).
+With several groups (``--group action|none``) each group's texts go to ``NAME.GROUP.EXT`` next
+to the file named, and the JSON lists those paths per group.
+
+Exit codes: 0 done (or nothing to do), 1 ``--check`` found updates, 2 usage/input/config error,
+3 remote failure (nothing written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pinner.commands import common
+from pinner.config import Config
+from pinner.core.update import UpdatePlan, render_writes
+from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from pinner.models import SourceFile
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "update",
+        help=(
+            "Move every action to its newest eligible release (cooldown, --bump policy), pinned "
+            "to a commit SHA with a version comment, and write the PR title/body/commit message "
+            "a bot needs. --check: exit 1 when updates are available, write nothing."
+        ),
+    )(update)
+
+
+def _file_option(flag: str, help_text: str) -> typer.models.OptionInfo:
+    return typer.Option(flag, help=help_text, show_default=False, dir_okay=False)
+
+
+def update(
+    paths: common.Paths = None,
+    bump: Annotated[
+        str, typer.Option("--bump", help="How far a pin may move: major, minor or patch.")
+    ] = "major",
+    pre: Annotated[
+        bool, typer.Option("--pre", help="Allow prereleases (always allowed from a prerelease).")
+    ] = False,
+    cooldown: Annotated[
+        str | None,
+        typer.Option(
+            "--cooldown",
+            help="Minimum release age, e.g. 7d, 36h, 0 (default: the pinner config cooldown, else "
+            ".github/dependabot.yml github-actions cooldown, else 7d).",
+            show_default=False,
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Evaluate the cooldown at this ISO 8601 time (reproducible runs, tests).",
+            show_default=False,
+        ),
+    ] = None,
+    keep_style: Annotated[
+        bool,
+        typer.Option(
+            "--keep-style",
+            help="Keep tag refs as tags (@v4 -> @v5) instead of pinning them; tags are mutable.",
+        ),
+    ] = False,
+    group: Annotated[
+        str,
+        typer.Option(
+            "--group",
+            help="Change sets: all (one), action (one per action), none (one per change).",
+        ),
+    ] = "all",
+    only_group: Annotated[
+        str | None,
+        typer.Option(
+            "--only-group",
+            help="Apply and describe only this group (one PR per group).",
+            show_default=False,
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when updates are available; write nothing.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan and report, but write no workflow file.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="Output on stdout: text, json or markdown.")
+    ] = "text",
+    pr_title_file: Annotated[
+        Path | None, _file_option("--pr-title", "Write the pull-request title to FILE.")
+    ] = None,
+    pr_body_file: Annotated[
+        Path | None, _file_option("--pr-body", "Write the pull-request body (markdown) to FILE.")
+    ] = None,
+    commit_message_file: Annotated[
+        Path | None,
+        _file_option("--commit-message", "Write the commit message (conventional) to FILE."),
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Read settings from FILE instead of [tool.pinner].",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+    server_url: common.ServerUrl = None,
+    api_url: common.ApiUrl = None,
+    token: common.Token = None,
+    cache_dir: common.CacheDir = None,
+    no_cache: common.NoCache = False,
+    offline: common.Offline = False,
+    jobs: common.Jobs = 16,
+    snapshot: common.Snapshot = None,
+    color: common.Color = "auto",
+) -> None:
+    async def body() -> int:
+        from pinner.core.cooldown import resolve_cooldown
+        from pinner.core.rewrite import write_all
+        from pinner.core.update import UpdatePolicy, Updater, parse_now
+        from pinner.forge.factory import open_forge
+
+        if output_format not in ("text", "json", "markdown"):
+            raise UsageError(f"--format must be text, json or markdown, not {output_format!r}")
+        settings = common.build_settings(
+            server_url=server_url,
+            api_url=api_url,
+            token=token,
+            cache_dir=cache_dir,
+            no_cache=no_cache,
+            offline=offline,
+            jobs=jobs,
+            snapshot=snapshot,
+        )
+        roots = [p.resolve() for p in (paths or [Path(".")])]
+        for root in roots:
+            if not root.exists():
+                raise UsageError(f"{root}: no such file or directory")
+        repo_root = repository_root(roots[0])
+        config = _load_config(repo_root, config_file)
+        policy = UpdatePolicy(
+            now=parse_now(now),
+            cooldown=resolve_cooldown(
+                cli=cooldown,
+                root=repo_root,
+                config=config.cooldown,
+                config_source=_config_source(config, repo_root),
+            ),
+            bump=bump,
+            pre=pre,
+            keep_style=keep_style,
+            group=group,
+        )
+        sources = load_sources(roots)
+        async with open_forge(settings) as forge:
+            plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
+                _filter_sites(sources, config)
+            )
+        if only_group is not None:
+            plan = plan.only_group(only_group)
+            plan = _restrict_writes(plan, sources)
+        outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
+        written: list[str] = []
+        if not check and not dry_run and plan.writes:
+            write_all(dict(plan.writes))
+            written = sorted(plan.relpaths[p] for p in plan.writes)
+        if not check:
+            write_outputs(plan, outputs)
+        emit(plan, output_format, written=written, check=check, outputs=outputs, color=color)
+        return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK
+
+    code = common.run(body)
+    if code:
+        raise typer.Exit(code)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def repository_root(path: Path) -> Path:
+    """The directory holding ``.github`` for ``path``: itself when a directory, else upwards."""
+    start = path if path.is_dir() else path.parent
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists() or (candidate / ".github").is_dir():
+            return candidate
+    return start
+
+
+def load_sources(roots: Sequence[Path]) -> list[SourceFile]:
+    """Discover and read every workflow and action file under ``roots`` (sources API)."""
+    from pinner.sources import discover, read_source
+
+    return [read_source(found) for found in discover(list(roots))]
+
+
+def _load_config(root: Path, explicit: Path | None) -> Config:
+    from pinner.config import load_config
+
+    return load_config(root, explicit=explicit)
+
+
+def _config_source(config: Config, root: Path) -> str:
+    source = config.source
+    if source is None:
+        return "[tool.pinner]"
+    try:
+        return Path(source).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(source)
+
+
+def _filter_sites(sources: list[SourceFile], config: Config) -> list[SourceFile]:
+    """Drop uses the config's include/exclude patterns do not select (``Config.selects``)."""
+    from dataclasses import replace
+
+    selects = config.selects
+    out = []
+    for source in sources:
+        kept = tuple(
+            s for s in source.uses if s.value.action is None or selects(s.value.action.target)
+        )
+        out.append(source if len(kept) == len(source.uses) else replace(source, uses=kept))
+    return out
+
+
+def _restrict_writes(plan: UpdatePlan, sources: list[SourceFile]) -> UpdatePlan:
+    """Recompute the file contents for a plan narrowed to one group."""
+    from dataclasses import replace
+
+    writes, relpaths = render_writes(sources, plan.changes)
+    return replace(plan, writes=writes, relpaths=relpaths)
+
+
+def _group_path(path: Path, group_id: str, several: bool) -> Path:
+    if not several:
+        return path
+    return path.with_name(f"{path.stem}.{group_id}{path.suffix}")
+
+
+def group_outputs(
+    plan: UpdatePlan,
+    title: Path | None,
+    body: Path | None,
+    message: Path | None,
+) -> dict[str, dict[str, str]]:
+    """``{group id: {"pr_title": path, ...}}``: where each group's texts are written."""
+    several = len(plan.groups) > 1
+    out: dict[str, dict[str, str]] = {}
+    for group in plan.groups:
+        entry = {}
+        for key, path in (("pr_title", title), ("pr_body", body), ("commit_message", message)):
+            if path is not None:
+                entry[key] = str(_group_path(path, group.id, several))
+        out[group.id] = entry
+    return out
+
+
+def write_outputs(plan: UpdatePlan, outputs: dict[str, dict[str, str]]) -> None:
+    """Write each group's PR title, body and commit message where :func:`group_outputs` said."""
+    from pinner.formats.markdown import pr_body
+    from pinner.formats.update_messages import commit_message, pr_title
+
+    for group in plan.groups:
+        files = outputs.get(group.id, {})
+        texts = {
+            "pr_title": pr_title(group) + "\n",
+            "pr_body": pr_body(group, plan),
+            "commit_message": commit_message(group),
+        }
+        for key, path in sorted(files.items()):
+            Path(path).write_text(texts[key], encoding="utf-8")
+
+
+def emit(
+    plan: UpdatePlan,
+    output_format: str,
+    *,
+    written: Sequence[str],
+    check: bool,
+    outputs: dict[str, dict[str, str]],
+    color: str,
+) -> None:
+    if output_format == "json":
+        from pinner.formats import update_json
+
+        typer.echo(
+            update_json.render(plan, written=written, check=check, outputs=outputs), nl=False
+        )
+    elif output_format == "markdown":
+        from pinner.formats.markdown import pr_body
+
+        if not plan.groups:
+            typer.echo("No updates.")
+        for group in plan.groups:
+            typer.echo(pr_body(group, plan), nl=False)
+    else:
+        from pinner.formats import update_text
+
+        typer.echo(
+            update_text.render(plan, written=written, check=check, color=common.use_color(color)),
+            nl=False,
+        )

@@ -1,0 +1,868 @@
+"""``pinner update``: move every use forward to the newest *eligible* release, pinned.
+
+Pins must move or they rot, but a fresh release is exactly when a compromised one does its
+harm (tj-actions/changed-files, Trivy). So an update only moves to a release that:
+
+* is a version tag of the same family as the current one (same monorepo ``path/`` prefix;
+  floating ``v4``/``v4.2`` tags only where a repository has nothing more specific),
+* is not a draft, and is not a prerelease unless ``--pre`` or the current version is one,
+* stays within ``--bump`` (major: anything newer; minor: same major; patch: same minor),
+* has been public for the cooldown (release ``published_at``, else the annotated tag's
+  tagger date, else the commit date).
+
+Candidates come from the ref listing (one git request per repository) and are enriched by the
+release list; a release whose name is not a version (``codeql-bundle-v2.25.6``) simply does not
+take part. Dates are fetched lazily, newest candidate first, stopping at the first eligible one:
+most actions cost one listing, one release list and one or two dates.
+
+The newest candidates that were *not* taken are reported as :class:`HeldBack` (with the date
+they become eligible, for the cooldown), so a bot can say what it is waiting for.
+
+A SHA pin never moves backwards. A mutable ref (``@v4``) is pinned to the newest eligible
+release, which can be older than what the tag points at today: a tag that moved yesterday is
+precisely the case the cooldown exists for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote
+
+from packaging.version import Version
+
+from pinner.core.cooldown import Cooldown
+from pinner.errors import NotFoundError, UsageError
+from pinner.forge.base import Forge
+from pinner.models import (
+    SHA_RE,
+    ActionRef,
+    GitRef,
+    RefListing,
+    Release,
+    SourceFile,
+    UsesKind,
+    UsesSite,
+)
+
+BUMPS = ("major", "minor", "patch")
+GROUPINGS = ("all", "action", "none")
+
+T = TypeVar("T")
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePolicy:
+    """What a run may do. ``now`` is explicit so runs are reproducible (``--now``)."""
+
+    now: datetime
+    cooldown: Cooldown = field(default_factory=Cooldown)
+    bump: str = "major"
+    pre: bool = False
+    keep_style: bool = False
+    group: str = "all"
+
+    def __post_init__(self) -> None:
+        if self.bump not in BUMPS:
+            raise UsageError(f"--bump must be one of {', '.join(BUMPS)}, not {self.bump!r}")
+        if self.group not in GROUPINGS:
+            raise UsageError(f"--group must be one of {', '.join(GROUPINGS)}, not {self.group!r}")
+        if self.now.tzinfo is None:
+            raise UsageError("--now needs a timezone (e.g. 2026-01-31T12:00:00Z)")
+
+
+def parse_now(text: str | None) -> datetime:
+    """``--now``: an ISO 8601 timestamp or date (UTC when no zone); None means the real clock."""
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    raw = text.strip()
+    try:
+        value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
+    except ValueError:
+        raise UsageError(
+            f"--now {text!r}: expected an ISO 8601 timestamp like 2026-01-31T12:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+# ----------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One site of a change: file (relative, forward slashes) and 1-based line."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPoint:
+    """One end of a change: the ref as written or written now, its version tag, its commit."""
+
+    ref: str
+    version: str | None  # the version tag name (``v4.2.2``, ``setup/v1.3.0``), when known
+    sha: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A version tag that a use could move to."""
+
+    tag: GitRef
+    version: Version
+    specificity: int  # release components written: v4 -> 1, v4.2 -> 2, v4.2.2 -> 3
+    release: Release | None  # the published (non-draft) release of this tag, if any
+    prerelease: bool
+
+    @property
+    def name(self) -> str:
+        return self.tag.short
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseDate:
+    """When a candidate became public, and which evidence says so."""
+
+    at: datetime | None
+    source: str  # "release" (published_at), "tagger" (annotated tag), "commit", "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Sites that move from one pin to another together (same action, same from, same to)."""
+
+    action: str  # owner/repo[/path] as written
+    repo: str  # owner/repo as the forge spells it
+    kind: str  # "update" (newer version), "pin" (mutable ref pinned), "comment" (comment fixed)
+    level: str | None  # semver level crossed: "major" | "minor" | "patch" | None
+    old: VersionPoint
+    new: VersionPoint
+    value: str  # the new ``uses:`` value
+    comment: str | None  # the new version comment (None: leave the comment alone)
+    locations: tuple[Location, ...]
+    released_at: datetime | None
+    date_source: str
+    age_days: int | None
+    release_url: str | None
+    compare_url: str | None
+    mutable: bool  # the new value is a tag (--keep-style): it can move under you
+    immutable_release: bool  # GitHub marks the release immutable
+    note: str | None = None
+    id: str = ""  # stable, unique in the plan, safe as a file name or branch component
+
+    def base_id(self) -> str:
+        """``actions-checkout-v4.1.0-to-v4.2.2``: the id before de-duplication."""
+        old = (
+            self.old.ref
+            if not SHA_RE.match(self.old.ref)
+            else (self.old.version or self.old.ref[:12])
+        )
+        new = self.new.version or self.new.ref[:12]
+        return slug_id(f"{self.action}-{old}-to-{new}").replace("..", ".")
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """A newer release an action was not moved to, and why."""
+
+    action: str
+    repo: str
+    reason: str  # "cooldown" | "bump"
+    old: VersionPoint
+    candidate: VersionPoint
+    level: str | None
+    released_at: datetime | None
+    date_source: str
+    eligible_at: datetime | None  # cooldown only: when it becomes eligible
+    cooldown: timedelta | None
+    release_url: str | None
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A remote use that update leaves alone, with the reason (one line)."""
+
+    uses: str
+    reason: str
+    locations: tuple[Location, ...]
+    problem: bool = False  # True: something is wrong (missing repo/ref); False: by design
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One change set: the unit a bot turns into one pull request."""
+
+    id: str
+    changes: tuple[Change, ...]
+    held_back: tuple[HeldBack, ...]
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(sorted({c.action for c in self.changes}, key=str.lower))
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePlan:
+    """Everything an update run found, and the new file contents it would write."""
+
+    policy: UpdatePolicy
+    changes: tuple[Change, ...]
+    held_back: tuple[HeldBack, ...]
+    skipped: tuple[Skipped, ...]
+    groups: tuple[Group, ...]
+    writes: Mapping[Path, bytes] = field(default_factory=dict, compare=False, hash=False)
+    relpaths: Mapping[Path, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def has_updates(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def problems(self) -> tuple[Skipped, ...]:
+        return tuple(s for s in self.skipped if s.problem)
+
+    def only_group(self, group_id: str) -> UpdatePlan:
+        """The plan restricted to one group (``--only-group``): the bot's one-PR-per-group loop."""
+        for group in self.groups:
+            if group.id == group_id:
+                return replace(
+                    self,
+                    changes=group.changes,
+                    held_back=group.held_back,
+                    groups=(group,),
+                )
+        known = ", ".join(g.id for g in self.groups) or "none"
+        raise UsageError(f"--only-group {group_id!r}: no such group (groups: {known})")
+
+
+# ----------------------------------------------------------------------------- version helpers
+
+_FAMILY_STRIP = re.compile(r"^v", re.IGNORECASE)
+
+
+def slug_id(text: str) -> str:
+    """An id safe in file and branch names: ``actions/cache/save`` -> ``actions-cache-save``."""
+    return re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-") or "action"
+
+
+def tag_family(tag: str) -> str:
+    """The monorepo prefix of a version tag (``setup/v1.2.3`` -> ``setup/``; ``v1`` -> ``""``)."""
+    return tag[: tag.rfind("/") + 1]
+
+
+def bump_level(old: Version | None, new: Version) -> str | None:
+    """Which semver level moves from ``old`` to ``new`` (None when unknown or not newer)."""
+    if old is None:
+        return None
+    if new.major != old.major:
+        return "major"
+    if new.minor != old.minor:
+        return "minor"
+    if new != old:
+        return "patch"
+    return None
+
+
+def within_bump(old: Version | None, new: Version, bump: str) -> bool:
+    """``--bump``: how far a use may move. Unknown current version: only ``major`` allows it."""
+    if bump == "major":
+        return True
+    if old is None:
+        return False
+    if bump == "minor":
+        return new.major == old.major
+    return (new.major, new.minor) == (old.major, old.minor)
+
+
+def _parse_version(tag: str, path: str | None) -> Version | None:
+    from pinner.core.versions import parse_version
+
+    try:
+        return parse_version(tag, path=path)
+    except Exception:  # a tag name is remote input: never let one odd tag stop the run
+        return None
+
+
+def candidates_from(
+    listing: RefListing, releases: Sequence[Release], *, path: str | None, family: str
+) -> list[Candidate]:
+    """Every version tag of ``family`` a use could move to, newest (and most specific) first.
+
+    Drafts are not releases: a tag whose only releases are drafts is not a candidate. Floating
+    tags (``v4``, ``v4.2``) take part only when the family has no full ``X.Y.Z`` tag, so a
+    repository that only ever tags majors still updates, and one that has full versions never
+    pins to a tag that moves.
+    """
+    published: dict[str, Release] = {}
+    drafted: set[str] = set()
+    for release in releases:
+        if release.draft:
+            drafted.add(release.tag_name)
+        elif release.tag_name not in published:
+            published[release.tag_name] = release
+    found: list[Candidate] = []
+    for ref in listing.tags:
+        name = ref.short
+        if tag_family(name) != family:
+            continue
+        version = _parse_version(name, path)
+        if version is None:
+            continue
+        release = published.get(name)
+        if release is None and name in drafted:
+            continue
+        found.append(
+            Candidate(
+                tag=ref,
+                version=version,
+                specificity=len(version.release),
+                release=release,
+                prerelease=version.is_prerelease or bool(release and release.prerelease),
+            )
+        )
+    if any(c.specificity >= 3 for c in found):
+        found = [c for c in found if c.specificity >= 3]
+    # One candidate per version: the most specific spelling, one with a release, then "v1.2.3"
+    # over "1.2.3" (the ecosystem's convention), then the name for determinism.
+    best: dict[Version, Candidate] = {}
+    for cand in found:
+        rank = _spelling_rank(cand)
+        if cand.version not in best or rank > _spelling_rank(best[cand.version]):
+            best[cand.version] = cand
+    return sorted(best.values(), key=lambda c: c.version, reverse=True)
+
+
+def _spelling_rank(cand: Candidate) -> tuple[int, int, int, str]:
+    bare = cand.name[len(tag_family(cand.name)) :]
+    return (cand.specificity, cand.release is not None, bare[:1] in "vV", cand.name)
+
+
+def keep_style_ref(written: str, target: Candidate, listing: RefListing) -> str:
+    """The tag to write for ``--keep-style``: as specific as what the user wrote.
+
+    ``v4`` -> ``v5`` (the target's major), ``v4.1`` -> ``v4.2``, ``v4.1.0`` -> the target's
+    tag. Falls back to the target's own tag when the repository has no such floating tag.
+    """
+    family = tag_family(written)
+    bare = written[len(family) :]
+    prefix = "v" if bare[:1] in "vV" else ""
+    written_parts = _FAMILY_STRIP.sub("", bare).split(".")
+    depth = len(written_parts) if all(p.isdigit() for p in written_parts) else 3
+    if depth >= 3:
+        return target.name
+    wanted = family + prefix + ".".join(str(n) for n in target.version.release[:depth])
+    return wanted if listing.tag(wanted) is not None else target.name
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+@dataclass(slots=True)
+class _Use:
+    """The sites sharing one action and ref, analysed once."""
+
+    action: ActionRef
+    sites: list[UsesSite]
+
+
+class _Memo:
+    """Per-run single-flight memo: each key's coroutine runs once, concurrent callers share it."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[object, asyncio.Future[object]] = {}
+
+    async def get(self, key: object, make: Callable[[], Awaitable[T]]) -> T:
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self._tasks[key] = task
+        return await task  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    changes: tuple[Change, ...] = ()
+    held_back: tuple[HeldBack, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+
+class Updater:
+    """Plans updates for a set of source files against one forge.
+
+    ``server_url`` builds the release and compare links (``SERVER/O/R/compare/OLD...NEW``).
+    """
+
+    def __init__(self, forge: Forge, policy: UpdatePolicy, *, server_url: str) -> None:
+        from pinner.core.resolve import Resolver
+
+        self.forge = forge
+        self.policy = policy
+        self.server_url = server_url.rstrip("/")
+        self.resolver = Resolver(forge)
+        self._memo = _Memo()
+
+    # --------------------------------------------------------------------- public
+
+    async def plan(self, sources: Sequence[SourceFile]) -> UpdatePlan:
+        """Analyse every remote use in ``sources`` and compute the new file contents."""
+        uses = _collect(sources)
+        outcomes = await asyncio.gather(*(self._analyse(u) for u in uses))
+        changes = _sorted_changes(c for o in outcomes for c in o.changes)
+        held = tuple(
+            sorted(
+                (h for o in outcomes for h in o.held_back),
+                key=lambda h: (h.action.lower(), h.old.ref, h.reason),
+            )
+        )
+        skipped = tuple(
+            sorted(
+                (s for o in outcomes for s in o.skipped),
+                key=lambda s: (s.uses.lower(), s.locations),
+            )
+        )
+        groups = make_groups(changes, held, self.policy.group)
+        writes, relpaths = render_writes(sources, changes)
+        return UpdatePlan(
+            policy=self.policy,
+            changes=changes,
+            held_back=held,
+            skipped=skipped,
+            groups=groups,
+            writes=writes,
+            relpaths=relpaths,
+        )
+
+    # --------------------------------------------------------------------- per use
+
+    async def _analyse(self, use: _Use) -> _Outcome:
+        action = use.action
+        locations = _locations(use.sites)
+        try:
+            resolution = await self.resolver.resolve(action)
+        except NotFoundError as exc:
+            return _Outcome(skipped=(Skipped(str(action), str(exc), locations, problem=True),))
+        if resolution.kind == "branch":
+            reason = (
+                f"branch ref {action.ref!r} is not moved to a release; "
+                "pin it with `pinner pin` or switch to a version tag"
+            )
+            return _Outcome(skipped=(Skipped(str(action), reason, locations),))
+        listing = resolution.listing
+        pinned = action.is_sha
+        comment_version = _comment_version(use.sites)
+        current_ref = resolution.version
+        if current_ref is None and resolution.ref is not None:
+            current_ref = resolution.ref if resolution.ref.is_tag else None
+        current_name = current_ref.short if current_ref is not None else comment_version
+        if current_name is None:
+            reason = (
+                f"no version tag points at {resolution.commit[:12]}; "
+                "cannot tell which releases are newer"
+            )
+            return _Outcome(skipped=(Skipped(str(action), reason, locations),))
+        current_version = _parse_version(current_name, action.path)
+        family = tag_family(current_name)
+        releases = await self._releases(listing.repo)
+        candidates = await self._memo.get(
+            ("candidates", listing.repo.lower(), action.path, family),
+            lambda: _async_value(
+                candidates_from(listing, releases, path=action.path, family=family)
+            ),
+        )
+        current_release = next(
+            (r for r in releases if r.tag_name == current_name and not r.draft), None
+        )
+        allow_pre = (
+            self.policy.pre
+            or bool(current_version and current_version.is_prerelease)
+            or bool(current_release and current_release.prerelease)
+        )
+        old = VersionPoint(ref=action.ref, version=current_name, sha=resolution.commit)
+
+        held: dict[str, HeldBack] = {}
+        target: Candidate | None = None
+        target_date = ReleaseDate(None, "unknown")
+        for cand in candidates:
+            if pinned and current_version is not None and cand.version <= current_version:
+                break  # a SHA pin never moves backwards
+            if cand.prerelease and not allow_pre:
+                continue
+            level = bump_level(current_version, cand.version)
+            if not within_bump(current_version, cand.version, self.policy.bump):
+                held.setdefault(
+                    "bump", self._held(action, listing, "bump", old, cand, level, None, locations)
+                )
+                continue
+            date = await self._date(listing.repo, cand)
+            wait = self.policy.cooldown.for_update(action.target, level)
+            eligible_at = date.at + wait if date.at is not None else None
+            if eligible_at is None or eligible_at > self.policy.now:
+                if "cooldown" not in held:
+                    held["cooldown"] = replace(
+                        self._held(action, listing, "cooldown", old, cand, level, date, locations),
+                        eligible_at=eligible_at,
+                        cooldown=wait,
+                    )
+                continue
+            target, target_date = cand, date
+            break
+        held_back = tuple(held[k] for k in sorted(held))
+
+        if target is None:
+            if pinned and current_ref is not None:
+                # Nothing newer is eligible: keep the pin, but make its comment say the truth.
+                change = self._comment_fix(action, use.sites, old, current_ref, listing)
+                return _Outcome(changes=change, held_back=held_back)
+            if not pinned:
+                reason = "no eligible release to pin to"
+                if held_back:
+                    reason += " (" + ", ".join(f"held back by {h.reason}" for h in held_back) + ")"
+                return _Outcome(
+                    held_back=held_back, skipped=(Skipped(str(action), reason, locations),)
+                )
+            return _Outcome(held_back=held_back)
+        return _Outcome(
+            changes=self._changes(
+                action, use.sites, old, current_version, target, target_date, listing
+            ),
+            held_back=held_back,
+        )
+
+    def _changes(
+        self,
+        action: ActionRef,
+        sites: Sequence[UsesSite],
+        old: VersionPoint,
+        current_version: Version | None,
+        target: Candidate,
+        date: ReleaseDate,
+        listing: RefListing,
+    ) -> tuple[Change, ...]:
+        keep_style = self.policy.keep_style and not action.is_sha
+        note = None
+        if keep_style:
+            ref = keep_style_ref(action.ref, target, listing)
+            moved = listing.tag(ref)
+            value = f"{action.target}@{ref}"
+            comment = None
+            if moved is not None and moved.commit != target.tag.commit:
+                note = (
+                    f"tag {ref} points at {moved.commit[:12]}, not at {target.name} "
+                    f"({target.tag.commit[:12]}): it is mutable and moves"
+                )
+            else:
+                note = f"tag {ref} is mutable: it can be moved after review"
+            new = VersionPoint(ref=ref, version=target.name, sha=target.tag.commit)
+        else:
+            value = f"{action.target}@{target.tag.commit}"
+            comment = target.name
+            new = VersionPoint(ref=target.tag.commit, version=target.name, sha=target.tag.commit)
+        if (
+            not action.is_sha
+            and not keep_style
+            and current_version is not None
+            and target.version < current_version
+        ):
+            note = (
+                f"{action.ref} points at {old.version}, which is not eligible yet; pinned to the "
+                f"newest eligible release instead"
+            )
+        level = bump_level(current_version, target.version)
+        if level is not None and current_version is not None and target.version > current_version:
+            kind = "update"
+        elif not action.is_sha:
+            kind = "pin"
+        else:
+            kind = "comment"
+        # Only sites whose text actually changes: a run after a run reports nothing.
+        touched = [s for s in sites if _site_changes(s, value, comment)]
+        if not touched:
+            return ()
+        age = None
+        if date.at is not None:
+            age = max(0, (self.policy.now - date.at) // timedelta(days=1))
+        repo = listing.repo
+        compare = None
+        if old.sha and old.sha != target.tag.commit:
+            compare = f"{self.server_url}/{repo}/compare/{old.sha}...{target.tag.commit}"
+        return (
+            Change(
+                action=action.target,
+                repo=repo,
+                kind=kind,
+                level=level if kind == "update" else None,
+                old=old,
+                new=new,
+                value=value,
+                comment=comment,
+                locations=_locations(touched),
+                released_at=date.at,
+                date_source=date.source,
+                age_days=age,
+                release_url=self._release_url(repo, target),
+                compare_url=compare,
+                mutable=keep_style,
+                immutable_release=bool(target.release and target.release.immutable),
+                note=note,
+            ),
+        )
+
+    def _comment_fix(
+        self,
+        action: ActionRef,
+        sites: Sequence[UsesSite],
+        old: VersionPoint,
+        current: GitRef,
+        listing: RefListing,
+    ) -> tuple[Change, ...]:
+        value = f"{action.target}@{action.ref}"
+        touched = [s for s in sites if _site_changes(s, value, current.short)]
+        if not touched:
+            return ()
+        return (
+            Change(
+                action=action.target,
+                repo=listing.repo,
+                kind="comment",
+                level=None,
+                old=old,
+                new=VersionPoint(ref=action.ref, version=current.short, sha=current.commit),
+                value=value,
+                comment=current.short,
+                locations=_locations(touched),
+                released_at=None,
+                date_source="unknown",
+                age_days=None,
+                release_url=None,
+                compare_url=None,
+                mutable=False,
+                immutable_release=False,
+                note="version comment corrected; the pin itself does not move",
+            ),
+        )
+
+    def _held(
+        self,
+        action: ActionRef,
+        listing: RefListing,
+        reason: str,
+        old: VersionPoint,
+        cand: Candidate,
+        level: str | None,
+        date: ReleaseDate | None,
+        locations: tuple[Location, ...],
+    ) -> HeldBack:
+        return HeldBack(
+            action=action.target,
+            repo=listing.repo,
+            reason=reason,
+            old=old,
+            candidate=VersionPoint(ref=cand.name, version=cand.name, sha=cand.tag.commit),
+            level=level,
+            released_at=date.at if date else _published(cand),
+            date_source=date.source if date else ("release" if _published(cand) else "unknown"),
+            eligible_at=None,
+            cooldown=None,
+            release_url=self._release_url(listing.repo, cand),
+            locations=locations,
+        )
+
+    def _release_url(self, repo: str, cand: Candidate) -> str:
+        if cand.release is not None and cand.release.html_url:
+            return cand.release.html_url
+        return f"{self.server_url}/{repo}/releases/tag/{quote(cand.name, safe='/')}"
+
+    # --------------------------------------------------------------------- forge, memoised
+
+    async def _releases(self, repo: str) -> tuple[Release, ...]:
+        async def fetch() -> tuple[Release, ...]:
+            try:
+                return tuple(await self.forge.list_releases(repo))
+            except NotFoundError:
+                return ()  # a repository without releases: tags alone decide
+
+        return await self._memo.get(("releases", repo.lower()), fetch)
+
+    async def _date(self, repo: str, cand: Candidate) -> ReleaseDate:
+        """Release ``published_at``, else the annotated tag's tagger date, else the commit date."""
+
+        async def fetch() -> ReleaseDate:
+            if (published := _published(cand)) is not None:
+                return ReleaseDate(published, "release")
+            if cand.tag.annotated:
+                try:
+                    tag = await self.forge.get_tag_object(repo, cand.tag.object)
+                except NotFoundError:
+                    tag = None
+                if tag is not None and tag.tagger_date is not None:
+                    return ReleaseDate(_utc(tag.tagger_date), "tagger")
+            try:
+                commit = await self.forge.get_commit(repo, cand.tag.commit)
+            except NotFoundError:
+                return ReleaseDate(None, "unknown")
+            if commit.date is None:
+                return ReleaseDate(None, "unknown")
+            return ReleaseDate(_utc(commit.date), "commit")
+
+        return await self._memo.get(("date", repo.lower(), cand.tag.name), fetch)
+
+
+async def plan_update(
+    sources: Sequence[SourceFile], forge: Forge, policy: UpdatePolicy, *, server_url: str
+) -> UpdatePlan:
+    """Convenience wrapper: ``Updater(forge, policy, server_url=...).plan(sources)``."""
+    return await Updater(forge, policy, server_url=server_url).plan(sources)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+async def _async_value(value: T) -> T:
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _published(cand: Candidate) -> datetime | None:
+    if cand.release is not None and cand.release.published_at is not None:
+        return _utc(cand.release.published_at)
+    return None
+
+
+def _collect(sources: Sequence[SourceFile]) -> list[_Use]:
+    """Group remote sites by (repository, path, ref): each distinct use is analysed once."""
+    by_key: dict[tuple[str, str, str], _Use] = {}
+    for source in sources:
+        for site in source.uses:
+            value = site.value
+            if value.kind is not UsesKind.REMOTE or value.action is None:
+                continue
+            action = value.action
+            key = (action.repo_key, (action.path or "").lower(), action.ref)
+            if key not in by_key:
+                by_key[key] = _Use(action=action, sites=[])
+            by_key[key].sites.append(site)
+    return [by_key[k] for k in sorted(by_key)]
+
+
+def _locations(sites: Iterable[UsesSite]) -> tuple[Location, ...]:
+    return tuple(
+        sorted({Location(s.relpath, s.line) for s in sites}, key=lambda x: (x.file, x.line))
+    )
+
+
+def _version_comment(site: UsesSite) -> str | None:
+    if not site.comment:
+        return None
+    from pinner.sources import parse_version_comment
+
+    try:
+        return parse_version_comment(site.comment)
+    except Exception:
+        return None
+
+
+def _comment_version(sites: Sequence[UsesSite]) -> str | None:
+    """The version the sites' comments name, when they agree (a hint, never the truth)."""
+    found = {v for v in (_version_comment(s) for s in sites) if v}
+    return found.pop() if len(found) == 1 else None
+
+
+def _site_changes(site: UsesSite, value: str, comment: str | None) -> bool:
+    if site.value.raw != value:
+        return True
+    return comment is not None and _version_comment(site) != comment
+
+
+def _sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
+    """Deterministic order (action, first file, line) and unique ids in that order."""
+    ordered = sorted(
+        changes,
+        key=lambda c: (c.action.lower(), c.locations[0].file, c.locations[0].line, c.old.ref),
+    )
+    seen: dict[str, int] = {}
+    out = []
+    for change in ordered:
+        base = change.base_id()
+        seen[base] = seen.get(base, 0) + 1
+        out.append(replace(change, id=base if seen[base] == 1 else f"{base}-{seen[base]}"))
+    return tuple(out)
+
+
+def make_groups(
+    changes: Sequence[Change], held_back: Sequence[HeldBack], grouping: str
+) -> tuple[Group, ...]:
+    """``--group``: ``all`` one change set; ``action`` one per action; ``none`` one per change.
+
+    Held-back records travel with the group of their action (all of them with ``all``), so each
+    PR body lists what is still waiting for the actions it touches.
+    """
+    if not changes:
+        return ()
+    if grouping == "all":
+        return (Group("all", tuple(changes), tuple(held_back)),)
+    buckets: dict[str, list[Change]] = defaultdict(list)
+    for change in changes:
+        key = slug_id(change.action) if grouping == "action" else change.id
+        buckets[key].append(change)
+    groups = []
+    for key in sorted(buckets):
+        members = tuple(buckets[key])
+        actions = {c.action.lower() for c in members}
+        held = tuple(h for h in held_back if h.action.lower() in actions)
+        groups.append(Group(key, members, held))
+    return _unique_ids(groups)
+
+
+def _unique_ids(groups: list[Group]) -> tuple[Group, ...]:
+    seen: dict[str, int] = {}
+    out = []
+    for group in groups:
+        n = seen.get(group.id, 0)
+        seen[group.id] = n + 1
+        out.append(group if n == 0 else replace(group, id=f"{group.id}-{n + 1}"))
+    return tuple(out)
+
+
+def render_writes(
+    sources: Sequence[SourceFile], changes: Sequence[Change]
+) -> tuple[dict[Path, bytes], dict[Path, str]]:
+    """Apply every change as a byte-exact splice; only files whose bytes change are returned."""
+    from pinner.core.rewrite import Edit, apply_edits
+
+    wanted: dict[tuple[str, int, str], Change] = {}
+    for change in changes:
+        for loc in change.locations:
+            wanted[(loc.file, loc.line, change.action.lower())] = change
+    writes: dict[Path, bytes] = {}
+    relpaths: dict[Path, str] = {}
+    for source in sources:
+        edits = []
+        for site in source.uses:
+            if site.value.action is None:
+                continue
+            change = wanted.get((site.relpath, site.line, site.value.action.target.lower()))
+            if change is None or site.value.action.ref != change.old.ref:
+                continue
+            if not _site_changes(site, change.value, change.comment):
+                continue
+            edits.append(Edit(site, change.value, change.comment))
+        if edits:
+            writes[source.path] = apply_edits(source, edits)
+            relpaths[source.path] = source.relpath
+    return writes, relpaths

@@ -1,0 +1,71 @@
+"""Pull-request title and commit message for an update change set.
+
+Conventional Commits (``ci(deps): ...``), the style Dependabot and Renovate use for workflow
+updates, so changelog tooling and branch protections that expect it keep working. The body has
+exactly one line per action: reviewers scan it, and ``git log --grep`` finds an action's moves.
+Everything here is deterministic: the same plan gives the same bytes (golden-file tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pinner.core.update import Change, Group
+
+SUBJECT_PREFIX = "ci(deps)"
+
+
+def _one_line(text: str) -> str:
+    """Remote text (tag names) in a one-line context: no newlines, no control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _label(point_version: str | None, ref: str) -> str:
+    if point_version:
+        return _one_line(point_version)
+    return _one_line(ref[:12] if len(ref) == 40 else ref)
+
+
+def _per_action(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
+    by_action: dict[str, list[Change]] = {}
+    for change in changes:
+        by_action.setdefault(change.action, []).append(change)
+    return sorted(by_action.items(), key=lambda kv: kv[0].lower())
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def action_line(action: str, changes: Sequence[Change]) -> str:
+    """``bump actions/checkout from v4.1.0 to v4.2.2``: what one action does in this change set."""
+    name = _one_line(action)
+    olds = _unique([_label(c.old.version, c.old.ref) for c in changes])
+    news = _unique([_label(c.new.version, c.new.ref) for c in changes])
+    kinds = {c.kind for c in changes}
+    if kinds == {"comment"}:
+        return f"fix version comment of {name} to {', '.join(news)}"
+    if "update" in kinds:
+        return f"bump {name} from {', '.join(olds)} to {', '.join(news)}"
+    refs = _unique([_one_line(c.old.ref) for c in changes])
+    if any(c.mutable for c in changes):
+        return f"move {name} from {', '.join(refs)} to {', '.join(news)}"
+    return f"pin {name} {', '.join(refs)} to {', '.join(news)}"
+
+
+def pr_title(group: Group) -> str:
+    """One line: the single action's move, or a count."""
+    actions = _per_action(group.changes)
+    if len(actions) == 1:
+        action, changes = actions[0]
+        return f"{SUBJECT_PREFIX}: {action_line(action, changes)}"
+    verbs = {c.kind for c in group.changes}
+    verb = "update" if "update" in verbs else ("pin" if "pin" in verbs else "fix comments of")
+    return f"{SUBJECT_PREFIX}: {verb} {len(actions)} GitHub Actions"
+
+
+def commit_message(group: Group) -> str:
+    """Subject (the PR title), a blank line, one ``- ...`` line per action; ends with a newline."""
+    lines = [pr_title(group), ""]
+    lines += [f"- {action_line(a, cs)}" for a, cs in _per_action(group.changes)]
+    return "\n".join(lines) + "\n"

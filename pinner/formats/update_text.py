@@ -1,0 +1,99 @@
+"""Human-readable ``pinner update`` report (the default ``--format text``).
+
+One line per change, held-back release and skipped use, then a summary that says where the
+cooldown came from. Remote text (tag names, messages) goes through
+:func:`pinner.sanitize.for_terminal`, so a hostile tag name cannot drive the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pinner.core.update import Change, HeldBack, Location, Skipped, UpdatePlan, VersionPoint
+from pinner.sanitize import for_terminal
+
+_COLORS = {"update": "32", "pin": "36", "comment": "36", "held": "33", "skip": "2", "problem": "31"}
+
+
+def _paint(text: str, kind: str, color: bool) -> str:
+    return f"\x1b[{_COLORS[kind]}m{text}\x1b[0m" if color else text
+
+
+def _safe(text: str) -> str:
+    return for_terminal(text, single_line=True)
+
+
+def _point(point: VersionPoint) -> str:
+    if point.version and point.ref not in (point.version, point.sha):
+        return _safe(f"{point.ref} ({point.version})")
+    if point.version:
+        return _safe(point.version)
+    return _safe(point.ref[:12] if point.sha == point.ref else point.ref)
+
+
+def _where(locations: Sequence[Location]) -> str:
+    shown = ", ".join(f"{loc.file}:{loc.line}" for loc in locations[:3])
+    more = len(locations) - 3
+    return _safe(shown + (f" (+{more} more)" if more > 0 else ""))
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else "unknown date"
+
+
+def _change_line(change: Change, color: bool) -> str:
+    detail = [change.level or change.kind]
+    if change.released_at is not None:
+        detail.append(f"released {_date(change.released_at)}, {change.age_days}d ago")
+    if change.mutable:
+        detail.append("mutable tag")
+    sha = f" {change.new.sha[:12]}" if change.new.sha and not change.mutable else ""
+    head = _paint(f"{change.kind:<7}", change.kind, color)
+    line = (
+        f"{head} {_safe(change.action)}  {_point(change.old)} -> "
+        f"{_safe(change.new.version or change.new.ref)}{sha}  ({', '.join(detail)})  "
+        f"{_where(change.locations)}"
+    )
+    if change.note:
+        line += f"\n        note: {_safe(change.note)}"
+    return line
+
+
+def _held_line(held: HeldBack, color: bool) -> str:
+    version = _safe(held.candidate.version or held.candidate.ref)
+    if held.reason == "cooldown":
+        why = f"cooldown: released {_date(held.released_at)}, eligible " + (
+            _date(held.eligible_at) if held.eligible_at else "once its release date is known"
+        )
+    else:
+        why = f"{held.level or 'newer'} update beyond --bump"
+    return f"{_paint('held   ', 'held', color)} {_safe(held.action)}  {version}: {why}"
+
+
+def _skip_line(skipped: Skipped, color: bool) -> str:
+    kind = "problem" if skipped.problem else "skip"
+    return (
+        f"{_paint(f'{kind:<7}', kind, color)} {_safe(skipped.uses)}: {_safe(skipped.reason)}  "
+        f"{_where(skipped.locations)}"
+    )
+
+
+def render(
+    plan: UpdatePlan, *, written: Sequence[str] = (), check: bool = False, color: bool = False
+) -> str:
+    lines = [_change_line(c, color) for c in plan.changes]
+    lines += [_held_line(h, color) for h in plan.held_back]
+    lines += [_skip_line(s, color) for s in plan.skipped]
+    n = len(plan.changes)
+    actions = len({c.action.lower() for c in plan.changes})
+    if n == 0:
+        summary = "nothing to update"
+    elif check:
+        summary = f"{n} update(s) available for {actions} action(s) (--check: nothing written)"
+    elif written:
+        summary = f"{n} change(s) for {actions} action(s) written to {len(written)} file(s)"
+    else:
+        summary = f"{n} change(s) for {actions} action(s) planned (nothing written)"
+    lines.append(f"{summary}; cooldown {_safe(plan.policy.cooldown.describe())}")
+    return "\n".join(lines) + "\n"

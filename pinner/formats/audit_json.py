@@ -1,0 +1,103 @@
+"""``pinner audit --format json``: the graph and findings in a versioned schema.
+
+The schema id is ``pinner.audit/1``; fields are only ever added within a major version. Layout
+(documented in the README)::
+
+    {"schema": "pinner.audit/1",
+     "tool": {"name": "pinner", "version": "0.1.0"},
+     "min_severity": "medium",
+     "nodes": [{"id", "kind", "local", "depth", "repo", "commit", "path", "file", "using",
+                "error"}],
+     "edges": [{"index", "from", "to", "uses", "commit", "kind", "ref_kind", "file", "line",
+                "depth", "verdict", "error", "depth_exceeded", "cycle"}],
+     "findings": [{"rule", "severity", "message", "file", "line", "column", "chain", "remote",
+                   "edge", "fingerprint"}],
+     "ignored": [{... finding ..., "ignored_by"}],
+     "summary": {"references", "nested", "files", "findings": {"high": n, ...}, "failing"}}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pinner import __version__
+from pinner.core.audit import AuditResult
+from pinner.core.walk import Edge, Node
+from pinner.rules.base import Finding
+
+SCHEMA = "pinner.audit/1"
+
+
+def node_json(node: Node) -> dict[str, Any]:
+    return {
+        "id": node.id,
+        "kind": node.kind,
+        "local": node.local,
+        "depth": node.depth,
+        "repo": node.repo,
+        "commit": node.commit,
+        "path": node.path,
+        "file": node.file,
+        "using": node.using,
+        "error": node.error,
+    }
+
+
+def edge_json(edge: Edge) -> dict[str, Any]:
+    res = edge.resolution
+    return {
+        "index": edge.index,
+        "from": edge.parent,
+        "to": edge.child,
+        "uses": edge.uses,
+        "commit": edge.commit,
+        "kind": edge.kind,
+        "ref_kind": res.kind if res is not None else None,
+        "file": edge.file,
+        "line": edge.line,
+        "depth": edge.depth,
+        "verdict": getattr(edge.reachability, "verdict", None),
+        "error": edge.error,
+        "depth_exceeded": edge.depth_exceeded,
+        "cycle": edge.cycle,
+    }
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity.label,
+        "message": finding.message,
+        "file": finding.file,
+        "line": finding.line,
+        "column": finding.column,
+        "chain": list(finding.chain),
+        "remote": finding.remote,
+        "edge": finding.edge,
+        "fingerprint": finding.fingerprint(),
+    }
+
+
+def to_document(result: AuditResult) -> dict[str, Any]:
+    graph = result.graph
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "pinner", "version": __version__},
+        "min_severity": result.min_severity.label,
+        "nodes": [node_json(n) for n in graph.nodes.values()],
+        "edges": [edge_json(e) for e in graph.edges],
+        "findings": [finding_json(f) for f in result.findings],
+        "ignored": [{**finding_json(i.finding), "ignored_by": i.by} for i in result.ignored],
+        "summary": {
+            "references": len(graph.edges),
+            "nested": sum(1 for e in graph.edges if not e.local),
+            "files": len(graph.roots),
+            "findings": {s.label: n for s, n in result.counts().items()},
+            "failing": len(result.failing),
+        },
+    }
+
+
+def render(result: AuditResult) -> str:
+    return json.dumps(to_document(result), indent=2, sort_keys=False) + "\n"

@@ -128,7 +128,7 @@ def _format_wait(seconds: float) -> str:
 
 
 def _local_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch).astimezone().strftime("%H:%M:%S %Z").strip()
+    return datetime.fromtimestamp(epoch).astimezone().strftime("%H:%M %Z").strip()
 
 
 def _parse_retry_after(value: str | None, now: float) -> float | None:
@@ -442,9 +442,9 @@ class Transport:
                 delay = max(delay, retry_after)
             if self._clock() - start + delay > self.settings.max_retry_time:
                 tries = f"{attempt} tr{'y' if attempt == 1 else 'ies'}"
-                raise RemoteError(
-                    f"{spec.what} failed: {reason} on {safe_url(spec.url)} after {tries}"
-                )
+                where = safe_url(spec.url)
+                where = "" if where in spec.what else f" on {where}"
+                raise RemoteError(f"{spec.what} failed: {reason}{where} after {tries}")
             self.stats.retries += 1
             await self._sleep(delay)
 

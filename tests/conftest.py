@@ -35,3 +35,73 @@ def corpus_forge_dir(shared_dir: Path) -> Path:
 def fixtures_dir() -> Path:
     """The repository's hand-made ``fixtures/`` directory."""
     return REPO_ROOT / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def _schema_validator():
+    """GitHub's response schemas, or None when ../shared is absent (validation then skipped)."""
+    from tests.forge.schema import SchemaValidator
+
+    endpoints = SHARED_DIR / "github-api" / "endpoints.json"
+    return SchemaValidator(endpoints) if endpoints.is_file() else None
+
+
+class EmulatorHandle:
+    """What a test gets from the ``emulator`` fixture: the URL, counters and the request log."""
+
+    def __init__(self, emulator, violations: list[str]):
+        self.emulator = emulator
+        self.url: str = emulator.url
+        self.violations = violations
+
+    @property
+    def requests(self) -> list[dict]:
+        """The request log (one dict per request: method, path, kind, status, auth, fault...)."""
+        return self.emulator.requests
+
+    def stats(self) -> dict:
+        return self.emulator.stats()
+
+    def reset(self) -> None:
+        self.emulator.reset()
+
+    @property
+    def data(self):
+        """The :class:`~pinner.forge.snapshot.SnapshotData` being served."""
+        return self.emulator.data
+
+
+@pytest.fixture
+def emulator(_schema_validator):
+    """Factory: ``emulator(*data_dirs, **knobs)`` starts an in-process emulator on a free port.
+
+    Every JSON body it serves is validated against GitHub's official schema for its endpoint;
+    any violation fails the test at teardown, so every end-to-end test checks fidelity too.
+    Knobs: latency_ms, rate_limit, anon_rate_limit, fail_rate, seed, faults, slow_ms,
+    retry_after, log.
+    """
+    from tests.forge.server import Emulator
+
+    started: list[EmulatorHandle] = []
+    violations: list[str] = []
+
+    def hook(endpoint: str, status: int, body: object) -> None:
+        if _schema_validator is not None:
+            violations.extend(_schema_validator.validate(endpoint, status, body))
+
+    def start(*data_dirs: Path | str, **knobs) -> EmulatorHandle:
+        emu = Emulator(*data_dirs, json_hook=hook, **knobs).start()
+        handle = EmulatorHandle(emu, violations)
+        started.append(handle)
+        return handle
+
+    yield start
+    for handle in started:
+        handle.emulator.stop()
+    if violations:
+        unique = list(dict.fromkeys(violations))
+        pytest.fail(
+            f"emulator served {len(unique)} JSON bodies violating GitHub's schemas:\n"
+            + "\n".join(unique[:20]),
+            pytrace=False,
+        )

@@ -557,6 +557,18 @@ class SnapshotData:
                 return candidate.read_bytes()
         return None
 
+    def download_names(self, directory: str) -> list[str]:
+        """File names directly in ``_downloads/DIRECTORY`` across all directories, sorted."""
+        rel = _safe_relpath(directory)
+        if rel is None:
+            return []
+        names: set[str] = set()
+        for d in self.dirs:
+            candidate = d / "_downloads" / rel
+            if candidate.is_dir():
+                names.update(c.name for c in candidate.iterdir() if c.is_file())
+        return sorted(names)
+
 
 def release_from_json(data: dict[str, Any], html_base: str, repo: str) -> Release:
     """A :class:`Release` from a GitHub-shaped release object (synthesised or served)."""

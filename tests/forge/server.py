@@ -1,0 +1,1179 @@
+"""The GitHub emulator: REST API, git smart HTTP, raw content and downloads over snapshots.
+
+One :class:`Emulator` serves one merged :class:`~pinner.forge.snapshot.SnapshotData` on
+``127.0.0.1``. Everything GitHub-specific that pinner (and pinact) depend on is reproduced where
+it changes a client's behaviour: JSON shapes (REST API version 2022-11-28), the ``/api/v3``
+prefix of GHES, ``Link`` pagination, rate-limit headers and 403s, ETags and 304s, 422 for an
+unknown commit ref, fork-network commits served by SHA, and the exact git smart-HTTP bytes.
+
+Knobs (all optional) make it hostile on purpose: latency per response, a small rate limit,
+seeded faults (502, 503 + Retry-After, connection reset, truncated body, slow response) and a
+JSON-lines request log. ``/_stats`` counts requests by kind, ``/_reset`` zeroes the counters.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import random
+import re
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from pinner.forge.snapshot import (
+    FORGE_URL_PLACEHOLDER,
+    CommitRecord,
+    RepoSnapshot,
+    SnapshotData,
+    format_date,
+)
+from pinner.models import SHA_RE
+from tests.forge import gitproto
+
+FAULT_KINDS = ("502", "503", "reset", "truncate", "slow")
+KINDS = ("rest", "git", "raw", "download", "other")
+API_VERSION = "2022-11-28"
+DOCS = "https://docs.github.com/rest"
+EPOCH = "1970-01-01T00:00:00Z"
+GIT_NO_CACHE = (
+    ("Expires", "Fri, 01 Jan 1980 00:00:00 GMT"),
+    ("Pragma", "no-cache"),
+    ("Cache-Control", "no-cache, max-age=0, must-revalidate"),
+)
+RAW_MEDIA_TYPES = (
+    "application/vnd.github.raw",
+    "application/vnd.github.v3.raw",
+    "application/vnd.github.raw+json",
+)
+
+JsonHook = Callable[[str, int, Any], None]
+"""Called as ``hook(endpoint, status, body)`` for every JSON body the REST API serves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Knobs:
+    """How hostile the emulator is. Defaults behave like a healthy GitHub."""
+
+    latency_ms: float = 0.0
+    rate_limit: int = 5000  # authenticated requests per hour
+    anon_rate_limit: int | None = None  # unauthenticated; default min(60, rate_limit)
+    fail_rate: float = 0.0
+    seed: int = 0
+    faults: tuple[str, ...] = FAULT_KINDS
+    slow_ms: float = 1500.0
+    retry_after: int = 1
+    log: Path | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.faults) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {FAULT_KINDS}")
+        if not 0.0 <= self.fail_rate <= 1.0:
+            raise ValueError("fail_rate must be within [0, 1]")
+
+    @property
+    def anon_limit(self) -> int:
+        return (
+            self.anon_rate_limit if self.anon_rate_limit is not None else min(60, self.rate_limit)
+        )
+
+
+@dataclass
+class Response:
+    """What a route produced, before rate limiting, faults and latency are applied."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    endpoint: str | None = None  # OpenAPI "GET /repos/{owner}/{repo}/..." for REST
+    json_body: Any = None
+    etag: bool = False  # compute an ETag and honour If-None-Match
+
+
+class _Bucket:
+    """One rate-limit identity's window (GitHub: fixed one-hour windows)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self.reset = int(time.time()) + 3600
+
+    def roll(self) -> None:
+        now = int(time.time())
+        if now >= self.reset:
+            self.used = 0
+            self.reset = now + 3600
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+class _NotFound(Exception):
+    """A route's 404 (or other error) short-cut."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _stable_id(*parts: str) -> int:
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
+def _node_id(prefix: str, *parts: str) -> str:
+    raw = hashlib.sha1("\0".join(parts).encode()).hexdigest()[:20]
+    return base64.b64encode(f"{prefix}:{raw}".encode()).decode().rstrip("=")
+
+
+def _blob_sha(body: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
+
+
+def _version_key(name: str) -> list[tuple[int, int | str]]:
+    """Natural sort key: ``v1.10.0`` after ``v1.9.0``."""
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p]
+
+
+def _accepts(header: str | None, *media: str) -> bool:
+    if not header:
+        return False
+    offered = [part.split(";")[0].strip().lower() for part in header.split(",")]
+    return any(m in offered for m in media)
+
+
+class Emulator:
+    """A running (or ready to run) emulator.
+
+    ``Emulator(*data_dirs, port=0, json_hook=None, **knobs)``; :meth:`start` serves in a daemon
+    thread, :meth:`stop` shuts down. :attr:`url` is ``http://127.0.0.1:PORT``.
+    """
+
+    def __init__(
+        self,
+        *data_dirs: Path | str,
+        port: int = 0,
+        json_hook: JsonHook | None = None,
+        **knobs: Any,
+    ):
+        self.data = SnapshotData(*data_dirs)
+        self.knobs = Knobs(**knobs)
+        self.json_hook = json_hook
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.emulator = self
+        self.port: int = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._rng = random.Random(self.knobs.seed)
+        self._log_file = self.knobs.log.open("a", encoding="utf-8") if self.knobs.log else None
+        self.requests: list[dict[str, Any]] = []
+        self._reset_counters()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Emulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"forge-emulator-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ counters
+
+    def _reset_counters(self) -> None:
+        with self._lock:
+            self._counts: Counter[str] = Counter()
+            self._faults: Counter[str] = Counter()
+            self._endpoints: Counter[str] = Counter()
+            self._not_modified = 0
+            self._rate_limited = 0
+            self._buckets: dict[str, _Bucket] = {}
+            self.requests.clear()
+
+    def reset(self) -> None:
+        """Zero counters, the in-memory log and every rate-limit window."""
+        self._reset_counters()
+
+    def stats(self) -> dict[str, Any]:
+        """Request counts by kind (rest, git, raw, download, other) and a few extras."""
+        with self._lock:
+            counts = {k: self._counts.get(k, 0) for k in KINDS}
+            return {
+                **counts,
+                "total": sum(counts.values()),
+                "not_modified": self._not_modified,
+                "rate_limited": self._rate_limited,
+                "faults": dict(self._faults),
+                "endpoints": dict(self._endpoints),
+            }
+
+    def bucket(self, identity: str, authenticated: bool) -> _Bucket:
+        with self._lock:
+            bucket = self._buckets.get(identity)
+            if bucket is None:
+                limit = self.knobs.rate_limit if authenticated else self.knobs.anon_limit
+                bucket = self._buckets[identity] = _Bucket(limit)
+            bucket.roll()
+            return bucket
+
+    def draw_fault(self) -> str | None:
+        if self.knobs.fail_rate <= 0:
+            return None
+        with self._lock:
+            if self._rng.random() >= self.knobs.fail_rate:
+                return None
+            return self._rng.choice(self.knobs.faults)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._counts[entry["kind"]] += 1
+            if entry.get("endpoint"):
+                self._endpoints[entry["endpoint"]] += 1
+            if entry.get("fault"):
+                self._faults[entry["fault"]] += 1
+            if entry["status"] == 304:
+                self._not_modified += 1
+            if entry.get("rate_limited"):
+                self._rate_limited += 1
+            self.requests.append(entry)
+            if self._log_file is not None:
+                self._log_file.write(json.dumps(entry, sort_keys=True) + "\n")
+                self._log_file.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: Emulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Parses one request, routes it, then applies rate limit, faults and latency."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "GitHub.com"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr log: the emulator has its own JSON-lines log."""
+
+    # ------------------------------------------------------------------ entry points
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle(head=True)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            body = b"".join(chunks)
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+        if self.headers.get("Content-Encoding", "").lower() == "gzip":
+            body = gzip.decompress(body)
+        return body
+
+    def _handle(self, head: bool = False) -> None:
+        emu = self.server.emulator
+        started = time.perf_counter()
+        body = self._read_body()
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        auth = bool(self.headers.get("Authorization", "").strip())
+
+        if path in ("/_stats", "/_reset", "/_redirect"):
+            self._admin(path, query)
+            return
+
+        ctx = _Context(emu, self, path, split.query, query, auth)
+        kind, response = ctx.route(self.command, body)
+        rate_limited = False
+        if kind == "rest" and response.endpoint != "GET /rate_limit":
+            response, rate_limited = ctx.apply_rate_limit(response)
+        elif kind == "rest":
+            ctx.add_rate_headers(response, count=False)
+        elif response.etag:
+            ctx.conditional(response)
+
+        fault = emu.draw_fault() if kind != "other" else None
+        if emu.knobs.latency_ms > 0:
+            time.sleep(emu.knobs.latency_ms / 1000)
+        if fault == "slow":
+            time.sleep(emu.knobs.slow_ms / 1000)
+        elif fault == "502":
+            response = ctx.error(502, "Server Error")
+        elif fault == "503":
+            response = ctx.error(503, "Service Unavailable")
+            response.headers.append(("Retry-After", str(emu.knobs.retry_after)))
+
+        if (
+            emu.json_hook is not None
+            and response.endpoint
+            and response.json_body is not None
+            and fault not in ("502", "503")
+        ):
+            emu.json_hook(response.endpoint, response.status, response.json_body)
+
+        sent = self._send(response, fault, head)
+        emu.record(
+            {
+                "t": round(time.time(), 3),
+                "method": self.command,
+                "path": self.path,
+                "kind": kind,
+                "endpoint": response.endpoint,
+                "status": response.status if fault != "reset" else 0,
+                "auth": auth,
+                "fault": fault,
+                "rate_limited": rate_limited,
+                "bytes": sent,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+        )
+
+    def _send(self, response: Response, fault: str | None, head: bool) -> int:
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return 0
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if fault == "truncate":
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if head:
+            return 0
+        body = response.body
+        if fault == "truncate":
+            body = body[: len(body) // 2]
+            self.close_connection = True
+        self.wfile.write(body)
+        if fault == "truncate":
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        return len(body)
+
+    def _admin(self, path: str, query: dict[str, str]) -> None:
+        emu = self.server.emulator
+        if path == "/_stats":
+            response = Response(200, json.dumps(emu.stats(), sort_keys=True).encode())
+        elif path == "/_reset":
+            emu.reset()
+            response = Response(200, b'{"reset": true}')
+        else:
+            target = query.get("to", "")
+            if not target.startswith(("http://", "https://")):
+                response = Response(400, b'{"message": "to= must be an absolute http(s) URL"}')
+            else:
+                response = Response(302, b"", headers=[("Location", target)])
+        self._send(response, None, head=False)
+
+
+class _Context:
+    """Routing and GitHub shapes for one request (knows its base URL and API prefix)."""
+
+    def __init__(
+        self,
+        emu: Emulator,
+        handler: _Handler,
+        path: str,
+        raw_query: str,
+        query: dict[str, str],
+        auth: bool,
+    ):
+        self.emu = emu
+        self.handler = handler
+        self.path = path
+        self.raw_query = raw_query
+        self.query = query
+        self.auth = auth
+        self.base = emu.url
+        self.api = emu.url
+        self.request_headers = handler.headers
+
+    # ------------------------------------------------------------------ helpers
+
+    def substitute(self, body: bytes) -> bytes:
+        return body.replace(FORGE_URL_PLACEHOLDER.encode(), self.base.encode())
+
+    def json(self, status: int, body: Any, endpoint: str | None, *, etag: bool = True) -> Response:
+        data = json.dumps(body, indent=2).encode()
+        return Response(status, data, endpoint=endpoint, json_body=body, etag=etag)
+
+    def error(
+        self, status: int, message: str, endpoint: str | None = None, doc: str = DOCS
+    ) -> Response:
+        body = {"message": message, "documentation_url": doc, "status": str(status)}
+        return self.json(status, body, endpoint, etag=False)
+
+    def not_found(self, endpoint: str | None = None) -> _NotFound:
+        return _NotFound(self.error(404, "Not Found", endpoint))
+
+    def identity(self) -> tuple[str, bool]:
+        header = self.request_headers.get("Authorization", "").strip()
+        if not header:
+            return "anon:127.0.0.1", False
+        return "token:" + hashlib.sha256(header.encode()).hexdigest(), True
+
+    def add_rate_headers(self, response: Response, *, count: bool) -> _Bucket:
+        identity, authed = self.identity()
+        bucket = self.emu.bucket(identity, authed)
+        if count:
+            with self.emu._lock:
+                bucket.used += 1
+        response.headers += [
+            ("x-ratelimit-limit", str(bucket.limit)),
+            ("x-ratelimit-remaining", str(bucket.remaining)),
+            ("x-ratelimit-used", str(bucket.used)),
+            ("x-ratelimit-reset", str(bucket.reset)),
+            ("x-ratelimit-resource", "core"),
+            ("x-github-api-version-selected", API_VERSION),
+            ("x-github-media-type", "github.v3; format=json"),
+        ]
+        return bucket
+
+    def conditional(self, response: Response) -> bool:
+        """Add an ETag; turn the response into a 304 when If-None-Match matches it."""
+        if not response.etag or response.status != 200:
+            return False
+        tag = 'W/"' + hashlib.sha256(response.body).hexdigest() + '"'
+        response.headers.append(("ETag", tag))
+        wanted = self.request_headers.get("If-None-Match")
+        if wanted:
+            candidates = {c.strip().removeprefix("W/") for c in wanted.split(",")}
+            if tag.removeprefix("W/") in candidates or "*" in candidates:
+                response.status = 304
+                response.body = b""
+                response.json_body = None
+                return True
+        return False
+
+    def apply_rate_limit(self, response: Response) -> tuple[Response, bool]:
+        identity, authed = self.identity()
+        bucket = self.emu.bucket(identity, authed)
+        if response.etag and response.status == 200:
+            probe = Response(200, response.body, etag=True)
+            if self.conditional(probe):  # a 304 costs nothing
+                response.status, response.body, response.json_body = 304, b"", None
+                response.headers += [h for h in probe.headers if h[0] == "ETag"]
+                self.add_rate_headers(response, count=False)
+                return response, False
+        if bucket.remaining <= 0:
+            if authed:
+                message = "API rate limit exceeded for user ID 1."
+            else:
+                message = (
+                    "API rate limit exceeded for 127.0.0.1. (But here's the good news: "
+                    "Authenticated requests get a higher rate limit. Check out the "
+                    "documentation for more details.)"
+                )
+            limited = self.error(
+                403,
+                message,
+                response.endpoint,
+                "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+            )
+            self.add_rate_headers(limited, count=False)
+            return limited, True
+        self.conditional(response)
+        self.add_rate_headers(response, count=True)
+        return response, False
+
+    # ------------------------------------------------------------------ routing
+
+    def route(self, method: str, body: bytes) -> tuple[str, Response]:
+        path = self.path
+        kind = self.kind_of(path)
+        parts = path.strip("/").split("/")
+        try:
+            if kind == "rest":
+                if path == "/api/v3" or path.startswith("/api/v3/"):
+                    self.api = self.base + "/api/v3"
+                    path = path[len("/api/v3") :] or "/"
+                return kind, self.rest(method, path)
+            if kind == "raw":
+                return kind, self.raw(path[len("/raw/") :])
+            if kind == "git":
+                return kind, self.git(method, parts, body)
+            if kind == "download" and path.startswith("/dl/"):
+                return kind, self.download(path[len("/dl/") :])
+            if kind == "download":
+                return kind, self.release_download(parts)
+        except _NotFound as nf:
+            return kind, nf.response
+        return kind, Response(404, b"Not Found", "text/plain; charset=utf-8")
+
+    @staticmethod
+    def kind_of(path: str) -> str:
+        """Which channel a path belongs to: rest, git, raw, download or other."""
+        if path.startswith(("/api/v3", "/repos/", "/rate_limit")):
+            return "rest"
+        if path.startswith("/raw/"):
+            return "raw"
+        if path.startswith("/dl/"):
+            return "download"
+        parts = path.strip("/").split("/")
+        if len(parts) >= 3 and (
+            parts[1].endswith(".git") or parts[2] in ("info", "git-upload-pack")
+        ):
+            return "git"
+        if len(parts) >= 5 and parts[2] == "releases" and "download" in parts[3:5]:
+            return "download"
+        return "other"
+
+    def repo(self, owner: str, name: str, endpoint: str | None = None) -> RepoSnapshot:
+        snap = self.emu.data.find(f"{owner}/{name}")
+        if snap is None:
+            raise self.not_found(endpoint)
+        return snap
+
+    # ------------------------------------------------------------------ REST
+
+    def rest(self, method: str, path: str) -> Response:
+        if method != "GET":
+            return self.error(404, "Not Found")
+        if path.rstrip("/") == "/rate_limit":
+            return self.rate_limit()
+        parts = path.strip("/").split("/")
+        if len(parts) < 3 or parts[0] != "repos":
+            raise self.not_found()
+        owner, name, rest = parts[1], parts[2], parts[3:]
+        if not rest:
+            return self.repository(self.repo(owner, name))
+        head, tail = rest[0], rest[1:]
+        joined = "/".join(tail)
+        prefix = "GET /repos/{owner}/{repo}"
+        if head == "commits" and tail:
+            ep = prefix + "/commits/{ref}"
+            return self.commit(self.repo(owner, name, ep), joined, ep)
+        if head == "git" and tail:
+            if tail[0] == "ref" and len(tail) > 1:
+                ep = prefix + "/git/ref/{ref}"
+                return self.git_ref(self.repo(owner, name, ep), "/".join(tail[1:]), ep)
+            if tail[0] == "matching-refs":
+                ep = prefix + "/git/matching-refs/{ref}"
+                return self.matching_refs(self.repo(owner, name, ep), "/".join(tail[1:]), ep)
+            if tail[0] == "tags" and len(tail) == 2:
+                ep = prefix + "/git/tags/{tag_sha}"
+                return self.git_tag(self.repo(owner, name, ep), tail[1], ep)
+        if head == "tags" and not tail:
+            ep = prefix + "/tags"
+            return self.tags(self.repo(owner, name, ep), ep)
+        if head == "branches" and not tail:
+            ep = prefix + "/branches"
+            return self.branches(self.repo(owner, name, ep), ep)
+        if head == "compare" and tail:
+            ep = prefix + "/compare/{basehead}"
+            return self.compare(self.repo(owner, name, ep), joined, ep)
+        if head == "contents":
+            ep = prefix + "/contents/{path}"
+            return self.contents(self.repo(owner, name, ep), joined, ep)
+        if head == "releases":
+            return self.releases(self.repo(owner, name, prefix + "/releases"), tail)
+        raise self.not_found()
+
+    def rate_limit(self) -> Response:
+        identity, authed = self.identity()
+        bucket = self.emu.bucket(identity, authed)
+        core = {
+            "limit": bucket.limit,
+            "remaining": bucket.remaining,
+            "reset": bucket.reset,
+            "used": bucket.used,
+            "resource": "core",
+        }
+        other = {"limit": 30, "remaining": 30, "reset": bucket.reset, "used": 0}
+        body = {
+            "resources": {
+                "core": core,
+                "search": {**other, "resource": "search"},
+                "graphql": {**other, "limit": 5000, "remaining": 5000, "resource": "graphql"},
+            },
+            "rate": core,
+        }
+        return self.json(200, body, "GET /rate_limit", etag=False)
+
+    def user(self, login: str) -> dict[str, Any]:
+        uid = _stable_id("user", login.lower())
+        web, api = f"{self.base}/{login}", f"{self.api}/users/{login}"
+        return {
+            "login": login,
+            "id": uid,
+            "node_id": _node_id("U", login.lower()),
+            "avatar_url": f"{self.base}/avatars/{login}",
+            "gravatar_id": "",
+            "url": api,
+            "html_url": web,
+            "followers_url": f"{api}/followers",
+            "following_url": f"{api}/following{{/other_user}}",
+            "gists_url": f"{api}/gists{{/gist_id}}",
+            "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+            "subscriptions_url": f"{api}/subscriptions",
+            "organizations_url": f"{api}/orgs",
+            "repos_url": f"{api}/repos",
+            "events_url": f"{api}/events{{/privacy}}",
+            "received_events_url": f"{api}/received_events",
+            "type": "Organization",
+            "user_view_type": "public",
+            "site_admin": False,
+        }
+
+    def repository(self, snap: RepoSnapshot) -> Response:
+        snap._load()
+        owner, name = snap.name.split("/", 1)
+        api = f"{self.api}/repos/{snap.name}"
+        body = {
+            "id": _stable_id("repo", snap.name.lower()),
+            "node_id": _node_id("R", snap.name.lower()),
+            "name": name,
+            "full_name": snap.name,
+            "private": False,
+            "owner": self.user(owner),
+            "html_url": f"{self.base}/{snap.name}",
+            "description": None,
+            "fork": False,
+            "url": api,
+            "tags_url": f"{api}/tags",
+            "branches_url": f"{api}/branches{{/branch}}",
+            "git_refs_url": f"{api}/git/refs{{/sha}}",
+            "releases_url": f"{api}/releases{{/id}}",
+            "contents_url": f"{api}/contents/{{+path}}",
+            "compare_url": f"{api}/compare/{{base}}...{{head}}",
+            "clone_url": f"{self.base}/{snap.name}.git",
+            "default_branch": snap.default_branch,
+            "archived": False,
+            "disabled": False,
+            "visibility": "public",
+            "created_at": EPOCH,
+            "updated_at": EPOCH,
+            "pushed_at": EPOCH,
+        }
+        return self.json(200, body, "GET /repos/{owner}/{repo}")
+
+    def commit_url(self, snap: RepoSnapshot, sha: str) -> str:
+        return f"{self.api}/repos/{snap.name}/commits/{sha}"
+
+    def commit_json(self, snap: RepoSnapshot, rec: CommitRecord) -> dict[str, Any]:
+        sha = rec.sha
+        date = format_date(rec.date) or EPOCH
+        person = {"name": "Snapshot Author", "email": "snapshot@example.invalid", "date": date}
+        tree = hashlib.sha1(f"tree:{sha}".encode()).hexdigest()
+        return {
+            "sha": sha,
+            "node_id": _node_id("C", sha),
+            "url": self.commit_url(snap, sha),
+            "html_url": f"{self.base}/{snap.name}/commit/{sha}",
+            "comments_url": f"{self.commit_url(snap, sha)}/comments",
+            "commit": {
+                "url": f"{self.api}/repos/{snap.name}/git/commits/{sha}",
+                "author": person,
+                "committer": person,
+                "message": f"Commit {sha[:7]} (snapshot)",
+                "tree": {"sha": tree, "url": f"{self.api}/repos/{snap.name}/git/trees/{tree}"},
+                "comment_count": 0,
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
+            },
+            "author": None,
+            "committer": None,
+            "parents": [
+                {
+                    "sha": p,
+                    "url": self.commit_url(snap, p),
+                    "html_url": f"{self.base}/{snap.name}/commit/{p}",
+                }
+                for p in rec.parents
+            ],
+            "stats": {"total": 0, "additions": 0, "deletions": 0},
+            "files": [],
+        }
+
+    def commit(self, snap: RepoSnapshot, ref: str, endpoint: str) -> Response:
+        sha = snap.resolve(ref)
+        rec = snap.commit(sha) if sha else None
+        if rec is None:
+            return self.json(
+                422,
+                {
+                    "message": f"No commit found for SHA: {ref}",
+                    "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit",
+                    "status": "422",
+                },
+                endpoint,
+                etag=False,
+            )
+        accept = self.request_headers.get("Accept")
+        if _accepts(accept, "application/vnd.github.sha", "application/vnd.github.v3.sha"):
+            response = Response(
+                200,
+                rec.sha.encode(),
+                "application/vnd.github.sha; charset=utf-8",
+                endpoint=endpoint,
+                etag=True,
+            )
+            return response
+        return self.json(200, self.commit_json(snap, rec), endpoint)
+
+    def ref_json(self, snap: RepoSnapshot, name: str) -> dict[str, Any]:
+        entry = snap.ref(name)
+        assert entry is not None
+        ref = entry.ref
+        api = f"{self.api}/repos/{snap.name}"
+        if entry.object_type == "tag":
+            obj = {"type": "tag", "sha": ref.object, "url": f"{api}/git/tags/{ref.object}"}
+        else:
+            obj = {"type": "commit", "sha": ref.object, "url": f"{api}/git/commits/{ref.object}"}
+        return {
+            "ref": ref.name,
+            "node_id": _node_id("REF", snap.name.lower(), ref.name),
+            "url": f"{api}/git/{ref.name}",
+            "object": obj,
+        }
+
+    def git_ref(self, snap: RepoSnapshot, ref: str, endpoint: str) -> Response:
+        if snap.ref(f"refs/{ref}") is None:
+            raise self.not_found(endpoint)
+        return self.json(200, self.ref_json(snap, f"refs/{ref}"), endpoint)
+
+    def matching_refs(self, snap: RepoSnapshot, prefix: str, endpoint: str) -> Response:
+        wanted = f"refs/{prefix}" if prefix else "refs/"
+        body = [self.ref_json(snap, r.name) for r in snap.refs() if r.name.startswith(wanted)]
+        return self.json(200, body, endpoint)
+
+    def git_tag(self, snap: RepoSnapshot, sha: str, endpoint: str) -> Response:
+        snap._load()
+        tag = snap.tag_objects.get(sha)
+        if tag is None:
+            raise self.not_found(endpoint)
+        api = f"{self.api}/repos/{snap.name}"
+        kind = "tag" if tag.object_type == "tag" else "commit"
+        body = {
+            "node_id": _node_id("TAG", tag.sha),
+            "sha": tag.sha,
+            "url": f"{api}/git/tags/{tag.sha}",
+            "tag": tag.tag,
+            "message": f"{tag.tag}\n",
+            "tagger": {
+                "name": "Snapshot Tagger",
+                "email": "snapshot@example.invalid",
+                "date": format_date(tag.tagger_date) or EPOCH,
+            },
+            "object": {
+                "type": kind,
+                "sha": tag.object_sha,
+                "url": f"{api}/git/{kind}s/{tag.object_sha}",
+            },
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        }
+        return self.json(200, body, endpoint)
+
+    def paginate(self, items: list[Any], endpoint: str, *, default: int = 30) -> Response:
+        """One page of ``items`` plus GitHub's ``Link`` header (next, last, first, prev)."""
+        try:
+            per_page = max(1, min(100, int(self.query.get("per_page") or default)))
+            page = max(1, int(self.query.get("page") or 1))
+        except ValueError:
+            per_page, page = default, 1
+        last = max(1, -(-len(items) // per_page))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        response = self.json(200, chunk, endpoint)
+
+        def url(n: int) -> str:
+            params = {k: v for k, v in self.query.items()}
+            params["per_page"] = str(per_page)
+            params["page"] = str(n)
+            prefix = "/api/v3" if self.api.endswith("/api/v3") else ""
+            return f"{self.base}{prefix}{quote(self._rest_path())}?{urlencode(params)}"
+
+        links = []
+        if page < last:
+            links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+        if page > 1:
+            links += [f'<{url(page - 1)}>; rel="prev"', f'<{url(1)}>; rel="first"']
+        if links:
+            response.headers.append(("Link", ", ".join(links)))
+        return response
+
+    def _rest_path(self) -> str:
+        return self.path[len("/api/v3") :] if self.path.startswith("/api/v3") else self.path
+
+    def tags(self, snap: RepoSnapshot, endpoint: str) -> Response:
+        refs = sorted(snap.tags(), key=lambda r: _version_key(r.short), reverse=True)
+        items = [
+            {
+                "name": r.short,
+                "commit": {"sha": r.commit, "url": self.commit_url(snap, r.commit)},
+                "zipball_url": f"{self.api}/repos/{snap.name}/zipball/refs/tags/{r.short}",
+                "tarball_url": f"{self.api}/repos/{snap.name}/tarball/refs/tags/{r.short}",
+                "node_id": _node_id("REF", snap.name.lower(), r.name),
+            }
+            for r in refs
+        ]
+        return self.paginate(items, endpoint)
+
+    def branches(self, snap: RepoSnapshot, endpoint: str) -> Response:
+        items = [
+            {
+                "name": r.short,
+                "commit": {"sha": r.commit, "url": self.commit_url(snap, r.commit)},
+                "protected": False,
+            }
+            for r in snap.branches()
+        ]
+        return self.paginate(items, endpoint)
+
+    def compare(self, snap: RepoSnapshot, basehead: str, endpoint: str) -> Response:
+        if "..." not in basehead:
+            raise self.not_found(endpoint)
+        base_ref, head_ref = basehead.split("...", 1)
+        base, head = snap.resolve(base_ref), snap.resolve(head_ref)
+        if base is None or head is None:
+            raise self.not_found(endpoint)
+        result = snap.compare(base, head)
+        if result is None:
+            raise _NotFound(
+                self.error(404, f"No common ancestor between {base_ref} and {head_ref}.", endpoint)
+            )
+        comparison, ahead = result
+        base_rec, mb_rec = snap.commit(base), snap.commit(comparison.merge_base or base)
+        assert base_rec is not None and mb_rec is not None
+        commits = []
+        for sha in ahead[:250]:
+            rec = snap.commit(sha)
+            if rec is not None:
+                commits.append(self.commit_json(snap, rec))
+        web = f"{self.base}/{snap.name}/compare/{basehead}"
+        body = {
+            "url": f"{self.api}/repos/{snap.name}/compare/{basehead}",
+            "html_url": web,
+            "permalink_url": f"{self.base}/{snap.name}/compare/{base}...{head}",
+            "diff_url": web + ".diff",
+            "patch_url": web + ".patch",
+            "base_commit": self.commit_json(snap, base_rec),
+            "merge_base_commit": self.commit_json(snap, mb_rec),
+            "status": comparison.status,
+            "ahead_by": comparison.ahead_by,
+            "behind_by": comparison.behind_by,
+            "total_commits": comparison.ahead_by,
+            "commits": commits,
+            "files": [],
+        }
+        return self.json(200, body, endpoint)
+
+    def content_entry(
+        self, snap: RepoSnapshot, sha: str, ref: str, path: str, kind: str, body: bytes | None
+    ) -> dict[str, Any]:
+        api = f"{self.api}/repos/{snap.name}/contents/{path}?ref={quote(ref)}"
+        blob = _blob_sha(body) if body is not None else hashlib.sha1(path.encode()).hexdigest()
+        web_kind = "blob" if kind == "file" else "tree"
+        html = f"{self.base}/{snap.name}/{web_kind}/{ref}/{path}"
+        git = f"{self.api}/repos/{snap.name}/git/{'blobs' if kind == 'file' else 'trees'}/{blob}"
+        return {
+            "type": kind,
+            "size": len(body) if body is not None else 0,
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": blob,
+            "url": api,
+            "git_url": git,
+            "html_url": html,
+            "download_url": f"{self.base}/raw/{snap.name}/{sha}/{path}" if kind == "file" else None,
+            "_links": {"self": api, "git": git, "html": html},
+        }
+
+    def contents(self, snap: RepoSnapshot, path: str, endpoint: str) -> Response:
+        snap._load()
+        ref = self.query.get("ref") or snap.default_branch
+        sha = snap.resolve(ref)
+        if sha is None:
+            raise _NotFound(self.error(404, f"No commit found for the ref {ref}", endpoint))
+        path = path.strip("/")
+        raw = snap.file(sha, path) if path else None
+        if raw is None:
+            listing = snap.listdir(sha, path)
+            if listing is None:
+                raise self.not_found(endpoint)
+            items = []
+            for child, kind in listing:
+                child_path = f"{path}/{child}" if path else child
+                body = snap.file(sha, child_path) if kind == "file" else None
+                body = self.substitute(body) if body is not None else None
+                items.append(self.content_entry(snap, sha, ref, child_path, kind, body))
+            return self.json(200, items, endpoint)
+        data = self.substitute(raw)
+        if _accepts(self.request_headers.get("Accept"), *RAW_MEDIA_TYPES):
+            response = Response(200, data, "text/plain; charset=utf-8", endpoint=endpoint)
+            response.headers.append(("ETag", f'"{_blob_sha(data)}"'))
+            return response
+        entry = self.content_entry(snap, sha, ref, path, "file", data)
+        entry["content"] = base64.encodebytes(data).decode()
+        entry["encoding"] = "base64"
+        return self.json(200, entry, endpoint)
+
+    # ------------------------------------------------------------------ releases
+
+    def asset_bytes(
+        self, snap: RepoSnapshot, tag: str, name: str, asset: dict[str, Any] | None
+    ) -> bytes | None:
+        url = (asset or {}).get("browser_download_url", "")
+        url = url.replace(FORGE_URL_PLACEHOLDER, self.base)
+        if url.startswith(self.base + "/dl/"):
+            found = self.emu.data.download(url[len(self.base + "/dl/") :])
+            if found is not None:
+                return self.substitute(found)
+        found = self.emu.data.download(f"{snap.name}/releases/download/{tag}/{name}")
+        return self.substitute(found) if found is not None else None
+
+    def release_list(self, snap: RepoSnapshot) -> list[dict[str, Any]]:
+        raw = json.loads(json.dumps(snap.releases()).replace(FORGE_URL_PLACEHOLDER, self.base))
+        return [self.release_json(snap, rel) for rel in raw]
+
+    def release_json(self, snap: RepoSnapshot, rel: dict[str, Any]) -> dict[str, Any]:
+        tag = rel["tag_name"]
+        rid = int(rel.get("id") or _stable_id("release", snap.name.lower(), tag))
+        api = f"{self.api}/repos/{snap.name}/releases/{rid}"
+        owner = snap.name.split("/", 1)[0]
+        created = rel.get("created_at") or rel.get("published_at") or EPOCH
+        out: dict[str, Any] = {
+            "url": api,
+            "html_url": f"{self.base}/{snap.name}/releases/tag/{tag}",
+            "assets_url": f"{api}/assets",
+            "upload_url": f"{self.base}/api/uploads/repos/{snap.name}/releases/{rid}/assets"
+            "{?name,label}",
+            "tarball_url": f"{self.api}/repos/{snap.name}/tarball/{tag}",
+            "zipball_url": f"{self.api}/repos/{snap.name}/zipball/{tag}",
+            "id": rid,
+            "node_id": _node_id("RE", str(rid)),
+            "tag_name": tag,
+            "target_commitish": snap.default_branch,
+            "name": tag,
+            "draft": False,
+            "prerelease": False,
+            "immutable": False,
+            "created_at": created,
+            "updated_at": created,
+            "published_at": created,
+            "author": self.user(owner),
+            "body": None,
+        }
+        out.update({k: v for k, v in rel.items() if k != "assets"})
+        assets = list(rel.get("assets") or [])
+        if not assets:  # files under _downloads/O/R/releases/download/TAG/ become assets
+            prefix = f"{snap.name}/releases/download/{tag}"
+            assets = [{"name": n} for n in self.emu.data.download_names(prefix)]
+        out["assets"] = [self.asset_json(snap, tag, a, created) for a in assets]
+        return out
+
+    def asset_json(
+        self, snap: RepoSnapshot, tag: str, asset: dict[str, Any], created: str
+    ) -> dict[str, Any]:
+        name = asset["name"]
+        aid = int(asset.get("id") or _stable_id("asset", snap.name.lower(), tag, name))
+        data = self.asset_bytes(snap, tag, name, asset)
+        owner = snap.name.split("/", 1)[0]
+        out: dict[str, Any] = {
+            "url": f"{self.api}/repos/{snap.name}/releases/assets/{aid}",
+            "browser_download_url": f"{self.base}/{snap.name}/releases/download/{tag}/{name}",
+            "id": aid,
+            "node_id": _node_id("RA", str(aid)),
+            "name": name,
+            "label": None,
+            "state": "uploaded",
+            "content_type": "application/octet-stream",
+            "size": len(data) if data is not None else 0,
+            "digest": "sha256:" + hashlib.sha256(data).hexdigest() if data is not None else None,
+            "download_count": 0,
+            "created_at": created,
+            "updated_at": created,
+            "uploader": self.user(owner),
+        }
+        out.update(asset)
+        return out
+
+    def releases(self, snap: RepoSnapshot, tail: list[str]) -> Response:
+        prefix = "GET /repos/{owner}/{repo}/releases"
+        if not tail:
+            return self.paginate(self.release_list(snap), prefix)
+        if tail == ["latest"]:
+            ep = prefix + "/latest"
+            for rel in self.release_list(snap):
+                if not rel.get("draft") and not rel.get("prerelease"):
+                    return self.json(200, rel, ep)
+            raise self.not_found(ep)
+        if tail[0] == "tags" and len(tail) > 1:
+            ep = prefix + "/tags/{tag}"
+            wanted = "/".join(tail[1:])
+            for rel in self.release_list(snap):
+                if rel["tag_name"] == wanted:
+                    return self.json(200, rel, ep)
+            raise self.not_found(ep)
+        if tail[0] == "assets" and len(tail) == 2:
+            ep = prefix + "/assets/{asset_id}"
+            for rel in self.release_list(snap):
+                for asset in rel["assets"]:
+                    if str(asset["id"]) == tail[1]:
+                        if _accepts(self.request_headers.get("Accept"), "application/octet-stream"):
+                            return Response(
+                                302,
+                                b"",
+                                headers=[("Location", asset["browser_download_url"])],
+                                endpoint=ep,
+                            )
+                        return self.json(200, asset, ep)
+            raise self.not_found(ep)
+        raise self.not_found()
+
+    def release_download(self, parts: list[str]) -> Response:
+        owner, name = parts[0], parts[1]
+        snap = self.emu.data.find(f"{owner}/{name}")
+        not_found = Response(404, b"Not Found", "text/plain; charset=utf-8")
+        if snap is None:
+            return not_found
+        if parts[3:5] == ["latest", "download"] and len(parts) == 6:
+            for rel in self.release_list(snap):
+                if not rel.get("draft") and not rel.get("prerelease"):
+                    location = (
+                        f"{self.base}/{snap.name}/releases/download/{rel['tag_name']}/{parts[5]}"
+                    )
+                    return Response(302, b"", headers=[("Location", location)])
+            return not_found
+        if parts[3] != "download" or len(parts) < 6:
+            return not_found
+        filename = parts[-1]
+        tag = "/".join(parts[4:-1])
+        for rel in self.release_list(snap):
+            if rel["tag_name"] != tag:
+                continue
+            for asset in rel["assets"]:
+                if asset["name"] == filename:
+                    data = self.asset_bytes(snap, tag, filename, asset)
+                    if data is not None:
+                        return Response(200, data, "application/octet-stream", etag=True)
+        return not_found
+
+    # ------------------------------------------------------------------ raw, downloads
+
+    def raw(self, rest: str) -> Response:
+        not_found = Response(404, b"404: Not Found", "text/plain; charset=utf-8")
+        parts = rest.split("/")
+        if len(parts) < 4:
+            return not_found
+        snap = self.emu.data.find(f"{parts[0]}/{parts[1]}")
+        if snap is None:
+            return not_found
+        segments = parts[2:]
+        for cut in range(1, len(segments)):  # refs may contain slashes: try shortest first
+            ref, path = "/".join(segments[:cut]), "/".join(segments[cut:])
+            sha = snap.resolve(ref)
+            if sha is None:
+                continue
+            body = snap.file(sha, path)
+            if body is not None:
+                data = self.substitute(body)
+                response = Response(200, data, "text/plain; charset=utf-8", etag=False)
+                response.headers.append(("ETag", f'"{_blob_sha(data)}"'))
+                if SHA_RE.match(ref):
+                    response.headers.append(("Cache-Control", "max-age=300"))
+                return response
+        return not_found
+
+    def download(self, rest: str) -> Response:
+        data = self.emu.data.download(rest)
+        if data is None:
+            return Response(404, b"Not Found", "text/plain; charset=utf-8")
+        return Response(200, self.substitute(data), "application/octet-stream", etag=True)
+
+    # ------------------------------------------------------------------ git smart HTTP
+
+    def git(self, method: str, parts: list[str], body: bytes) -> Response:
+        owner, name = parts[0], parts[1].removesuffix(".git")
+        snap = self.emu.data.find(f"{owner}/{name}")
+        if snap is None:
+            return Response(404, b"Repository not found.\n", "text/plain; charset=utf-8")
+        action = "/".join(parts[2:])
+        protocol = self.request_headers.get("Git-Protocol", "")
+        v2 = "version=2" in protocol.split(":")
+        headers = list(GIT_NO_CACHE)
+        if method == "GET" and action == "info/refs":
+            if self.query.get("service") != "git-upload-pack":
+                return Response(403, b"Unsupported service\n", "text/plain; charset=utf-8")
+            payload = gitproto.v2_capabilities() if v2 else gitproto.v0_advertisement(snap)
+            return Response(
+                200, payload, "application/x-git-upload-pack-advertisement", headers=headers
+            )
+        if method == "POST" and action == "git-upload-pack":
+            result = "application/x-git-upload-pack-result"
+            if not v2:  # what git http-backend does with a v2 body but no v2 header
+                return Response(200, b"", result, headers=headers)
+            try:
+                request = gitproto.parse_v2_request(body)
+            except gitproto.ProtocolError as exc:
+                return Response(400, f"{exc}\n".encode(), "text/plain; charset=utf-8")
+            if request.command != "ls-refs":
+                message = f"the emulator only implements ls-refs, not {request.command}\n"
+                return Response(501, message.encode(), "text/plain; charset=utf-8")
+            return Response(200, gitproto.ls_refs(snap, request.arguments), result, headers=headers)
+        return Response(404, b"Not Found\n", "text/plain; charset=utf-8")

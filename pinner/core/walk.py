@@ -240,23 +240,32 @@ def strip_docker(image: str) -> str:
     return image[len("docker://") :] if image.startswith("docker://") else image
 
 
-def _sources_api() -> tuple[
-    Callable[..., SourceFile], Callable[..., object], Callable[..., object]
-]:
-    """The sources package: ``scan``, ``parse_version_comment`` and the inline ignore parser."""
-    from pinner import sources
-
-    return sources.scan, sources.parse_version_comment, sources.parse_ignore_comment
-
-
 def _comment_facts(comment: str | None) -> tuple[str | None, frozenset[str]]:
     """(claimed version, inline-ignored rule ids) of a trailing comment."""
     if not comment:
         return None, frozenset()
-    _scan, parse_version, parse_ignore = _sources_api()
-    version = parse_version(comment)
-    ignored = parse_ignore(comment)
-    return (version if isinstance(version, str) else None), frozenset(ignored or ())
+    from pinner.sources import parse_comment
+
+    parsed = parse_comment(comment)
+    return parsed.version, frozenset(parsed.ignore or ())
+
+
+def _runs_image(data: object) -> str | None:
+    """``runs.image`` of a docker action's metadata (plain data), when it is a string."""
+    if not isinstance(data, dict):
+        return None
+    runs = data.get("runs")
+    if not isinstance(runs, dict):
+        return None
+    image = runs.get("image")
+    return image if isinstance(image, str) and image.strip() else None
+
+
+def _runs_using(data: object) -> str | None:
+    if isinstance(data, dict) and isinstance(data.get("runs"), dict):
+        using = data["runs"].get("using")
+        return str(using).lower() if using is not None else None
+    return None
 
 
 # ----------------------------------------------------------------------------- the walk
@@ -285,7 +294,6 @@ class _Walk:
     read_local: Callable[[Path, str], SourceFile] | None
     select: Callable[[str], bool] | None = None
     nodes: dict[str, Node] = field(default_factory=dict)
-    edges: list[Edge] = field(default_factory=list)
     scheduled: set[str] = field(default_factory=set)
     _resolutions: dict[tuple[str, str, str], asyncio.Task[Resolution]] = field(default_factory=dict)
     _reach: dict[tuple[str, str], asyncio.Task[object]] = field(default_factory=dict)
@@ -320,11 +328,6 @@ class _Walk:
         return await asyncio.shield(task)
 
     # --- edges
-
-    def _add_edge(self, edge: Edge) -> Edge:
-        edge = replace(edge, index=len(self.edges))
-        self.edges.append(edge)
-        return edge
 
     async def _site_edge(
         self,
@@ -391,7 +394,10 @@ class _Walk:
         try:
             resolution = await self.resolve(action)
         except NotFoundError as exc:
-            return replace(base, error=str(exc)), None
+            message = str(exc)
+            if not message.startswith(value.raw):
+                message = f"{value.raw}: {message}"
+            return replace(base, error=message), None
         reach = None
         if resolution.kind == "sha" and not resolution.is_tip:
             reach = await self.check(
@@ -435,77 +441,94 @@ class _Walk:
 
     # --- nodes
 
-    async def expand_source(
+    async def expand_sites(
         self,
-        source: SourceFile,
         node: _Pending,
+        uses: Sequence[UsesSite],
+        images: Sequence[ImageSite],
         *,
+        file: str,
+        runs_image: str | None = None,
         repo: str | None = None,
         commit: str | None = None,
-    ) -> list[_Pending]:
-        """Edges of an already scanned file (local, or remote text scanned)."""
-        file = source.relpath
+    ) -> _Expansion:
+        """Edges of one parsed file: its ``uses:`` sites (resolved concurrently) and images."""
+        out = _Expansion()
         results = await asyncio.gather(
             *(
                 self._site_edge(node, site, parent_commit=commit, parent_repo=repo, file=file)
-                for site in source.uses
+                for site in uses
             )
         )
-        children: list[_Pending] = []
         for edge, pending in results:
             if edge is None:
                 continue
-            self._add_edge(edge)
+            out.edges.append(edge)
             if pending is not None:
-                children.append(pending)
-        for image in source.images:
-            children.extend(
-                await self._image_site(node, image, repo=repo, commit=commit, file=file)
+                out.children.append(pending)
+        for image in images:
+            if image.context == "step":
+                continue  # a docker:// step: already an edge through its uses site
+            raw = image.image
+            if image.context == "runs.image" and not raw.startswith("docker://"):
+                raw = "docker://" + raw  # the value as written in action.yml
+            base = Edge(
+                -1,
+                node.id,
+                None,
+                raw,
+                "docker",
+                file,
+                image.line,
+                image.column,
+                depth=node.depth,
+                context=image.context,
             )
-        return children
-
-    async def _image_site(
-        self, node: _Pending, image: ImageSite, *, repo: str | None, commit: str | None, file: str
-    ) -> list[_Pending]:
-        if image.context == "step":
-            return []  # a docker:// step: already an edge through its uses site
-        raw = image.image
-        version, ignored = _comment_facts(None)
-        base = Edge(
-            -1,
-            node.id,
-            None,
-            raw,
-            "docker",
-            file,
-            image.line,
-            image.column,
-            depth=node.depth,
-            context=image.context,
-            ignore=ignored,
-            version_comment=version,
-        )
-        if image.context == "runs.image" and not raw.startswith("docker://"):
-            # a Dockerfile in the action's directory: its FROM lines name the images
+            out.edges.append(self._image_edge(base, strip_docker(raw), node.depth + 1))
+        if runs_image is not None and not runs_image.startswith("docker://"):
+            # a Dockerfile next to action.yml: its FROM lines name the images that run
             directory = str(PurePosixPath(file).parent)
-            path = _clean(f"{directory}/{raw}" if directory not in ("", ".") else raw)
-            if repo and commit:
-                return await self._dockerfile(node, repo, commit, path, parent_edge=base)
-            if self.root_dir is not None:
-                return self._local_dockerfile(node, path, base)
-            return []
-        self._add_edge(self._image_edge(base, strip_docker(raw), node.depth + 1))
-        return []
+            path = _clean(f"{directory}/{runs_image}" if directory not in ("", ".") else runs_image)
+            base = Edge(
+                -1,
+                node.id,
+                None,
+                runs_image,
+                "docker",
+                file,
+                None,
+                depth=node.depth,
+                context="runs.image",
+            )
+            out.edges.extend(
+                await self._dockerfile(node, path, repo=repo, commit=commit, missing=base)
+            )
+        return out
 
     async def _dockerfile(
-        self, node: _Pending, repo: str, commit: str, path: str, *, parent_edge: Edge | None
-    ) -> list[_Pending]:
-        data = await self.get_file(repo, commit, path)
-        if data is None:
-            if parent_edge is not None:
-                self._add_edge(replace(parent_edge, error=f"{path} does not exist at {commit}"))
+        self,
+        node: _Pending,
+        path: str,
+        *,
+        repo: str | None,
+        commit: str | None,
+        missing: Edge | None,
+    ) -> list[Edge]:
+        """One docker edge per ``FROM`` image of the Dockerfile at ``path``."""
+        text: str | None = None
+        if repo and commit:
+            data = await self.get_file(repo, commit, path)
+            text = data.decode("utf-8", "replace") if data is not None else None
+            where = f"at {commit}"
+        elif self.root_dir is not None:
+            p = self.root_dir / path
+            text = p.read_text("utf-8", "replace") if p.is_file() else None
+            where = "in the repository"
+        else:
             return []
-        text = data.decode("utf-8", "replace")
+        if text is None:
+            return [replace(missing, error=f"{path} does not exist {where}")] if missing else []
+        edges = []
         for line, image in dockerfile_images(text):
             edge = Edge(
                 -1,
@@ -519,26 +542,13 @@ class _Walk:
                 depth=node.depth,
                 context="dockerfile",
             )
-            self._add_edge(self._image_edge(edge, image, node.depth + 1))
-        return []
+            edges.append(self._image_edge(edge, image, node.depth + 1))
+        return edges
 
-    def _local_dockerfile(self, node: _Pending, path: str, base: Edge) -> list[_Pending]:
-        assert self.root_dir is not None
-        p = self.root_dir / path
-        if not p.is_file():
-            self._add_edge(replace(base, error=f"{path} does not exist in the repository"))
-            return []
-        text = p.read_text("utf-8", "replace")
-        for line, image in dockerfile_images(text):
-            e = Edge(
-                -1, node.id, None, image, "docker", path, line, 1, depth=0, context="dockerfile"
-            )
-            self._add_edge(self._image_edge(e, image, 1))
-        return []
-
-    async def expand_remote(self, node: _Pending) -> list[_Pending]:
+    async def expand_remote(self, node: _Pending) -> _Expansion:
         """Fetch a remote action or workflow at its commit and record its references."""
-        scan, _pv, _pi = _sources_api()
+        from pinner.sources import load_yaml
+
         repo, commit, path = node.repo, node.commit, node.path
         if node.kind == "reusable-workflow":
             candidates = [path]
@@ -551,71 +561,66 @@ class _Walk:
             if data is not None:
                 found = cand
                 break
+        common = dict(
+            kind=node.kind, local=False, depth=node.depth, repo=repo, commit=commit, path=path
+        )
         if found is None or data is None:
             what = " or ".join(candidates)
-            self.nodes[node.id] = Node(
-                node.id,
-                node.kind,
-                False,
-                node.depth,
-                repo,
-                commit,
-                path,
-                error=f"no {what} in {repo} at {commit}",
-            )
-            return []
+            error = f"no {what} in {repo} at {commit}"
+            self.nodes[node.id] = Node(node.id, **common, error=error)  # type: ignore[arg-type]
+            return _Expansion()
         if found.endswith("Dockerfile"):
-            self.nodes[node.id] = Node(
-                node.id,
-                node.kind,
-                False,
-                node.depth,
-                repo,
-                commit,
-                path,
-                file=found,
-                using="docker",
+            self.nodes[node.id] = Node(node.id, **common, file=found, using="docker")  # type: ignore[arg-type]
+            return _Expansion(
+                await self._dockerfile(node, found, repo=repo, commit=commit, missing=None)
             )
-            return await self._dockerfile(node, repo, commit, found, parent_edge=None)
-        text = data.decode("utf-8", "replace")
         kind = "workflow" if node.kind == "reusable-workflow" else "action"
         try:
-            source = scan(text, found, kind)
+            loaded = load_yaml(data, source=found, kind=kind)
         except InputError as exc:
-            self.nodes[node.id] = Node(
-                node.id,
-                node.kind,
-                False,
-                node.depth,
-                repo,
-                commit,
-                path,
-                file=found,
-                error=f"{repo}@{commit}:{exc}",
-            )
-            return []
-        self.nodes[node.id] = Node(
+            error = f"{repo}@{commit}: {exc}"
+            self.nodes[node.id] = Node(node.id, **common, file=found, error=error)  # type: ignore[arg-type]
+            return _Expansion()
+        self.nodes[node.id] = Node(  # type: ignore[arg-type]
             node.id,
-            node.kind,
-            False,
-            node.depth,
-            repo,
-            commit,
-            path,
+            **common,
             file=found,
-            using=_runs_using(text) if kind == "action" else None,
+            using=_runs_using(loaded.data) if kind == "action" else None,
         )
-        return await self.expand_source(source, node, repo=repo, commit=commit)
+        return await self.expand_sites(
+            node,
+            loaded.uses,
+            loaded.images,
+            file=found,
+            runs_image=_runs_image(loaded.data) if kind == "action" else None,
+            repo=repo,
+            commit=commit,
+        )
 
-    async def expand_local(self, node: _Pending) -> list[_Pending]:
+    async def expand_source(self, source: SourceFile, node: _Pending) -> _Expansion:
+        """A file of the user's repository, already read and scanned."""
+        runs_image = None
+        if source.kind == "action":
+            from pinner.sources import load_yaml
+
+            try:
+                runs_image = _runs_image(load_yaml(source.text, source=source.relpath).data)
+            except InputError:
+                runs_image = None  # read_source already accepted it; nothing more to learn
+        return await self.expand_sites(
+            node, source.uses, source.images, file=source.relpath, runs_image=runs_image
+        )
+
+    async def expand_local(self, node: _Pending) -> _Expansion:
         """A local file referenced but not among the discovered sources: read it from disk."""
-        assert self.root_dir is not None and self.read_local is not None
         if node.kind == "dockerfile":
             self.nodes[node.id] = Node(
                 node.id, "action", True, 0, path=node.path, file=node.path, using="docker"
             )
-            e = Edge(-1, node.id, None, node.path, "docker", node.path, None, depth=0)
-            return self._local_dockerfile(node, node.path, e)
+            return _Expansion(
+                await self._dockerfile(node, node.path, repo=None, commit=None, missing=None)
+            )
+        assert self.root_dir is not None and self.read_local is not None
         source = self.read_local(self.root_dir, node.path)
         self.local_files[source.relpath] = source
         self.nodes[node.id] = Node(
@@ -624,11 +629,10 @@ class _Walk:
         return await self.expand_source(source, _Pending(node.id, source.kind, 0))
 
     async def run(self, sources: Sequence[SourceFile]) -> Graph:
-        frontier: list[_Pending] = []
         for source in sources:
             self.local_files.setdefault(source.relpath, source)
-        roots = []
-        first: list[Awaitable[list[_Pending]]] = []
+        roots: list[str] = []
+        first: list[Awaitable[_Expansion]] = []
         for source in sources:
             if source.relpath in self.nodes:
                 continue
@@ -638,28 +642,39 @@ class _Walk:
             )
             self.scheduled.add(source.relpath)
             first.append(self.expand_source(source, _Pending(source.relpath, source.kind, 0)))
-        for children in await asyncio.gather(*first):
-            frontier.extend(children)
-        while frontier:
+        edges: list[Edge] = []
+        layer_results = await asyncio.gather(*first)
+        while layer_results:
+            frontier: list[_Pending] = []
+            for expansion in layer_results:  # gather keeps order: edge order is deterministic
+                edges.extend(expansion.edges)
+                frontier.extend(expansion.children)
             layer: list[_Pending] = []
             for pending in frontier:
                 if pending.id in self.scheduled:
                     continue
                 self.scheduled.add(pending.id)
                 layer.append(pending)
-            tasks = [
-                self.expand_local(p) if p.kind in ("local", "dockerfile") else self.expand_remote(p)
-                for p in layer
-            ]
-            frontier = [c for children in await asyncio.gather(*tasks) for c in children]
+            layer_results = await asyncio.gather(
+                *(
+                    self.expand_local(p)
+                    if p.kind in ("local", "dockerfile")
+                    else self.expand_remote(p)
+                    for p in layer
+                )
+            )
+        indexed = [replace(e, index=i) for i, e in enumerate(edges)]
         return Graph(
-            nodes=dict(self.nodes), edges=_mark_cycles(self.nodes, self.edges), roots=tuple(roots)
+            nodes=dict(self.nodes), edges=_mark_cycles(self.nodes, indexed), roots=tuple(roots)
         )
 
 
-def _runs_using(text: str) -> str | None:
-    m = re.search(r"^\s+using:\s*['\"]?([\w.-]+)", text, re.MULTILINE)
-    return m.group(1).lower() if m else None
+@dataclass
+class _Expansion:
+    """What expanding one node produced: its outgoing edges and the nodes to visit next."""
+
+    edges: list[Edge] = field(default_factory=list)
+    children: list[_Pending] = field(default_factory=list)
 
 
 def _mark_cycles(nodes: dict[str, Node], edges: list[Edge]) -> tuple[Edge, ...]:

@@ -1,0 +1,221 @@
+"""``pinner audit``: walk the whole action graph and report everything mutable in it.
+
+Reads the repository (workflows and in-repo actions), walks every remote action and reusable
+workflow they reach at the resolved commits (:mod:`pinner.core.walk`), runs the rules
+(:mod:`pinner.rules`) and prints the result as a tree, JSON, SARIF or GitHub annotations.
+
+Exit codes: 0 no finding at or above ``--min-severity``; 1 there is one; 2 usage, input or
+config error; 3 remote failure (the graph is incomplete, so nothing is reported as clean).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pinner.commands import common
+from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "audit",
+        help=(
+            "Audit the transitive action graph: every uses: in your workflows and, recursively, "
+            "in the composite actions, reusable workflows and docker actions they run. Exit 1 "
+            "when a finding at or above --min-severity exists."
+        ),
+    )(audit)
+
+
+def _patterns(values: list[str] | None, flag: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for v in values or ():
+        try:
+            out.append(re.compile(v))
+        except re.error as exc:
+            raise UsageError(f"{flag} {v!r}: invalid regular expression: {exc}") from None
+    return tuple(out)
+
+
+def list_rules() -> str:
+    from pinner.rules.base import all_rules
+
+    rules = all_rules()
+    width = max(len(r) for r in rules)
+    return "".join(
+        f"{rule_id:<{width}}  {cls.severity.label:<13}  {cls.description}\n"
+        for rule_id, cls in rules.items()
+    )
+
+
+def audit(
+    paths: common.Paths = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text, json, sarif or github.")
+    ] = "text",
+    min_severity: Annotated[
+        str | None,
+        typer.Option(
+            "--min-severity",
+            help="Exit 1 for findings at or above: informational, low, medium (default), high.",
+            show_default=False,
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="Ignore a rule everywhere (repeatable).", show_default=False),
+    ] = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            help="Only follow actions whose owner/repo[/path] matches REGEX (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="Do not follow actions whose owner/repo[/path] matches REGEX (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    budget: Annotated[
+        int,
+        typer.Option(
+            "--budget", min=0, max=1000, help="Compare requests at most per unverified SHA pin."
+        ),
+    ] = 10,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to FILE instead of stdout.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Read settings from FILE instead of [tool.pinner] / .github/pinner.toml.",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+    rules_only: Annotated[
+        bool, typer.Option("--list-rules", help="List the rules and exit.")
+    ] = False,
+    server_url: common.ServerUrl = None,
+    api_url: common.ApiUrl = None,
+    token: common.Token = None,
+    cache_dir: common.CacheDir = None,
+    no_cache: common.NoCache = False,
+    offline: common.Offline = False,
+    jobs: common.Jobs = 16,
+    snapshot: common.Snapshot = None,
+    color: common.Color = "auto",
+) -> None:
+    if rules_only:
+        typer.echo(list_rules(), nl=False)
+        raise typer.Exit(EXIT_OK)
+
+    async def body() -> int:
+        from pinner.config import load_config
+        from pinner.core.audit import run_audit
+        from pinner.forge.factory import open_forge
+        from pinner.rules.base import Severity, all_rules
+        from pinner.sources import discover, read_source
+
+        if output_format not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+        threshold = None
+        if min_severity is not None:
+            try:
+                threshold = Severity.parse(min_severity)
+            except ValueError as exc:
+                raise UsageError(f"--min-severity: {exc}") from None
+        known = all_rules()
+        for rule in ignore or ():
+            if rule not in known:
+                raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
+        paint = common.use_color(color, sys.stdout if output is None else _NoTty())
+        settings = common.build_settings(
+            server_url=server_url,
+            api_url=api_url,
+            token=token,
+            cache_dir=cache_dir,
+            no_cache=no_cache,
+            offline=offline,
+            jobs=jobs,
+            snapshot=snapshot,
+        )
+        targets = [p for p in (paths or [Path(".")])]
+        for target in targets:
+            if not target.exists():
+                raise UsageError(f"{target}: no such file or directory")
+        found = discover(targets)
+        roots = {f.root for f in found}
+        if len(roots) > 1:
+            listed = ", ".join(sorted(str(r) for r in roots))
+            raise UsageError(f"audit one repository at a time (paths span {listed})")
+        if not found:
+            typer.echo("pinner: no workflow or action files found", err=True)
+            root = targets[0] if targets[0].is_dir() else targets[0].parent
+        else:
+            root = found[0].root
+        config = load_config(root, explicit=config_file).merged(
+            min_severity=threshold,
+            include=_patterns(include, "--include"),
+            exclude=_patterns(exclude, "--exclude"),
+            ignore_rules=tuple(ignore or ()),
+        )
+        sources = [read_source(f) for f in found]
+        async with open_forge(settings) as forge:
+            result = await run_audit(sources, forge, root=root, config=config, budget=budget)
+        text = render(result, output_format, color=paint)
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+        else:
+            typer.echo(text, nl=False)
+        return EXIT_FINDINGS if result.failing else EXIT_OK
+
+    code = common.run(body)
+    if code:
+        raise typer.Exit(code)
+
+
+class _NoTty:
+    """Stand-in stream for ``--output FILE``: a file is not a terminal, so no colour."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def render(result, output_format: str, *, color: bool = False) -> str:  # type: ignore[no-untyped-def]
+    """The report in ``output_format`` (one of :data:`FORMATS`)."""
+    if output_format == "json":
+        from pinner.formats import audit_json
+
+        return audit_json.render(result)
+    if output_format == "sarif":
+        from pinner.formats import sarif
+
+        return sarif.render(result.findings)
+    if output_format == "github":
+        from pinner.formats import audit_text, github
+
+        return github.render(result.findings) + audit_text.summary_line(result) + "\n"
+    from pinner.formats import audit_text
+
+    return audit_text.render(result, color=color)

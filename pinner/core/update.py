@@ -416,8 +416,11 @@ class Updater:
 
     # --------------------------------------------------------------------- public
 
-    async def plan(self, sources: Sequence[SourceFile]) -> UpdatePlan:
-        """Analyse every remote use in ``sources`` and compute the new file contents."""
+    async def plan(self, sources: Sequence[SourceFile], *, render: bool = True) -> UpdatePlan:
+        """Analyse every remote use in ``sources`` and compute the new file contents.
+
+        ``render=False`` skips the splice (``writes`` stays empty): the decisions alone.
+        """
         uses = _collect(sources)
         outcomes = await asyncio.gather(*(self._analyse(u) for u in uses))
         changes = _sorted_changes(c for o in outcomes for c in o.changes)
@@ -434,7 +437,7 @@ class Updater:
             )
         )
         groups = make_groups(changes, held, self.policy.group)
-        writes, relpaths = render_writes(sources, changes)
+        writes, relpaths = render_writes(sources, changes) if render else ({}, {})
         return UpdatePlan(
             policy=self.policy,
             changes=changes,
@@ -753,6 +756,8 @@ def _collect(sources: Sequence[SourceFile]) -> list[_Use]:
             if value.kind is not UsesKind.REMOTE or value.action is None:
                 continue
             action = value.action
+            if _ignored(site):
+                continue
             key = (action.repo_key, (action.path or "").lower(), action.ref)
             if key not in by_key:
                 by_key[key] = _Use(action=action, sites=[])
@@ -769,12 +774,19 @@ def _locations(sites: Iterable[UsesSite]) -> tuple[Location, ...]:
 def _version_comment(site: UsesSite) -> str | None:
     if not site.comment:
         return None
-    from pinner.sources import parse_version_comment
+    from pinner.sources.comments import parse_version_comment
 
-    try:
-        return parse_version_comment(site.comment)
-    except Exception:
-        return None
+    return parse_version_comment(site.comment)
+
+
+def _ignored(site: UsesSite) -> bool:
+    """``# pinner: ignore[update]`` on the line: the user holds this use where it is."""
+    if not site.comment:
+        return False
+    from pinner.sources.comments import parse_ignore
+
+    rules = parse_ignore(site.comment)
+    return rules is not None and "update" in rules
 
 
 def _comment_version(sites: Sequence[UsesSite]) -> str | None:

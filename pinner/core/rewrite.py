@@ -1,0 +1,313 @@
+"""Byte-exact rewriting of ``uses:`` values and their comments, and atomic multi-file writes.
+
+A rewrite is a text splice: only the characters of a ``uses:`` value and of its trailing
+comment change; indentation, key order, quoting, blank lines, other comments, CRLF line
+endings and the BOM stay exactly as they were (ratchet's re-serialising is its most reported
+complaint). After splicing, the result is parsed again and must have the same structure as
+before with only the edited values changed; otherwise nothing is returned for that file.
+
+Comment policy (``Edit.comment`` set):
+
+* an existing version comment, in any dialect (``# tag=v4``, ``# ratchet:o/r@v4``,
+  ``# pin@v4``), becomes ``# <comment>``; human text after the version is kept
+  (``# v4 needed for x`` -> ``# v4.2.2 needed for x``), and so is a ``pinner: ignore[...]``
+  directive; the spacing before the ``#`` is kept;
+* a comment without a version (``# needed for x``) gets the version in front of it;
+* no comment: `` # <comment>`` is appended at the end of the value's line: after the value in
+  block style, after the rest of the line in flow style (``- {uses: o/r@sha, with: {a: 1}} #
+  v1.2.3``), never in the middle of a line;
+* when two ``uses:`` share one line (``steps: [{uses: a@v1}, {uses: b@v2}]``), one comment
+  cannot describe both: the comment is left untouched for those sites;
+* when appending the comment would change what the file means (the line ends inside a
+  multi-line flow scalar), the value is still rewritten but the comment is not added.
+
+``comment=None`` leaves the comment exactly as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pinner.errors import InputError
+from pinner.models import SourceFile, UsesSite
+from pinner.sources.comments import render_comment
+from pinner.sources.yamlsafe import compose, to_python
+
+# A value we can write without quotes in block *and* flow context: no indicator characters,
+# no ": " / " #", no flow punctuation. Anything else is written quoted.
+_PLAIN_SAFE_RE = re.compile(r"^[A-Za-z0-9_.~$/][A-Za-z0-9_.~$/@:+=-]*$")
+_UNWRITABLE_RE = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace one site's value with ``value``; set its version comment to ``comment``
+    (without ``#``), or leave the comment alone when ``comment`` is ``None``."""
+
+    site: UsesSite
+    value: str
+    comment: str | None = None
+
+
+def _quoted(value: str, quote: str) -> str:
+    if quote == "'":
+        return "'" + value.replace("'", "''") + "'"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _render_value(value: str, quote: str) -> str:
+    """The new scalar as written: same quote style as before; plain only when that is safe."""
+    if quote:
+        return _quoted(value, quote)
+    if _PLAIN_SAFE_RE.match(value) and not value.endswith(":"):
+        return value
+    return _quoted(value, '"')
+
+
+def _line_bounds(text: str, pos: int) -> tuple[int, int]:
+    """``[start, content_end)`` of the line holding ``pos``; content ends before trailing
+    spaces, tabs and the line break (``\\r\\n`` or ``\\n``)."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    if end == -1:
+        end = len(text)
+    while end > pos and text[end - 1] in " \t\r":
+        end -= 1
+    return start, end
+
+
+def _check_site(source: SourceFile, site: UsesSite) -> None:
+    if site.relpath != source.relpath:
+        raise ValueError(f"edit for {site.relpath} applied to {source.relpath}")
+    written = source.text[site.value_span.start : site.value_span.end]
+    if "\n" in written or "\r" in written or written[:1] in ("|", ">"):
+        raise InputError(
+            "cannot rewrite a uses: value spread over several lines; put it on one line",
+            path=source.relpath,
+            line=site.line,
+        )
+    if site.quote:
+        ok = len(written) >= 2 and written[0] == site.quote == written[-1]
+    else:
+        ok = written == site.value.raw
+    if not ok:
+        raise ValueError(
+            f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
+        )
+
+
+def _splices(
+    source: SourceFile, edits: list[Edit], with_comments: set[int]
+) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) for every change, comments only for sites in
+    ``with_comments`` (by value start)."""
+    text = source.text
+    lines_with_sites: dict[int, int] = {}
+    for s in source.uses:
+        lines_with_sites[s.line] = lines_with_sites.get(s.line, 0) + 1
+    splices: list[tuple[int, int, str]] = []
+    for edit in edits:
+        site = edit.site
+        span = site.value_span
+        splices.append((span.start, span.end, _render_value(edit.value, site.quote)))
+        if edit.comment is None or span.start not in with_comments:
+            continue
+        if lines_with_sites.get(site.line, 0) > 1:
+            continue  # one comment cannot describe two pins on one line
+        if site.comment_span is not None:
+            new = "# " + render_comment(site.comment, edit.comment)
+            cs = site.comment_span
+            if text[cs.start : cs.end] != new:
+                splices.append((cs.start, cs.end, new))
+        else:
+            _, content_end = _line_bounds(text, span.end)
+            if content_end == span.end:
+                splices.append((span.end, span.end, " # " + edit.comment))
+            else:
+                splices.append((content_end, content_end, " # " + edit.comment))
+    splices.sort()
+    for (_, end_a, _), (start_b, _, _) in itertools.pairwise(splices):
+        if start_b < end_a:
+            raise ValueError(f"{source.relpath}: overlapping edits")
+    return splices
+
+
+def _splice(text: str, splices: list[tuple[int, int, str]]) -> str:
+    parts: list[str] = []
+    last = 0
+    for start, end, new in splices:
+        parts.append(text[last:start])
+        parts.append(new)
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> list[Edit]:
+    by_start: dict[int, Edit] = {}
+    for edit in edits:
+        _check_site(source, edit.site)
+        if _UNWRITABLE_RE.search(edit.value) or (
+            edit.comment is not None and _UNWRITABLE_RE.search(edit.comment)
+        ):
+            raise ValueError(f"{source.relpath}:{edit.site.line}: control character in edit")
+        key = edit.site.value_span.start
+        previous = by_start.get(key)
+        if previous is not None and (previous.value, previous.comment) != (
+            edit.value,
+            edit.comment,
+        ):
+            raise ValueError(f"{source.relpath}:{edit.site.line}: conflicting edits")
+        by_start[key] = edit
+    return [by_start[k] for k in sorted(by_start)]
+
+
+def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
+    """The file's new bytes with ``edits`` applied (BOM re-added, line endings untouched).
+
+    The result is parsed again and must equal the original document with just the edited
+    values replaced. If a comment insertion breaks that (it landed inside a multi-line flow
+    scalar), that comment is dropped and the check repeated; if the values alone break it,
+    :class:`InputError` is raised and nothing should be written.
+    """
+    todo = _dedupe(source, edits)
+    original = compose(source.text, source=source.relpath)
+    expected = to_python(original, replace={e.site.value_span.start: e.value for e in todo})
+    with_comments = {e.site.value_span.start for e in todo if e.comment is not None}
+    while True:
+        new_text = _splice(source.text, _splices(source, todo, with_comments))
+        problem = _verify(new_text, source, expected)
+        if problem is None:
+            break
+        if with_comments:
+            # find the comment insertions that change the meaning, and drop just those
+            with_comments = {
+                start
+                for start in with_comments
+                if _verify(_splice(source.text, _splices(source, todo, {start})), source, expected)
+                is None
+            }
+            continue
+        raise InputError(
+            f"rewrite would change the file's structure ({problem})", path=source.relpath
+        )
+    data = new_text.encode("utf-8")
+    return b"\xef\xbb\xbf" + data if source.bom else data
+
+
+def _verify(new_text: str, source: SourceFile, expected: object) -> str | None:
+    try:
+        parsed = to_python(compose(new_text, source=source.relpath))
+    except InputError as exc:
+        return f"result does not parse: {exc}"
+    return None if parsed == expected else "parsed data differs"
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT (Ctrl-C) during the rename phase, then deliver it once renames are done."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if callable(previous):
+            previous(signal.SIGINT, None)  # default_int_handler raises KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
+
+
+def _temp_beside(path: Path, suffix: str) -> tuple[int, Path]:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    return fd, Path(name)
+
+
+def write_all(changes: Mapping[Path, bytes]) -> None:
+    """Write every file, atomically and all-or-nothing.
+
+    1. Each new content goes to a temp file in the same directory (same filesystem, so the
+       rename is atomic), fsynced, with the original's permission bits.
+    2. Each original is kept as a backup (hard link, or a copy where links are unsupported).
+    3. Renames run with SIGINT deferred. If one fails, the files already replaced are
+       restored from their backups.
+    On any failure every temp file is removed, every file is as it was, and
+    :class:`InputError` names the file that could not be written. Symlinks are written
+    through (their target changes, the link stays a link).
+    """
+    targets = [(Path(p).resolve(), data) for p, data in changes.items()]
+    temps: list[tuple[Path, Path]] = []  # (temp, target)
+    backups: dict[Path, Path] = {}  # target -> backup
+    current: Path | None = None
+    try:
+        for target, data in targets:
+            current = target
+            mode = os.stat(target).st_mode & 0o7777 if target.exists() else 0o644
+            fd, temp = _temp_beside(target, ".pinner-tmp")
+            temps.append((temp, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, mode)
+            if target.exists():
+                fd, backup = _temp_beside(target, ".pinner-bak")
+                os.close(fd)
+                backups[target] = backup
+                try:
+                    os.unlink(backup)
+                    os.link(target, backup)
+                except OSError:
+                    shutil.copy2(target, backup)
+    except BaseException as exc:
+        _cleanup([t for t, _ in temps] + list(backups.values()))
+        if isinstance(exc, OSError):
+            raise InputError(
+                f"cannot write: {exc.strerror or exc}", path=str(current) if current else None
+            ) from None
+        raise
+
+    done: list[Path] = []
+    with _sigint_deferred():
+        try:
+            for temp, target in temps:
+                current = target
+                os.replace(temp, target)
+                done.append(target)
+        except OSError as exc:
+            for target in done:
+                with contextlib.suppress(OSError):
+                    if target in backups:
+                        os.replace(backups[target], target)
+                    else:
+                        os.unlink(target)  # did not exist before
+            _cleanup([t for t, _ in temps] + list(backups.values()))
+            raise InputError(
+                f"cannot write: {exc.strerror or exc}; no file was changed", path=str(current)
+            ) from None
+    _cleanup(list(backups.values()))
+
+
+def _cleanup(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError, OSError):
+            os.unlink(path)

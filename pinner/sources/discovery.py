@@ -1,0 +1,204 @@
+"""Which files in the user's tree pinner reads: workflows and in-repo actions.
+
+GitHub runs ``.github/workflows/*.yml`` and ``*.yaml`` at the top level of that directory only
+(files in subdirectories are never run), and an in-repo action is any ``action.yml`` /
+``action.yaml`` (``uses: ./path``). Discovery follows exactly that; an explicitly named file is
+always taken, whatever its name.
+
+Symlinks are where a scan can escape the repository or loop forever, so none is followed
+blindly: a link that loops, or that resolves outside the repository root, is skipped and
+reported; a link to a file inside the root is read through its target (written back to the
+target too, so the link stays a link); a directory link inside the root is not descended into
+(its target is scanned in place anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pinner.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SKIP_DIRS = frozenset({".git", "node_modules"})
+WORKFLOW_SUFFIXES = (".yml", ".yaml")
+ACTION_NAMES = frozenset({"action.yml", "action.yaml"})
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredFile:
+    """A file to read: where it really is, and how to name it to the user."""
+
+    path: Path  # absolute and resolved: where to read from and write to
+    relpath: str  # relative to root, forward slashes, as found (a symlink keeps its own name)
+    kind: str  # "workflow" or "action"
+    root: Path  # the repository root relpath is relative to
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedPath:
+    """A path discovery refused to follow, and why (symlink loop, link out of the root)."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: skipped: {self.reason}"
+
+
+OnSkip = Callable[[SkippedPath], None]
+
+
+def _default_on_skip(skipped: SkippedPath) -> None:
+    log.warning("%s", skipped)
+
+
+def kind_of(path: Path) -> str:
+    """``"action"`` for ``action.yml``/``action.yaml``, else ``"workflow"``."""
+    return "action" if path.name in ACTION_NAMES else "workflow"
+
+
+def find_root(path: Path) -> Path:
+    """The repository root for a single file: the git root above it, else the directory that
+    holds ``.github/workflows``, else the file's own directory."""
+    path = path.absolute()
+    for parent in path.parents:
+        if (parent / ".git").exists():
+            return parent
+    parts = path.parts
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i] == ".github" and i + 1 < len(parts) - 1 and parts[i + 1] == "workflows":
+            return Path(*parts[:i])
+    return path.parent
+
+
+def _resolve(link: Path) -> Path | str:
+    """Resolved path, or the reason it cannot be followed."""
+    try:
+        return link.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports loops this way
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            return "symlink loop"
+        return f"broken symlink ({exc.strerror or exc})"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+class _Collector:
+    def __init__(self, on_skip: OnSkip) -> None:
+        self.on_skip = on_skip
+        self.seen: set[Path] = set()
+        self.files: list[DiscoveredFile] = []
+
+    def add(self, candidate: Path, root: Path, kind: str) -> None:
+        """Add a file found under ``root`` (resolving symlinks safely)."""
+        relpath = candidate.relative_to(root).as_posix()
+        real: Path | str
+        if candidate.is_symlink():
+            real = _resolve(candidate)
+            if isinstance(real, str):
+                self.on_skip(SkippedPath(candidate, real))
+                return
+            if not _inside(real, root.resolve()):
+                self.on_skip(
+                    SkippedPath(candidate, f"symlink points outside the repository root ({real})")
+                )
+                return
+            if not real.is_file():
+                return
+        else:
+            real = candidate.resolve()
+        if real in self.seen:
+            return
+        self.seen.add(real)
+        self.files.append(DiscoveredFile(real, relpath, kind, root))
+
+
+def _safe_dir(directory: Path, root: Path, on_skip: OnSkip) -> bool:
+    """True when ``directory`` can be listed without leaving ``root`` or looping."""
+    if not directory.is_symlink():
+        return directory.is_dir()
+    real = _resolve(directory)
+    if isinstance(real, str):
+        on_skip(SkippedPath(directory, real))
+        return False
+    if not _inside(real, root.resolve()):
+        on_skip(SkippedPath(directory, f"symlink points outside the repository root ({real})"))
+        return False
+    return real.is_dir()
+
+
+def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
+    found: list[tuple[str, Path, str]] = []
+    workflows = root / ".github" / "workflows"
+    in_scope = _inside(workflows, scope) or _inside(scope, workflows)
+    if (
+        in_scope
+        and _safe_dir(root / ".github", root, collector.on_skip)
+        and _safe_dir(workflows, root, collector.on_skip)
+    ):
+        for entry in sorted(os.scandir(workflows), key=lambda e: e.name):
+            if entry.name.endswith(WORKFLOW_SUFFIXES) and (entry.is_file() or entry.is_symlink()):
+                candidate = workflows / entry.name
+                found.append((candidate.relative_to(root).as_posix(), candidate, "workflow"))
+    actions: list[tuple[str, Path, str]] = []
+    for dirpath, dirnames, filenames in os.walk(scope, followlinks=False):
+        current = Path(dirpath)
+        kept = []
+        for name in sorted(dirnames):
+            if name in SKIP_DIRS:
+                continue
+            sub = current / name
+            if sub.is_symlink():
+                # not descended into; report only links that loop or leave the root
+                real = _resolve(sub)
+                if isinstance(real, str):
+                    collector.on_skip(SkippedPath(sub, real))
+                elif not _inside(real, root.resolve()):
+                    collector.on_skip(
+                        SkippedPath(sub, f"symlink points outside the repository root ({real})")
+                    )
+                continue
+            kept.append(name)
+        dirnames[:] = kept
+        for name in filenames:
+            if name in ACTION_NAMES:
+                candidate = current / name
+                actions.append((candidate.relative_to(root).as_posix(), candidate, "action"))
+    for _, candidate, kind in sorted(found) + sorted(actions):
+        collector.add(candidate, root, kind)
+
+
+def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[DiscoveredFile]:
+    """Every workflow and action file under ``paths`` (directories or files), deduplicated.
+
+    Order is deterministic: arguments in the order given; within a directory, workflows
+    sorted by name, then actions sorted by relative path. A directory is its own repository
+    root, except ``.github`` or ``.github/workflows`` themselves, whose root is the directory
+    holding ``.github``. A file's root is the git root above it (see :func:`find_root`).
+    Skipped symlinks go to ``on_skip`` (default: a logged warning). Raises
+    :class:`InputError` for a path that does not exist.
+    """
+    collector = _Collector(on_skip or _default_on_skip)
+    for given in paths or [Path(".")]:
+        path = given.absolute()
+        if not path.exists() and not path.is_symlink():
+            raise InputError("no such file or directory", path=str(given))
+        if path.is_dir():
+            root = path
+            if path.name == "workflows" and path.parent.name == ".github":
+                root = path.parent.parent
+            elif path.name == ".github":
+                root = path.parent
+            _discover_dir(path, root, collector)
+        else:
+            collector.add(path, find_root(path), kind_of(path))
+    return collector.files

@@ -130,9 +130,16 @@ def render_comment(old: str | None, version: str) -> str:
     ignore[x]``) so no tool mistakes it for a note. ``# needed for x`` becomes ``# v4.2.2
     needed for x``: the note still reads naturally, and the version is first so every tool
     finds it.
+
+    Idempotent: when ``version`` already carries a note or directive (a caller rendered it
+    with this function), it is taken as the complete comment, so
+    ``render_comment(old, render_comment(old, v)) == render_comment(old, v)``.
     """
     if old is None:
         return version
+    wanted = parse_comment(version)
+    if wanted.note or wanted.directive:
+        return wanted.text
     parsed = parse_comment(old)
     parts = [version]
     if parsed.note:

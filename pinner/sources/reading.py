@@ -27,16 +27,26 @@ from pinner.sources.yamlsafe import (
 def read_source(
     found: DiscoveredFile | Path,
     *,
+    root: Path | None = None,
     relpath: str | None = None,
     kind: str | None = None,
     max_bytes: int = MAX_FILE_BYTES,
 ) -> SourceFile:
     """Read and scan one local file. Raises :class:`~pinner.errors.InputError` (exit 2), one
-    line naming the file (and line when known), for anything pinner refuses to read."""
+    line naming the file (and line when known), for anything pinner refuses to read.
+
+    For a bare path, ``relpath`` defaults to the path relative to ``root`` when given (else
+    the path as given) and ``kind`` to what the file name says (see ``kind_of``).
+    """
     if isinstance(found, DiscoveredFile):
         path, relpath, kind = found.path, relpath or found.relpath, kind or found.kind
     else:
         path = found
+        if relpath is None and root is not None:
+            try:
+                relpath = path.absolute().relative_to(root.absolute()).as_posix()
+            except ValueError:
+                relpath = None
         relpath = relpath or found.as_posix()
         kind = kind or kind_of(found)
     data = read_bytes_capped(path, source=relpath, max_bytes=max_bytes)

@@ -204,9 +204,7 @@ def build_repos() -> dict[str, Repo]:
     docker.commit("D1", "2024-06-01T00:00:00Z")
     docker.light_tag("v1.0.0", "D1")
     docker.branch("main", "D1")
-    docker.file(
-        "D1", "action.yml", "name: docker\nruns:\n  using: docker\n  image: Dockerfile\n"
-    )
+    docker.file("D1", "action.yml", "name: docker\nruns:\n  using: docker\n  image: Dockerfile\n")
     docker.file(
         "D1",
         "Dockerfile",

@@ -254,7 +254,7 @@ def test_text_tree_marks_edges(result: AuditResult) -> None:
     assert "\x1b[" not in text
     lines = text.splitlines()
     assert ".github/workflows/nested.yml" in lines
-    composite = next(i for i, l in enumerate(lines) if l.startswith("├── audit-org/composite@"))
+    composite = next(i for i, ln in enumerate(lines) if ln.startswith("├── audit-org/composite@"))
     assert lines[composite].endswith("[pinned]")
     assert (
         lines[composite + 1]

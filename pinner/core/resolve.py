@@ -45,11 +45,12 @@ class Resolution:
 
     @property
     def comment(self) -> str | None:
-        """What the ``# ...`` after the pin should say: a version tag, else the branch name."""
-        if self.version is not None:
-            return self.version.short
+        """What the ``# ...`` after the pin should say: the branch name for a branch pin (it
+        says the pin came from a moving ref, design.md section 3), else the version tag."""
         if self.kind == "branch" and self.ref is not None:
             return self.ref.short
+        if self.version is not None:
+            return self.version.short
         return None
 
 

@@ -1,0 +1,287 @@
+"""``pinner pin``: rewrite workflows and in-repo actions to full commit SHAs with a version comment.
+
+The command is glue: discover and read files (:mod:`pinner.sources`), plan every change
+(:func:`pinner.core.pin.plan_pins`), splice the bytes (:mod:`pinner.core.rewrite`) and decide,
+for the run as a whole, what to write and which exit code to give.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pinner.commands import common
+from pinner.core.pin import IgnorePolicy, PinPlan, TargetFilter, changed_paths, plan_pins
+from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
+from pinner.models import SourceFile
+from pinner.settings import Settings
+
+if TYPE_CHECKING:
+    from pinner.config import Config
+    from pinner.sources import DiscoveredFile
+
+HELP = """Pin every action to a full commit SHA with a truthful version comment.
+
+Finds .github/workflows/*.y{a,}ml and every action.y{a,}ml under PATH (default: .), resolves each
+owner/repo[/path]@ref (tag before branch, annotated tags peeled) and rewrites it to
+owner/repo[/path]@<40-hex commit> # <most specific version tag at that commit>. Nothing else in
+the files changes. Already pinned SHAs are verified (impostor commits are reported, never
+blessed) and get their comment added or corrected.
+
+Exit codes: 0 done/clean; 1 problems found, or changes needed with --check; 2 usage or input
+error; 3 remote failure (nothing is written unless --partial).
+"""
+
+Check = Annotated[
+    bool,
+    typer.Option("--check", help="Write nothing; exit 1 if any file would change."),
+]
+Diff = Annotated[
+    bool,
+    typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
+]
+Format = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="Output: text (changes on stdout, problems on stderr) or json (one document with a "
+        "record per change and per problem).",
+    ),
+]
+Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        metavar="REGEX",
+        help="Only pin actions whose owner/repo[/path] matches (re.search). Repeatable. "
+        "Default from [tool.pinner] include.",
+        show_default=False,
+    ),
+]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="REGEX",
+        help="Leave actions whose owner/repo[/path] matches alone (re.search). Repeatable. "
+        "Default from [tool.pinner] exclude.",
+        show_default=False,
+    ),
+]
+Partial = Annotated[
+    bool,
+    typer.Option(
+        "--partial",
+        help="On a remote failure, still write what could be resolved (exit code stays 3).",
+    ),
+]
+VerifyBudget = Annotated[
+    int,
+    typer.Option(
+        "--verify-budget",
+        min=0,
+        max=1000,
+        help="Compare requests spent at most per SHA pin that is no branch or tag tip; out of "
+        "budget the commit is reported as unverified.",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``pin`` to the CLI."""
+    app.command("pin", help=HELP, no_args_is_help=False)(pin)
+
+
+def pin(
+    paths: common.Paths = None,
+    check: Check = False,
+    diff: Diff = False,
+    output_format: Format = "text",
+    include: Include = None,
+    exclude: Exclude = None,
+    partial: Partial = False,
+    verify_budget: VerifyBudget = 10,
+    server_url: common.ServerUrl = None,
+    api_url: common.ApiUrl = None,
+    token: common.Token = None,
+    cache_dir: common.CacheDir = None,
+    no_cache: common.NoCache = False,
+    offline: common.Offline = False,
+    jobs: common.Jobs = 16,
+    snapshot: common.Snapshot = None,
+    color: common.Color = "auto",
+) -> None:
+    async def body() -> int:
+        options = PinOptions(
+            paths=tuple(paths or [Path(".")]),
+            check=check,
+            diff=diff,
+            output_format=output_format,
+            include=tuple(include or ()),
+            exclude=tuple(exclude or ()),
+            partial=partial,
+            verify_budget=verify_budget,
+        )
+        common.use_color(color)  # validates the value; pin's output has no colour yet
+        settings = common.build_settings(
+            server_url=server_url,
+            api_url=api_url,
+            token=token,
+            cache_dir=cache_dir,
+            no_cache=no_cache,
+            offline=offline,
+            jobs=jobs,
+            snapshot=snapshot,
+        )
+        return await run_pin(options, settings)
+
+    code = common.run(body)
+    raise typer.Exit(code)
+
+
+class PinOptions:
+    """The command's own options, validated once."""
+
+    def __init__(
+        self,
+        *,
+        paths: tuple[Path, ...],
+        check: bool = False,
+        diff: bool = False,
+        output_format: str = "text",
+        include: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+        partial: bool = False,
+        verify_budget: int = 10,
+    ) -> None:
+        if output_format not in ("text", "json"):
+            raise UsageError(f"--format must be text or json, not {output_format!r}")
+        if diff and output_format == "json":
+            raise UsageError("--diff prints a patch; use it without --format json")
+        self.paths = paths
+        self.check = check
+        self.diff = diff
+        self.output_format = output_format
+        self.include = _patterns(include, "--include")
+        self.exclude = _patterns(exclude, "--exclude")
+        self.partial = partial
+        self.verify_budget = verify_budget
+
+    @property
+    def mode(self) -> str:
+        return "diff" if self.diff else "check" if self.check else "write"
+
+
+def _patterns(values: tuple[str, ...], flag: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(re.compile(value))
+        except re.error as exc:
+            raise UsageError(f"{flag} {value!r}: invalid regular expression: {exc}") from None
+    return tuple(out)
+
+
+async def run_pin(options: PinOptions, settings: Settings) -> int:
+    """The whole command after option parsing; returns the exit code."""
+    from pinner.core.rewrite import Edit, apply_edits, write_all
+    from pinner.forge.factory import open_forge
+    from pinner.sources import discover, read_sources
+
+    files = discover(list(options.paths))
+    sources = read_sources(files)
+    config = _load_config(files, options.paths)
+    targets = TargetFilter(
+        include=options.include or tuple(getattr(config, "include", ()) or ()),
+        exclude=options.exclude or tuple(getattr(config, "exclude", ()) or ()),
+    )
+    async with open_forge(settings) as forge:
+        plan = await plan_pins(
+            sources,
+            forge,
+            targets=targets,
+            ignores=IgnorePolicy(config),
+            budget=options.verify_budget,
+        )
+
+    new_bytes: dict[Path, bytes] = {}
+    by_path = {s.path: s for s in sources}
+    for path in changed_paths(plan):
+        source = by_path[path]
+        edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
+        new_bytes[path] = apply_edits(source, edits)
+
+    remote_failed = bool(plan.remote_failures)
+    written = False
+    if options.mode == "write" and new_bytes and (not remote_failed or options.partial):
+        write_all(new_bytes)
+        written = True
+
+    _report(options, plan, sources, new_bytes, written)
+
+    if remote_failed:
+        return EXIT_REMOTE
+    if plan.problems:
+        return EXIT_FINDINGS
+    if options.check and plan.changes:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:
+    """``[tool.pinner]`` of the repository being pinned (the first root), when configured."""
+    try:
+        from pinner.config import load_config
+    except ImportError:  # the config module is optional for pin
+        return None
+    roots = [f.root for f in files] or [p if p.is_dir() else p.parent for p in paths]
+    return load_config(roots[0]) if roots else None
+
+
+def _report(
+    options: PinOptions,
+    plan: PinPlan,
+    sources: list[SourceFile],
+    new_bytes: dict[Path, bytes],
+    written: bool,
+) -> None:
+    if options.output_format == "json":
+        from pinner.formats import pin_json
+
+        sys.stdout.write(pin_json.render(plan, mode=options.mode, written=written))
+        sys.stdout.flush()
+        return
+    from pinner.formats import pin_diff, pin_text
+
+    out, err = pin_text.render(plan)
+    if options.diff:
+        diffs = []
+        for source in sources:
+            if source.path in new_bytes:
+                new_text = _decode(new_bytes[source.path])
+                diffs.append((source.relpath, _original_text(source), new_text))
+        sys.stdout.write(pin_diff.render(diffs))
+    else:
+        for line in out:
+            typer.echo(line)
+    for line in err:
+        typer.echo(line, err=True)
+    if plan.remote_failures and not written and options.mode == "write":
+        typer.echo(
+            "pinner: remote failure: no file was written (use --partial to write the rest)",
+            err=True,
+        )
+    typer.echo(pin_text.summary_line(plan, mode=options.mode, written=written), err=True)
+
+
+def _original_text(source: SourceFile) -> str:
+    return source.text
+
+
+def _decode(data: bytes) -> str:
+    text = data.decode("utf-8")
+    return text[1:] if text.startswith("\ufeff") else text

@@ -1,0 +1,497 @@
+"""Plan a ``pinner pin`` run: every remote ``uses:`` to a commit SHA with a truthful comment.
+
+The plan is computed before anything is written, so the command can decide as a whole: write
+all of it, nothing (a remote failure without ``--partial``; ``--check``; ``--diff``), or print it.
+
+Network shape (design.md section 6): all distinct repositories are listed concurrently first (one
+ref listing each), then every distinct ``(repo, path, ref)`` is resolved against those listings,
+then the few SHA pins that are no branch or tag tip get a reachability check. Never a request per
+use when one per repository suffices.
+
+What is a *problem* (exit 1, everything else still pinned): a repository, ref or commit that
+definitively does not exist, an impostor or unverifiable SHA, a comment that lies and cannot be
+corrected, an invalid ``uses:``. What is a *warning*: branch pins (branches move), ref confusion,
+expressions (cannot be pinned statically). What is a *remote failure*: the forge could not answer
+(network, rate limit, server error); the command writes nothing unless asked for partial results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pinner.core.resolve import Resolution, Resolver
+from pinner.core.verify import IMPOSTOR, REACHABLE, Reachability, check_reachability
+from pinner.core.versions import parse_version, tag_prefix
+from pinner.errors import NotFoundError, RemoteError
+from pinner.forge.base import Forge
+from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
+from pinner.sources.comments import parse_comment, parse_ignore, render_comment
+
+_REASON_RULES = {
+    "pinned-tag": "unpinned-ref",
+    "pinned-branch": "unpinned-ref",
+    "tag-object": "tag-object-pin",
+    "comment-added": "missing-comment",
+    "comment-fixed": "comment-mismatch",
+    "sha-normalized": "unpinned-ref",
+}
+
+PROBLEM = "problem"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class PinChange:
+    """One ``uses:`` line pinner would rewrite."""
+
+    site: UsesSite
+    old_value: str  # the value as written, without quotes
+    new_value: str  # owner/repo[/path]@<40-hex>
+    old_comment: str | None
+    claim: str | None  # what the comment must state (a version, a branch); None: leave it
+    sha: str
+    version: str | None  # the version tag (or branch) the comment names
+    reason: str  # "pinned-tag" | "pinned-branch" | "tag-object" | "comment-added" | ...
+
+    @property
+    def new_comment(self) -> str | None:
+        """The whole comment after the change (without ``#``): the claim in the old comment's
+        dialect, its note and ``pinner: ignore`` directive kept."""
+        if self.claim is None:
+            return self.old_comment
+        return render_comment(self.old_comment, self.claim)
+
+    @property
+    def rule(self) -> str:
+        """The audit rule whose finding this change fixes (what an ignore entry names)."""
+        return _REASON_RULES.get(self.reason, "unpinned-ref")
+
+    @property
+    def relpath(self) -> str:
+        return self.site.relpath
+
+    @property
+    def line(self) -> int:
+        return self.site.line
+
+
+@dataclass(frozen=True, slots=True)
+class PinIssue:
+    """A problem, warning or remote failure about one ``uses:`` (file and line)."""
+
+    severity: str  # "problem" | "warning" | "remote"
+    code: str  # not-found, impostor, unverified, comment-mismatch, expression, invalid, ...
+    relpath: str
+    line: int
+    value: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PinPlan:
+    """Everything a run found, before anything is written."""
+
+    sources: tuple[SourceFile, ...]
+    changes: tuple[PinChange, ...]
+    issues: tuple[PinIssue, ...]
+    resolutions: int = 0  # distinct references resolved
+    repositories: int = 0  # distinct repositories listed
+    skipped: int = 0  # remote uses excluded by --include/--exclude or ignore comments
+
+    @property
+    def problems(self) -> tuple[PinIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == PROBLEM)
+
+    @property
+    def warnings(self) -> tuple[PinIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == WARNING)
+
+    @property
+    def remote_failures(self) -> tuple[PinIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == "remote")
+
+    def changes_for(self, source: SourceFile) -> tuple[PinChange, ...]:
+        return tuple(c for c in self.changes if c.site.path == source.path)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFilter:
+    """``--include``/``--exclude`` regular expressions on ``owner/repo[/path]`` (re.search)."""
+
+    include: tuple[re.Pattern[str], ...] = ()
+    exclude: tuple[re.Pattern[str], ...] = ()
+
+    def wants(self, action: ActionRef) -> bool:
+        target = action.target
+        if self.include and not any(p.search(target) for p in self.include):
+            return False
+        return not any(p.search(target) for p in self.exclude)
+
+
+@dataclass(frozen=True, slots=True)
+class IgnorePolicy:
+    """What the user silenced: ``# pinner: ignore[rule,...]`` on the line, and config entries.
+
+    ``config`` is a :class:`pinner.config.Config` (anything with ``ignored_by(rule, target,
+    file)``); ``"*"`` asks whether the whole line is exempt (a bare ``pinner: ignore``).
+    """
+
+    config: Any = None
+
+    def silenced(self, site: UsesSite, rule: str) -> bool:
+        rules = parse_ignore(site.comment) if site.comment else None
+        if rules is not None and ("*" in rules or rule in rules):
+            return True
+        if self.config is None:
+            return False
+        action = site.value.action
+        target = action.target if action is not None else site.value.raw
+        return self.config.ignored_by(rule, target, site.relpath) is not None
+
+
+def _site_issue(
+    work: _Work, ignores: IgnorePolicy, severity: str, code: str, site: UsesSite, message: str
+) -> None:
+    if not ignores.silenced(site, code):
+        work.issue(severity, code, site, message)
+
+
+@dataclass
+class _Work:
+    """Mutable accumulator of one planning pass (kept private; the plan itself is frozen)."""
+
+    changes: list[PinChange] = field(default_factory=list)
+    issues: list[PinIssue] = field(default_factory=list)
+    skipped: int = 0
+
+    def issue(self, severity: str, code: str, site: UsesSite, message: str) -> None:
+        self.issues.append(
+            PinIssue(severity, code, site.relpath, site.line, site.value.raw, message)
+        )
+
+
+def _ref_key(action: ActionRef) -> tuple[str, str | None, str]:
+    return (action.repo_key, action.path, action.ref)
+
+
+async def plan_pins(
+    sources: Sequence[SourceFile],
+    forge: Forge,
+    *,
+    targets: TargetFilter | None = None,
+    ignores: IgnorePolicy | None = None,
+    budget: int = 10,
+) -> PinPlan:
+    """Resolve every remote ``uses:`` of ``sources`` and decide what each line should become.
+
+    ``targets`` selects actions (``--include``/``--exclude``), ``ignores`` drops what the user
+    silenced (config ``ignore`` entries; ``# pinner: ignore[...]`` comments are always read);
+    ``budget`` bounds the compare requests spent per unverified SHA.
+    """
+    targets = targets or TargetFilter()
+    ignores = ignores or IgnorePolicy()
+    work = _Work()
+    remote_sites: list[UsesSite] = []
+    for source in sources:
+        for site in source.uses:
+            kind = site.value.kind
+            if kind is UsesKind.EXPRESSION:
+                _site_issue(
+                    work,
+                    ignores,
+                    WARNING,
+                    "expression-ref",
+                    site,
+                    "uses an expression (${{ }}): cannot be pinned statically",
+                )
+            elif kind is UsesKind.INVALID:
+                _site_issue(
+                    work,
+                    ignores,
+                    PROBLEM,
+                    "invalid",
+                    site,
+                    f"invalid uses: {site.value.error or 'unparsable'}",
+                )
+            elif kind is UsesKind.REMOTE and site.value.action is not None:
+                if not targets.wants(site.value.action) or ignores.silenced(site, "*"):
+                    work.skipped += 1
+                else:
+                    remote_sites.append(site)
+            # LOCAL, DOCKER, SAME_REPO: nothing to pin here (images come later)
+
+    resolver = Resolver(forge)
+    actions = {_ref_key(s.value.action): s.value.action for s in remote_sites}  # type: ignore[union-attr]
+    repos = {a.repo_key: a.slug for a in actions.values()}
+    # 1. one listing per repository, all at once (the forge bounds concurrency)
+    await asyncio.gather(
+        *(resolver.listing(slug) for slug in repos.values()), return_exceptions=True
+    )
+    # 2. every distinct reference, against those listings
+    keys = list(actions)
+    outcomes = await asyncio.gather(
+        *(resolver.resolve(actions[k]) for k in keys), return_exceptions=True
+    )
+    resolved: dict[tuple[str, str | None, str], Resolution | BaseException] = dict(
+        zip(keys, outcomes, strict=True)
+    )
+    # 3. reachability of SHA pins nobody's tip vouches for, once per (repo, sha)
+    to_verify = {
+        (r.action.repo_key, r.commit): r
+        for r in resolved.values()
+        if isinstance(r, Resolution) and r.kind == "sha" and not r.is_tip
+    }
+    verdicts = await asyncio.gather(
+        *(
+            check_reachability(forge, r.action.slug, r.commit, r.listing, budget=budget)
+            for r in to_verify.values()
+        ),
+        return_exceptions=True,
+    )
+    reach: dict[tuple[str, str], Reachability | BaseException] = dict(
+        zip(to_verify, verdicts, strict=True)
+    )
+
+    for site in remote_sites:
+        action = site.value.action
+        assert action is not None
+        outcome = resolved[_ref_key(action)]
+        one = _Work()
+        if isinstance(outcome, BaseException):
+            _failed(one, site, outcome)
+        else:
+            verdict = (
+                reach.get((action.repo_key, outcome.commit)) if outcome.kind == "sha" else None
+            )
+            if isinstance(verdict, BaseException):
+                _failed(one, site, verdict)
+            else:
+                _decide(one, site, action, outcome, verdict)
+        work.changes.extend(c for c in one.changes if not ignores.silenced(site, c.rule))
+        work.issues.extend(
+            i for i in one.issues if i.severity == "remote" or not ignores.silenced(site, i.code)
+        )
+
+    return PinPlan(
+        sources=tuple(sources),
+        changes=tuple(work.changes),
+        issues=tuple(work.issues),
+        resolutions=len(keys),
+        repositories=len(repos),
+        skipped=work.skipped,
+    )
+
+
+def _failed(work: _Work, site: UsesSite, error: BaseException) -> None:
+    if isinstance(error, NotFoundError):
+        work.issue(PROBLEM, "unresolvable", site, str(error))
+    elif isinstance(error, RemoteError):
+        work.issue("remote", "remote", site, str(error))
+    else:  # a bug in pinner or a forge client: do not disguise it as a finding
+        raise error
+
+
+def _decide(
+    work: _Work,
+    site: UsesSite,
+    action: ActionRef,
+    res: Resolution,
+    verdict: Reachability | None,
+) -> None:
+    """What one resolved ``uses:`` should become, and what to tell the user about it."""
+    if res.ambiguous:
+        work.issue(
+            WARNING,
+            "ref-confusion",
+            site,
+            f"{action.slug} has both a tag and a branch named {res.ref.short if res.ref else ''!r};"
+            " resolved to the tag, as GitHub does",
+        )
+    if res.kind in ("tag", "branch"):
+        _pin_symbolic(work, site, action, res)
+    elif res.kind == "tag-object":
+        comment = res.comment
+        work.changes.append(
+            PinChange(
+                site,
+                site.value.raw,
+                f"{action.target}@{res.commit}",
+                site.comment,
+                comment,
+                res.commit,
+                comment,
+                "tag-object",
+            )
+        )
+        work.issue(
+            WARNING,
+            "tag-object-pin",
+            site,
+            f"{action.ref} is an annotated tag object, not a commit; pinned to the commit it tags "
+            f"({res.commit})",
+        )
+    else:
+        _check_sha_pin(work, site, action, res, verdict)
+
+
+def _pin_symbolic(work: _Work, site: UsesSite, action: ActionRef, res: Resolution) -> None:
+    comment = res.comment
+    if comment is None and res.ref is not None and safe_comment(res.ref.short):
+        comment = res.ref.short  # a tag that is no version: the name the user wrote is truthful
+    work.changes.append(
+        PinChange(
+            site,
+            site.value.raw,
+            f"{action.target}@{res.commit}",
+            site.comment,
+            comment,
+            res.commit,
+            comment,
+            "pinned-tag" if res.kind == "tag" else "pinned-branch",
+        )
+    )
+    if res.kind == "branch":
+        work.issue(
+            WARNING,
+            "branch-ref",
+            site,
+            f"{action.ref} is a branch of {action.slug} and moves; pinned to its current tip "
+            f"{res.commit[:12]}",
+        )
+
+
+def _check_sha_pin(
+    work: _Work,
+    site: UsesSite,
+    action: ActionRef,
+    res: Resolution,
+    verdict: Reachability | None,
+) -> None:
+    """An already SHA-pinned use: verify it, then add or correct its comment."""
+    if verdict is not None and verdict.verdict != REACHABLE:
+        code = "impostor-commit" if verdict.verdict == IMPOSTOR else "unverified-commit"
+        work.issue(PROBLEM, code, site, f"{action.slug}@{res.commit[:12]}: {verdict.detail}")
+        return  # never rewrite an unverified pin to look legitimate
+    new_value = f"{action.target}@{res.commit}"
+    value_changed = new_value != site.value.raw  # e.g. an upper-case SHA
+    best = res.version.short if res.version else None
+    current = site.comment
+    if best is None and not (current or "").strip():
+        # a branch tip without a tag: name the branch, as for @branch pins (only on a line
+        # without a comment: a branch name is no version, a note after it would not parse)
+        tip = next((r for r in res.listing.at_commit(res.commit) if r.is_branch), None)
+        best = tip.short if tip is not None and safe_comment(tip.short) else None
+    named = _comment_version(current)
+    if named is None:  # no comment, or a note without a version: add one when we know it
+        if best is not None:
+            work.changes.append(
+                _sha_change(
+                    site,
+                    new_value,
+                    best,
+                    res.commit,
+                    best,
+                    "comment-added",
+                )
+            )
+        elif value_changed:
+            work.changes.append(
+                _sha_change(site, new_value, None, res.commit, None, "sha-normalized")
+            )
+        return
+    if _comment_is_true(named, res) is not False:
+        if value_changed:
+            work.changes.append(
+                _sha_change(site, new_value, None, res.commit, named, "sha-normalized")
+            )
+        return
+    # the comment names something that is not this commit
+    where = _where(named, res)
+    if res.version is None:
+        work.issue(
+            PROBLEM,
+            "comment-mismatch",
+            site,
+            f"comment names {named}, {where}; no version tag points at {res.commit[:12]}",
+        )
+        return
+    work.changes.append(_sha_change(site, new_value, best, res.commit, best, "comment-fixed"))
+    work.issue(
+        WARNING,
+        "comment-mismatch",
+        site,
+        f"comment named {named}, {where}; corrected to {best}",
+    )
+
+
+def _sha_change(
+    site: UsesSite,
+    new_value: str,
+    claim: str | None,
+    sha: str,
+    version: str | None,
+    reason: str,
+) -> PinChange:
+    return PinChange(site, site.value.raw, new_value, site.comment, claim, sha, version, reason)
+
+
+def _comment_is_true(named: str, res: Resolution) -> bool | None:
+    """Whether the ref a comment names points at the pinned commit.
+
+    True/False for a tag or a version; True for a branch (a branch comment on a commit in its
+    history is as true as a branch comment gets; branches move, the pin itself is verified);
+    None when the word names no ref at all (a one-word note: not pinner's to rewrite).
+    """
+    listing = res.listing
+    tag = listing.tag(named)
+    if tag is not None:
+        return tag.commit == res.commit
+    if listing.branch(named) is not None:
+        return True
+    path = res.action.path
+    claimed = parse_version(named, path=path)
+    if claimed is None:
+        return None
+    # "# version: 1.0.0" for tag v1.0.0: the same version, spelled without the "v"
+    prefix = tag_prefix(named)
+    return any(
+        tag_prefix(t.short) == prefix and parse_version(t.short, path=path) == claimed
+        for t in listing.at_commit(res.commit)
+        if t.is_tag
+    )
+
+
+def _where(named: str, res: Resolution) -> str:
+    tag = res.listing.tag(named)
+    if tag is not None:
+        return f"which is commit {tag.commit[:12]}"
+    return f"which is no tag of {res.listing.repo}"
+
+
+def _comment_version(comment: str | None) -> str | None:
+    """The ref a trailing comment names, in every dialect in use (``# v1``, ``# tag=v1``,
+    ``# version: 1.2``, ``# pin@v1``, ``# ratchet:owner/repo@v1``)."""
+    return parse_comment(comment).version if comment else None
+
+
+_SAFE_COMMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
+
+
+def safe_comment(name: str) -> bool:
+    """Whether a ref name may be written into the user's file as a comment.
+
+    Ref names come from the forge; git allows much in them (``#``, unicode, bidi overrides).
+    Only plain names are written; anything else is left out rather than sanitised into a lie.
+    """
+    return bool(_SAFE_COMMENT_RE.match(name)) and len(name) <= 128
+
+
+def changed_paths(plan: PinPlan) -> tuple[Path, ...]:
+    """Files the plan would rewrite, in discovery order."""
+    paths = {c.site.path for c in plan.changes}
+    return tuple(s.path for s in plan.sources if s.path in paths)

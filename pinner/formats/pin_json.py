@@ -1,0 +1,74 @@
+"""Machine output of ``pinner pin --format json``: one record per change and per issue.
+
+One JSON document on stdout::
+
+    {"schema": "pinner-pin/1", "mode": "write" | "check" | "diff", "written": bool,
+     "records": [
+       {"type": "change", "file", "line", "column", "old", "new", "sha", "version",
+        "old_comment", "new_comment", "reason"},
+       {"type": "problem" | "warning" | "remote-failure", "file", "line", "value", "code",
+        "message"}],
+     "summary": {"changes", "files", "problems", "warnings", "remote_failures",
+                 "repositories", "resolutions", "skipped"}}
+
+Records keep the plan's order (files in discovery order, lines ascending within a file).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pinner.core.pin import PinChange, PinIssue, PinPlan
+
+SCHEMA = "pinner-pin/1"
+
+
+def change_record(change: PinChange) -> dict[str, Any]:
+    return {
+        "type": "change",
+        "file": change.relpath,
+        "line": change.line,
+        "column": change.site.column,
+        "old": change.old_value,
+        "new": change.new_value,
+        "sha": change.sha,
+        "version": change.version,
+        "old_comment": change.old_comment,
+        "new_comment": change.new_comment,
+        "reason": change.reason,
+    }
+
+
+def issue_record(issue: PinIssue) -> dict[str, Any]:
+    return {
+        "type": "remote-failure" if issue.severity == "remote" else issue.severity,
+        "file": issue.relpath,
+        "line": issue.line,
+        "value": issue.value,
+        "code": issue.code,
+        "message": issue.message,
+    }
+
+
+def render(plan: PinPlan, *, mode: str, written: bool) -> str:
+    """The whole JSON document, newline-terminated."""
+    records = [change_record(c) for c in plan.changes] + [issue_record(i) for i in plan.issues]
+    records.sort(key=lambda r: (r["file"], r["line"], r["type"] != "change"))
+    document = {
+        "schema": SCHEMA,
+        "mode": mode,
+        "written": written,
+        "records": records,
+        "summary": {
+            "changes": len(plan.changes),
+            "files": len({c.site.path for c in plan.changes}),
+            "problems": len(plan.problems),
+            "warnings": len(plan.warnings),
+            "remote_failures": len(plan.remote_failures),
+            "repositories": plan.repositories,
+            "resolutions": plan.resolutions,
+            "skipped": plan.skipped,
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

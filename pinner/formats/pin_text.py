@@ -1,0 +1,59 @@
+"""Human output of ``pinner pin``: one line per change on stdout, issues on stderr.
+
+Every line is ``file:line: ...`` so editors and terminals can jump to it. Remote text (tag and
+branch names, error messages quoting the forge) passes through :func:`for_terminal`.
+"""
+
+from __future__ import annotations
+
+from pinner.core.pin import PinChange, PinIssue, PinPlan
+from pinner.sanitize import for_terminal
+
+_REASONS = {
+    "pinned-tag": "pinned",
+    "pinned-branch": "pinned branch",
+    "tag-object": "tag object replaced by its commit",
+    "comment-added": "comment added",
+    "comment-fixed": "comment corrected",
+    "sha-normalized": "SHA lower-cased",
+}
+
+
+def change_line(change: PinChange) -> str:
+    """``file:line: old -> new  # comment (reason)``."""
+    new = change.new_value
+    if change.new_comment is not None:
+        new = f"{new} # {change.new_comment}"
+    reason = _REASONS.get(change.reason, change.reason)
+    return for_terminal(
+        f"{change.relpath}:{change.line}: {change.old_value} -> {new} ({reason})", single_line=True
+    )
+
+
+def issue_line(issue: PinIssue) -> str:
+    """``file:line: problem|warning|remote error: message``."""
+    label = "remote error" if issue.severity == "remote" else issue.severity
+    return for_terminal(f"{issue.relpath}:{issue.line}: {label}: {issue.message}", single_line=True)
+
+
+def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
+    """One closing line: what happened, in numbers."""
+    files = len({c.site.path for c in plan.changes})
+    n = len(plan.changes)
+    if mode == "write":
+        verb = "changed" if written else "not written"
+        head = f"{n} use(s) in {files} file(s) {verb}" if n else "nothing to change"
+    else:
+        head = f"{n} use(s) in {files} file(s) would change" if n else "nothing would change"
+    tail = [
+        f"{len(plan.problems)} problem(s)",
+        f"{len(plan.warnings)} warning(s)",
+    ]
+    if plan.remote_failures:
+        tail.append(f"{len(plan.remote_failures)} remote failure(s)")
+    return f"pinner: {head}; " + ", ".join(tail)
+
+
+def render(plan: PinPlan) -> tuple[list[str], list[str]]:
+    """(stdout lines, stderr lines) for ``--format text``."""
+    return [change_line(c) for c in plan.changes], [issue_line(i) for i in plan.issues]

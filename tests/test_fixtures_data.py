@@ -422,6 +422,9 @@ def site_problems(consumer: Path, site: dict) -> Iterator[str]:
     col = site["column"] - 1
     if line[col : col + len(written)] != written or "uses:" not in line[:col]:
         yield f"{where}: {written!r} is not at column {site['column']} after uses:"
+    kept = site.get("comment_text_kept")
+    if kept is not None and line[col + len(written) :].count(kept) != 1:
+        yield f"{where}: comment text {kept!r} is not once in the trailing comment"
     if site["kind"] != "remote":
         if site["expect"] != "skip" or site["after"] != site["uses"]:
             yield f"{where}: a {site['kind']} use must be skipped and left as written"
@@ -475,23 +478,53 @@ def test_consumer_expected_results_follow_from_the_forge(consumer: Path) -> None
     assert problems == []
 
 
-@pytest.mark.parametrize("consumer", consumer_dirs_with_expected(), ids=lambda p: p.name)
-def test_consumer_expected_results_cover_every_uses_line(consumer: Path) -> None:
-    """No ``uses:`` line is forgotten, and no decoy (comment, run text, alias) counts as a site."""
-    expected = json.loads((consumer / "expected.json").read_text())
-    if "sites" not in expected:
-        pytest.skip(f"{consumer.name}/expected.json uses another schema (no 'sites')")
+def coverage_mismatch(consumer: Path, expected: dict) -> set[tuple[str, int]]:
+    """``uses:`` lines that are neither a site nor a decoy, plus sites/decoys on no such line."""
     sites = {(s["file"], s["line"]) for s in expected["sites"]}
     decoys = {(d["file"], d["line"]) for d in expected.get("decoys", [])}
-    assert not sites & decoys
-    assert len(sites) == len(expected["sites"]), "two sites on one line"
     found = set()
     for path in consumer_source_files(consumer):
         text = path.read_bytes().decode("utf-8")
         for number, line in enumerate(text.split("\n"), start=1):
             if "uses:" in line:
                 found.add((path.relative_to(consumer).as_posix(), number))
-    assert found == sites | decoys
+    return found ^ (sites | decoys)
+
+
+@pytest.mark.parametrize("consumer", consumer_dirs_with_expected(), ids=lambda p: p.name)
+def test_consumer_expected_results_cover_every_uses_line(consumer: Path) -> None:
+    """No ``uses:`` line is forgotten, and no decoy (comment, run text, alias) counts as a site."""
+    expected = json.loads((consumer / "expected.json").read_text())
+    if "sites" not in expected:
+        pytest.skip(f"{consumer.name}/expected.json uses another schema (no 'sites')")
+    sites = [(s["file"], s["line"]) for s in expected["sites"]]
+    decoys = {(d["file"], d["line"]) for d in expected.get("decoys", [])}
+    assert len(set(sites)) == len(sites), "two sites on one line"
+    assert not set(sites) & decoys
+    assert coverage_mismatch(consumer, expected) == set()
+
+
+def test_consumer_checks_catch_wrong_expectations() -> None:
+    """The two consumer checks above must fail on a wrong expected.json."""
+    consumer = CONSUMERS / "layouts"
+    expected = json.loads((consumer / "expected.json").read_text())
+    pin = next(s for s in expected["sites"] if s["expect"] == "pin")
+    assert list(site_problems(consumer, pin)) == []
+    wrong = [
+        (pin | {"sha": "0" * 40}, "but the forge gives"),
+        (pin | {"line": pin["line"] + 1}, "is not at column"),
+        (pin | {"comment": "v1.0.0"}, "is not a tag at"),
+        (pin | {"after": pin["uses"]}, "after should be"),
+        (pin | {"expect": "not-found"}, "expected not-found but"),
+        (pin | {"comment_text_kept": "gone"}, "is not once in the trailing comment"),
+    ]
+    for site, message in wrong:
+        problems = list(site_problems(consumer, site))
+        assert any(message in p for p in problems), (site, problems)
+    forgotten = expected | {"sites": expected["sites"][1:]}
+    assert coverage_mismatch(consumer, forgotten) == {(pin["file"], pin["line"])}
+    no_decoys = expected | {"decoys": []}
+    assert len(coverage_mismatch(consumer, no_decoys)) == len(expected["decoys"])
 
 
 # -------------------------------------------------------------------- the documented scenarios

@@ -684,8 +684,10 @@ class Updater:
         )
 
     def _release_url(self, repo: str, cand: Candidate) -> str:
-        if cand.release is not None and cand.release.html_url:
-            return cand.release.html_url
+        """The release's ``html_url`` when it is a web URL, else ``SERVER/O/R/releases/tag/T``."""
+        url = cand.release.html_url if cand.release is not None else ""
+        if url and re.match(r"^https?://[^\s]+$", url):
+            return url
         return f"{self.server_url}/{repo}/releases/tag/{quote(cand.name, safe='/')}"
 
     # --------------------------------------------------------------------- forge, memoised
@@ -814,6 +816,33 @@ def _sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
         seen[base] = seen.get(base, 0) + 1
         out.append(replace(change, id=base if seen[base] == 1 else f"{base}-{seen[base]}"))
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldSummary:
+    """Held-back records of one action for the same release and reason, merged for display."""
+
+    held: HeldBack  # the first record (reason, candidate, dates, URL are shared)
+    olds: tuple[VersionPoint, ...]  # every current version waiting for it
+    locations: tuple[Location, ...]
+
+
+def summarize_held(held_back: Sequence[HeldBack]) -> tuple[HeldSummary, ...]:
+    """One entry per (action, reason, candidate): a PR body lists a waiting release once."""
+    merged: dict[tuple[str, str, str | None, str | None], list[HeldBack]] = {}
+    for held in held_back:
+        key = (held.action.lower(), held.reason, held.candidate.version, held.candidate.sha)
+        merged.setdefault(key, []).append(held)
+    return tuple(
+        HeldSummary(
+            held=items[0],
+            olds=tuple(dict.fromkeys(h.old for h in items)),
+            locations=tuple(
+                sorted({loc for h in items for loc in h.locations}, key=lambda x: (x.file, x.line))
+            ),
+        )
+        for items in merged.values()
+    )
 
 
 def make_groups(

@@ -14,9 +14,17 @@ import re
 from datetime import datetime
 
 from pinner.core.cooldown import format_duration
-from pinner.core.update import Change, Group, HeldBack, UpdatePlan, VersionPoint
+from pinner.core.update import (
+    Change,
+    Group,
+    HeldBack,
+    HeldSummary,
+    UpdatePlan,
+    VersionPoint,
+    summarize_held,
+)
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def _text(value: str) -> str:
@@ -69,7 +77,9 @@ def _change_row(change: Change) -> str:
     )
 
 
-def _held_row(held: HeldBack) -> str:
+def _held_row(summary: HeldSummary) -> str:
+    held = summary.held
+    current = "<br>".join(_point(old) for old in summary.olds)
     version = _link(_code(held.candidate.version or held.candidate.ref), held.release_url)
     if held.reason == "cooldown":
         wait = format_duration(held.cooldown) if held.cooldown is not None else "?"
@@ -78,7 +88,7 @@ def _held_row(held: HeldBack) -> str:
     else:
         why = f"{held.level or 'newer'} update, beyond `--bump`"
         when = "with a wider `--bump`"
-    return f"| {_code(held.action)} | {_point(held.old)} | {version} | {why} | {when} |"
+    return f"| {_code(held.action)} | {current} | {version} | {why} | {when} |"
 
 
 def pr_body(group: Group, plan: UpdatePlan) -> str:
@@ -105,7 +115,7 @@ def pr_body(group: Group, plan: UpdatePlan) -> str:
             "",
             "| Action | Current | Newer release | Why | Eligible |",
             "| --- | --- | --- | --- | --- |",
-            *(_held_row(h) for h in group.held_back),
+            *(_held_row(h) for h in summarize_held(group.held_back)),
         ]
     policy = plan.policy
     lines += [

@@ -149,3 +149,11 @@ def render(
         "check": check,
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``pinner.update/1`` (shipped as ``update_schema.json``)."""
+    from importlib.resources import files
+
+    text = files("pinner.formats").joinpath("update_schema.json").read_text(encoding="utf-8")
+    return json.loads(text)

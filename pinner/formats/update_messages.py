@@ -34,13 +34,31 @@ def _per_action(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
 
 
 def _unique(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(items))
+    """Distinct labels, oldest version first (names that are no version sort after, by name)."""
+    from packaging.version import InvalidVersion, Version
+
+    def key(label: str) -> tuple[int, Version | None, str]:
+        try:
+            return (0, Version(label.rpartition("/")[2]), label)
+        except InvalidVersion:
+            return (1, None, label)
+
+    distinct = list(dict.fromkeys(items))
+    versions = sorted((x for x in distinct if key(x)[0] == 0), key=lambda x: (key(x)[1], x))
+    return versions + sorted(x for x in distinct if key(x)[0] == 1)
+
+
+def _old_label(change: Change) -> str:
+    """Where a change starts: the ref as written for a mutable ref (``v2``), else its version."""
+    if change.kind == "pin" or change.mutable:
+        return _one_line(change.old.ref)
+    return _label(change.old.version, change.old.ref)
 
 
 def action_line(action: str, changes: Sequence[Change]) -> str:
     """``bump actions/checkout from v4.1.0 to v4.2.2``: what one action does in this change set."""
     name = _one_line(action)
-    olds = _unique([_label(c.old.version, c.old.ref) for c in changes])
+    olds = _unique([_old_label(c) for c in changes])
     news = _unique([_label(c.new.version, c.new.ref) for c in changes])
     kinds = {c.kind for c in changes}
     if kinds == {"comment"}:

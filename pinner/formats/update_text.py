@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pinner.core.update import Change, HeldBack, Location, Skipped, UpdatePlan, VersionPoint
+from pinner.core.update import (
+    Change,
+    HeldBack,
+    Location,
+    Skipped,
+    UpdatePlan,
+    VersionPoint,
+    summarize_held,
+)
 from pinner.sanitize import for_terminal
 
 _COLORS = {"update": "32", "pin": "36", "comment": "36", "held": "33", "skip": "2", "problem": "31"}
@@ -83,7 +91,7 @@ def render(
     plan: UpdatePlan, *, written: Sequence[str] = (), check: bool = False, color: bool = False
 ) -> str:
     lines = [_change_line(c, color) for c in plan.changes]
-    lines += [_held_line(h, color) for h in plan.held_back]
+    lines += [_held_line(h.held, color) for h in summarize_held(plan.held_back)]
     lines += [_skip_line(s, color) for s in plan.skipped]
     n = len(plan.changes)
     actions = len({c.action.lower() for c in plan.changes})

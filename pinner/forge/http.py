@@ -383,8 +383,13 @@ class Transport:
             return await asyncio.shield(existing)
         task = asyncio.ensure_future(self._request_with_retries(spec))
         self._inflight[spec] = task
-        task.add_done_callback(lambda _t: self._inflight.pop(spec, None))
+        task.add_done_callback(lambda t: self._settled(spec, t))
         return await asyncio.shield(task)
+
+    def _settled(self, spec: RequestSpec, task: asyncio.Future[Response]) -> None:
+        self._inflight.pop(spec, None)
+        if not task.cancelled():
+            task.exception()  # mark retrieved: every waiter may have been cancelled meanwhile
 
     async def stream(
         self, spec: RequestSpec, sink_factory: Callable[[], BodySink]

@@ -1,0 +1,127 @@
+"""GitHubForge end to end against the project's emulator (loopback only, hand-made fixtures)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from pinner.errors import NotFoundError
+from pinner.forge.download import fetch_hashed
+from pinner.forge.github import GitHubForge
+from pinner.forge.http import Transport
+from pinner.settings import ForgeUrls, Secret, Settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "forge"
+REPO = "pinner-fixtures/checkout-lite"
+TOKEN = "ghp_SENTINELemulatorTOKEN"
+
+
+def settings_for(url: str, **kw) -> Settings:
+    kw.setdefault("token", Secret(TOKEN))
+    return Settings(urls=ForgeUrls.derive(url), jobs=4, timeout=10.0, **kw)
+
+
+def snapshot_refs(repo: str) -> dict[str, tuple[str, str]]:
+    data = json.loads((FIXTURES / repo / "refs.json").read_text())
+    return {r["ref"]: (r["object"], r["peeled"]) for r in data["refs"]}
+
+
+@pytest.fixture
+def forge_dir() -> Path:
+    if not (FIXTURES / REPO / "refs.json").is_file():
+        pytest.skip(f"{FIXTURES / REPO} is absent: fixture forge not available")
+    return FIXTURES
+
+
+def test_forge_against_the_emulator(emulator, forge_dir):
+    emu = emulator(forge_dir)
+    settings = settings_for(emu.url, max_retry_time=3.0)
+    expected = snapshot_refs(REPO)
+    default = json.loads((forge_dir / REPO / "refs.json").read_text())["snapshot_commit"]
+
+    async def go():
+        async with GitHubForge(settings) as forge:
+            listing = await forge.list_refs(REPO)
+            action = await forge.get_file(REPO, default, "action.yml")
+            missing = await forge.get_file(REPO, default, "nope.yml")
+            commit = await forge.get_commit(REPO, "main")
+            comparison = await forge.compare(REPO, "main", default)
+            releases = await forge.list_releases(REPO)
+            info = await forge.get_repo(REPO)
+            annotated = listing.tag("v1.1.0")
+            tag = await forge.get_tag_object(REPO, annotated.object)
+            with pytest.raises(NotFoundError):
+                await forge.list_refs("pinner-fixtures/does-not-exist")
+            with pytest.raises(NotFoundError):
+                await forge.get_commit(REPO, "no-such-ref")
+            return listing, action, missing, commit, comparison, releases, info, tag, forge.stats
+
+    listing, action, missing, commit, comparison, releases, info, tag, stats = asyncio.run(go())
+    assert {r.name: (r.object, r.commit) for r in listing.refs} == expected
+    assert listing.default_branch == "main"
+    stored = (forge_dir / REPO / "files" / default / "action.yml").read_bytes()
+    assert action == stored.replace(b"__FORGE_URL__", emu.url.encode())
+    assert missing is None
+    assert commit.sha == default
+    assert comparison is not None and comparison.status == "identical"
+    assert releases and all(r.tag_name for r in releases)
+    assert info.default_branch == "main"
+    assert tag.tag == "v1.1.0" and tag.object_type == "commit"
+    # git for refs and raw for files: no REST quota spent on either
+    assert stats.sent["git"] >= 2 and stats.sent["raw"] == 2
+    assert stats.sent["rest"] >= 5
+
+
+def test_forge_survives_a_hostile_emulator(emulator, forge_dir):
+    """Seeded 502/503/resets/truncations: retries make every answer come through intact."""
+    emu = emulator(forge_dir, fail_rate=0.4, seed=7, faults=("502", "503", "reset", "truncate"))
+    settings = settings_for(emu.url, max_retry_time=60.0)
+    expected = snapshot_refs(REPO)
+    files = {
+        p.parent.name: p.read_bytes().replace(b"__FORGE_URL__", emu.url.encode())
+        for p in (forge_dir / REPO / "files").glob("*/action.yml")
+    }
+
+    async def instant(_seconds: float) -> None:
+        return None
+
+    async def go():
+        transport = Transport(settings, sleep=instant)
+        async with GitHubForge(settings, transport=transport) as forge:
+            listing = await forge.list_refs(REPO)
+            got = {sha: await forge.get_file(REPO, sha, "action.yml") for sha in sorted(files)}
+            commits = [await forge.get_commit(REPO, sha) for sha in sorted(files)]
+            await transport.aclose()
+            return listing, got, commits, forge.stats
+
+    listing, got, commits, stats = asyncio.run(go())
+    assert {r.name: (r.object, r.commit) for r in listing.refs} == expected
+    assert got == files
+    assert [c.sha for c in commits] == sorted(files)
+    faults = sum(emu.stats()["faults"].values())
+    assert faults > 0 and stats.retries == faults
+
+
+def test_download_from_the_emulator_never_sends_the_token(emulator, forge_dir):
+    downloads = forge_dir / "_downloads"
+    files = sorted(p for p in downloads.rglob("*") if p.is_file())
+    if not files:
+        pytest.skip("no fixture downloads")
+    target = files[0]
+    emu = emulator(forge_dir)
+    settings = settings_for(emu.url)
+    url = f"{emu.url}/dl/{target.relative_to(downloads).as_posix()}"
+
+    async def go():
+        async with Transport(settings) as transport:
+            return await fetch_hashed(url, max_bytes=50 << 20, timeout=30, transport=transport)
+
+    result = asyncio.run(go())
+    body = target.read_bytes()
+    assert result.sha256 == hashlib.sha256(body).hexdigest() and result.size == len(body)
+    download_requests = [r for r in emu.requests if r.get("kind") == "download"]
+    assert download_requests and not any(r.get("auth") for r in download_requests)

@@ -98,10 +98,11 @@ def emulator(_schema_validator):
     yield start
     for handle in started:
         handle.emulator.stop()
+        violations.extend(f"internal error: {e}" for e in handle.emulator.errors)
     if violations:
         unique = list(dict.fromkeys(violations))
         pytest.fail(
-            f"emulator served {len(unique)} JSON bodies violating GitHub's schemas:\n"
+            f"emulator served {len(unique)} bodies violating GitHub's schemas or failed:\n"
             + "\n".join(unique[:20]),
             pytrace=False,
         )

@@ -243,8 +243,8 @@ class RepoSnapshot:
                 meta = json.loads(refs_path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise InputError(f"unreadable snapshot file: {exc}", path=str(refs_path)) from exc
-            self.default_branch: str = meta.get("default_branch") or "main"
-            self.snapshot_commit: str | None = meta.get("snapshot_commit")
+            self._default_branch: str = meta.get("default_branch") or "main"
+            self._snapshot_commit: str | None = meta.get("snapshot_commit")
             entries = []
             for r in meta.get("refs", []):
                 peeled = r.get("peeled") or r["object"]
@@ -302,6 +302,17 @@ class RepoSnapshot:
             self.commits: dict[str, CommitRecord] = records
             self._virtual_parents = virtual
             self._loaded = True
+
+    @property
+    def default_branch(self) -> str:
+        """Short name of the default branch (refs.json ``default_branch``)."""
+        self._load()
+        return self._default_branch
+
+    @property
+    def snapshot_commit(self) -> str | None:
+        self._load()
+        return self._snapshot_commit
 
     @staticmethod
     def _root_commit(records: dict[str, CommitRecord]) -> str | None:

@@ -180,13 +180,17 @@ class Emulator:
         self._rng = random.Random(self.knobs.seed)
         self._log_file = self.knobs.log.open("a", encoding="utf-8") if self.knobs.log else None
         self.requests: list[dict[str, Any]] = []
+        self.errors: list[str] = []  # internal errors (emulator bugs), never reset
         self._reset_counters()
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Emulator:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"forge-emulator-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"forge-emulator-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -286,6 +290,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "GitHub.com"
     sys_version = ""
 
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without NODELAY, Nagle + delayed ACK
+        # add ~40 ms to every keep-alive response, which would dominate any benchmark
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr log: the emulator has its own JSON-lines log."""
 
@@ -333,7 +343,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         ctx = _Context(emu, self, path, split.query, query, auth)
-        kind, response = ctx.route(self.command, body)
+        try:
+            kind, response = ctx.route(self.command, body)
+        except Exception as exc:  # a bug in the emulator: answer 500 and remember it
+            kind = ctx.kind_of(path)
+            emu.errors.append(f"{self.command} {self.path}: {type(exc).__name__}: {exc}")
+            response = ctx.error(500, f"emulator error: {type(exc).__name__}")
         rate_limited = False
         if kind == "rest" and response.endpoint != "GET /rate_limit":
             response, rate_limited = ctx.apply_rate_limit(response)

@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pinner.commands import common
-from pinner.core.pin import IgnorePolicy, PinPlan, TargetFilter, changed_paths, plan_pins
-from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
+from pinner.core.pin import (
+    PROBLEM,
+    IgnorePolicy,
+    PinIssue,
+    PinPlan,
+    TargetFilter,
+    changed_paths,
+    plan_pins,
+)
+from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, InputError, UsageError
 from pinner.models import SourceFile
 from pinner.settings import Settings
 
@@ -190,10 +198,10 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
     """The whole command after option parsing; returns the exit code."""
     from pinner.core.rewrite import Edit, apply_edits, write_all
     from pinner.forge.factory import open_forge
-    from pinner.sources import discover, read_sources
+    from pinner.sources import discover
 
     files = discover(list(options.paths))
-    sources = read_sources(files)
+    sources, unreadable = _read_all(files, options.paths)
     config = _load_config(files, options.paths)
     targets = TargetFilter(
         include=options.include or tuple(getattr(config, "include", ()) or ()),
@@ -206,6 +214,7 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
             targets=targets,
             ignores=IgnorePolicy(config),
             budget=options.verify_budget,
+            unreadable=unreadable,
         )
 
     new_bytes: dict[Path, bytes] = {}
@@ -230,6 +239,49 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
     if options.check and plan.changes:
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _read_all(
+    files: list[DiscoveredFile], given: tuple[Path, ...]
+) -> tuple[list[SourceFile], list[PinIssue]]:
+    """Read every discovered file. A file named on the command line that cannot be read is an
+    input error (exit 2); one found while walking a directory (a deliberately broken test
+    fixture, say) is reported as a problem and skipped, and the rest is still pinned."""
+    from pinner.sources import read_source
+
+    explicit = {p.absolute() for p in given if not p.is_dir()}
+    explicit |= {p.resolve() for p in explicit}
+    sources: list[SourceFile] = []
+    unreadable: list[PinIssue] = []
+    for found in files:
+        try:
+            sources.append(read_source(found))
+        except InputError as exc:
+            if found.path in explicit or found.path.absolute() in explicit:
+                raise
+            unreadable.append(
+                PinIssue(
+                    PROBLEM,
+                    "unreadable",
+                    found.relpath,
+                    exc.line or 1,
+                    "",
+                    f"not pinned: {_without_location(str(exc), found.relpath)}",
+                    found.path,
+                )
+            )
+    return sources, unreadable
+
+
+def _without_location(message: str, relpath: str) -> str:
+    """InputError messages start with ``path:line: ``; the report line already says where."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith(relpath):
+        if rest[:1].isdigit():
+            _, sep2, rest2 = rest.partition(": ")
+            return rest2 if sep2 else rest
+        return rest
+    return message
 
 
 def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:

@@ -90,6 +90,7 @@ class PinIssue:
     line: int
     value: str
     message: str
+    path: Path | None = None  # the file on disk (absolute), when there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,7 @@ class _Work:
 
     def issue(self, severity: str, code: str, site: UsesSite, message: str) -> None:
         self.issues.append(
-            PinIssue(severity, code, site.relpath, site.line, site.value.raw, message)
+            PinIssue(severity, code, site.relpath, site.line, site.value.raw, message, site.path)
         )
 
 
@@ -186,16 +187,18 @@ async def plan_pins(
     targets: TargetFilter | None = None,
     ignores: IgnorePolicy | None = None,
     budget: int = 10,
+    unreadable: Sequence[PinIssue] = (),
 ) -> PinPlan:
     """Resolve every remote ``uses:`` of ``sources`` and decide what each line should become.
 
     ``targets`` selects actions (``--include``/``--exclude``), ``ignores`` drops what the user
     silenced (config ``ignore`` entries; ``# pinner: ignore[...]`` comments are always read);
-    ``budget`` bounds the compare requests spent per unverified SHA.
+    ``budget`` bounds the compare requests spent per unverified SHA; ``unreadable`` are the
+    files the caller could not read (malformed YAML), reported first.
     """
     targets = targets or TargetFilter()
     ignores = ignores or IgnorePolicy()
-    work = _Work()
+    work = _Work(issues=list(unreadable))
     remote_sites: list[UsesSite] = []
     for source in sources:
         for site in source.uses:

@@ -4,14 +4,15 @@ One JSON document on stdout::
 
     {"schema": "pinner-pin/1", "mode": "write" | "check" | "diff", "written": bool,
      "records": [
-       {"type": "change", "file", "line", "column", "old", "new", "sha", "version",
+       {"type": "change", "file", "path", "line", "column", "old", "new", "sha", "version",
         "old_comment", "new_comment", "reason"},
-       {"type": "problem" | "warning" | "remote-failure", "file", "line", "value", "code",
+       {"type": "problem" | "warning" | "remote-failure", "file", "path", "line", "value", "code",
         "message"}],
      "summary": {"changes", "files", "problems", "warnings", "remote_failures",
                  "repositories", "resolutions", "skipped"}}
 
-Records keep the plan's order (files in discovery order, lines ascending within a file).
+``file`` is relative to the repository root it was found under, ``path`` the file on disk.
+Records are sorted by path and line, changes before issues on the same line.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def change_record(change: PinChange) -> dict[str, Any]:
     return {
         "type": "change",
         "file": change.relpath,
+        "path": str(change.site.path),
         "line": change.line,
         "column": change.site.column,
         "old": change.old_value,
@@ -44,6 +46,7 @@ def issue_record(issue: PinIssue) -> dict[str, Any]:
     return {
         "type": "remote-failure" if issue.severity == "remote" else issue.severity,
         "file": issue.relpath,
+        "path": str(issue.path) if issue.path is not None else None,
         "line": issue.line,
         "value": issue.value,
         "code": issue.code,
@@ -54,7 +57,7 @@ def issue_record(issue: PinIssue) -> dict[str, Any]:
 def render(plan: PinPlan, *, mode: str, written: bool) -> str:
     """The whole JSON document, newline-terminated."""
     records = [change_record(c) for c in plan.changes] + [issue_record(i) for i in plan.issues]
-    records.sort(key=lambda r: (r["file"], r["line"], r["type"] != "change"))
+    records.sort(key=lambda r: (r["path"] or r["file"], r["line"], r["type"] != "change"))
     document = {
         "schema": SCHEMA,
         "mode": mode,

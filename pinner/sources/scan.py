@@ -197,7 +197,8 @@ def scan_nodes(
         scanner.workflow(root)
         scanner.action(root)
     uses = tuple(sorted(scanner.uses, key=lambda s: s.value_span.start))
-    return uses, tuple(scanner.images)
+    images = tuple(sorted(scanner.images, key=lambda i: (i.line, i.column)))
+    return uses, images
 
 
 def scan(

@@ -108,7 +108,8 @@ def read_bytes_capped(path: Path, *, source: str, max_bytes: int = MAX_FILE_BYTE
     the read itself is bounded too, in case the file grows while we read it.
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # O_NONBLOCK: opening a FIFO must not hang waiting for a writer (no effect on files)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise InputError("no such file", path=source) from None
     except IsADirectoryError:

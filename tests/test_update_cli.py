@@ -211,6 +211,7 @@ def test_dependabot_cooldown_is_the_default_and_the_flag_wins(
 
 def test_pre_and_keep_style_flags(repo: Path) -> None:
     code, out, _ = run("--format", "json", "--dry-run", "--pre", "--keep-style")
+    assert code == 0
     doc = json.loads(out)
     by_from = {c["from"]["ref"]: c for c in doc["changes"] if c["action"].endswith("setup-tool")}
     assert by_from[sha("setup-tool", "v1.1.0")]["to"]["version"] == "v3.0.0-rc.2"

@@ -23,6 +23,7 @@ ServerUrl = Annotated[
     str | None,
     typer.Option(
         "--server-url",
+        metavar="URL",
         envvar="GITHUB_SERVER_URL",
         help="Web root of the forge (https://github.com, a GHES host, or the test emulator).",
         show_default=False,
@@ -32,6 +33,7 @@ ApiUrl = Annotated[
     str | None,
     typer.Option(
         "--api-url",
+        metavar="URL",
         envvar="GITHUB_API_URL",
         help="REST API base; default derived from --server-url.",
         show_default=False,
@@ -41,37 +43,48 @@ Token = Annotated[
     str | None,
     typer.Option(
         "--token",
+        metavar="TOKEN",
         help="GitHub token (else GITHUB_TOKEN, GH_TOKEN, `gh auth token`). Sent only to the forge.",
         show_default=False,
     ),
 ]
 CacheDir = Annotated[
     Path | None,
-    typer.Option("--cache-dir", help="Persistent cache directory (default: user cache dir).",
-                 show_default=False),
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        help="Persistent cache directory (default: user cache dir).",
+        show_default=False,
+    ),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")]
 Offline = Annotated[
     bool, typer.Option("--offline", help="Make no network request; answer from the cache only.")
 ]
 Jobs = Annotated[
-    int, typer.Option("--jobs", "-j", min=1, max=256, help="Concurrent requests at most.")
+    int,
+    typer.Option("--jobs", "-j", min=1, max=256, metavar="N", help="Concurrent requests at most."),
 ]
 Snapshot = Annotated[
     list[Path] | None,
     typer.Option(
         "--snapshot",
+        metavar="DIR",
         help="Resolve from a forge snapshot directory (corpus format) with no network. Repeatable.",
         show_default=False,
     ),
 ]
 Color = Annotated[
     str,
-    typer.Option("--color", help="auto, always or never (NO_COLOR is honoured)."),
+    typer.Option("--color", metavar="WHEN", help="auto, always or never (NO_COLOR is honoured)."),
 ]
 Paths = Annotated[
     list[Path] | None,
-    typer.Argument(help="Repository roots, directories or files (default: .).", show_default=False),
+    typer.Argument(
+        metavar="[PATH]...",
+        help="Repository roots, directories or files (default: .).",
+        show_default=False,
+    ),
 ]
 
 

@@ -561,3 +561,21 @@ def test_cli_rejects_missing_data_dir(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_fixture_validates_served_bodies(emulator, data_dir: Path, monkeypatch, shared_dir) -> None:
+    """A body that breaks GitHub's schema is caught by the fixture (wiring, not just the lib)."""
+    from tests.forge import server
+
+    original = server._Context.ref_json
+
+    def broken(self, snap, name):
+        body = original(self, snap, name)
+        del body["node_id"]
+        return body
+
+    monkeypatch.setattr(server._Context, "ref_json", broken)
+    emu = emulator(data_dir)
+    assert httpx.get(f"{emu.url}/repos/{REPO}/git/ref/heads/main").status_code == 200
+    assert any("'node_id' is a required property" in v for v in emu.violations)
+    emu.violations.clear()  # the violation was the point: do not fail this test at teardown

@@ -81,7 +81,7 @@ Color = Annotated[
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(
-        metavar="[PATH]...",
+        metavar="PATH",
         help="Repository roots, directories or files (default: .).",
         show_default=False,
     ),

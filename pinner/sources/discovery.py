@@ -94,9 +94,16 @@ def _inside(path: Path, root: Path) -> bool:
 
 class _Collector:
     def __init__(self, on_skip: OnSkip) -> None:
-        self.on_skip = on_skip
+        self._on_skip = on_skip
+        self.skipped: set[Path] = set()
         self.seen: set[Path] = set()
         self.files: list[DiscoveredFile] = []
+
+    def on_skip(self, skipped: SkippedPath) -> None:
+        """Report each refused path once, however many ways discovery reached it."""
+        if skipped.path not in self.skipped:
+            self.skipped.add(skipped.path)
+            self._on_skip(skipped)
 
     def add(self, candidate: Path, root: Path, kind: str) -> None:
         """Add a file found under ``root`` (resolving symlinks safely)."""
@@ -146,7 +153,7 @@ def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
         and _safe_dir(workflows, root, collector.on_skip)
     ):
         for entry in sorted(os.scandir(workflows), key=lambda e: e.name):
-            if entry.name.endswith(WORKFLOW_SUFFIXES) and (entry.is_file() or entry.is_symlink()):
+            if entry.name.endswith(WORKFLOW_SUFFIXES) and (entry.is_symlink() or entry.is_file()):
                 candidate = workflows / entry.name
                 found.append((candidate.relative_to(root).as_posix(), candidate, "workflow"))
     actions: list[tuple[str, Path, str]] = []

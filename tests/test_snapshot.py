@@ -94,6 +94,15 @@ def test_tag_object_of_a_tag(forge: SnapshotForge) -> None:
         run(forge.get_tag_object(REPO, sha("c3")))  # a commit is not a tag object
 
 
+def test_tag_object_sha_is_not_a_commit_but_peels(forge: SnapshotForge) -> None:
+    listing = run(forge.list_refs(REPO))
+    nested = listing.tag("v1-nested").object  # tag object -> tag object -> c3
+    with pytest.raises(NotFoundError):  # GitHub: 422 "No commit found for SHA"
+        run(forge.get_commit(REPO, nested))
+    assert forge.data.repo(REPO).peel(nested) == sha("c3")
+    assert forge.data.repo(REPO).peel(sha("c3")) is None
+
+
 def test_compare_statuses(forge: SnapshotForge) -> None:
     ahead = run(forge.compare(REPO, "v1.0.0", "main"))
     assert (ahead.status, ahead.ahead_by, ahead.behind_by) == ("ahead", 3, 0)  # c2, c3, c5

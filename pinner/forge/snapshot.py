@@ -373,8 +373,10 @@ class RepoSnapshot:
     def resolve(self, ref: str) -> str | None:
         """The commit SHA ``ref`` names, the way GitHub's ``commits/{ref}`` resolves it.
 
-        Full SHA, then tag (peeled; tags win over same-named branches), then branch, then a
-        qualified ``refs/...``/``heads/...``/``tags/...`` name, then a unique short SHA.
+        Full commit SHA, then tag (peeled; tags win over same-named branches), then branch,
+        then a qualified ``refs/...``/``heads/...``/``tags/...`` name, then a unique short SHA.
+        The SHA of an annotated tag object is not a commit: GitHub answers 422 "No commit
+        found for SHA" for it, so it resolves to None here (see :meth:`peel`).
         """
         self._load()
         if SHA_RE.match(ref):
@@ -388,6 +390,15 @@ class RepoSnapshot:
             if len(matches) == 1:
                 return matches[0]
         return None
+
+    def peel(self, sha: str) -> str | None:
+        """The commit an annotated tag object (possibly a tag of a tag) points at, or None."""
+        self._load()
+        seen: set[str] = set()
+        while sha in self.tag_objects and sha not in seen:
+            seen.add(sha)
+            sha = self.tag_objects[sha].object_sha
+        return sha if seen and self.commit(sha) is not None else None
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when ``ancestor`` is in the history of ``descendant`` (inclusive)."""
@@ -614,10 +625,11 @@ class SnapshotForge:
     is the base of ``html_url`` values.
     """
 
-    def __init__(self, *dirs: Path | str, forge_url: str | None = None):
-        self.data = dirs[0] if len(dirs) == 1 and isinstance(dirs[0], SnapshotData) else None
-        if self.data is None:
-            self.data = SnapshotData(*dirs)
+    def __init__(self, *dirs: Path | str | SnapshotData, forge_url: str | None = None):
+        if len(dirs) == 1 and isinstance(dirs[0], SnapshotData):
+            self.data: SnapshotData = dirs[0]
+        else:
+            self.data = SnapshotData(*(d for d in dirs if not isinstance(d, SnapshotData)))
         self.forge_url = forge_url
 
     def _substitute(self, body: bytes) -> bytes:

@@ -41,7 +41,7 @@ from pathlib import Path
 from pinner.errors import InputError
 from pinner.models import SourceFile, UsesSite
 from pinner.sources.comments import render_comment
-from pinner.sources.yamlsafe import compose, to_python
+from pinner.sources.yamlsafe import MappingNode, Node, SequenceNode, compose, to_python
 
 # A value we can write without quotes in block *and* flow context: no indicator characters,
 # no ": " / " #", no flow punctuation. Anything else is written quoted.
@@ -87,23 +87,40 @@ def _line_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def _check_site(source: SourceFile, site: UsesSite) -> None:
+def _node_spans(root: Node | None) -> set[tuple[int, int]]:
+    """``(start, end)`` of every node in the document: where a site may legitimately point."""
+    spans: set[tuple[int, int]] = set()
+    seen: set[int] = set()
+    todo: list[Node] = [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        spans.add((node.start, node.end))
+        if isinstance(node, SequenceNode):
+            todo.extend(node.items)
+        elif isinstance(node, MappingNode):
+            for key, value in node.pairs:
+                todo.append(key)
+                todo.append(value)
+    return spans
+
+
+def _check_site(source: SourceFile, site: UsesSite, spans: set[tuple[int, int]]) -> None:
     if site.relpath != source.relpath:
         raise ValueError(f"edit for {site.relpath} applied to {source.relpath}")
-    written = source.text[site.value_span.start : site.value_span.end]
+    start, end = site.value_span.start, site.value_span.end
+    written = source.text[start:end]
+    if (start, end) not in spans or (site.quote and written[:1] != site.quote):
+        raise ValueError(
+            f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
+        )
     if "\n" in written or "\r" in written or written[:1] in ("|", ">"):
         raise InputError(
             "cannot rewrite a uses: value spread over several lines; put it on one line",
             path=source.relpath,
             line=site.line,
-        )
-    if site.quote:
-        ok = len(written) >= 2 and written[0] == site.quote == written[-1]
-    else:
-        ok = written == site.value.raw
-    if not ok:
-        raise ValueError(
-            f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
         )
 
 
@@ -154,10 +171,11 @@ def _splice(text: str, splices: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
-def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> list[Edit]:
+def _dedupe(source: SourceFile, edits: Iterable[Edit], root: Node | None) -> list[Edit]:
     by_start: dict[int, Edit] = {}
+    spans = _node_spans(root)
     for edit in edits:
-        _check_site(source, edit.site)
+        _check_site(source, edit.site, spans)
         if _UNWRITABLE_RE.search(edit.value) or (
             edit.comment is not None and _UNWRITABLE_RE.search(edit.comment)
         ):
@@ -181,8 +199,8 @@ def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
     scalar), that comment is dropped and the check repeated; if the values alone break it,
     :class:`InputError` is raised and nothing should be written.
     """
-    todo = _dedupe(source, edits)
     original = compose(source.text, source=source.relpath)
+    todo = _dedupe(source, edits, original)
     expected = to_python(original, replace={e.site.value_span.start: e.value for e in todo})
     with_comments = {e.site.value_span.start for e in todo if e.comment is not None}
     while True:

@@ -383,3 +383,29 @@ def test_policy_and_clock_validation() -> None:
         UpdatePolicy(now=NOW_DT, bump="huge")
     with pytest.raises(UsageError, match="--group"):
         UpdatePolicy(now=NOW_DT, group="some")
+
+
+def test_untagged_commits_and_non_version_tags_are_left_alone() -> None:
+    from tests.test_update_fixtures import REPOS
+
+    main = REPOS["setup-tool"].refs["refs/heads/main"]["peeled"]
+    result = plan(
+        uses_site(f"{ST}@{main}", "main"),
+        uses_site(f"{OWNER}/codeql-like@codeql-bundle-v2.25.6", line=11),
+    )
+    assert result.changes == ()
+    reasons = sorted(s.reason for s in result.skipped)
+    assert "no version tag points at" in reasons[0]
+    assert "is not a version" in reasons[1]
+    assert not any(s.problem for s in result.skipped)
+
+
+def test_a_version_comment_on_an_untagged_commit_is_no_evidence() -> None:
+    from tests.test_update_fixtures import REPOS
+
+    main = REPOS["setup-tool"].refs["refs/heads/main"]["peeled"]
+    result = plan(uses_site(f"{ST}@{main}", "v1.2.0"))
+    assert result.changes == ()
+    [skipped] = result.skipped
+    v120 = sha("setup-tool", "v1.2.0")
+    assert f"the comment says v1.2.0, which is commit {v120[:12]}" in skipped.reason

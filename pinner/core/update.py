@@ -456,7 +456,8 @@ class Updater:
         try:
             resolution = await self.resolver.resolve(action)
         except NotFoundError as exc:
-            return _Outcome(skipped=(Skipped(str(action), str(exc), locations, problem=True),))
+            reason = str(exc).removeprefix(f"{action}: ")  # the record already names the use
+            return _Outcome(skipped=(Skipped(str(action), reason, locations, problem=True),))
         if resolution.kind == "branch":
             reason = (
                 f"branch ref {action.ref!r} is not moved to a release; "
@@ -466,16 +467,35 @@ class Updater:
         listing = resolution.listing
         pinned = action.is_sha
         comment_version = _comment_version(use.sites)
+        if comment_version is not None and _parse_version(comment_version, action.path) is None:
+            comment_version = None  # "# main", a note: not a version to start from
         current_ref = resolution.version
-        if current_ref is None and resolution.ref is not None:
-            current_ref = resolution.ref if resolution.ref.is_tag else None
-        current_name = current_ref.short if current_ref is not None else comment_version
-        if current_name is None:
-            reason = (
-                f"no version tag points at {resolution.commit[:12]}; "
-                "cannot tell which releases are newer"
+        if pinned and comment_version is not None:
+            # the comment says which family the user follows (v4 vs 4.x, path/ tags)
+            from pinner.core.versions import best_version_tag
+
+            current_ref = best_version_tag(
+                listing, resolution.commit, prefer=comment_version, path=action.path
             )
+        if current_ref is None:
+            # No version tag points at the commit. A comment's claim is not evidence (it may
+            # be stale or a lie: `pinner audit` reports it), and moving an untagged commit to
+            # a release could move it backwards: leave it, and say why.
+            if resolution.ref is not None and resolution.ref.is_tag:
+                reason = (
+                    f"tag {action.ref!r} is not a version; cannot tell which releases are newer"
+                )
+            else:
+                reason = (
+                    f"no version tag points at {resolution.commit[:12]}; "
+                    "cannot tell which releases are newer"
+                )
+                if comment_version is not None:
+                    claimed = listing.tag(comment_version)
+                    where = f"commit {claimed.commit[:12]}" if claimed else "no tag of the repo"
+                    reason += f" (the comment says {comment_version}, which is {where})"
             return _Outcome(skipped=(Skipped(str(action), reason, locations),))
+        current_name = current_ref.short
         current_version = _parse_version(current_name, action.path)
         family = tag_family(current_name)
         releases = await self._releases(listing.repo)

@@ -204,3 +204,11 @@ def test_recall_on_real_download_lines_of_the_corpus():
                         found += 1
     assert total > 250
     assert found / total >= 0.98, f"found {found} of {total}"
+
+
+def test_positional_and_defaulted_parameters_stay_templates():
+    (site,) = scan('curl -LO "https://x.example/v${1:-1.4.0}/tool-$1.tgz"')
+    assert site.url is None
+    assert site.unresolved == ("${1:-1.4.0}", "$1")
+    (known,) = scan('V=2.0\ncurl -LO "https://x.example/${V:-1.0}/tool.tgz"')
+    assert known.url == "https://x.example/2.0/tool.tgz"

@@ -24,12 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from pinner.core.downloads import DownloadSite, ScriptText, classify, scan_script
 from pinner.core.manifest import FoundIn, ManifestEntry
-from pinner.errors import NotFoundError, RemoteError
+from pinner.errors import InputError, NotFoundError, RemoteError
+from pinner.sources.yamlsafe import MappingNode, Node, ScalarNode, SequenceNode, compose
 
 MAX_METADATA_BYTES = 2 * 1024 * 1024
 MAX_SCRIPT_BYTES = 2 * 1024 * 1024
@@ -60,125 +58,104 @@ class Discovery:
     notes: tuple[str, ...]
 
 
-def _yaml() -> YAML:
-    y = YAML(typ="rt", pure=True)
-    y.allow_duplicate_keys = True
-    return y
+def load_positions(text: str) -> Node | None:
+    """Parse YAML with pinner's guards, keeping positions; None for anything unusable.
 
-
-def load_positions(text: str) -> Any:
-    """Parse YAML keeping line numbers; None for anything that is not valid YAML."""
+    Discovery reads third-party files: a file we cannot parse is noted and skipped, never fatal.
+    """
     if len(text) > MAX_METADATA_BYTES:
         return None
     try:
-        return _yaml().load(text)
-    except (YAMLError, ValueError, RecursionError):
+        return compose(text, source="<download discovery>")
+    except InputError:
         return None
 
 
-def _str_map(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
+def _key(node: Node | None, key: str) -> Node | None:
+    return node.get(key) if isinstance(node, MappingNode) else None
+
+
+def _text(node: Node | None) -> str | None:
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def _items(node: Node | None) -> list[Node]:
+    return node.items if isinstance(node, SequenceNode) else []
+
+
+def _values(node: Node | None) -> list[Node]:
+    return [v for _, v in node.pairs] if isinstance(node, MappingNode) else []
+
+
+def _str_map(node: Node | None) -> dict[str, str]:
+    if not isinstance(node, MappingNode):
         return {}
-    return {
-        str(k): str(v)
-        for k, v in value.items()
-        if isinstance(k, str) and isinstance(v, str | int | float | bool) and v is not None
-    }
+    found: dict[str, str] = {}
+    for k, v in node.pairs:
+        key, value = _text(k), _text(v)
+        if key is not None and value is not None:
+            found[key] = value
+    return found
 
 
-def _steps_of(doc: Any) -> Iterable[tuple[Any, Mapping[str, str], str | None]]:
-    """Every step mapping of an action (runs.steps) or workflow (jobs.*.steps), with the env and
+def _steps_of(doc: Node | None) -> Iterable[tuple[MappingNode, Mapping[str, str], str | None]]:
+    """Every step of an action (runs.steps) or workflow (jobs.*.steps), with the env and
     default shell it inherits."""
-    if not isinstance(doc, Mapping):
-        return
-    top_env = _str_map(doc.get("env"))
-    runs = doc.get("runs")
-    if isinstance(runs, Mapping) and isinstance(runs.get("steps"), list):
-        for step in runs["steps"]:
-            if isinstance(step, Mapping):
-                yield step, top_env, None
-    jobs = doc.get("jobs")
-    if isinstance(jobs, Mapping):
-        default_shell = _default_shell(doc)
-        for job in jobs.values():
-            if not isinstance(job, Mapping) or not isinstance(job.get("steps"), list):
-                continue
-            env = {**top_env, **_str_map(job.get("env"))}
-            shell = _default_shell(job) or default_shell
-            for step in job["steps"]:
-                if isinstance(step, Mapping):
-                    yield step, env, shell
+    top_env = _str_map(_key(doc, "env"))
+    for step in _items(_key(_key(doc, "runs"), "steps")):
+        if isinstance(step, MappingNode):
+            yield step, top_env, None
+    default_shell = _text(_key(_key(_key(doc, "defaults"), "run"), "shell"))
+    for job in _values(_key(doc, "jobs")):
+        env = {**top_env, **_str_map(_key(job, "env"))}
+        shell = _text(_key(_key(_key(job, "defaults"), "run"), "shell")) or default_shell
+        for step in _items(_key(job, "steps")):
+            if isinstance(step, MappingNode):
+                yield step, env, shell
 
 
-def _default_shell(node: Mapping[str, Any]) -> str | None:
-    defaults = node.get("defaults")
-    if isinstance(defaults, Mapping) and isinstance(defaults.get("run"), Mapping):
-        shell = defaults["run"].get("shell")
-        return str(shell) if isinstance(shell, str) else None
-    return None
-
-
-def run_blocks(doc: Any) -> list[RunBlock]:
+def run_blocks(doc: Node | None) -> list[RunBlock]:
     """Every ``run:`` script in a parsed action or workflow, with its first line (1-based)."""
     blocks: list[RunBlock] = []
     for step, env, default_shell in _steps_of(doc):
-        run = step.get("run")
-        if not isinstance(run, str):
+        run = _key(step, "run")
+        if not isinstance(run, ScalarNode):
             continue
-        line, _ = step.lc.value("run") if hasattr(step, "lc") else (0, 0)
-        style = getattr(run, "style", None) or type(run).__name__
         # Block scalars (| and >) start on the line after the indicator.
-        block = type(run).__name__ in ("LiteralScalarString", "FoldedScalarString") or style in (
-            "|",
-            ">",
-        )
-        first = line + 2 if block else line + 1
-        shell = step.get("shell") if isinstance(step.get("shell"), str) else default_shell
+        first = run.line + 1 if run.style in ("|", ">") else run.line
         blocks.append(
             RunBlock(
-                text=str(run),
+                text=run.value,
                 first_line=first,
-                shell=shell,
-                env={**env, **_str_map(step.get("env"))},
+                shell=_text(_key(step, "shell")) or default_shell,
+                env={**env, **_str_map(_key(step, "env"))},
             )
         )
     return blocks
 
 
-def input_defaults(doc: Any) -> dict[str, str]:
+def input_defaults(doc: Node | None) -> dict[str, str]:
     """``inputs.<name>.default`` of an action (or ``on.workflow_call.inputs`` of a workflow)."""
+    inputs = _key(doc, "inputs") or _key(_key(_key(doc, "on"), "workflow_call"), "inputs")
     found: dict[str, str] = {}
-    if not isinstance(doc, Mapping):
-        return found
-    inputs = doc.get("inputs")
-    on = doc.get("on")
-    if inputs is None and isinstance(on, Mapping) and isinstance(on.get("workflow_call"), Mapping):
-        inputs = on["workflow_call"].get("inputs")
-    if isinstance(inputs, Mapping):
-        for name, spec in inputs.items():
-            if isinstance(spec, Mapping) and isinstance(spec.get("default"), str | int | float):
-                default = spec["default"]
-                if isinstance(default, str) and "${{" in default:
-                    continue  # an expression: not a value we know
-                found[str(name)] = (
-                    str(default).lower() if isinstance(default, bool) else str(default)
-                )
+    if isinstance(inputs, MappingNode):
+        for k, spec in inputs.pairs:
+            name, default = _text(k), _text(_key(spec, "default"))
+            if name is not None and default is not None and "${{" not in default:
+                found[name] = default
     return found
 
 
-def caller_with(doc: Any, line: int | None) -> dict[str, str]:
+def caller_with(doc: Node | None, line: int | None) -> dict[str, str]:
     """The literal ``with:`` values of the step or job whose ``uses:`` sits on ``line``."""
-    if line is None or not isinstance(doc, Mapping):
+    if line is None:
         return {}
-    candidates: list[Any] = [step for step, _, _ in _steps_of(doc)]
-    jobs = doc.get("jobs")
-    if isinstance(jobs, Mapping):
-        candidates.extend(j for j in jobs.values() if isinstance(j, Mapping))
+    candidates: list[Node] = [step for step, _, _ in _steps_of(doc)]
+    candidates.extend(_values(_key(doc, "jobs")))
     for node in candidates:
-        if "uses" not in node or not hasattr(node, "lc"):
-            continue
-        if node.lc.value("uses")[0] + 1 == line:
-            return {k: v for k, v in _str_map(node.get("with")).items() if "${{" not in v}
+        uses = _key(node, "uses")
+        if uses is not None and uses.line == line:
+            return {k: v for k, v in _str_map(_key(node, "with")).items() if "${{" not in v}
     return {}
 
 
@@ -244,7 +221,7 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
         if node.local:
             text = local_texts.get(edge.file)
         else:
-            raw = await _get(forge, node.repo, node.commit, edge.file)
+            raw = await _fetch(forge, node.repo, node.commit, edge.file)
             text = raw.decode("utf-8", "replace") if raw is not None else None
         doc = load_positions(text) if text is not None else None
         parents_docs[edge.parent] = doc
@@ -256,7 +233,7 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
         if node.error or not node.file:
             return
         origin = node.id
-        raw = await _get(forge, node.repo, node.commit, node.file)
+        raw = await _fetch(forge, node.repo, node.commit, node.file)
         if raw is None:
             return
         text = raw.decode("utf-8", "replace")
@@ -282,7 +259,7 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
             sites.extend(scan_blocks(blocks, origin=origin, file=node.file, inputs=inputs))
         for script_path in scripts_invoked(blocks, action_dir):
             ext = posixpath.splitext(script_path)[1].lower()
-            script = await _get(forge, node.repo, node.commit, script_path)
+            script = await _fetch(forge, node.repo, node.commit, script_path)
             if script is None:
                 notes.append(f"{origin}: script {script_path} not found at that commit")
                 continue
@@ -298,14 +275,15 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
                         inputs=inputs,
                     )
                 )
-        runs = doc.get("runs") if isinstance(doc, Mapping) else None
-        if isinstance(runs, Mapping):
-            using = str(runs.get("using", ""))
-            if using == "docker" and isinstance(runs.get("image"), str):
-                image = runs["image"]
+        runs = _key(doc, "runs")
+        using = _text(_key(runs, "using")) or ""
+        image = _text(_key(runs, "image"))
+        main_script = _text(_key(runs, "main"))
+        if runs is not None:
+            if using == "docker" and image is not None:
                 if not image.startswith("docker://"):
                     path = posixpath.normpath(posixpath.join(action_dir or ".", image))
-                    dockerfile = await _get(forge, node.repo, node.commit, path)
+                    dockerfile = await _fetch(forge, node.repo, node.commit, path)
                     if dockerfile is not None:
                         sites.extend(
                             scan_script(
@@ -315,10 +293,10 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
                                 origin=origin,
                             )
                         )
-            elif using.startswith("node") and isinstance(runs.get("main"), str):
-                path = posixpath.normpath(posixpath.join(action_dir or ".", runs["main"]))
+            elif using.startswith("node") and main_script is not None:
+                path = posixpath.normpath(posixpath.join(action_dir or ".", main_script))
                 try:
-                    main = await _get(forge, node.repo, node.commit, path)
+                    main = await _fetch(forge, node.repo, node.commit, path)
                 except RemoteError:
                     main = None
                     notes.append(f"{origin}: {path} could not be fetched; JavaScript not scanned")
@@ -337,7 +315,7 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
     return Discovery(sites=tuple(unique), notes=tuple(sorted(set(notes))))
 
 
-async def _get(forge: Any, repo: str | None, commit: str | None, path: str) -> bytes | None:
+async def _fetch(forge: Any, repo: str | None, commit: str | None, path: str) -> bytes | None:
     if repo is None or commit is None:
         return None
     try:
@@ -423,3 +401,129 @@ def entry_for(
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class HashOutcome:
+    """Everything hashing learnt: manifest entries, and what went wrong where."""
+
+    entries: tuple[ManifestEntry, ...]
+    failures: tuple[HashFailure, ...]
+    alarms: tuple[DigestAlarm, ...]
+
+
+async def hash_urls(
+    places: Mapping[str, Sequence[FoundIn]],
+    sites: Mapping[str, Sequence[DownloadSite]],
+    *,
+    fetch: Any,
+    forge: Any,
+    server_hosts: Iterable[str],
+    known_digests: Mapping[str, str | None] | None = None,
+) -> HashOutcome:
+    """Download and hash every URL concurrently (the transport bounds real concurrency).
+
+    ``fetch(url)`` returns a :class:`pinner.forge.download.Download`. For release assets on our
+    forge, GitHub's recorded ``digest`` is read and compared with the bytes: a disagreement is
+    an alarm (the asset was swapped after GitHub hashed it, or the download was tampered with).
+    """
+    hosts = tuple(server_hosts)
+    digests = dict(known_digests or {})
+
+    async def one(url: str) -> ManifestEntry | HashFailure | tuple[ManifestEntry, DigestAlarm]:
+        try:
+            download = await fetch(url)
+        except RemoteError as exc:
+            return HashFailure(url, str(exc))
+        digest = digests.get(url)
+        if url not in digests:
+            asset = release_asset_of(url, hosts)
+            if asset is not None:
+                try:
+                    digest = await release_digest(forge, *asset)
+                except RemoteError:
+                    digest = None
+        entry = entry_for(
+            url,
+            sha256=download.sha256,
+            size=download.size,
+            places=places.get(url, ()),
+            sites=sites.get(url, ()),
+            digest=digest,
+        )
+        if digest and digest.lower() != f"sha256:{download.sha256}":
+            return entry, DigestAlarm(url, digest, f"sha256:{download.sha256}")
+        return entry
+
+    results = await asyncio.gather(*(one(u) for u in sorted(places)))
+    entries: list[ManifestEntry] = []
+    failures: list[HashFailure] = []
+    alarms: list[DigestAlarm] = []
+    for r in results:
+        if isinstance(r, HashFailure):
+            failures.append(r)
+        elif isinstance(r, tuple):
+            entries.append(r[0])
+            alarms.append(r[1])
+        else:
+            entries.append(r)
+    return HashOutcome(tuple(entries), tuple(failures), tuple(alarms))
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    url: str
+    expected_sha256: str
+    actual_sha256: str
+    expected_size: int
+    actual_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyOutcome:
+    checked: int
+    mismatches: tuple[Mismatch, ...]
+    failures: tuple[HashFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and not self.failures
+
+
+async def verify_entries(entries: Sequence[ManifestEntry], *, fetch: Any) -> VerifyOutcome:
+    """Re-download every manifest entry and compare hash and size."""
+
+    async def one(entry: ManifestEntry) -> Mismatch | HashFailure | None:
+        try:
+            download = await fetch(entry.url)
+        except RemoteError as exc:
+            return HashFailure(entry.url, str(exc))
+        if download.sha256 != entry.sha256 or download.size != entry.size:
+            return Mismatch(entry.url, entry.sha256, download.sha256, entry.size, download.size)
+        return None
+
+    results = await asyncio.gather(*(one(e) for e in sorted(entries, key=lambda e: e.url)))
+    return VerifyOutcome(
+        checked=len(entries),
+        mismatches=tuple(r for r in results if isinstance(r, Mismatch)),
+        failures=tuple(r for r in results if isinstance(r, HashFailure)),
+    )
+
+
+async def release_assets(forge: Any, spec: str) -> list[tuple[str, str | None]]:
+    """``(browser_download_url, digest)`` of every asset of ``OWNER/REPO@TAG``."""
+    from pinner.errors import UsageError
+
+    repo, sep, tag = spec.partition("@")
+    if not sep or repo.count("/") != 1 or not tag or not all(repo.split("/")):
+        raise UsageError(f"--release takes OWNER/REPO@TAG, not {spec!r}")
+    try:
+        releases = await forge.list_releases(repo)
+    except NotFoundError:
+        raise UsageError(f"--release {spec}: repository {repo} not found") from None
+    for release in releases:
+        if release.tag_name == tag:
+            if not release.assets:
+                raise UsageError(f"--release {spec}: the release has no assets")
+            return sorted((a.browser_download_url, a.digest) for a in release.assets)
+    raise UsageError(f"--release {spec}: no release with tag {tag} in {repo}")

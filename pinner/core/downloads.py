@@ -51,7 +51,8 @@ _DOCKER_RUN = re.compile(r"^\s*RUN\s", re.IGNORECASE)
 # Template forms, in the order they are substituted.
 _INPUT_EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z_][\w-]*)\s*\}\}")
 _ANY_EXPR = re.compile(r"\$\{\{.*?\}\}|\$\([^)]*\)")
-_SHELL_VAR = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
+_SHELL_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?[-=+?][^}]*)?\}|\$([A-Za-z_]\w*)")
+_OTHER_PARAM = re.compile(r"\$\{[^}]+\}|\$[0-9@*#?]")  # ${1:-x}, ${#a}, $1: never known
 _PS_VAR = re.compile(r"\$env:([A-Za-z_]\w*)|\$\{env:([A-Za-z_]\w*)\}", re.IGNORECASE)
 _PY_FIELD = re.compile(r"(?<!\$)\{([A-Za-z_]\w*)\}")
 
@@ -387,6 +388,10 @@ def _template_names(text: str) -> tuple[str, ...]:
     rest = _PS_VAR.sub("", rest)
     for m in _SHELL_VAR.finditer(rest):
         names.append("$" + (m.group(1) or m.group(2)))
+    rest = _SHELL_VAR.sub("", rest)
+    for m in _OTHER_PARAM.finditer(rest):
+        names.append(m.group(0))
+    rest = _OTHER_PARAM.sub("", rest)
     for m in _PY_FIELD.finditer(rest):
         names.append("{" + m.group(1) + "}")
     return tuple(dict.fromkeys(names))

@@ -270,3 +270,28 @@ def test_garbage_over_http_is_remote_error():
         )
         with pytest.raises(RemoteError):
             run(_list())
+
+
+def test_protocol_errors_name_the_request():
+    with respx.mock:
+        respx.post(f"{GIT}/git-upload-pack").mock(
+            return_value=httpx.Response(200, content=b"<!DOCTYPE html><html>login</html>")
+        )
+        with pytest.raises(RemoteError, match=r"list refs of o/r: git: .*git-upload-pack\)$"):
+            run(_list())
+
+
+def test_renamed_repository_redirect_keeps_the_ls_refs_post():
+    """A 301 on the POST (renamed repository) must re-POST the same body, not turn into GET."""
+    new = "https://ghe.example.com/o/renamed.git/git-upload-pack"
+    with respx.mock:
+        respx.post(f"{GIT}/git-upload-pack").mock(
+            return_value=httpx.Response(301, headers={"location": new})
+        )
+        target = respx.post(new).mock(
+            return_value=httpx.Response(200, content=capture("v2-ls-refs.body"))
+        )
+        listing = run(_list())
+    assert target.calls.last.request.content == LS_REFS_REQUEST
+    assert target.calls.last.request.headers["git-protocol"] == "version=2"
+    assert listing.branch("main").commit == C2

@@ -16,6 +16,7 @@ Every malformed input (bad length, non-hex, truncated packet, unexpected text) r
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -293,7 +294,8 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
     )
     _check_git_status(response.status, repo, response.url, what)
     if response.body:
-        return to_listing(repo, parse_ls_refs_v2(response.body))
+        with _context(what, response.url):
+            return to_listing(repo, parse_ls_refs_v2(response.body))
     response = await transport.request(
         "GET",
         f"{git_base}/info/refs?service=git-upload-pack",
@@ -302,8 +304,18 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
         what=what,
     )
     _check_git_status(response.status, repo, response.url, what)
-    advertisement = parse_info_refs_v0(response.body)
+    with _context(what, response.url):
+        advertisement = parse_info_refs_v0(response.body)
     return to_listing(repo, advertisement.refs, advertisement.head_symref)
+
+
+@contextlib.contextmanager
+def _context(what: str, url: str) -> Iterator[None]:
+    """Say which request a protocol error came from (the parser only knows bytes)."""
+    try:
+        yield
+    except RemoteError as exc:
+        raise RemoteError(f"{what}: {exc} (from {safe_url(url)})") from None
 
 
 def _check_git_status(status: int, repo: str, url: str, what: str) -> None:

@@ -29,6 +29,7 @@ import base64
 import email.utils
 import enum
 import json
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -41,6 +42,8 @@ import httpx
 from pinner import __version__
 from pinner.errors import OfflineMiss, RateLimitError, RemoteError
 from pinner.settings import Settings
+
+log = logging.getLogger("pinner.forge")
 
 MAX_REDIRECTS = 5
 """Redirect hops followed per request; more is a loop or an attack."""
@@ -240,7 +243,8 @@ class RequestSpec:
     content: bytes | None = None
     send_token: bool = True  # False: never authenticate, whatever the host
     max_bytes: int = DEFAULT_MAX_BODY
-    what: str = ""  # human description for error messages, e.g. "list refs of o/r"
+    # human description for error messages, e.g. "list refs of o/r"; not part of the identity
+    what: str = field(default="", compare=False)
 
 
 # ----------------------------------------------------------------------------- the transport
@@ -278,7 +282,9 @@ class Transport:
                 max_connections=settings.jobs, max_keepalive_connections=settings.jobs
             ),
             headers={"User-Agent": _USER_AGENT},
-            trust_env=False,  # no .netrc / proxy-env credentials leaking into requests
+            # trust_env: honour HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE (corporate networks);
+            # httpx no longer reads .netrc, so no credentials come from the environment
+            trust_env=True,
         )
         self._sleep = sleep
         self._clock = clock
@@ -435,6 +441,7 @@ class Transport:
                     if wait <= self.rate_limit_max_wait and rate_waits < self.max_rate_limit_waits:
                         rate_waits += 1
                         self.stats.rate_limit_waits += 1
+                        log.info("%s; waiting %.0f s", message, wait)
                         await self._sleep(wait)
                         continue
                     raise RateLimitError(message, reset_at=self._wall() + wait)
@@ -451,6 +458,7 @@ class Transport:
                 where = "" if where in spec.what else f" on {where}"
                 raise RemoteError(f"{spec.what} failed: {reason}{where} after {tries}")
             self.stats.retries += 1
+            log.debug("%s: %s; retry %d in %.2f s", spec.what, reason, attempt, delay)
             await self._sleep(delay)
 
     async def _send_following_redirects(self, spec: RequestSpec, sink: BodySink) -> Response:
@@ -487,10 +495,13 @@ class Transport:
                 if raw.status_code in _REDIRECT_STATUSES and "location" in raw.headers:
                     target = self._redirect_target(spec, url, raw.headers["location"])
                     self.stats.redirects += 1
-                    if raw.status_code == 303 or (
-                        raw.status_code in (301, 302) and method == "POST"
-                    ):
+                    # Only 303 turns a POST into a GET: git's ls-refs POST must survive a
+                    # 301/302 (renamed repository) with its body, as git's own client does.
+                    if raw.status_code == 303:
                         method, content = "GET", None
+                    log.debug(
+                        "%s: HTTP %d redirect to %s", spec.what, raw.status_code, safe_url(target)
+                    )
                     url = target
                     if hop == MAX_REDIRECTS:
                         break

@@ -90,8 +90,8 @@ def test_scan_blocks_substitutes_env_and_inputs_per_caller():
 
 def test_scripts_invoked_are_resolved_inside_the_action_directory():
     blocks = run_blocks(load_positions(ACTION))
-    assert scripts_invoked(blocks, "setup") == ["setup/scripts/install.sh"]
-    assert scripts_invoked(blocks, "") == ["scripts/install.sh"]
+    assert [c.path for c in scripts_invoked(blocks, "setup")] == ["setup/scripts/install.sh"]
+    assert [c.path for c in scripts_invoked(blocks, "")] == ["scripts/install.sh"]
 
 
 def test_invalid_yaml_is_none_not_an_exception():
@@ -104,3 +104,15 @@ def test_release_asset_urls_only_on_our_forge():
     assert release_asset_of(url, {"github.com"}) == ("o/r", "v1.0.0", "tool.tgz")
     assert release_asset_of(url, {"ghes.example"}) is None
     assert release_asset_of("https://github.com/o/r/archive/v1.tar.gz", {"github.com"}) is None
+
+
+def test_script_arguments_feed_positional_parameters():
+    blocks = run_blocks(
+        load_positions(
+            "runs:\n  using: composite\n  steps:\n"
+            '    - run: bash "${{ github.action_path }}/install.sh" "${{ inputs.version }}" && x\n'
+            "      shell: bash\n"
+        )
+    )
+    (call,) = scripts_invoked(blocks, "")
+    assert (call.path, call.args) == ("install.sh", ("${{ inputs.version }}",))

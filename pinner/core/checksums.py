@@ -20,11 +20,12 @@ import asyncio
 import hashlib
 import posixpath
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pinner.core.downloads import DownloadSite, ScriptText, classify, scan_script
+from pinner.core.downloads import DownloadSite, ScriptText, classify, scan_script, substitute
 from pinner.core.manifest import FoundIn, ManifestEntry
 from pinner.errors import InputError, NotFoundError, RemoteError
 from pinner.sources.yamlsafe import MappingNode, Node, ScalarNode, SequenceNode, compose
@@ -159,18 +160,39 @@ def caller_with(doc: Node | None, line: int | None) -> dict[str, str]:
     return {}
 
 
-def scripts_invoked(blocks: Sequence[RunBlock], action_dir: str) -> list[str]:
-    """Repository paths of scripts in the action's directory that its run blocks execute."""
-    paths: list[str] = []
+@dataclass(frozen=True, slots=True)
+class ScriptCall:
+    """A script in the action's directory that a run block executes, with its arguments."""
+
+    path: str  # repository path of the script
+    args: tuple[str, ...]  # words after the script on that line, quotes removed
+    env: Mapping[str, str]  # the step's env: the script inherits it
+
+
+def scripts_invoked(blocks: Sequence[RunBlock], action_dir: str) -> list[ScriptCall]:
+    """Scripts in the action's directory that its run blocks execute, in order, once each
+    (the first call's arguments win: they feed ``$1``... substitution)."""
+    calls: dict[str, ScriptCall] = {}
     for block in blocks:
-        for m in _ACTION_PATH_SCRIPT.finditer(block.text):
-            rel = m.group("path").replace("\\", "/")
-            full = posixpath.normpath(posixpath.join(action_dir or ".", rel))
-            if full.startswith("../") or full == "..":
-                continue
-            if full not in paths:
-                paths.append(full)
-    return paths
+        for line in block.text.splitlines():
+            for m in _ACTION_PATH_SCRIPT.finditer(line):
+                rel = m.group("path").replace("\\", "/")
+                full = posixpath.normpath(posixpath.join(action_dir or ".", rel))
+                if full.startswith("../") or full == ".." or full in calls:
+                    continue
+                rest = line[m.end() :].lstrip("\"'")
+                calls[full] = ScriptCall(full, _shell_words(rest), block.env)
+    return list(calls.values())
+
+
+def _shell_words(text: str) -> tuple[str, ...]:
+    """Arguments up to the end of the simple command (``;``, ``&&``, ``|``, a comment)."""
+    text = re.split(r"\s(?:;|&&|\|\||\||#)\s?", " " + text, maxsplit=1)[0]
+    try:
+        words = shlex.split(text, comments=False, posix=True)
+    except ValueError:
+        return ()
+    return tuple(w for w in words if not w.startswith((">", "<", "2>")))
 
 
 def scan_blocks(
@@ -257,22 +279,29 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
         action_dir = posixpath.dirname(node.file)
         for inputs in input_sets:
             sites.extend(scan_blocks(blocks, origin=origin, file=node.file, inputs=inputs))
-        for script_path in scripts_invoked(blocks, action_dir):
-            ext = posixpath.splitext(script_path)[1].lower()
-            script = await _fetch(forge, node.repo, node.commit, script_path)
+        for call in scripts_invoked(blocks, action_dir):
+            ext = posixpath.splitext(call.path)[1].lower()
+            script = await _fetch(forge, node.repo, node.commit, call.path)
             if script is None:
-                notes.append(f"{origin}: script {script_path} not found at that commit")
+                notes.append(f"{origin}: script {call.path} not found at that commit")
                 continue
             for inputs in input_sets:
+                # $1, $2... are the words after the script on the run line, inputs substituted.
+                positional = {
+                    str(i): value
+                    for i, arg in enumerate(call.args, start=1)
+                    if (value := substitute(arg, inputs=inputs, variables=call.env)[0])
+                }
                 sites.extend(
                     scan_script(
                         ScriptText(
                             script.decode("utf-8", "replace"),
                             SCRIPT_EXTENSIONS.get(ext, "sh"),
-                            script_path,
+                            call.path,
                         ),
                         origin=origin,
                         inputs=inputs,
+                        env={**call.env, **positional},
                     )
                 )
         runs = _key(doc, "runs")

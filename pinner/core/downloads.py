@@ -52,6 +52,7 @@ _DOCKER_RUN = re.compile(r"^\s*RUN\s", re.IGNORECASE)
 _INPUT_EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z_][\w-]*)\s*\}\}")
 _ANY_EXPR = re.compile(r"\$\{\{.*?\}\}|\$\([^)]*\)")
 _SHELL_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?[-=+?][^}]*)?\}|\$([A-Za-z_]\w*)")
+_POSITIONAL = re.compile(r"\$\{([0-9])(?::?[-=+?][^}]*)?\}|\$([0-9])")
 _OTHER_PARAM = re.compile(r"\$\{[^}]+\}|\$[0-9@*#?]")  # ${1:-x}, ${#a}, $1: never known
 _PS_VAR = re.compile(r"\$env:([A-Za-z_]\w*)|\$\{env:([A-Za-z_]\w*)\}", re.IGNORECASE)
 _PY_FIELD = re.compile(r"(?<!\$)\{([A-Za-z_]\w*)\}")
@@ -186,6 +187,7 @@ def substitute(
         text = _INPUT_EXPR.sub(lambda m: inputs.get(m.group(1), m.group(0)), text)
         text = _PS_VAR.sub(lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), text)
         text = _SHELL_VAR.sub(lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), text)
+        text = _POSITIONAL.sub(lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), text)
         text = _PY_FIELD.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
         if text == before:
             break

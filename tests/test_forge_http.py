@@ -498,3 +498,11 @@ def test_stats_count_by_kind():
     asyncio.run(go())
     stats = transport.stats.as_dict()
     assert (stats["rest"], stats["raw"], stats["git"], stats["total"]) == (1, 1, 0, 2)
+
+
+@respx.mock
+def test_caller_supplied_credentials_are_never_forwarded():
+    route = respx.get("https://example.com/x").mock(return_value=httpx.Response(200))
+    transport, _ = make_transport()
+    get(transport, "https://example.com/x", headers={"Authorization": f"token {TOKEN}"})
+    assert "authorization" not in route.calls.last.request.headers

@@ -471,7 +471,8 @@ class Transport:
                 raise RemoteError(
                     f"{spec.what}: refusing plain http to {safe_url(url)} (https required)"
                 )
-            headers = dict(spec.headers)
+            # credentials only ever come from _auth_header, never from a caller's headers
+            headers = {k: v for k, v in spec.headers if k not in ("authorization", "cookie")}
             if (
                 spec.send_token
                 and spec.kind is not RequestKind.DOWNLOAD

@@ -441,3 +441,23 @@ def test_list_refs_over_git_with_basic_auth_and_stats():
     assert route.calls.last.request.headers["authorization"].startswith("Basic ")
     assert stats["forge"].stats.as_dict()["git"] == 1
     assert TOKEN not in repr(stats["forge"])
+
+
+def test_ghes_urls_for_all_three_channels():
+    ghes = Settings(urls=ForgeUrls.derive("https://ghe.example.com"), token=Secret(TOKEN))
+    repo_json = {"full_name": "o/r", "default_branch": "main", "html_url": "https://x/o/r"}
+    with respx.mock:
+        rest = respx.get("https://ghe.example.com/api/v3/repos/o/r").mock(
+            return_value=httpx.Response(200, json=repo_json)
+        )
+        raw = respx.get(f"https://ghe.example.com/raw/o/r/{SHA}/action.yml").mock(
+            return_value=httpx.Response(200, content=b"name: ghes\n")
+        )
+        git = respx.post("https://ghe.example.com/o/r.git/git-upload-pack").mock(
+            return_value=httpx.Response(200, content=b"0000")
+        )
+        assert forge_call("get_repo", "o/r", settings=ghes).full_name == "o/r"
+        assert forge_call("get_file", "o/r", SHA, "action.yml", settings=ghes) == b"name: ghes\n"
+        assert forge_call("list_refs", "o/r", settings=ghes).refs == ()
+    for route in (rest, raw, git):
+        assert route.calls.last.request.headers["authorization"].split()[0] in ("Bearer", "Basic")

@@ -34,7 +34,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Protocol
 
 from pinner.core.resolve import Resolution, Resolver
 from pinner.errors import InputError, NotFoundError
@@ -51,10 +50,6 @@ REACHABILITY_BUDGET = 10
 """Compare requests spent at most per unverified SHA (design.md section 3)."""
 
 EDGE_KINDS = ("action", "reusable-workflow", "docker")
-
-
-class ReachabilityChecker(Protocol):
-    def __call__(self, repo: str, sha: str, listing: object) -> Awaitable[object]: ...
 
 
 # ----------------------------------------------------------------------------- values
@@ -664,9 +659,22 @@ class _Walk:
                 )
             )
         indexed = [replace(e, index=i) for i, e in enumerate(edges)]
-        return Graph(
-            nodes=dict(self.nodes), edges=_mark_cycles(self.nodes, indexed), roots=tuple(roots)
-        )
+        nodes = _in_discovery_order(self.nodes, roots, indexed)
+        return Graph(nodes=nodes, edges=_mark_cycles(nodes, indexed), roots=tuple(roots))
+
+
+def _in_discovery_order(
+    nodes: dict[str, Node], roots: list[str], edges: list[Edge]
+) -> dict[str, Node]:
+    """``nodes`` ordered by roots, then first appearance as an edge's child.
+
+    Nodes are recorded when their fetch completes, so insertion order depends on network
+    timing (retries, latency); outputs and the DFS that flags cycles must not.
+    """
+    order = [r for r in roots if r in nodes]
+    order += [e.child for e in edges if e.child is not None and e.child in nodes]
+    order += sorted(nodes)
+    return {node_id: nodes[node_id] for node_id in dict.fromkeys(order)}
 
 
 @dataclass

@@ -391,3 +391,24 @@ def test_codec_rejects_malformed_listings(payload: bytes) -> None:
 
     with pytest.raises((ValueError, KeyError, TypeError)):
         _dec_refs(payload)
+
+
+def test_a_run_with_a_shorter_ttl_refuses_older_listings(tmp_path: Path) -> None:
+    """The TTL is fixed at write time; a later run asking for younger answers still gets them."""
+    clock = Clock()
+
+    async def both(forge: CachedForge) -> None:
+        await forge.list_refs("a/b")
+        await forge.get_file("a/b", SHA_A, "action.yml")
+
+    run(both(CachedForge(FakeForge(), FileCacheStore(tmp_path, clock=clock), refs_ttl=600)))
+    clock.now += 30
+    lenient = FakeForge()
+    run(both(CachedForge(lenient, FileCacheStore(tmp_path, clock=clock), refs_ttl=600)))
+    assert lenient.total == 0
+    strict = FakeForge()
+    run(both(CachedForge(strict, FileCacheStore(tmp_path, clock=clock), refs_ttl=10)))
+    assert strict.calls == Counter({("list_refs", "a/b"): 1})  # immutable: age never matters
+    always = FakeForge()
+    run(both(CachedForge(always, FileCacheStore(tmp_path, clock=clock), refs_ttl=0)))
+    assert always.calls == Counter({("list_refs", "a/b"): 1})

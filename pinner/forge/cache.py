@@ -57,6 +57,7 @@ class FileCacheEntry:
     fresh: bool  # False once a TTL entry has expired: still usable to revalidate or offline
     stored_at: float  # seconds since the epoch
     ttl: float | None  # None: immutable, kept forever
+    age: float = 0.0  # seconds since stored, by the store's clock (readers may want it younger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +148,11 @@ class FileCacheStore:
             return None
         if etag is not None and not isinstance(etag, str):
             return None
-        fresh = ttl is None or self._clock() < stored_at + ttl
-        return FileCacheEntry(value=value, etag=etag, fresh=fresh, stored_at=stored_at, ttl=ttl)
+        now = self._clock()
+        fresh = ttl is None or now < stored_at + ttl
+        return FileCacheEntry(
+            value=value, etag=etag, fresh=fresh, stored_at=stored_at, ttl=ttl, age=now - stored_at
+        )
 
     def put(
         self, key: str, value: bytes, *, ttl: float | None = None, etag: str | None = None

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pinner.errors import OfflineMiss
-from pinner.forge.base import CacheStore, Forge
+from pinner.forge.base import CacheEntry, CacheStore, Forge
 from pinner.models import (
     SHA_RE,
     Commit,
@@ -236,7 +236,7 @@ class CachedForge:
                 except (ValueError, KeyError, TypeError, IndexError):
                     value = _UNDECODABLE  # corrupt or from an older codec: a miss
                 if value is not _UNDECODABLE:
-                    if entry.fresh:
+                    if entry.fresh and not self._too_old(entry, ttl, value):
                         self.stats[f"{kind}.store"] += 1
                         return value
                     stale = (value,)
@@ -254,6 +254,20 @@ class CachedForge:
             if not isinstance(lifetime, _Keep):
                 self.store.put(key, encode(value), ttl=lifetime)
         return value
+
+    @staticmethod
+    def _too_old(entry: CacheEntry, ttl: Lifetime | Callable[[Any], Lifetime], value: Any) -> bool:
+        """True when this run wants a younger answer than the one stored.
+
+        The TTL is fixed when an entry is written; a later run with a shorter ``refs_ttl``
+        (``0`` means "always ask") must still be able to refuse an entry that is within the old
+        TTL but older than it accepts. Stores that do not report an age are taken at their word.
+        """
+        lifetime = ttl(value) if callable(ttl) else ttl
+        if not isinstance(lifetime, float | int):
+            return False  # immutable
+        age = getattr(entry, "age", None)
+        return isinstance(age, float | int) and age >= lifetime
 
 
 _UNDECODABLE: Any = object()

@@ -506,3 +506,12 @@ def test_caller_supplied_credentials_are_never_forwarded():
     transport, _ = make_transport()
     get(transport, "https://example.com/x", headers={"Authorization": f"token {TOKEN}"})
     assert "authorization" not in route.calls.last.request.headers
+
+
+def test_stats_summary_line():
+    transport, _ = make_transport()
+    assert transport.stats.summary() == "0 requests"
+    transport.stats.sent["rest"] = 3
+    transport.stats.sent["git"] = 2
+    transport.stats.retries = 1
+    assert transport.stats.summary() == "5 requests (rest 3, git 2); retries 1"

@@ -192,6 +192,23 @@ class RequestStats:
     def total(self) -> int:
         return sum(self.sent.values())
 
+    def summary(self) -> str:
+        """One line for ``--verbose``: ``12 requests (rest 3, git 5, raw 4); retries 2``."""
+        by_kind = ", ".join(f"{kind} {n}" for kind, n in self.sent.items() if n)
+        parts = [f"{self.total} request{'s' if self.total != 1 else ''}"]
+        if by_kind:
+            parts[0] += f" ({by_kind})"
+        extras = {
+            "retries": self.retries,
+            "redirects": self.redirects,
+            "deduplicated": self.deduplicated,
+            "rate-limit waits": self.rate_limit_waits,
+            "cache hits": self.cache_hits,
+            "revalidated (304)": self.revalidated,
+        }
+        parts += [f"{label} {n}" for label, n in extras.items() if n]
+        return "; ".join(parts)
+
     def as_dict(self) -> dict[str, int]:
         """Flat mapping, e.g. for JSON output: ``rest``, ``git``, ... plus the other counters."""
         return {

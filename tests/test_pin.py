@@ -120,9 +120,13 @@ def test_history_commit_verified_and_impostor_reported_not_blessed() -> None:
     plan, new = plan_for(text, forge)
     assert new == text
     assert [(i.severity, i.code, i.line) for i in plan.issues] == [
+        ("warning", "stale-pin", 6),
+        ("warning", "stale-pin", 7),
         ("problem", "impostor-commit", 8),
         ("problem", "unresolvable", 9),
     ]
+    assert "in the history of main" in plan.issues[0].message
+    assert "in the history of releases/v1" in plan.issues[1].message
 
 
 def test_unverifiable_sha_out_of_budget_is_a_problem() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -56,6 +57,7 @@ Format = Annotated[
     str,
     typer.Option(
         "--format",
+        metavar="text|json",
         help="Output: text (changes on stdout, problems on stderr) or json (one document with a "
         "record per change and per problem).",
     ),
@@ -91,6 +93,7 @@ VerifyBudget = Annotated[
     int,
     typer.Option(
         "--verify-budget",
+        metavar="N",
         min=0,
         max=1000,
         help="Compare requests spent at most per SHA pin that is no branch or tag tip; out of "
@@ -124,7 +127,7 @@ def pin(
     color: common.Color = "auto",
 ) -> None:
     async def body() -> int:
-        options = PinOptions(
+        options = PinOptions.parse(
             paths=tuple(paths or [Path(".")]),
             check=check,
             diff=diff,
@@ -151,11 +154,22 @@ def pin(
     raise typer.Exit(code)
 
 
+@dataclass(frozen=True, slots=True)
 class PinOptions:
-    """The command's own options, validated once."""
+    """The command's own options, validated once (:meth:`parse`)."""
 
-    def __init__(
-        self,
+    paths: tuple[Path, ...]
+    check: bool = False
+    diff: bool = False
+    output_format: str = "text"
+    include: tuple[re.Pattern[str], ...] = ()
+    exclude: tuple[re.Pattern[str], ...] = ()
+    partial: bool = False
+    verify_budget: int = 10
+
+    @classmethod
+    def parse(
+        cls,
         *,
         paths: tuple[Path, ...],
         check: bool = False,
@@ -165,19 +179,22 @@ class PinOptions:
         exclude: tuple[str, ...] = (),
         partial: bool = False,
         verify_budget: int = 10,
-    ) -> None:
+    ) -> PinOptions:
+        """Validate raw option values; UsageError (exit 2) names the flag at fault."""
         if output_format not in ("text", "json"):
             raise UsageError(f"--format must be text or json, not {output_format!r}")
         if diff and output_format == "json":
             raise UsageError("--diff prints a patch; use it without --format json")
-        self.paths = paths
-        self.check = check
-        self.diff = diff
-        self.output_format = output_format
-        self.include = _patterns(include, "--include")
-        self.exclude = _patterns(exclude, "--exclude")
-        self.partial = partial
-        self.verify_budget = verify_budget
+        return cls(
+            paths=paths,
+            check=check,
+            diff=diff,
+            output_format=output_format,
+            include=_patterns(include, "--include"),
+            exclude=_patterns(exclude, "--exclude"),
+            partial=partial,
+            verify_budget=verify_budget,
+        )
 
     @property
     def mode(self) -> str:

@@ -382,6 +382,17 @@ def _check_sha_pin(
         return  # never rewrite an unverified pin to look legitimate
     new_value = f"{action.target}@{res.commit}"
     value_changed = new_value != site.value.raw  # e.g. an upper-case SHA
+    if not any(r.is_tag for r in res.listing.at_commit(res.commit)):
+        via = f"in the history of {verdict.via.split('/', 2)[2]}" if verdict and verdict.via else ""
+        if not via:
+            branch = next((r for r in res.listing.at_commit(res.commit) if r.is_branch), None)
+            via = f"the tip of branch {branch.short}" if branch else "in the repository's history"
+        work.issue(
+            WARNING,
+            "stale-pin",
+            site,
+            f"no tag points at {res.commit[:12]} ({via}): an unreleased commit",
+        )
     best = res.version.short if res.version else None
     current = site.comment
     if best is None and not (current or "").strip():

@@ -391,6 +391,10 @@ class _Memo:
             self._tasks[key] = task
         return await task  # type: ignore[return-value]
 
+    def cancel(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
@@ -422,7 +426,17 @@ class Updater:
         ``render=False`` skips the splice (``writes`` stays empty): the decisions alone.
         """
         uses = _collect(sources)
-        outcomes = await asyncio.gather(*(self._analyse(u) for u in uses))
+        tasks = [asyncio.ensure_future(self._analyse(u)) for u in uses]
+        try:
+            outcomes = await asyncio.gather(*tasks)
+        except BaseException:
+            # one remote failure fails the run (nothing is written): stop the rest cleanly
+            # instead of leaving requests in flight against a forge about to be closed
+            for task in tasks:
+                task.cancel()
+            self._memo.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         changes = _sorted_changes(c for o in outcomes for c in o.changes)
         held = tuple(
             sorted(
@@ -651,7 +665,7 @@ class Updater:
         current: GitRef,
         listing: RefListing,
     ) -> tuple[Change, ...]:
-        value = f"{action.target}@{action.ref}"
+        value = f"{action.target}@{current.commit}"  # a tag-object or upper-case SHA: the commit
         touched = [s for s in sites if _site_changes(s, value, current.short)]
         if not touched:
             return ()

@@ -16,8 +16,9 @@ comment as written                 version               written by
 
 A first word that looks like a version (``v4``, ``4.2.1``, ``v1.0.0-rc.1``, ``tools/v1.2.3``)
 is a version whatever follows it. A *lone* word that is a valid ref name (``main``,
-``release/v2``) is taken as a ref too, because that is how branch pins are annotated. Anything
-else (``# needed for x``) is a plain note.
+``release/v2``), or one followed by another ``#``, is taken as a ref too, because that is how
+branch pins are annotated (``# main`` or ``# main # needed for x``). Anything else
+(``# needed for x``) is a plain note.
 
 The inline suppression ``pinner: ignore[rule-a,rule-b]`` may stand alone or follow a version
 comment (``# v1.2.3 # pinner: ignore[rule-a]``); ``pinner: ignore`` without a list silences
@@ -100,8 +101,9 @@ def _version(body: str) -> tuple[str | None, str | None, str | None, str]:
     word = first.rstrip(",;")
     if _VERSION_RE.match(word):
         return word, "plain", first, rest.strip()
-    if not rest.strip() and _REF_WORD_RE.match(word) and ".." not in word:
-        return word, "plain", first, ""
+    rest = rest.strip()
+    if (not rest or rest.startswith("#")) and _REF_WORD_RE.match(word) and ".." not in word:
+        return word, "plain", first, rest
     return None, None, None, body
 
 
@@ -143,7 +145,10 @@ def render_comment(old: str | None, version: str) -> str:
     parsed = parse_comment(old)
     parts = [version]
     if parsed.note:
-        parts.append(parsed.note)
+        note = parsed.note
+        if parse_comment(f"{version} {note}").version != version and not note.startswith("#"):
+            note = "# " + note  # "main needed for x" would not read back as a ref
+        parts.append(note)
     if parsed.directive:
         directive = parsed.directive
         parts.append(directive if directive.startswith("#") else "# " + directive)

@@ -208,6 +208,10 @@ def test_compare_statuses(client: httpx.Client) -> None:
     div = cmp("main...release/v1")
     assert (div["status"], div["merge_base_commit"]["sha"]) == ("diverged", sha("c2"))
     assert cmp("v1...v1.1.0")["status"] == "identical"
+    paged = client.get(f"/repos/{REPO}/compare/v1.0.0...main", params={"per_page": 1})
+    assert [c["sha"] for c in paged.json()["commits"]] == [sha("c2")]
+    assert paged.json()["ahead_by"] == 3
+    assert httpx.URL(paged.links["last"]["url"]).params["page"] == "3"
     assert client.get(f"/repos/{REPO}/compare/main...nope").status_code == 404
 
 
@@ -223,6 +227,14 @@ def test_contents_json_raw_and_directory(client: httpx.Client) -> None:
         headers={"Accept": "application/vnd.github.raw"},
     )
     assert raw.content == data
+    etag = raw.headers["etag"]
+    assert etag == f'"{body["sha"]}"'  # raw content is tagged with its blob SHA
+    again = client.get(
+        f"/repos/{REPO}/contents/action.yml",
+        params={"ref": sha("c3")},
+        headers={"Accept": "application/vnd.github.raw", "If-None-Match": etag},
+    )
+    assert again.status_code == 304
     listing = client.get(f"/repos/{REPO}/contents/", params={"ref": "main"}).json()
     assert {(e["name"], e["type"]) for e in listing} == {("action.yml", "file"), ("sub", "dir")}
     sub = client.get(f"/repos/{REPO}/contents/sub/action.yaml").json()  # default branch
@@ -238,6 +250,8 @@ def test_raw_content(client: httpx.Client, emu) -> None:
     assert client.get(f"/raw/{REPO}/release/v1/action.yml").status_code == 404  # not at c4
     assert client.get(f"/raw/{REPO}/{sha('c3')}/action.yml").status_code == 200
     assert client.get(f"/raw/{REPO}/main/missing.yml").status_code == 404
+    etag = r.headers["etag"]
+    assert client.get(r.url, headers={"If-None-Match": etag}).status_code == 304
 
 
 def test_synthesised_releases(client: httpx.Client) -> None:

@@ -99,7 +99,8 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     endpoint: str | None = None  # OpenAPI "GET /repos/{owner}/{repo}/..." for REST
     json_body: Any = None
-    etag: bool = False  # compute an ETag and honour If-None-Match
+    etag: bool = False  # send an ETag and honour If-None-Match
+    etag_value: str | None = None  # a fixed ETag (raw content: the blob SHA); default W/sha256
 
 
 class _Bucket:
@@ -503,7 +504,7 @@ class _Context:
         """Add an ETag; turn the response into a 304 when If-None-Match matches it."""
         if not response.etag or response.status != 200:
             return False
-        tag = 'W/"' + hashlib.sha256(response.body).hexdigest() + '"'
+        tag = response.etag_value or 'W/"' + hashlib.sha256(response.body).hexdigest() + '"'
         response.headers.append(("ETag", tag))
         wanted = self.request_headers.get("If-None-Match")
         if wanted:
@@ -518,13 +519,9 @@ class _Context:
     def apply_rate_limit(self, response: Response) -> tuple[Response, bool]:
         identity, authed = self.identity()
         bucket = self.emu.bucket(identity, authed)
-        if response.etag and response.status == 200:
-            probe = Response(200, response.body, etag=True)
-            if self.conditional(probe):  # a 304 costs nothing
-                response.status, response.body, response.json_body = 304, b"", None
-                response.headers += [h for h in probe.headers if h[0] == "ETag"]
-                self.add_rate_headers(response, count=False)
-                return response, False
+        if self.conditional(response):  # a 304 costs nothing, even with the limit exhausted
+            self.add_rate_headers(response, count=False)
+            return response, False
         if bucket.remaining <= 0:
             if authed:
                 message = "API rate limit exceeded for user ID 1."
@@ -542,7 +539,6 @@ class _Context:
             )
             self.add_rate_headers(limited, count=False)
             return limited, True
-        self.conditional(response)
         self.add_rate_headers(response, count=True)
         return response, False
 
@@ -845,19 +841,21 @@ class _Context:
         }
         return self.json(200, body, endpoint)
 
-    def paginate(self, items: list[Any], endpoint: str, *, default: int = 30) -> Response:
-        """One page of ``items`` plus GitHub's ``Link`` header (next, last, first, prev)."""
+    def page_params(self, default: int = 30) -> tuple[int, int]:
+        """``(per_page, page)`` from the query, clamped like GitHub (1..100, >= 1)."""
         try:
             per_page = max(1, min(100, int(self.query.get("per_page") or default)))
             page = max(1, int(self.query.get("page") or 1))
         except ValueError:
             per_page, page = default, 1
-        last = max(1, -(-len(items) // per_page))
-        chunk = items[(page - 1) * per_page : page * per_page]
-        response = self.json(200, chunk, endpoint)
+        return per_page, page
+
+    def link_header(self, total: int, per_page: int, page: int) -> str | None:
+        """GitHub's ``Link`` header (next, last, prev, first) for this request's URL."""
+        last = max(1, -(-total // per_page))
 
         def url(n: int) -> str:
-            params = {k: v for k, v in self.query.items()}
+            params = dict(self.query)
             params["per_page"] = str(per_page)
             params["page"] = str(n)
             prefix = "/api/v3" if self.api.endswith("/api/v3") else ""
@@ -868,8 +866,15 @@ class _Context:
             links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
         if page > 1:
             links += [f'<{url(page - 1)}>; rel="prev"', f'<{url(1)}>; rel="first"']
-        if links:
-            response.headers.append(("Link", ", ".join(links)))
+        return ", ".join(links) or None
+
+    def paginate(self, items: list[Any], endpoint: str, *, default: int = 30) -> Response:
+        """One page of ``items`` plus GitHub's ``Link`` header."""
+        per_page, page = self.page_params(default)
+        response = self.json(200, items[(page - 1) * per_page : page * per_page], endpoint)
+        link = self.link_header(len(items), per_page, page)
+        if link:
+            response.headers.append(("Link", link))
         return response
 
     def _rest_path(self) -> str:
@@ -915,8 +920,11 @@ class _Context:
         comparison, ahead = result
         base_rec, mb_rec = snap.commit(base), snap.commit(comparison.merge_base or base)
         assert base_rec is not None and mb_rec is not None
+        # without page/per_page GitHub lists up to 250 commits; with them it paginates
+        paged = "page" in self.query or "per_page" in self.query
+        per_page, page = self.page_params() if paged else (250, 1)
         commits = []
-        for sha in ahead[:250]:
+        for sha in ahead[(page - 1) * per_page : page * per_page]:
             rec = snap.commit(sha)
             if rec is not None:
                 commits.append(self.commit_json(snap, rec))
@@ -936,7 +944,11 @@ class _Context:
             "commits": commits,
             "files": [],
         }
-        return self.json(200, body, endpoint)
+        response = self.json(200, body, endpoint)
+        link = self.link_header(len(ahead), per_page, page) if paged else None
+        if link:
+            response.headers.append(("Link", link))
+        return response
 
     def content_entry(
         self, snap: RepoSnapshot, sha: str, ref: str, path: str, kind: str, body: bytes | None
@@ -980,9 +992,14 @@ class _Context:
             return self.json(200, items, endpoint)
         data = self.substitute(raw)
         if _accepts(self.request_headers.get("Accept"), *RAW_MEDIA_TYPES):
-            response = Response(200, data, "text/plain; charset=utf-8", endpoint=endpoint)
-            response.headers.append(("ETag", f'"{_blob_sha(data)}"'))
-            return response
+            return Response(
+                200,
+                data,
+                "text/plain; charset=utf-8",
+                endpoint=endpoint,
+                etag=True,
+                etag_value=f'"{_blob_sha(data)}"',
+            )
         entry = self.content_entry(snap, sha, ref, path, "file", data)
         entry["content"] = base64.encodebytes(data).decode()
         entry["encoding"] = "base64"
@@ -1148,8 +1165,13 @@ class _Context:
             body = snap.file(sha, path)
             if body is not None:
                 data = self.substitute(body)
-                response = Response(200, data, "text/plain; charset=utf-8", etag=False)
-                response.headers.append(("ETag", f'"{_blob_sha(data)}"'))
+                response = Response(
+                    200,
+                    data,
+                    "text/plain; charset=utf-8",
+                    etag=True,
+                    etag_value=f'"{_blob_sha(data)}"',
+                )
                 if SHA_RE.match(ref):
                     response.headers.append(("Cache-Control", "max-age=300"))
                 return response

@@ -231,3 +231,15 @@ def test_listings_are_fetched_concurrently() -> None:
     elapsed = asyncio.run(timed())
     assert forge.calls["list_refs"] == 8
     assert elapsed < 0.05 * 4  # sequential would be >= 0.4 s
+
+
+def test_two_uses_on_one_line_get_no_comment_and_no_endless_change() -> None:
+    forge, c = world()
+    text = (
+        "on: push\njobs:\n  a:\n    runs-on: x\n"
+        "    steps: [{uses: acme/tool@v1}, {uses: acme/tool@v1.0.0}]\n"
+    )
+    plan, once = plan_for(text, forge)
+    assert once == text.replace("@v1}", f"@{c['m2']}}}").replace("@v1.0.0}", f"@{c['m1']}}}")
+    plan, twice = plan_for(once, forge)
+    assert twice == once and plan.changes == ()

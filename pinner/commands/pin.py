@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -236,10 +236,17 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
 
     new_bytes: dict[Path, bytes] = {}
     by_path = {s.path: s for s in sources}
+    no_ops: set[Path] = set()
     for path in changed_paths(plan):
         source = by_path[path]
         edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
-        new_bytes[path] = apply_edits(source, edits)
+        data = apply_edits(source, edits)
+        if data == _original_bytes(source):
+            no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)
+        else:
+            new_bytes[path] = data
+    if no_ops:
+        plan = replace(plan, changes=tuple(c for c in plan.changes if c.site.path not in no_ops))
 
     remote_failed = bool(plan.remote_failures)
     written = False
@@ -345,6 +352,11 @@ def _report(
             err=True,
         )
     typer.echo(pin_text.summary_line(plan, mode=options.mode, written=written), err=True)
+
+
+def _original_bytes(source: SourceFile) -> bytes:
+    data = source.text.encode("utf-8")
+    return b"\xef\xbb\xbf" + data if source.bom else data
 
 
 def _original_text(source: SourceFile) -> str:

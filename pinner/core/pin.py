@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +201,8 @@ async def plan_pins(
     ignores = ignores or IgnorePolicy()
     work = _Work(issues=list(unreadable))
     remote_sites: list[UsesSite] = []
+    per_line = Counter((site.path, site.line) for source in sources for site in source.uses)
+    shared_lines = {key for key, n in per_line.items() if n > 1}
     for source in sources:
         for site in source.uses:
             kind = site.value.kind
@@ -275,7 +278,14 @@ async def plan_pins(
                 _failed(one, site, verdict)
             else:
                 _decide(one, site, action, outcome, verdict)
-        work.changes.extend(c for c in one.changes if not ignores.silenced(site, c.rule))
+        work.changes.extend(
+            c
+            for c in one.changes
+            if not ignores.silenced(site, c.rule)
+            # one comment cannot describe two pins on one line (rewrite leaves it alone), so
+            # a comment-only change there would be reported on every run and never happen
+            and not (c.new_value == c.old_value and (site.path, site.line) in shared_lines)
+        )
         work.issues.extend(
             i for i in one.issues if i.severity == "remote" or not ignores.silenced(site, i.code)
         )

@@ -92,6 +92,13 @@ def test_json_and_github_formats(tmp_path: Path) -> None:
     assert lines[0].startswith("::error file=.github/workflows/direct.yml,line=10,col=15,")
 
 
+def test_color_always_and_never() -> None:
+    always = _run(str(CONSUMER), "--snapshot", str(FORGE_DIR), "--color", "always")
+    assert "\x1b[1;31m" in always.output
+    never = _run(str(CONSUMER), "--snapshot", str(FORGE_DIR), "--color", "never")
+    assert "\x1b[" not in never.output
+
+
 def test_list_rules() -> None:
     result = _run("--list-rules")
     assert result.exit_code == 0

@@ -187,7 +187,7 @@ def audit(
         if output is not None:
             output.write_text(text, encoding="utf-8")
         else:
-            typer.echo(text, nl=False)
+            typer.echo(text, nl=False, color=paint)  # click strips ANSI off-tty unless told
         return EXIT_FINDINGS if result.failing else EXIT_OK
 
     code = common.run(body)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pinner.rules.base import Finding, Severity
+from pinner.sanitize import for_terminal
 
 COMMANDS = {
     Severity.HIGH: "error",
@@ -21,6 +22,8 @@ COMMANDS = {
 
 
 def escape_data(text: str) -> str:
+    """Escape for a workflow command; terminal control characters are made visible first."""
+    text = for_terminal(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

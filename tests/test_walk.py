@@ -196,17 +196,27 @@ def test_same_repo_reference_uses_the_parents_commit(tmp_path: Path) -> None:
     b = RepoBuilder("o/mono")
     c1 = b.commit("c1")
     c2 = b.commit("c2", c1)
-    b.branch("main", c2)
+    c3 = b.commit("c3", c2)
+    b.branch("main", c3)
     b.light_tag("v1", c1)
-    b.file(c1, "action.yml", "runs:\n  using: composite\n  steps:\n    - uses: $/inner\n")
+    composite = "runs:\n  using: composite\n  steps:\n    - uses: $/inner\n"
+    b.file(c1, "action.yml", composite)
     b.file(c1, "inner/action.yml", "runs:\n  using: node20\n  main: x.js\n")
-    b.file(c2, "inner/action.yml", "runs:\n  using: composite\n  steps:\n    - uses: o/x@v1\n")
+    b.file(c2, "action.yml", composite)
+    b.file(c2, "inner/action.yml", "runs:\n  using: node20\n  main: x.js\n")
+    b.file(c3, "inner/action.yml", "runs:\n  using: composite\n  steps:\n    - uses: o/x@v1\n")
     b.write(tmp_path / "forge")
     root = _repo(
         tmp_path,
-        f"on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: o/mono@{c1} # v1\n",
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+        f"      - uses: o/mono@{c1} # v1\n"
+        f"      - uses: o/mono@{c2} # main\n",
     )
     graph = _walk(root, SnapshotForge(tmp_path / "forge"))
-    [inner] = [e for e in graph.edges if e.uses == "$/inner"]
-    assert inner.child == f"o/mono/inner@{c1}" and inner.commit == c1
-    assert not evaluate(graph).findings
+    inner = {e.commit: e for e in graph.edges if e.uses == "$/inner"}
+    assert inner[c1].child == f"o/mono/inner@{c1}"
+    assert inner[c2].child == f"o/mono/inner@{c2}"  # the parent's commit, not main's
+    assert inner[c2].reachability is None  # no second impostor check for the same commit
+    findings = {(f.rule, f.chain) for f in evaluate(graph).findings}
+    # the untagged c2 is stale where the user pinned it, not again on its $/ edge
+    assert findings == {("stale-pin", (f"o/mono@{c2}",))}

@@ -394,7 +394,8 @@ class _Walk:
                 message = f"{value.raw}: {message}"
             return replace(base, error=message), None
         reach = None
-        if resolution.kind == "sha" and not resolution.is_tip:
+        if resolution.kind == "sha" and not resolution.is_tip and value.kind is UsesKind.REMOTE:
+            # ($/path runs the parent's own commit: the parent's pin was already verified)
             reach = await self.check(
                 resolution.listing.repo or action.slug, resolution.commit, resolution.listing
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pinner.models import UsesKind
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
 
 
@@ -27,6 +28,8 @@ class StalePin(Rule):
         res = edge.resolution
         if res is None or res.kind != "sha":
             return
+        if edge.value is None or edge.value.kind is not UsesKind.REMOTE:
+            return  # $/path: the parent's commit, judged on the parent's own edge
         if getattr(edge.reachability, "verdict", "reachable") != "reachable":
             return  # impostor or unknown: impostor-commit reports it
         if any(r.is_tag for r in res.listing.at_commit(res.commit)):

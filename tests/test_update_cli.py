@@ -291,3 +291,63 @@ def test_remote_failure_writes_nothing_and_exits_3(
     assert "Traceback" not in err.split("pinner: remote error")[-1]
     assert "ghp_test_token_never_printed" not in err
     assert tree(repo) == before
+
+
+# ----------------------------------------------------------------------------- selection, diff
+
+
+def test_diff_prints_a_patch_and_writes_nothing(repo: Path) -> None:
+    before = tree(repo)
+    code, out, _ = run("--diff", "--include", "monorepo/cache")
+    assert code == 0
+    assert tree(repo) == before
+    assert out.startswith(f"--- a/{WORKFLOW}\n+++ b/{WORKFLOW}\n")
+    removed = [line for line in out.splitlines() if line.startswith("-") and "uses" in line]
+    added = [line for line in out.splitlines() if line.startswith("+") and "uses" in line]
+    assert removed == [f"-      - uses: {OWNER}/monorepo/cache@cache/v3.0.0"]
+    assert added == [
+        f"+      - uses: {OWNER}/monorepo/cache@{sha('monorepo', 'cache/v3.1.0')} # cache/v3.1.0"
+    ]
+
+
+def test_include_and_exclude_select_actions(repo: Path) -> None:
+    code, out, _ = run(
+        "--format", "json", "--dry-run", "--exclude", "setup-tool$", "--exclude", "^upd-fixtures/m"
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert {c["action"] for c in doc["changes"]} == {f"{OWNER}/codeql-like"}
+    code, _, err = run("--include", "(")
+    assert code == 2 and "--include '('" in err
+
+
+def test_config_include_is_the_default(repo: Path) -> None:
+    (repo / ".github" / "pinner.toml").write_text('include = ["codeql"]\ncooldown = "1d"\n')
+    code, out, _ = run("--format", "json", "--dry-run")
+    assert code == 0
+    doc = json.loads(out)
+    assert {c["action"] for c in doc["changes"]} == {f"{OWNER}/codeql-like"}
+    assert doc["policy"]["cooldown"]["source"] == ".github/pinner.toml"
+    assert doc["policy"]["cooldown"]["default"] == "1d"
+    # one day of cooldown: v3.29.1 (released 2026-05-29) is eligible now
+    assert {c["to"]["version"] for c in doc["changes"]} == {"v3.29.1"}
+
+
+def test_an_unreadable_file_found_in_a_walk_is_reported_not_fatal(repo: Path) -> None:
+    broken = repo / "broken" / "action.yml"
+    broken.parent.mkdir()
+    broken.write_text("runs: [\n", encoding="utf-8")
+    code, out, _ = run("--format", "json", "--dry-run")
+    assert code == 0
+    doc = json.loads(out)
+    problem = next(s for s in doc["skipped"] if s["uses"] == "broken/action.yml")
+    assert problem["problem"] and problem["reason"].startswith("not read: ")
+    assert doc["summary"]["changes"] == 10
+    code, _, err = run(str(broken))  # named explicitly: an input error
+    assert code == 2 and "action.yml:2: malformed YAML" in err
+
+
+def test_markdown_format_prints_the_pr_body(repo: Path) -> None:
+    code, out, _ = run("--format", "markdown", "--dry-run")
+    assert code == 0
+    assert out == (GOLDEN / "pr-body.md").read_bytes().decode("utf-8")

@@ -13,6 +13,7 @@ Exit codes: 0 done (or nothing to do), 1 ``--check`` found updates, 2 usage/inpu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,8 @@ import typer
 
 from pinner.commands import common
 from pinner.config import Config
-from pinner.core.update import UpdatePlan, render_writes
+from pinner.core.pin import TargetFilter
+from pinner.core.update import Location, Skipped, UpdatePlan, render_writes
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from pinner.models import SourceFile
 
@@ -94,6 +96,30 @@ def update(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan and report, but write no workflow file.")
     ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
+    ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            metavar="REGEX",
+            help="Only update actions whose owner/repo[/path] matches (re.search). Repeatable. "
+            "Default from the config's include.",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="REGEX",
+            help="Leave actions whose owner/repo[/path] matches alone (re.search). Repeatable. "
+            "Default from the config's exclude.",
+            show_default=False,
+        ),
+    ] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="Output on stdout: text, json or markdown.")
     ] = "text",
@@ -163,14 +189,23 @@ def update(
             keep_style=keep_style,
             group=group,
         )
-        sources = load_sources(roots)
+        if diff and output_format != "text":
+            raise UsageError("--diff prints a patch; use it without --format")
+        targets = TargetFilter(
+            include=_patterns(include or [], "--include") or config.include,
+            exclude=_patterns(exclude or [], "--exclude") or config.exclude,
+        )
+        sources, unreadable = load_sources(roots)
         async with open_forge(settings) as forge:
             plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
-                _filter_sites(sources, config)
+                select_uses(sources, targets), unreadable=unreadable
             )
         if only_group is not None:
             plan = plan.only_group(only_group)
             plan = _restrict_writes(plan, sources)
+        if diff:
+            typer.echo(render_diff(plan, sources), nl=False)
+            return EXIT_OK
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
         written: list[str] = []
         if not check and not dry_run and plan.writes:
@@ -198,11 +233,72 @@ def repository_root(path: Path) -> Path:
     return start
 
 
-def load_sources(roots: Sequence[Path]) -> list[SourceFile]:
-    """Discover and read every workflow and action file under ``roots`` (sources API)."""
+def load_sources(roots: Sequence[Path]) -> tuple[list[SourceFile], list[Skipped]]:
+    """Discover and read every workflow and action file under ``roots``.
+
+    As for ``pin``: a file named on the command line that cannot be read is an input error
+    (exit 2); one found while walking a directory (a deliberately broken test fixture, say) is
+    reported and skipped, and everything else is still updated.
+    """
+    from pinner.errors import InputError
     from pinner.sources import discover, read_source
 
-    return [read_source(found) for found in discover(list(roots))]
+    explicit = {p.absolute() for p in roots if not p.is_dir()}
+    sources: list[SourceFile] = []
+    unreadable: list[Skipped] = []
+    for found in discover(list(roots)):
+        try:
+            sources.append(read_source(found))
+        except InputError as exc:
+            if found.path.absolute() in explicit:
+                raise
+            message = str(exc)
+            for prefix in (f"{exc.path}:{exc.line}: ", f"{exc.path}: "):
+                message = message.removeprefix(prefix)  # the record already says where
+            unreadable.append(
+                Skipped(
+                    found.relpath,
+                    f"not read: {message}",
+                    (Location(found.relpath, exc.line or 1),),
+                    problem=True,
+                )
+            )
+    return sources, unreadable
+
+
+def _patterns(values: Sequence[str], flag: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(re.compile(value))
+        except re.error as exc:
+            raise UsageError(f"{flag} {value!r}: invalid regular expression: {exc}") from None
+    return tuple(out)
+
+
+def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[SourceFile]:
+    """Only the remote uses ``--include``/``--exclude`` (or the config) select."""
+    from dataclasses import replace
+
+    out = []
+    for source in sources:
+        kept = tuple(
+            s for s in source.uses if s.value.action is None or targets.wants(s.value.action)
+        )
+        out.append(source if len(kept) == len(source.uses) else replace(source, uses=kept))
+    return out
+
+
+def render_diff(plan: UpdatePlan, sources: Sequence[SourceFile]) -> str:
+    """``--diff``: a ``git apply``-able patch of every file the plan would write."""
+    from pinner.formats.pin_diff import unified_diff
+
+    by_path = {s.path: s for s in sources}
+    parts = []
+    for path in sorted(plan.writes, key=lambda p: plan.relpaths[p]):
+        new = plan.writes[path].decode("utf-8").removeprefix("\ufeff")
+        parts.append(unified_diff(plan.relpaths[path], by_path[path].text, new))
+    return "".join(parts)
 
 
 def _load_config(root: Path, explicit: Path | None) -> Config:
@@ -219,20 +315,6 @@ def _config_source(config: Config, root: Path) -> str:
         return Path(source).resolve().relative_to(root).as_posix()
     except ValueError:
         return str(source)
-
-
-def _filter_sites(sources: list[SourceFile], config: Config) -> list[SourceFile]:
-    """Drop uses the config's include/exclude patterns do not select (``Config.selects``)."""
-    from dataclasses import replace
-
-    selects = config.selects
-    out = []
-    for source in sources:
-        kept = tuple(
-            s for s in source.uses if s.value.action is None or selects(s.value.action.target)
-        )
-        out.append(source if len(kept) == len(source.uses) else replace(source, uses=kept))
-    return out
 
 
 def _restrict_writes(plan: UpdatePlan, sources: list[SourceFile]) -> UpdatePlan:

@@ -420,10 +420,17 @@ class Updater:
 
     # --------------------------------------------------------------------- public
 
-    async def plan(self, sources: Sequence[SourceFile], *, render: bool = True) -> UpdatePlan:
+    async def plan(
+        self,
+        sources: Sequence[SourceFile],
+        *,
+        render: bool = True,
+        unreadable: Sequence[Skipped] = (),
+    ) -> UpdatePlan:
         """Analyse every remote use in ``sources`` and compute the new file contents.
 
         ``render=False`` skips the splice (``writes`` stays empty): the decisions alone.
+        ``unreadable`` (files discovery found but could not read) are reported as skipped.
         """
         uses = _collect(sources)
         tasks = [asyncio.ensure_future(self._analyse(u)) for u in uses]
@@ -446,7 +453,7 @@ class Updater:
         )
         skipped = tuple(
             sorted(
-                (s for o in outcomes for s in o.skipped),
+                [*(s for o in outcomes for s in o.skipped), *unreadable],
                 key=lambda s: (s.uses.lower(), s.locations),
             )
         )
@@ -816,13 +823,15 @@ def _version_comment(site: UsesSite) -> str | None:
 
 
 def _ignored(site: UsesSite) -> bool:
-    """``# pinner: ignore[update]`` on the line: the user holds this use where it is."""
+    """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is.
+
+    The same inline policy ``pin`` applies (:class:`pinner.core.pin.IgnorePolicy`).
+    """
     if not site.comment:
         return False
-    from pinner.sources.comments import parse_ignore
+    from pinner.core.pin import IgnorePolicy
 
-    rules = parse_ignore(site.comment)
-    return rules is not None and "update" in rules
+    return IgnorePolicy().silenced(site, "update")
 
 
 def _comment_version(sites: Sequence[UsesSite]) -> str | None:
@@ -938,6 +947,9 @@ def render_writes(
                 continue
             edits.append(Edit(site, change.value, change.comment))
         if edits:
-            writes[source.path] = apply_edits(source, edits)
-            relpaths[source.path] = source.relpath
+            data = apply_edits(source, edits)
+            original = source.text.encode("utf-8")
+            if data != (b"\xef\xbb\xbf" + original if source.bom else original):
+                writes[source.path] = data  # (every edit may have been declined: then no write)
+                relpaths[source.path] = source.relpath
     return writes, relpaths

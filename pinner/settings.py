@@ -117,3 +117,6 @@ class Settings:
     snapshot_dirs: tuple[Path, ...] = ()  # --snapshot: serve from these dirs, no network
     # a rate limit resetting within this many seconds is waited out; a later one is an error
     rate_limit_max_wait: float = 60.0
+    # first retry backoff in seconds (doubling per attempt, full jitter); tests shorten it so
+    # end-to-end runs against a faulty emulator stay fast
+    retry_backoff: float = 0.5

@@ -284,7 +284,7 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
-        backoff_base: float = 0.5,
+        backoff_base: float | None = None,  # default: Settings.retry_backoff
         backoff_max: float = 16.0,
         rate_limit_max_wait: float | None = None,
         max_rate_limit_waits: int = 3,
@@ -307,7 +307,9 @@ class Transport:
         self._clock = clock
         self._wall = wall
         self._jitter = jitter
-        self.backoff_base = backoff_base
+        self.backoff_base = (
+            backoff_base if backoff_base is not None else settings.retry_backoff
+        )
         self.backoff_max = backoff_max
         self.rate_limit_max_wait = (
             rate_limit_max_wait if rate_limit_max_wait is not None else settings.rate_limit_max_wait

@@ -377,7 +377,11 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             emu.json_hook(response.endpoint, response.status, response.json_body)
 
-        sent = self._send(response, fault, head)
+        try:
+            sent = self._send(response, fault, head)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client gave up first (its timeout beat a slow response): still a request
+            sent, self.close_connection = 0, True
         emu.record(
             {
                 "t": round(time.time(), 3),

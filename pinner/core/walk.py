@@ -140,15 +140,22 @@ class Graph:
     nodes: dict[str, Node]
     edges: tuple[Edge, ...]
     roots: tuple[str, ...] = ()  # ids of the user's files, in discovery order
+    _out_index: dict[str, tuple[Edge, ...]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
 
-    def children(self, node_id: str) -> tuple[Edge, ...]:
-        return self._out().get(node_id, ())
-
-    def _out(self) -> dict[str, tuple[Edge, ...]]:
+    def __post_init__(self) -> None:
         out: dict[str, list[Edge]] = {}
         for e in self.edges:
             out.setdefault(e.parent, []).append(e)
-        return {k: tuple(v) for k, v in out.items()}
+        # frozen: set the derived index once, so children() is O(1) however often it is asked
+        object.__setattr__(self, "_out_index", {k: tuple(v) for k, v in out.items()})
+
+    def children(self, node_id: str) -> tuple[Edge, ...]:
+        return self._out_index.get(node_id, ())
+
+    def _out(self) -> dict[str, tuple[Edge, ...]]:
+        return self._out_index
 
     def chains(self) -> dict[int, list[Chain]]:
         """For every edge, the chains by which references in the user's files reach it.

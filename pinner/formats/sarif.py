@@ -19,7 +19,6 @@ from pinner import __version__
 from pinner.rules.base import Finding, Rule, Severity, all_rules
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/pinner-dev/pinner"
 
 LEVELS = {
     Severity.HIGH: "error",
@@ -46,7 +45,6 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
         "shortDescription": {"text": rule.description},
         "fullDescription": {"text": rule.help},
         "help": {"text": rule.help, "markdown": markdown},
-        "helpUri": rule.help_uri(),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {
             "security-severity": SECURITY_SEVERITY[rule.severity],
@@ -103,7 +101,6 @@ def to_document(
                         "name": "pinner",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": [rule_descriptor(r) for r in rule_list],
                     }
                 },

@@ -98,10 +98,6 @@ class Rule:
         """A hit at the rule's default severity unless the case warrants another one."""
         return RuleHit(cls.id, cls.severity if severity is None else severity, message)
 
-    @classmethod
-    def help_uri(cls) -> str:
-        return f"https://github.com/pinner-dev/pinner#{cls.id}"
-
 
 @dataclass(frozen=True, slots=True)
 class RuleHit:

@@ -412,3 +412,58 @@ def test_a_run_with_a_shorter_ttl_refuses_older_listings(tmp_path: Path) -> None
     always = FakeForge()
     run(both(CachedForge(always, FileCacheStore(tmp_path, clock=clock), refs_ttl=0)))
     assert always.calls == Counter({("list_refs", "a/b"): 1})
+
+
+def test_not_found_is_kept_for_the_ttl_then_asked_again(tmp_path: Path) -> None:
+    clock = Clock()
+
+    def forge(inner: FakeForge, **kw) -> CachedForge:
+        return CachedForge(inner, FileCacheStore(tmp_path, clock=clock), refs_ttl=60, **kw)
+
+    with pytest.raises(NotFoundError, match="nobody/nothing not found"):
+        run(forge(FakeForge()).list_refs("nobody/nothing"))
+    warm = FakeForge()
+    with pytest.raises(NotFoundError, match="nobody/nothing not found"):
+        run(forge(warm).list_refs("nobody/nothing"))
+    assert warm.total == 0
+    clock.now += 61
+    offline = FakeForge()
+    with pytest.raises(NotFoundError):  # stale, but offline takes what it knows
+        run(forge(offline, offline=True).list_refs("nobody/nothing"))
+    assert offline.total == 0
+    later = FakeForge()
+    with pytest.raises(NotFoundError):
+        run(forge(later).list_refs("nobody/nothing"))
+    assert later.total == 1
+
+
+def test_not_found_at_a_sha_is_kept_only_for_the_ttl(tmp_path: Path) -> None:
+    class Unknown(FakeForge):
+        async def get_commit(self, repo: str, ref: str) -> Commit:
+            await self._tick("get_commit", repo, ref)
+            raise NotFoundError(f"no commit {ref} in {repo}")
+
+    clock = Clock()
+    store = FileCacheStore(tmp_path, clock=clock)
+    with pytest.raises(NotFoundError):
+        run(CachedForge(Unknown(), store, refs_ttl=60).get_commit("a/b", SHA_B))
+    again = Unknown()
+    with pytest.raises(NotFoundError, match=f"no commit {SHA_B}"):
+        run(CachedForge(again, store, refs_ttl=60).get_commit("a/b", SHA_B))
+    assert again.total == 0
+    clock.now += 61
+    found = FakeForge()  # the commit was pushed meanwhile
+    assert run(CachedForge(found, store, refs_ttl=60).get_commit("a/b", SHA_B)).sha == SHA_A
+    assert found.total == 1
+
+
+def test_memo_only_not_found_is_never_stored(tmp_path: Path) -> None:
+    class NoBranch(FakeForge):
+        async def get_commit(self, repo: str, ref: str) -> Commit:
+            await self._tick("get_commit", repo, ref)
+            raise NotFoundError(f"no ref {ref}")
+
+    store = FileCacheStore(tmp_path)
+    with pytest.raises(NotFoundError):
+        run(CachedForge(NoBranch(), store).get_commit("a/b", "feature"))
+    assert store.info().entries == 0

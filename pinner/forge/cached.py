@@ -12,6 +12,9 @@ Two layers, for two different promises:
   release lists and repository metadata change, so they are kept ``refs_ttl`` seconds; after
   that they are fetched again (the inner forge revalidates REST GETs with ETags on its own;
   ``git ls-refs`` has no ETag, which the per-run memo bounds to one listing per repository).
+  "Does not exist" answers (:class:`NotFoundError`: a missing repository, an unknown commit,
+  a SHA that is no tag object) are kept for the TTL too: a warm run must not ask again about
+  the pins it already knows are broken, but a later push can make them exist.
 
 ``offline=True`` answers from the store only, expired entries included (an old answer beats no
 answer when the user asked for no network), and raises :class:`OfflineMiss` otherwise.
@@ -28,10 +31,11 @@ import enum
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pinner.errors import OfflineMiss
+from pinner.errors import NotFoundError, OfflineMiss
 from pinner.forge.base import CacheEntry, CacheStore, Forge
 from pinner.models import (
     SHA_RE,
@@ -227,50 +231,83 @@ class CachedForge:
         what: str,
     ) -> T:
         persist = self.store is not None and ttl is not _MEMO_ONLY
-        stale: tuple[T] | None = None
+        stale: _Answer[T] | None = None
         if persist and self.store is not None:
             entry = self.store.get(key)
-            if entry is not None:
-                try:
-                    value = decode(entry.value)
-                except (ValueError, KeyError, TypeError, IndexError):
-                    value = _UNDECODABLE  # corrupt or from an older codec: a miss
-                if value is not _UNDECODABLE:
-                    if entry.fresh and not self._too_old(entry, ttl, value):
-                        self.stats[f"{kind}.store"] += 1
-                        return value
-                    stale = (value,)
+            answer = _read_answer(entry.value, decode) if entry is not None else None
+            if entry is not None and answer is not None:
+                lifetime = self.refs_ttl if answer.missing is not None else _lifetime(ttl, answer)
+                if entry.fresh and not _too_old(entry, lifetime):
+                    self.stats[f"{kind}.store"] += 1
+                    return answer.get()
+                stale = answer
         if self.offline:
             if stale is not None:
                 self.stats[f"{kind}.store"] += 1
-                return stale[0]
+                return stale.get()
             raise OfflineMiss(
                 f"--offline: the cache has no {what}; run once without --offline to fill it"
             )
         self.stats[f"{kind}.fetch"] += 1
-        value = await fetch()
+        try:
+            value = await fetch()
+        except NotFoundError as exc:
+            # "does not exist" is an answer too; kept for the TTL only, since a repository,
+            # a commit or a tag can be pushed later under the very name that was missing.
+            if persist and self.store is not None:
+                self.store.put(key, _MISSING + str(exc).encode(), ttl=self.refs_ttl)
+            raise
         if persist and self.store is not None:
             lifetime = ttl(value) if callable(ttl) else ttl
             if not isinstance(lifetime, _Keep):
-                self.store.put(key, encode(value), ttl=lifetime)
+                self.store.put(key, _PRESENT + encode(value), ttl=lifetime)
         return value
 
-    @staticmethod
-    def _too_old(entry: CacheEntry, ttl: Lifetime | Callable[[Any], Lifetime], value: Any) -> bool:
-        """True when this run wants a younger answer than the one stored.
 
-        The TTL is fixed when an entry is written; a later run with a shorter ``refs_ttl``
-        (``0`` means "always ask") must still be able to refuse an entry that is within the old
-        TTL but older than it accepts. Stores that do not report an age are taken at their word.
-        """
-        lifetime = ttl(value) if callable(ttl) else ttl
-        if not isinstance(lifetime, float | int):
-            return False  # immutable
-        age = getattr(entry, "age", None)
-        return isinstance(age, float | int) and age >= lifetime
+_PRESENT = b"="  # first byte of a stored answer: a value follows
+_MISSING = b"!"  # first byte of a stored answer: NotFoundError, its message follows
 
 
-_UNDECODABLE: Any = object()
+@dataclass(frozen=True, slots=True)
+class _Answer(Generic[T]):
+    """A decoded store entry: a value, or the NotFoundError the forge gave."""
+
+    value: T | None
+    missing: str | None = None
+
+    def get(self) -> T:
+        if self.missing is not None:
+            raise NotFoundError(self.missing)
+        return self.value  # type: ignore[return-value]
+
+
+def _read_answer(data: bytes, decode: Callable[[bytes], T]) -> _Answer[T] | None:
+    """Decode a stored answer; None when corrupt or written by another codec (a miss)."""
+    try:
+        if data[:1] == _MISSING:
+            return _Answer(None, data[1:].decode("utf-8", "replace"))
+        if data[:1] == _PRESENT:
+            return _Answer(decode(data[1:]))
+    except (ValueError, KeyError, TypeError, IndexError):
+        pass
+    return None
+
+
+def _lifetime(ttl: Lifetime | Callable[[Any], Lifetime], answer: _Answer[Any]) -> Lifetime:
+    return ttl(answer.value) if callable(ttl) else ttl
+
+
+def _too_old(entry: CacheEntry, lifetime: Lifetime) -> bool:
+    """True when this run wants a younger answer than the one stored.
+
+    The TTL is fixed when an entry is written; a later run with a shorter ``refs_ttl`` (``0``
+    means "always ask") must still be able to refuse an entry that is within the old TTL but
+    older than it accepts. Stores that do not report an age are taken at their word.
+    """
+    if not isinstance(lifetime, float | int):
+        return False  # immutable
+    age = getattr(entry, "age", None)
+    return isinstance(age, float | int) and age >= lifetime
 
 
 def _mark_retrieved(task: asyncio.Future[Any]) -> None:

@@ -235,6 +235,16 @@ def test_json_document_lists_nodes_edges_findings(result: AuditResult) -> None:
 
     doc = json.loads(audit_json.render(result))
     assert doc["schema"] == "pinner.audit/1"
+    import jsonschema
+
+    schema = json.loads(audit_json.SCHEMA_FILE.read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(doc))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    broken = json.loads(json.dumps(doc))
+    broken["findings"][0]["severity"] = "urgent"
+    broken["edges"][0]["commit"] = "v1"
+    assert len(list(jsonschema.Draft7Validator(schema).iter_errors(broken))) == 2
     ids = {n["id"] for n in doc["nodes"]}
     assert f"audit-org/composite@{P1}" in ids
     edge = next(e for e in doc["edges"] if e["uses"] == "audit-org/leaf@v1" and e["depth"] == 1)

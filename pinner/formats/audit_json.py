@@ -14,11 +14,14 @@ The schema id is ``pinner.audit/1``; fields are only ever added within a major v
                    "edge", "fingerprint"}],
      "ignored": [{... finding ..., "ignored_by"}],
      "summary": {"references", "nested", "files", "findings": {"high": n, ...}, "failing"}}
+
+The machine-readable schema is ``audit_schema.json`` next to this module (:data:`SCHEMA_FILE`).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from pinner import __version__
@@ -27,6 +30,8 @@ from pinner.core.walk import Edge, Node
 from pinner.rules.base import Finding
 
 SCHEMA = "pinner.audit/1"
+SCHEMA_FILE = Path(__file__).with_name("audit_schema.json")
+"""The JSON Schema (draft-07) of this document, shipped with the package."""
 
 
 def node_json(node: Node) -> dict[str, Any]:

@@ -70,6 +70,7 @@ class Resolver:
         task = self._listings.get(key)
         if task is None:
             task = asyncio.ensure_future(self._forge.list_refs(repo))
+            task.add_done_callback(_mark_retrieved)
             self._listings[key] = task
         # shield: one caller being cancelled must not cancel the fetch the others await
         return await asyncio.shield(task)
@@ -190,3 +191,10 @@ def _tip(listing: RefListing, sha: str) -> GitRef | None:
     """A tag or branch whose peeled commit is ``sha`` (tags first: they do not move)."""
     at = listing.at_commit(sha)
     return next((r for r in at if r.is_tag), at[0] if at else None)
+
+
+def _mark_retrieved(task: asyncio.Future[object]) -> None:
+    """Consume a shared task's failure: when every caller was cancelled (Ctrl-C), asyncio would
+    otherwise print "Task exception was never retrieved" with a traceback at exit."""
+    if not task.cancelled():
+        task.exception()

@@ -308,6 +308,7 @@ class _Walk:
         task = self._resolutions.get(key)
         if task is None:
             task = asyncio.ensure_future(self.resolver.resolve(action))
+            task.add_done_callback(_mark_retrieved)
             self._resolutions[key] = task
         return await asyncio.shield(task)
 
@@ -316,6 +317,7 @@ class _Walk:
         task = self._files.get(key)
         if task is None:
             task = asyncio.ensure_future(self.forge.get_file(repo, commit, path))
+            task.add_done_callback(_mark_retrieved)
             self._files[key] = task
         return await asyncio.shield(task)
 
@@ -326,6 +328,7 @@ class _Walk:
         task = self._reach.get(key)
         if task is None:
             task = asyncio.ensure_future(self.reachability(repo, sha, listing))
+            task.add_done_callback(_mark_retrieved)
             self._reach[key] = task
         return await asyncio.shield(task)
 
@@ -669,6 +672,13 @@ class _Walk:
         indexed = [replace(e, index=i) for i, e in enumerate(edges)]
         nodes = _in_discovery_order(self.nodes, roots, indexed)
         return Graph(nodes=nodes, edges=_mark_cycles(nodes, indexed), roots=tuple(roots))
+
+
+def _mark_retrieved(task: asyncio.Future[object]) -> None:
+    """Consume a shared task's failure: when every caller was cancelled (Ctrl-C), asyncio would
+    otherwise print "Task exception was never retrieved" with a traceback at exit."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _in_discovery_order(

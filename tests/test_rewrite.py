@@ -279,3 +279,18 @@ def test_sigint_deferred_until_renames_done(
         write_all({f: b"new" for f in files})
     assert [f.read_bytes() for f in files] == [b"new", b"new"]  # both renames happened
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_site_inside_a_longer_scalar_is_caught_by_the_event_check() -> None:
+    source = src(steps("      - uses: a/b@v1"))
+    longer = scan("x: a/b@v1 zz\n", ".github/workflows/ci.yml", "workflow")
+    site = source.uses[0]
+    fake = type(site)(
+        **{
+            **{f: getattr(site, f) for f in site.__slots__},
+            "value_span": type(site.value_span)(3, 9),
+            "line": 1,
+        }
+    )
+    with pytest.raises(ValueError, match="does not match"):
+        apply_edits(longer, [Edit(fake, "a/b@v2")])

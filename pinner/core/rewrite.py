@@ -38,10 +38,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ruamel.yaml import events as ev
+from ruamel.yaml.error import YAMLError
+
 from pinner.errors import InputError
 from pinner.models import SourceFile, UsesSite
 from pinner.sources.comments import render_comment
-from pinner.sources.yamlsafe import MappingNode, Node, SequenceNode, compose, to_python
+from pinner.sources.yamlsafe import iter_events, scalar_start
 
 # A value we can write without quotes in block *and* flow context: no indicator characters,
 # no ": " / " #", no flow punctuation. Anything else is written quoted.
@@ -87,32 +90,20 @@ def _line_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def _node_spans(root: Node | None) -> set[tuple[int, int]]:
-    """``(start, end)`` of every node in the document: where a site may legitimately point."""
-    spans: set[tuple[int, int]] = set()
-    seen: set[int] = set()
-    todo: list[Node] = [root] if root is not None else []
-    while todo:
-        node = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        spans.add((node.start, node.end))
-        if isinstance(node, SequenceNode):
-            todo.extend(node.items)
-        elif isinstance(node, MappingNode):
-            for key, value in node.pairs:
-                todo.append(key)
-                todo.append(value)
-    return spans
-
-
-def _check_site(source: SourceFile, site: UsesSite, spans: set[tuple[int, int]]) -> None:
+def _check_site(source: SourceFile, site: UsesSite) -> None:
+    """Cheap checks before splicing; that the site is really a scalar of this text is checked
+    against the event stream in :func:`_compare`."""
     if site.relpath != source.relpath:
         raise ValueError(f"edit for {site.relpath} applied to {source.relpath}")
     start, end = site.value_span.start, site.value_span.end
     written = source.text[start:end]
-    if (start, end) not in spans or (site.quote and written[:1] != site.quote):
+    if site.quote:
+        stale = len(written) < 2 or not (written[0] == written[-1] == site.quote)
+    elif written[:1] in ("|", ">"):  # block scalar: refused below
+        stale = False
+    else:  # a plain scalar folded over lines reads back with single spaces
+        stale = written.split() != site.value.raw.split() or not written
+    if stale:
         raise ValueError(
             f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
         )
@@ -171,11 +162,10 @@ def _splice(text: str, splices: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
-def _dedupe(source: SourceFile, edits: Iterable[Edit], root: Node | None) -> list[Edit]:
+def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> list[Edit]:
     by_start: dict[int, Edit] = {}
-    spans = _node_spans(root)
     for edit in edits:
-        _check_site(source, edit.site, spans)
+        _check_site(source, edit.site)
         if _UNWRITABLE_RE.search(edit.value) or (
             edit.comment is not None and _UNWRITABLE_RE.search(edit.comment)
         ):
@@ -194,18 +184,22 @@ def _dedupe(source: SourceFile, edits: Iterable[Edit], root: Node | None) -> lis
 def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
     """The file's new bytes with ``edits`` applied (BOM re-added, line endings untouched).
 
-    The result is parsed again and must equal the original document with just the edited
-    values replaced. If a comment insertion breaks that (it landed inside a multi-line flow
-    scalar), that comment is dropped and the check repeated; if the values alone break it,
-    :class:`InputError` is raised and nothing should be written.
+    The result is parsed again and its event stream compared with the original's: same
+    structure, anchors, tags and scalars, except the edited values. If a comment insertion
+    breaks that (it landed inside a multi-line flow scalar), that comment is dropped and the
+    check repeated; if the values alone break it, :class:`InputError` is raised and nothing
+    should be written. A site that is not a scalar of this text raises ``ValueError`` (a
+    stale or foreign :class:`SourceFile`: a bug in the caller, not a user error).
     """
-    original = compose(source.text, source=source.relpath)
-    todo = _dedupe(source, edits, original)
-    expected = to_python(original, replace={e.site.value_span.start: e.value for e in todo})
-    with_comments = {e.site.value_span.start for e in todo if e.comment is not None}
+    todo = _dedupe(source, edits)
+    if not todo:
+        data = source.text.encode("utf-8")
+        return b"\xef\xbb\xbf" + data if source.bom else data
+    by_start = {e.site.value_span.start: e for e in todo}
+    with_comments = {start for start, e in by_start.items() if e.comment is not None}
     while True:
         new_text = _splice(source.text, _splices(source, todo, with_comments))
-        problem = _verify(new_text, source, expected)
+        problem = _compare(source, new_text, by_start)
         if problem is None:
             break
         if with_comments:
@@ -213,7 +207,7 @@ def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
             with_comments = {
                 start
                 for start in with_comments
-                if _verify(_splice(source.text, _splices(source, todo, {start})), source, expected)
+                if _compare(source, _splice(source.text, _splices(source, todo, {start})), by_start)
                 is None
             }
             continue
@@ -224,12 +218,50 @@ def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
     return b"\xef\xbb\xbf" + data if source.bom else data
 
 
-def _verify(new_text: str, source: SourceFile, expected: object) -> str | None:
+_COLLECTION_STARTS = (ev.MappingStartEvent, ev.SequenceStartEvent)
+
+
+def _compare(source: SourceFile, new_text: str, by_start: Mapping[int, Edit]) -> str | None:
+    """Why ``new_text`` is not ``source.text`` with just the edited values replaced, or None.
+
+    Walks both event streams in step (no nodes built: this runs for every rewritten file).
+    """
+    old_text = source.text
+    matched = 0
     try:
-        parsed = to_python(compose(new_text, source=source.relpath))
-    except InputError as exc:
-        return f"result does not parse: {exc}"
-    return None if parsed == expected else "parsed data differs"
+        for old, new in itertools.zip_longest(iter_events(old_text), iter_events(new_text)):
+            kind = type(old)
+            if kind is not type(new):
+                return "structure differs"
+            if old.anchor != new.anchor if hasattr(old, "anchor") else False:
+                return "anchor differs"
+            if kind is ev.ScalarEvent:
+                edit = by_start.get(scalar_start(old_text, old))
+                if edit is None:
+                    if (new.value, new.style or "", new.tag) != (
+                        old.value,
+                        old.style or "",
+                        old.tag,
+                    ):
+                        return "a value that was not edited changed"
+                    continue
+                if old.end_mark.index != edit.site.value_span.end:
+                    raise ValueError(
+                        f"{source.relpath}:{edit.site.line}: site does not "
+                        "match the text (stale SourceFile?)"
+                    )
+                matched += 1
+                if new.value != edit.value or new.tag != old.tag:
+                    return "edited value does not read back"
+            elif kind in _COLLECTION_STARTS and (
+                new.tag != old.tag or bool(new.flow_style) != bool(old.flow_style)
+            ):
+                return "collection changed"
+    except YAMLError as exc:
+        return f"result does not parse: {' '.join(str(exc).split())[:200]}"
+    if matched != len(by_start):
+        raise ValueError(f"{source.relpath}: site does not match the text (stale SourceFile?)")
+    return None
 
 
 # ----------------------------------------------------------------------------- writing

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,6 +233,33 @@ def _compose_events(text: str, *, source: str, loader_cls: Any) -> Node | None:
         dispose = getattr(loader, "dispose", None)
         if dispose is not None:
             dispose()
+
+
+def iter_events(text: str) -> Iterator[Any]:
+    """ruamel.yaml events for ``text`` (libyaml when available), without composing nodes.
+
+    For text that already passed :func:`compose` (or differs from such text only in scalar
+    values and comments): the rewrite compares old and new event streams with it. Raises
+    ruamel.yaml's ``YAMLError`` on malformed input.
+    """
+    loader = (_CLoader or _PureLoader)(text)
+    end_t = ev.StreamEndEvent
+    try:
+        while True:
+            event = loader.get_event()
+            yield event
+            if type(event) is end_t:
+                return
+    finally:
+        dispose = getattr(loader, "dispose", None)
+        if dispose is not None:
+            dispose()
+
+
+def scalar_start(text: str, event: Any) -> int:
+    """Where a scalar event's content starts: after its ``&anchor`` / ``!tag``, if any."""
+    has_props = event.anchor is not None or event.tag is not None
+    return _content_start(text, event.start_mark.index, event.end_mark.index, has_props)
 
 
 class _ComposeState:

@@ -377,11 +377,14 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             emu.json_hook(response.endpoint, response.status, response.json_body)
 
-        try:
-            sent = self._send(response, fault, head)
-        except (BrokenPipeError, ConnectionResetError):
-            # the client gave up first (its timeout beat a slow response): still a request
-            sent, self.close_connection = 0, True
+        if fault == "reset" or head:
+            planned = 0
+        elif fault == "truncate":
+            planned = len(response.body) // 2
+        else:
+            planned = len(response.body)
+        # record before sending: a client that has its answer must already see it in the
+        # stats and the log (tests assert on them right after a request returns)
         emu.record(
             {
                 "t": round(time.time(), 3),
@@ -393,10 +396,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "auth": auth,
                 "fault": fault,
                 "rate_limited": rate_limited,
-                "bytes": sent,
+                "bytes": planned,
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             }
         )
+        try:
+            self._send(response, fault, head)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client gave up first (its timeout beat a slow response): still a request
+            self.close_connection = True
 
     def _send(self, response: Response, fault: str | None, head: bool) -> int:
         if fault == "reset":

@@ -461,3 +461,19 @@ def test_corpus_from_snapshot(shared_dir, corpus_forge_dir, tmp_path) -> None:
     check_corpus(workdir, shared_dir, json_run(result))
     second = invoke("--snapshot", str(corpus_forge_dir), "--format", "json", *roots)
     assert json_run(second)["summary"]["changes"] == 0
+
+
+def test_warm_cache_makes_no_request_and_offline_answers(emulator, fixtures_dir, tmp_path) -> None:
+    emu = emulator(fixtures_dir / "forge")
+    root = copy_consumer(fixtures_dir / "consumers" / "findings", tmp_path / "findings")
+    cache = str(tmp_path / "cache")
+    base = ("--server-url", emu.url, "--cache-dir", cache, "--format", "json", "--check")
+    cold = invoke(*base, str(root))
+    assert emu.stats()["total"] > 0
+    emu.reset()
+    warm = invoke(*base, str(root))
+    assert emu.stats()["total"] == 0
+    assert json_run(warm)["records"] == json_run(cold)["records"]
+    offline = invoke(*base, "--offline", str(root))
+    assert offline.exit_code == 1 and emu.stats()["total"] == 0
+    assert json_run(offline)["summary"] == json_run(cold)["summary"]

@@ -51,7 +51,9 @@ class ForgeUrls:
             raise UsageError(f"--server-url must be an http(s) URL, got {server_url!r}")
         host = parts.hostname or ""
         if parts.scheme == "http" and not _is_loopback(host):
-            raise UsageError(f"--server-url must use https (plain http only for loopback): {server}")
+            raise UsageError(
+                f"--server-url must use https (plain http only for loopback): {server}"
+            )
         if host == "github.com":
             api, raw = "https://api.github.com", "https://raw.githubusercontent.com"
         elif host.endswith(".ghe.com"):

@@ -232,7 +232,7 @@ _KEYS = [f"file/shared/{i}" for i in range(8)]
 
 def _hammer(root: str, worker: int, rounds: int, queue) -> None:
     """Write and read the same keys as the other workers; report any torn or foreign value."""
-    store = FileCacheStore(Path(root))
+    store = FileCacheStore(Path(root), background=worker % 2 == 1)  # both write paths
     bad: list[str] = []
     for r in range(rounds):
         for key in _KEYS:
@@ -250,6 +250,7 @@ def _hammer(root: str, worker: int, rounds: int, queue) -> None:
             expected = f"{key}|{w}|{rr}|".encode() * (50 + (int(w) * 37 + int(rr)) % 200)
             if got.value != expected or got.etag != f'"{w}-{rr}"':
                 bad.append(f"torn value for {key}")
+    store.close()
     queue.put((worker, bad, store.writable))
 
 
@@ -271,3 +272,72 @@ def test_concurrent_processes_never_see_torn_entries(tmp_path: Path) -> None:
     assert info.entries == len(_KEYS)
     leftovers = [p for p in (tmp_path / FORMAT).rglob(".tmp-*")]
     assert leftovers == []
+
+
+# --------------------------------------------------------------------------- write-behind
+
+
+def test_background_put_is_readable_at_once_and_lands_on_flush(tmp_path: Path) -> None:
+    store = FileCacheStore(tmp_path, background=True)
+    for i in range(50):
+        store.put(f"file/k/{i}", f"v{i}".encode(), ttl=60, etag=f'"{i}"')
+    entry = store.get("file/k/7")  # from memory or disk, whichever: the same entry
+    assert entry is not None and entry.value == b"v7" and entry.etag == '"7"' and entry.fresh
+    store.flush()
+    assert len(entry_files(tmp_path)) == 50
+    other = FileCacheStore(tmp_path)  # another process sees it once flushed
+    got = other.get("file/k/49")
+    assert got is not None and got.value == b"v49"
+    store.close()
+
+
+def test_background_last_put_wins(tmp_path: Path) -> None:
+    with FileCacheStore(tmp_path, background=True) as store:
+        for i in range(20):
+            store.put("file/same", str(i).encode())
+        entry = store.get("file/same")
+        assert entry is not None and entry.value == b"19"
+    entry = FileCacheStore(tmp_path).get("file/same")
+    assert entry is not None and entry.value == b"19"
+
+
+def test_background_pending_entry_expires_like_a_stored_one(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = FileCacheStore(tmp_path, clock=clock, background=True)
+    store.put("refs/x", b"1", ttl=10)
+    clock.now += 11
+    entry = store.get("refs/x")
+    assert entry is not None and not entry.fresh and entry.age >= 11
+    store.close()
+
+
+def test_background_unwritable_warns_once(tmp_path: Path) -> None:
+    blocker = tmp_path / "f"
+    blocker.write_text("x")
+    warnings: list[str] = []
+    store = FileCacheStore(blocker, warn=warnings.append, background=True)
+    for i in range(10):
+        store.put(f"file/{i}", b"1")
+    store.close()
+    assert len(warnings) == 1 and not store.writable
+    assert store.get("file/3") is None  # nothing pending is left behind
+
+
+def test_close_then_put_writes_synchronously(tmp_path: Path) -> None:
+    store = FileCacheStore(tmp_path, background=True)
+    store.close()
+    store.close()  # idempotent
+    store.put("file/a", b"1")
+    assert len(entry_files(tmp_path)) == 1
+
+
+def test_clear_and_info_wait_for_pending_writes(tmp_path: Path) -> None:
+    store = FileCacheStore(tmp_path, background=True)
+    for i in range(30):
+        store.put(f"file/{i}", b"x")
+    assert store.info().entries == 30
+    for i in range(30, 60):
+        store.put(f"file/{i}", b"x")
+    assert store.clear() == 60
+    assert store.info().entries == 0
+    store.close()

@@ -32,9 +32,11 @@ import shutil
 import struct
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,16 @@ class FileCacheEntry:
     stored_at: float  # seconds since the epoch
     ttl: float | None  # None: immutable, kept forever
     age: float = 0.0  # seconds since stored, by the store's clock (readers may want it younger)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Pending:
+    """An entry accepted by ``put`` and not yet on disk (compared by identity)."""
+
+    value: bytes
+    etag: str | None
+    stored_at: float
+    ttl: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +122,41 @@ class FileCacheStore:
         *,
         warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
+        background: bool = False,
     ) -> None:
         self.root = Path(root)
         self._dir = self.root / FORMAT
         self._warn = warn or _stderr_warning
         self._clock = clock
         self._writable = True
+        self._lock = threading.Lock()
+        # write-behind: key -> the entry being written, so reads see it before it lands
+        self._pending: dict[str, _Pending] = {}
+        self._writer = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="pinner-cache-writer")
+            if background
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"FileCacheStore({str(self.root)!r})"
+
+    def __enter__(self) -> FileCacheStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Wait until every write accepted so far is on disk (no-op without ``background``)."""
+        if self._writer is not None:
+            self._writer.submit(lambda: None).result()  # one worker: FIFO, so all before it
+
+    def close(self) -> None:
+        """Flush and stop the background writer; the store stays readable (and writes sync)."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.shutdown(wait=True)
 
     @property
     def writable(self) -> bool:
@@ -129,6 +167,18 @@ class FileCacheStore:
 
     def get(self, key: str) -> FileCacheEntry | None:
         """The entry for ``key``, or None when absent, corrupt, or written by someone else."""
+        with self._lock:
+            pending = self._pending.get(key)
+        if pending is not None:
+            now = self._clock()
+            return FileCacheEntry(
+                value=pending.value,
+                etag=pending.etag,
+                fresh=pending.ttl is None or now < pending.stored_at + pending.ttl,
+                stored_at=pending.stored_at,
+                ttl=pending.ttl,
+                age=now - pending.stored_at,
+            )
         try:
             data = self._path(key).read_bytes()
         except OSError:  # absent, unreadable, a directory: all a miss
@@ -157,13 +207,19 @@ class FileCacheStore:
     def put(
         self, key: str, value: bytes, *, ttl: float | None = None, etag: str | None = None
     ) -> None:
-        """Store ``value`` under ``key`` atomically; a failure disables writes, never raises."""
+        """Store ``value`` under ``key`` atomically; a failure disables writes, never raises.
+
+        With ``background=True`` the file is written by one worker thread and this returns at
+        once: on a slow or busy disk a write costs milliseconds, and a cold run makes hundreds
+        of them from the event loop, which would otherwise stall every request in flight.
+        """
         if not self._writable:
             return
+        stored_at = self._clock()
         header = json.dumps(
             {
                 "key": key,
-                "stored_at": self._clock(),
+                "stored_at": stored_at,
                 "ttl": ttl,
                 "etag": etag,
                 "size": len(value),
@@ -171,6 +227,30 @@ class FileCacheStore:
             },
             separators=(",", ":"),
         ).encode()
+        blob = _MAGIC + _HEADER_LEN.pack(len(header)) + header + value
+        writer = self._writer
+        if writer is None:
+            self._write(key, blob)
+            return
+        pending = _Pending(value, etag, stored_at, ttl)
+        with self._lock:
+            self._pending[key] = pending
+        try:
+            writer.submit(self._write_pending, key, blob, pending)
+        except RuntimeError:  # closed meanwhile (interpreter shutting down): write here
+            self._write_pending(key, blob, pending)
+
+    def _write_pending(self, key: str, blob: bytes, pending: _Pending) -> None:
+        try:
+            self._write(key, blob)
+        finally:
+            with self._lock:
+                if self._pending.get(key) is pending:  # a newer put may have replaced it
+                    del self._pending[key]
+
+    def _write(self, key: str, blob: bytes) -> None:
+        if not self._writable:
+            return
         target = self._path(key)
         prefix = f"{_TMP_PREFIX}{os.getpid()}-"
         try:
@@ -181,21 +261,26 @@ class FileCacheStore:
                 fd, tmp = tempfile.mkstemp(prefix=prefix, dir=target.parent)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    out.write(_MAGIC + _HEADER_LEN.pack(len(header)) + header + value)
+                    out.write(blob)
                 os.replace(tmp, target)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
         except OSError as exc:
-            self._writable = False
-            reason = exc.strerror or type(exc).__name__
-            self._warn(f"cache dir {self.root} is not writable ({reason}); running without cache")
+            with self._lock:
+                first, self._writable = self._writable, False
+            if first:
+                reason = exc.strerror or type(exc).__name__
+                self._warn(
+                    f"cache dir {self.root} is not writable ({reason}); running without cache"
+                )
 
     # ------------------------------------------------------------------ maintenance
 
     def info(self) -> CacheInfo:
         """Count entries and bytes per namespace (temporary files of live writers excluded)."""
+        self.flush()
         namespaces: dict[str, NamespaceUsage] = {}
         for ns_dir in _subdirs(self._dir):
             entries = size = 0
@@ -222,6 +307,7 @@ class FileCacheStore:
         The format directory is first renamed aside, so a concurrent pinner sees an empty cache
         at once instead of a half-deleted one, then deleted at leisure.
         """
+        self.flush()
         removed = 0
         for version_dir in _subdirs(self.root):
             if not _is_format_dir(version_dir.name):

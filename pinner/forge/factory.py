@@ -41,6 +41,8 @@ async def open_forge(
         if settings.offline and settings.cache_dir is None:
             raise UsageError("--offline needs the cache; it cannot be combined with --no-cache")
         store = open_store(settings.cache_dir)
+        if store is not None:
+            stack.callback(store.close)  # after the forge closes: flush what it stored
         from pinner.forge.github import GitHubForge
 
         inner = await stack.enter_async_context(GitHubForge(settings, cache=store))
@@ -54,8 +56,12 @@ async def open_forge(
 
 
 def open_store(cache_dir: Path | None) -> FileCacheStore | None:
-    """The persistent store under ``cache_dir``, or None for ``--no-cache``."""
-    return FileCacheStore(cache_dir) if cache_dir is not None else None
+    """The persistent store under ``cache_dir``, or None for ``--no-cache``.
+
+    Writes go through a background thread so a slow disk never stalls the event loop; the
+    caller closes the store (flushing them) when the run ends.
+    """
+    return FileCacheStore(cache_dir, background=True) if cache_dir is not None else None
 
 
 def cache_scope(urls: ForgeUrls) -> str:

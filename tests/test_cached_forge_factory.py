@@ -64,6 +64,7 @@ def test_github_forge_gets_the_shared_store_and_is_closed(tmp_path: Path, fake_g
     forge = asyncio.run(main())
     assert fake_github.instances[0].exited
     # the store was closed after the forge: its background writes are flushed
+    assert forge.store._writer is None
     forge.store.put("file/x", b"1")  # closed: a synchronous write, immediately on disk
     assert FileCacheStore(tmp_path).get("file/x") is not None
     assert forge.scope == "127.0.0.1:8123"

@@ -14,6 +14,7 @@ from test_pin_fakes import FakeForge, FakeRepo, sha_of
 
 from pinner.core.pin import IgnorePolicy, PinPlan, TargetFilter, plan_pins
 from pinner.core.rewrite import Edit, apply_edits
+from pinner.models import TagObject
 from pinner.sources import scan
 
 
@@ -243,3 +244,14 @@ def test_two_uses_on_one_line_get_no_comment_and_no_endless_change() -> None:
     assert once == text.replace("@v1}", f"@{c['m2']}}}").replace("@v1.0.0}", f"@{c['m1']}}}")
     plan, twice = plan_for(once, forge)
     assert twice == once and plan.changes == ()
+
+
+def test_tag_object_of_a_fork_commit_is_not_blessed() -> None:
+    forge, c = world()
+    tool = forge.repos["acme/tool"]
+    rogue = sha_of("rogue-tag-object")  # a tag object only a fork has, no ref lists it
+    tool.tag_objects[rogue] = TagObject(rogue, "v9.9.9", c["evil"], "commit", None)
+    text = steps(f"acme/tool@{rogue}")
+    plan, new = plan_for(text, forge)
+    assert new == text
+    assert [(i.severity, i.code) for i in plan.issues] == [("problem", "impostor-commit")]

@@ -250,7 +250,8 @@ async def plan_pins(
     to_verify = {
         (r.action.repo_key, r.commit): r
         for r in resolved.values()
-        if isinstance(r, Resolution) and r.kind == "sha" and not r.is_tip
+        # a tag object no ref lists may be a fork's: its commit is verified like a SHA pin
+        if isinstance(r, Resolution) and r.kind in ("sha", "tag-object") and not r.is_tip
     }
     verdicts = await asyncio.gather(
         *(
@@ -272,7 +273,9 @@ async def plan_pins(
             _failed(one, site, outcome)
         else:
             verdict = (
-                reach.get((action.repo_key, outcome.commit)) if outcome.kind == "sha" else None
+                reach.get((action.repo_key, outcome.commit))
+                if outcome.kind in ("sha", "tag-object")
+                else None
             )
             if isinstance(verdict, BaseException):
                 _failed(one, site, verdict)
@@ -328,6 +331,15 @@ def _decide(
     if res.kind in ("tag", "branch"):
         _pin_symbolic(work, site, action, res)
     elif res.kind == "tag-object":
+        if verdict is not None and verdict.verdict != REACHABLE:
+            code = "impostor-commit" if verdict.verdict == IMPOSTOR else "unverified-commit"
+            work.issue(
+                PROBLEM,
+                code,
+                site,
+                f"{action.ref} is a tag object pointing at {res.commit[:12]}: {verdict.detail}",
+            )
+            return  # never rewrite to a commit nobody published
         comment = res.comment
         work.changes.append(
             PinChange(

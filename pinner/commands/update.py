@@ -40,13 +40,18 @@ def register(app: typer.Typer) -> None:
 
 
 def _file_option(flag: str, help_text: str) -> typer.models.OptionInfo:
-    return typer.Option(flag, help=help_text, show_default=False, dir_okay=False)
+    return typer.Option(flag, metavar="FILE", help=help_text, show_default=False, dir_okay=False)
 
 
 def update(
     paths: common.Paths = None,
     bump: Annotated[
-        str, typer.Option("--bump", help="How far a pin may move: major, minor or patch.")
+        str,
+        typer.Option(
+            "--bump",
+            metavar="major|minor|patch",
+            help="How far a pin may move: major, minor or patch.",
+        ),
     ] = "major",
     pre: Annotated[
         bool, typer.Option("--pre", help="Allow prereleases (always allowed from a prerelease).")
@@ -55,6 +60,7 @@ def update(
         str | None,
         typer.Option(
             "--cooldown",
+            metavar="DURATION",
             help="Minimum release age, e.g. 7d, 36h, 0 (default: the pinner config cooldown, else "
             ".github/dependabot.yml github-actions cooldown, else 7d).",
             show_default=False,
@@ -64,6 +70,7 @@ def update(
         str | None,
         typer.Option(
             "--now",
+            metavar="TIMESTAMP",
             help="Evaluate the cooldown at this ISO 8601 time (reproducible runs, tests).",
             show_default=False,
         ),
@@ -79,6 +86,7 @@ def update(
         str,
         typer.Option(
             "--group",
+            metavar="all|action|none",
             help="Change sets: all (one), action (one per action), none (one per change).",
         ),
     ] = "all",
@@ -86,6 +94,7 @@ def update(
         str | None,
         typer.Option(
             "--only-group",
+            metavar="ID",
             help="Apply and describe only this group (one PR per group).",
             show_default=False,
         ),
@@ -94,7 +103,7 @@ def update(
         bool, typer.Option("--check", help="Exit 1 when updates are available; write nothing.")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Plan and report, but write no workflow file.")
+        bool, typer.Option("--dry-run", help="Report and write PR texts; change no workflow file.")
     ] = False,
     diff: Annotated[
         bool,
@@ -121,7 +130,12 @@ def update(
         ),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="Output on stdout: text, json or markdown.")
+        str,
+        typer.Option(
+            "--format",
+            metavar="text|json|markdown",
+            help="Output on stdout: text, json or markdown.",
+        ),
     ] = "text",
     pr_title_file: Annotated[
         Path | None, _file_option("--pr-title", "Write the pull-request title to FILE.")

@@ -529,8 +529,25 @@ def test_schema_validator_rejects_wrong_shapes(shared_dir: Path) -> None:
     bad = {**good, "object": {"type": "commit", "sha": "short", "url": "u"}}
     assert validator.validate(ep, 200, bad)
     assert validator.validate(ep, 200, {"ref": "refs/heads/main"})
-    # nullable handling: a release's name may be null, its tag_name may not
-    assert validator.describes("GET /repos/{owner}/{repo}/releases/latest", 200)
+    assert validator.validate(ep, 200, good) == []  # remembered as passing: still passes
+    # arrays are checked item by item, and a non-array is still rejected
+    tags_ep = "GET /repos/{owner}/{repo}/tags"
+    item = {
+        "name": "v1",
+        "node_id": "n",
+        "commit": {"sha": "a" * 40, "url": "http://127.0.0.1:1/c"},
+        "zipball_url": "http://127.0.0.1:1/z",
+        "tarball_url": "http://127.0.0.1:1/t",
+    }
+    assert validator.validate(tags_ep, 200, [item, item]) == []
+    broken = {k: v for k, v in item.items() if k != "node_id"}
+    (problem,) = validator.validate(tags_ep, 200, [item, broken])
+    assert "at /1" in problem and "node_id" in problem
+    assert validator.validate(tags_ep, 200, {"name": "v1"})
+    # nullable: a release's name may be null, its tag_name may not
+    release = "GET /repos/{owner}/{repo}/releases/latest"
+    assert validator.describes(release, 200)
+    assert not validator.describes("GET /repos/{owner}/{repo}", 200)
 
 
 def test_cli_prints_listening_line_and_serves(data_dir: Path, tmp_path: Path) -> None:

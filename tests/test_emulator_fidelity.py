@@ -141,20 +141,20 @@ def sweep_repo(client: httpx.Client, data: SnapshotData, name: str, api: str) ->
     matching = client.get(f"{base}/git/matching-refs/").json()
     assert {m["ref"]: m["object"]["sha"] for m in matching} == {r.name: r.object for r in refs}
     snap._load()
-    for tag_sha in snap.tag_objects:
+    for tag_sha in list(snap.tag_objects)[:25]:
         body = client.get(f"{base}/git/tags/{tag_sha}").json()
         assert body["sha"] == tag_sha
-    for ref in refs[:60]:
+    for ref in refs[:25]:
         got = client.get(f"{base}/git/ref/{ref.name.removeprefix('refs/')}").json()
         assert got["object"]["sha"] == ref.object
         commit = client.get(f"{base}/commits/{ref.commit}").json()
         assert commit["sha"] == ref.commit
-    for ref in [r for r in refs if r.is_tag][:60]:
+    for ref in [r for r in refs if r.is_tag][:25]:
         expected = snap.resolve(ref.short)  # a same-named tag wins over a branch
         assert client.get(f"{base}/commits/{ref.short}").json()["sha"] == expected
     default = f"refs/heads/{snap.default_branch}"
-    for ref in [r for r in refs if r.is_tag][:20]:
-        r = client.get(f"{base}/compare/{snap.default_branch}...{ref.commit}")
+    for ref in [r for r in refs if r.is_tag][:10]:
+        r = client.get(f"{base}/compare/{snap.default_branch}...{ref.commit}?per_page=5")
         assert r.status_code in (200, 404)
         if r.status_code == 200 and snap.ref(default):
             in_default = snap.is_ancestor(ref.commit, snap.ref(default).ref.commit)
@@ -176,12 +176,12 @@ def sweep_repo(client: httpx.Client, data: SnapshotData, name: str, api: str) ->
                 assert raw.content == body
 
 
-@pytest.mark.parametrize("api", ["", "/api/v3"])
-def test_rest_sweep_over_fixture_repos(emulator, fixture_forge_dir, api):
+def test_rest_sweep_over_fixture_repos(emulator, fixture_forge_dir):
     emu = emulator(fixture_forge_dir)
     with httpx.Client(base_url=emu.url, timeout=30, headers=AUTH) as client:
-        for name in emu.data.repo_names():
-            sweep_repo(client, emu.data, name, api)
+        for i, name in enumerate(emu.data.repo_names()):
+            # GHES form for all, github.com form for every third (same code path after the prefix)
+            sweep_repo(client, emu.data, name, "" if i % 3 == 0 else "/api/v3")
     assert emu.stats()["rest"] > 50
 
 

@@ -409,3 +409,12 @@ def test_a_version_comment_on_an_untagged_commit_is_no_evidence() -> None:
     [skipped] = result.skipped
     v120 = sha("setup-tool", "v1.2.0")
     assert f"the comment says v1.2.0, which is commit {v120[:12]}" in skipped.reason
+
+
+def test_bump_patch_on_a_moved_tag_reports_no_older_release_as_held_back() -> None:
+    result = plan(uses_site(f"{ST}@v2"), bump="patch")
+    # v2 is v2.2.0 (too fresh) and no other v2.2.x exists: nothing to pin to yet
+    assert result.changes == ()
+    assert [(h.reason, h.candidate.version) for h in result.held_back] == [("cooldown", "v2.2.0")]
+    [skipped] = result.skipped
+    assert "no eligible release" in skipped.reason and not skipped.problem

@@ -545,10 +545,13 @@ class Updater:
             if cand.prerelease and not allow_pre:
                 continue
             level = bump_level(current_version, cand.version)
+            newer = current_version is None or cand.version > current_version
             if not within_bump(current_version, cand.version, self.policy.bump):
-                held.setdefault(
-                    "bump", self._held(action, listing, "bump", old, cand, level, None, locations)
-                )
+                if newer:  # an older release outside --bump is no update anyone waits for
+                    held.setdefault(
+                        "bump",
+                        self._held(action, listing, "bump", old, cand, level, None, locations),
+                    )
                 continue
             date = await self._date(listing.repo, cand)
             wait = self.policy.cooldown.for_update(action.target, level)

@@ -85,6 +85,7 @@ def check_all_repos(emu, data: SnapshotData) -> list[str]:
         return [p for problems in pool.map(one, data.repo_names()) for p in problems]
 
 
+@pytest.mark.corpus
 def test_ls_remote_matches_refs_json_for_every_corpus_repo(emulator, corpus_forge_dir):
     emu = emulator(corpus_forge_dir)
     assert len(emu.data.repo_names()) >= 100
@@ -185,6 +186,7 @@ def test_rest_sweep_over_fixture_repos(emulator, fixture_forge_dir):
     assert emu.stats()["rest"] > 50
 
 
+@pytest.mark.corpus
 def test_rest_sweep_over_corpus_sample(emulator, corpus_forge_dir):
     emu = emulator(corpus_forge_dir)
     with httpx.Client(base_url=emu.url, timeout=30, headers=AUTH) as client:

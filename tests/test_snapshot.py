@@ -249,6 +249,7 @@ def test_loading_is_lazy(tmp_path: Path) -> None:
         data.repo("broken/repo").refs()
 
 
+@pytest.mark.corpus
 def test_corpus_large_graph_is_fast(corpus_forge_dir: Path) -> None:
     data = SnapshotData(corpus_forge_dir)
     snap = data.repo("github/codeql-action")
@@ -266,6 +267,7 @@ def test_corpus_large_graph_is_fast(corpus_forge_dir: Path) -> None:
             assert repo.resolve(r["ref"]) == r["peeled"]
 
 
+@pytest.mark.corpus
 def test_corpus_case_insensitive_lookup(corpus_forge_dir: Path) -> None:
     forge = SnapshotForge(corpus_forge_dir)
     assert run(forge.get_repo("azure/login")).full_name == "Azure/login"

@@ -282,6 +282,15 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     emulator: Emulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client dropping its connection is normal (it gave up, or closed its pool): say
+        nothing. Anything else is printed as usual (socketserver's traceback on stderr)."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     """Parses one request, routes it, then applies rate limit, faults and latency."""

@@ -610,3 +610,31 @@ def test_fixture_validates_served_bodies(emulator, data_dir: Path, monkeypatch, 
     assert httpx.get(f"{emu.url}/repos/{REPO}/git/ref/heads/main").status_code == 200
     assert any("'node_id' is a required property" in v for v in emu.violations)
     emu.violations.clear()  # the violation was the point: do not fail this test at teardown
+
+
+def test_git_chunked_gzip_and_malformed_requests(client: httpx.Client) -> None:
+    """git may send the POST body chunked or gzip-compressed; garbage gets a 400, not a crash."""
+    import gzip
+
+    request = b"0014command=ls-refs\n00010009peel\n001aref-prefix refs/tags/\n0000"
+    v2 = {"Git-Protocol": "version=2", "Content-Type": "application/x-git-upload-pack-request"}
+
+    def chunks():
+        yield request[:10]
+        yield request[10:]
+
+    chunked = client.post(f"/{REPO}.git/git-upload-pack", content=chunks(), headers=v2)
+    assert chunked.status_code == 200
+    plain = client.post(f"/{REPO}.git/git-upload-pack", content=request, headers=v2)
+    assert chunked.content == plain.content
+    assert b"refs/heads/" not in plain.content and b" peeled:" in plain.content
+    zipped = client.post(
+        f"/{REPO}.git/git-upload-pack",
+        content=gzip.compress(request),
+        headers={**v2, "Content-Encoding": "gzip"},
+    )
+    assert zipped.content == plain.content
+    bad = client.post(f"/{REPO}.git/git-upload-pack", content=b"zzzzgarbage", headers=v2)
+    assert bad.status_code == 400
+    wrong_service = client.get(f"/{REPO}.git/info/refs", params={"service": "git-receive-pack"})
+    assert wrong_service.status_code == 403

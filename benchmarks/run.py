@@ -7,13 +7,16 @@ What it does, and why each step is there:
 1. Starts the project's GitHub emulator (``python -m tests.forge``) on the corpus forge snapshot
    (``../shared/corpus/forge``) with injected latency (default 50 ms per request), so round
    trips cost what they cost on a real network and requests can be counted (``/_stats``).
-2. Copies every consumer repository of ``../shared/corpus/consumers`` three times: pinner cold,
-   pinner warm and pinact each rewrite their own copy of identical files. The file list (top
+2. Copies every consumer repository of ``../shared/corpus/consumers`` once per run: pinner
+   cold, pinner warm and pinact each rewrite their own copy of identical files. The file list (top
    level ``.github/workflows/*.y{a,}ml`` plus every ``action.y{a,}ml``) is passed explicitly to
    both tools, so both see exactly the same files.
 3. Runs ``pinner pin`` with an empty cache directory (cold), then again with that now-filled
    cache on a fresh copy (warm), then ``pinact run`` in GHES mode (``GHES_API_URL`` pointed at
-   the emulator). Before each run the emulator's counters are reset.
+   the emulator), then ``pinact run --verify-comment``: plain pinact skips every action already
+   pinned to a SHA, while ``pinner pin`` verifies each of them (impostor commits, comments), so
+   the second pinact row is the like-for-like one. Each tool runs once unmeasured first, so
+   the emulator's lazy loading is billed to nobody; the counters are reset before each run.
 4. Measures wall time, CPU time and peak RSS of each child (``os.wait4``), requests from the
    emulator, and how many lines each tool changed (a tool that does nothing is fast).
 5. Measures pinner's local work alone: ``pinner pin --snapshot`` on a generated repository of
@@ -354,11 +357,11 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy
 
-    def run_pinact(label: str, url: str) -> tuple[Measured, Path]:
+    def run_pinact(label: str, url: str, *extra: str) -> tuple[Measured, Path]:
         assert pinact is not None
         copy = copy_corpus(corpus, work / label)
         env = _clean_env(GHES_API_URL=url, GHES_TOKEN="x")
-        command = [pinact, "run", *files]
+        command = [pinact, "run", *extra, *files]
         return run_measured(
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy
@@ -380,6 +383,12 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             m, copy = run_pinact("pinact", emulator.url)
             _finish(m, emulator, corpus, copy)
             results.append(m)
+            if args.pinact_verify:
+                # like for like: pinner pin also verifies every existing SHA pin and its comment
+                emulator.reset()
+                m, copy = run_pinact("pinact-verify", emulator.url, "--verify-comment")
+                _finish(m, emulator, corpus, copy)
+                results.append(m)
     return {"corpus": corpus, "runs": results}
 
 
@@ -388,7 +397,7 @@ def _finish(m: Measured, emulator: Emulator, corpus: Corpus, copy: Path) -> None
     m.requests = total_requests(stats)
     m.request_breakdown = {k: v for k, v in stats.items() if k not in ("log",)}
     m.lines_changed, m.pinned_after = count_changes(corpus.root, copy, corpus.files)
-    if m.label == "pinact":
+    if m.label.startswith("pinact"):
         # pinact exits non-zero when any line cannot be pinned (the corpus has refs that do not
         # exist, on purpose); it still rewrites every other line, which is what we compare.
         if m.exit_code != 0:
@@ -440,7 +449,9 @@ def render(network: dict[str, object] | None, local: dict[str, object] | None, a
             f"Corpus: {len(corpus.files)} files of {len({f.parts[0] for f in corpus.files})} "
             f"repositories, {corpus.remote_uses} remote `uses:`, {corpus.distinct_actions} "
             f"distinct actions (action@ref) in {corpus.distinct_repos} repositories; emulator "
-            f"latency {args.latency_ms} ms per request; pinner --jobs {args.jobs}."
+            f"latency {args.latency_ms} ms per request; pinner --jobs {args.jobs}; "
+            f"{os.cpu_count()} CPUs, load average {args.load_before:.1f} before and "
+            f"{os.getloadavg()[0]:.1f} after (other work on the machine inflates wall times)."
         )
         out.append("")
         out.append(
@@ -456,14 +467,27 @@ def render(network: dict[str, object] | None, local: dict[str, object] | None, a
                 f"{m.pinned_after} | {m.exit_code} |"
             )
         by = {m.label: m for m in runs}
-        pinact = by.get("pinact")
-        if pinact is not None:
+        for baseline in ("pinact", "pinact-verify"):
+            base = by.get(baseline)
+            if base is None:
+                continue
             for label in ("pinner-cold", "pinner-warm"):
                 m = by[label]
                 out.append(
-                    f"| {label} / pinact | {_ratio(m.wall_s, pinact.wall_s)} | "
-                    f"{_ratio(m.requests, pinact.requests)} | | | | | | |"
+                    f"| {label} / {baseline} | {_ratio(m.wall_s, base.wall_s)} | "
+                    f"{_ratio(m.requests, base.requests)} | | | | | | |"
                 )
+        out.append("")
+        out.append("Requests by endpoint:")
+        for m in runs:
+            endpoints = m.request_breakdown.get("endpoints") or {}
+            kinds = ", ".join(
+                f"{k} {m.request_breakdown[k]}"
+                for k in ("git", "rest", "raw")
+                if m.request_breakdown.get(k)
+            )
+            detail = ", ".join(f"`{e}` {n}" for e, n in sorted(endpoints.items()))  # type: ignore[union-attr]
+            out.append(f"- {m.label}: {kinds or 'none'}" + (f" ({detail})" if detail else ""))
     if local is not None:
         m = local["run"]  # type: ignore[assignment]
         out.append("")
@@ -541,12 +565,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-files", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800, help="per run, seconds")
     parser.add_argument("--skip-pinact", action="store_true")
+    parser.add_argument(
+        "--no-pinact-verify",
+        dest="pinact_verify",
+        action="store_false",
+        help="skip the extra `pinact run --verify-comment` row",
+    )
     parser.add_argument("--skip-network", action="store_true", help="only the local benchmark")
     parser.add_argument("--skip-local", action="store_true", help="only the network benchmark")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
     args.corpus = args.corpus.resolve()
+    args.load_before = os.getloadavg()[0]
     if not args.skip_network and not (args.corpus / "consumers").is_dir():
         print(f"benchmark: corpus not found at {args.corpus}", file=sys.stderr)
         return 2

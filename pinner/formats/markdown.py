@@ -91,14 +91,40 @@ def _held_row(summary: HeldSummary) -> str:
     return f"| {_code(held.action)} | {current} | {version} | {why} | {when} |"
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _summary(group: Group) -> str:
+    """One sentence saying what the change set does, by kind of change."""
+    by_kind: dict[str, set[str]] = {}
+    for change in group.changes:
+        by_kind.setdefault(change.kind, set()).add(change.action.lower())
+    parts = []
+    if "update" in by_kind:
+        parts.append(
+            f"moves {_count(len(by_kind['update']), 'action', 'actions')} to newer releases"
+        )
+    if "pin" in by_kind:
+        n = len(by_kind["pin"])
+        parts.append(f"pins the mutable refs of {_count(n, 'action', 'actions')}")
+    if "comment" in by_kind:
+        n = len(by_kind["comment"])
+        parts.append(f"corrects the version comments of {_count(n, 'action', 'actions')}")
+    said = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    if any(c.mutable for c in group.changes):
+        tail = "; `--keep-style` tags stay mutable."
+    else:
+        tail = "; every use is pinned to a full commit SHA with its version in a comment."
+    return f"This change set {said}{tail}"
+
+
 def pr_body(group: Group, plan: UpdatePlan) -> str:
     """The whole PR body for one change set; deterministic, ends with a newline."""
-    n_actions = len(group.actions)
     lines = [
         "## GitHub Actions updates",
         "",
-        f"This change set moves {n_actions} action{'s' if n_actions != 1 else ''} "
-        "to newer releases, each pinned to a full commit SHA with its version in a comment.",
+        _summary(group),
         "",
         "| Action | From | To | Type | Released | Links | Where |",
         "| --- | --- | --- | --- | --- | --- | --- |",

@@ -151,3 +151,16 @@ def test_empty_plan_reports_nothing_to_update() -> None:
     doc = json.loads(update_json.render(plan))
     jsonschema.validate(doc, update_json.json_schema())
     assert doc["summary"]["changes"] == 0 and doc["groups"] == []
+
+
+def test_pr_body_summary_by_kind() -> None:
+    comment_only = plan_of(change(kind="comment", level=None))
+    body = pr_body(comment_only.groups[0], comment_only)
+    assert "This change set corrects the version comments of 1 action; every use is pinned" in body
+    moved = plan_of(change(kind="pin", level=None, mutable=True), change("p/q", id="z"))
+    body = pr_body(moved.groups[0], moved)
+    assert (
+        "This change set moves 1 action to newer releases and pins the mutable refs of 1 action;"
+        " `--keep-style` tags stay mutable." in body
+    )
+    assert "⚠️ mutable tag" in body

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 
-# C0 controls except \t and \n, DEL, C1 controls (0x80-0x9f), and Unicode bidi overrides
-# that can reorder what the user sees (Trojan Source).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# C0 controls except \t and \n, DEL, C1 controls (0x80-0x9f), Unicode bidi overrides that
+# can reorder what the user sees (Trojan Source), invisible characters that make two different
+# names print the same (zero-width space/joiners, word joiner, BOM) and the Unicode line and
+# paragraph separators some terminals treat as newlines.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def for_terminal(text: str, *, single_line: bool = False) -> str:

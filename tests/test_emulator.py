@@ -638,3 +638,13 @@ def test_git_chunked_gzip_and_malformed_requests(client: httpx.Client) -> None:
     assert bad.status_code == 400
     wrong_service = client.get(f"/{REPO}.git/info/refs", params={"service": "git-receive-pack"})
     assert wrong_service.status_code == 403
+
+
+def test_unreadable_request_body_is_a_400(client: httpx.Client, emu) -> None:
+    r = client.post(
+        f"/{REPO}.git/git-upload-pack",
+        content=b"not gzip at all",
+        headers={"Git-Protocol": "version=2", "Content-Encoding": "gzip"},
+    )
+    assert r.status_code == 400
+    assert emu.emulator.errors == []

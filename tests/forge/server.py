@@ -342,7 +342,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, head: bool = False) -> None:
         emu = self.server.emulator
         started = time.perf_counter()
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except (ValueError, OSError, EOFError) as exc:  # bad length, chunking or gzip
+            self.close_connection = True
+            message = f"unreadable request body: {type(exc).__name__}\n".encode()
+            self._send(Response(400, message, "text/plain; charset=utf-8"), None, head)
+            return
         split = urlsplit(self.path)
         path = unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}

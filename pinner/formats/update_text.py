@@ -51,16 +51,17 @@ def _date(value: datetime | None) -> str:
 
 
 def _change_line(change: Change, color: bool) -> str:
-    detail = [change.level or change.kind]
+    detail = [change.level] if change.level else []
     if change.released_at is not None:
         detail.append(f"released {_date(change.released_at)}, {change.age_days}d ago")
     if change.mutable:
         detail.append("mutable tag")
     sha = f" {change.new.sha[:12]}" if change.new.sha and not change.mutable else ""
+    paren = f"  ({', '.join(detail)})" if detail else ""
     head = _paint(f"{change.kind:<7}", change.kind, color)
     line = (
         f"{head} {_safe(change.action)}  {_point(change.old)} -> "
-        f"{_safe(change.new.version or change.new.ref)}{sha}  ({', '.join(detail)})  "
+        f"{_safe(change.new.version or change.new.ref)}{sha}{paren}  "
         f"{_where(change.locations)}"
     )
     if change.note:

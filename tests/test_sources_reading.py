@@ -137,6 +137,13 @@ def test_deep_nesting_refused_fast(tmp_path: Path, text: str) -> None:
     assert "nesting" in str(error) or "malformed" in str(error)
 
 
+def test_node_count_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlsafe, "MAX_NODES", 1000)
+    read_source(write(tmp_path, b"- a\n" * 900, "ok.yml"))
+    error = refused(write(tmp_path, b"- []\n" * 1200))
+    assert "more than 1,000 YAML nodes" in str(error)
+
+
 def test_multiple_documents_refused(tmp_path: Path) -> None:
     error = refused(write(tmp_path, b"a: 1\n---\nb: 2\n"))
     assert "more than one YAML document" in str(error) and error.line == 2

@@ -355,6 +355,22 @@ def write_all(changes: Mapping[Path, bytes]) -> None:
                 f"cannot write: {exc.strerror or exc}; no file was changed", path=str(current)
             ) from None
     _cleanup(list(backups.values()))
+    for directory in {target.parent for target, _ in targets}:
+        _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the renames durable (best effort: not every platform can open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _cleanup(paths: Iterable[Path]) -> None:

@@ -8,6 +8,7 @@ internet. Both can be hostile or merely broken, so nothing reaches the parser un
 * nesting depth is capped while the event stream is consumed: libyaml's composer recurses in C
   (a 100k-deep ``[[[[`` crashes the interpreter) and its scanner is quadratic in flow depth, so
   the depth check must run *on the event stream*, aborting as soon as the limit is crossed;
+* the number of nodes is capped (memory stays bounded whatever the file holds);
 * alias expansion is counted as events arrive (billion laughs is refused after a few hundred
   events, without ever materialising anything), and recursive aliases are refused.
 
@@ -44,6 +45,10 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 MAX_DEPTH = 128
 """Deepest collection nesting accepted. Real workflows stay below 10."""
+
+MAX_NODES = 500_000
+"""Most distinct nodes in one document: bounds memory (a 10 MiB file of ``- a`` lines would be
+2.6 million nodes). Real workflows have a few thousand."""
 
 ALIAS_BUDGET = 100_000
 """Nodes that aliases may add on top of twice the document's own nodes (billion laughs guard)."""
@@ -318,6 +323,8 @@ class _ComposeState:
                 )
                 self.distinct += 1
                 self.expanded += 1
+                if self.distinct > MAX_NODES:
+                    raise self._fail(f"more than {MAX_NODES:,} YAML nodes", sm)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = node
                     self.sizes[id(node)] = 1
@@ -361,6 +368,8 @@ class _ComposeState:
                     self.anchors[event.anchor] = None
                 self.distinct += 1
                 self.expanded += 1
+                if self.distinct > MAX_NODES:
+                    raise self._fail(f"more than {MAX_NODES:,} YAML nodes", sm)
                 stack.append([coll, self.expanded - 1, no_key])
                 continue
             elif etype is mend_t or etype is send_t:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 from dataclasses import dataclass, replace
@@ -13,11 +14,20 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
 from pinner.forge.base import Forge
 from pinner.forge.github import GitHubForge
 from pinner.forge.http import Transport
+from pinner.forge.rest import (
+    parse_commit,
+    parse_comparison,
+    parse_release,
+    parse_repo,
+    parse_tag_object,
+)
 from pinner.settings import ForgeUrls, Secret, Settings
 
 API = "https://api.github.com"
@@ -461,3 +471,49 @@ def test_ghes_urls_for_all_three_channels():
         assert forge_call("list_refs", "o/r", settings=ghes).refs == ()
     for route in (rest, raw, git):
         assert route.calls.last.request.headers["authorization"].split()[0] in ("Bearer", "Basic")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=45),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "sha",
+                    "commit",
+                    "committer",
+                    "date",
+                    "parents",
+                    "status",
+                    "ahead_by",
+                    "tag",
+                    "object",
+                    "type",
+                    "tagger",
+                    "tag_name",
+                    "assets",
+                    "name",
+                    "html_url",
+                    "size",
+                    "full_name",
+                    "default_branch",
+                    "merge_base_commit",
+                    "behind_by",
+                    "url",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(JSON)
+def test_any_json_shape_is_parsed_or_a_remote_error(obj):
+    for parse in (parse_commit, parse_comparison, parse_tag_object, parse_release, parse_repo):
+        with contextlib.suppress(RemoteError):
+            parse(obj)

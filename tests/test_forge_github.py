@@ -517,3 +517,13 @@ def test_any_json_shape_is_parsed_or_a_remote_error(obj):
     for parse in (parse_commit, parse_comparison, parse_tag_object, parse_release, parse_repo):
         with contextlib.suppress(RemoteError):
             parse(obj)
+
+
+def test_rejected_token_says_so():
+    with respx.mock:
+        respx.get(f"{API}/repos/o/r").mock(
+            return_value=httpx.Response(401, json={"message": "Bad credentials"})
+        )
+        with pytest.raises(RemoteError, match="rejected the token") as info:
+            forge_call("get_repo", "o/r")
+    assert TOKEN not in str(info.value)

@@ -292,7 +292,9 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
         content=LS_REFS_REQUEST,
         what=what,
     )
-    _check_git_status(response.status, repo, response.url, what)
+    _check_git_status(
+        response.status, repo, response.url, what, authenticated=transport.authenticated
+    )
     if response.body:
         with _context(what, response.url):
             return to_listing(repo, parse_ls_refs_v2(response.body))
@@ -303,7 +305,9 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
         headers=V0_HEADERS,
         what=what,
     )
-    _check_git_status(response.status, repo, response.url, what)
+    _check_git_status(
+        response.status, repo, response.url, what, authenticated=transport.authenticated
+    )
     with _context(what, response.url):
         advertisement = parse_info_refs_v0(response.body)
     return to_listing(repo, advertisement.refs, advertisement.head_symref)
@@ -318,8 +322,11 @@ def _context(what: str, url: str) -> Iterator[None]:
         raise RemoteError(f"{what}: {exc} (from {safe_url(url)})") from None
 
 
-def _check_git_status(status: int, repo: str, url: str, what: str) -> None:
+def _check_git_status(
+    status: int, repo: str, url: str, what: str, *, authenticated: bool = False
+) -> None:
     if status in (401, 403, 404):
-        raise NotFoundError(f"repository {repo} not found (git answered HTTP {status})")
+        hint = "; if it is private, check that the token can read it" if authenticated else ""
+        raise NotFoundError(f"repository {repo} not found (git answered HTTP {status}{hint})")
     if status != 200:
         raise RemoteError(f"{what}: unexpected HTTP {status} from {safe_url(url)}")

@@ -423,6 +423,11 @@ class RestClient:
 
 
 def _expect_ok(response: ApiResponse, what: str) -> None:
+    if response.status == 401:
+        raise RemoteError(
+            f"{what}: the forge rejected the token (HTTP 401 from {safe_url(response.url)}); "
+            "check GITHUB_TOKEN / GH_TOKEN / --token"
+        )
     if not 200 <= response.status < 300:
         raise RemoteError(
             f"{what}: unexpected HTTP {response.status} from {safe_url(response.url)}"

@@ -217,6 +217,16 @@ def _clean(local_path: str) -> str:
     return str(PurePosixPath(p)).strip("/") if p.strip("/") else ""
 
 
+def _inside_root(path: Path, root: Path) -> bool:
+    """True when ``path``, symlinks followed, stays inside ``root``: a local action is never
+    read from outside the repository being audited."""
+    try:
+        real, top = path.resolve(strict=True), root.resolve(strict=True)
+    except (OSError, RuntimeError):  # loops (RuntimeError before Python 3.13), dangling links
+        return False
+    return real == top or top in real.parents
+
+
 _FROM_RE = re.compile(
     r"^\s*FROM\s+(?:--\S+\s+)*(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE
 )
@@ -438,6 +448,12 @@ class _Walk:
             for cand in candidates:
                 p = self.root_dir / cand
                 if p.is_file():
+                    if not _inside_root(p, self.root_dir):
+                        return replace(
+                            base,
+                            error=f"{value.raw}: {cand} is outside the repository ('..' or a "
+                            "symlink leaving it); not read",
+                        ), None
                     if cand.endswith("Dockerfile"):
                         return replace(base, child=cand), _Pending(cand, "dockerfile", 0, path=cand)
                     return replace(base, child=cand), _Pending(cand, "local", 0, path=cand)
@@ -528,7 +544,8 @@ class _Walk:
             where = f"at {commit}"
         elif self.root_dir is not None:
             p = self.root_dir / path
-            text = p.read_text("utf-8", "replace") if p.is_file() else None
+            inside = p.is_file() and _inside_root(p, self.root_dir)  # runs.image: ../../x
+            text = p.read_text("utf-8", "replace") if inside else None
             where = "in the repository"
         else:
             return []

@@ -26,9 +26,10 @@ def sha(label: str) -> str:
     return fake_sha(f"{REPO}:{label}")
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "forge"
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Written once per module: no test writes to it."""
+    root = tmp_path_factory.mktemp("emulator") / "forge"
     b = example_repo()
     impostor = b.network_commit("evil", sha("c3"))
     b.file(impostor, "action.yml", "name: evil\n")

@@ -282,7 +282,7 @@ def count_changes(original: Path, copy: Path, files: list[Path]) -> tuple[int, i
 
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-    env.update(NO_COLOR="1", PINNER_NO_GH="1", PYTHONDONTWRITEBYTECODE="1")
+    env.update(NO_COLOR="1", PINNER_NO_GH="1")
     env.update(extra)
     return env
 

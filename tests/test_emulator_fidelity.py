@@ -196,6 +196,40 @@ def test_rest_sweep_over_corpus_sample(emulator, corpus_forge_dir):
         assert client.get("/repos/azure/LOGIN").json()["full_name"] == "Azure/login"
 
 
+@pytest.mark.corpus
+def test_every_corpus_repo_is_served_over_rest_and_raw(emulator, corpus_forge_dir):
+    """Each corpus repository: metadata, its default branch tip and one file at one commit."""
+    emu = emulator(corpus_forge_dir)
+    problems = []
+    with httpx.Client(base_url=emu.url, timeout=30, headers=AUTH) as client:
+        for name in emu.data.repo_names():
+            snap = emu.data.repo(name)
+            meta = json.loads((snap.dirs[-1] / "refs.json").read_text())
+            repo = client.get(f"/api/v3/repos/{name.lower()}").json()
+            if (repo["full_name"], repo["default_branch"]) != (name, meta["default_branch"]):
+                problems.append(f"{name}: metadata {repo['full_name']} {repo['default_branch']}")
+            tip = next(
+                (
+                    r["peeled"]
+                    for r in meta["refs"]
+                    if r["ref"] == f"refs/heads/{meta['default_branch']}"
+                ),
+                None,
+            )
+            if tip is not None:
+                got = client.get(f"/api/v3/repos/{name}/commits/{meta['default_branch']}")
+                if got.json().get("sha") != tip:
+                    problems.append(f"{name}: default branch tip {got.text[:80]}")
+            files = snap.dirs[-1] / "files"
+            first = next((p for p in sorted(files.rglob("*")) if p.is_file()), None)
+            if first is not None:
+                commit, rel = first.relative_to(files).parts[0], first.relative_to(files).parts[1:]
+                raw = client.get(f"/raw/{name}/{commit}/{'/'.join(rel)}")
+                if raw.content != first.read_bytes():
+                    problems.append(f"{name}: raw {commit}/{'/'.join(rel)} -> {raw.status_code}")
+    assert problems == []
+
+
 # ---------------------------------------------------------------------------- pinact
 
 

@@ -142,3 +142,10 @@ def test_symlinked_workflows_dir_leaving_root(tmp_path: Path) -> None:
 def test_default_is_current_directory(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
     assert rels(discover([])) == rels(discover([repo]))
+
+
+def test_relative_path_with_dotdot(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo / "tools")
+    found = discover([Path("..")])
+    assert found[0].root == repo
+    assert rels(found) == rels(discover([repo]))

@@ -7,7 +7,10 @@ Public API (stable; other packages import from here or from the submodules):
 * :func:`load_yaml` -> ``LoadedYaml``: the same for fetched text (plain data + sites).
 * :func:`scan` -> ``SourceFile``: scan already decoded text.
 * :func:`parse_uses` -> ``UsesValue``: the runner's ``uses:`` grammar.
-* :func:`parse_version_comment`, :func:`parse_ignore`, :func:`parse_comment`: comments.
+* :func:`parse_version_comment`, :func:`parse_ignore`, :func:`parse_comment`,
+  :func:`render_comment`: comments.
+
+Rewriting lives in :mod:`pinner.core.rewrite` (``Edit``, ``apply_edits``, ``write_all``).
 """
 
 from pinner.sources.comments import (
@@ -16,6 +19,7 @@ from pinner.sources.comments import (
     parse_comment,
     parse_ignore,
     parse_version_comment,
+    render_comment,
 )
 from pinner.sources.discovery import DiscoveredFile, SkippedPath, discover
 from pinner.sources.grammar import parse_uses
@@ -36,5 +40,6 @@ __all__ = [
     "parse_version_comment",
     "read_source",
     "read_sources",
+    "render_comment",
     "scan",
 ]

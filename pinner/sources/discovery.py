@@ -65,7 +65,7 @@ def kind_of(path: Path) -> str:
 def find_root(path: Path) -> Path:
     """The repository root for a single file: the git root above it, else the directory that
     holds ``.github/workflows``, else the file's own directory."""
-    path = path.absolute()
+    path = Path(os.path.abspath(path))
     for parent in path.parents:
         if (parent / ".git").exists():
             return parent
@@ -196,7 +196,7 @@ def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[Di
     """
     collector = _Collector(on_skip or _default_on_skip)
     for given in paths or [Path(".")]:
-        path = given.absolute()
+        path = Path(os.path.abspath(given))  # normalise "..", keep symlinks as written
         if not path.exists() and not path.is_symlink():
             raise InputError("no such file or directory", path=str(given))
         if path.is_dir():
@@ -207,5 +207,22 @@ def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[Di
                 root = path.parent
             _discover_dir(path, root, collector)
         else:
-            collector.add(path, find_root(path), kind_of(path))
+            root = find_root(path)
+            _refuse_unsafe_link(path, root, given)
+            collector.add(path, root, kind_of(path))
     return collector.files
+
+
+def _refuse_unsafe_link(path: Path, root: Path, given: Path) -> None:
+    """A file named on the command line that is a looping symlink or one leaving its repository
+    is an input error (exit 2), not a warning: the user asked for exactly that file."""
+    if not path.is_symlink():
+        return
+    real = _resolve(path)
+    if isinstance(real, str):
+        raise InputError(f"{real}; refusing to read it", path=str(given))
+    if not _inside(real, root.resolve()):
+        raise InputError(
+            f"symlink points outside the repository root ({real}); refusing to read it",
+            path=str(given),
+        )

@@ -23,6 +23,8 @@ Scenarios (owner ``audit-org``):
 - ``deep``: ``l1`` .. ``l10``, each composite calling the next: the edge into ``l10`` is 10 deep.
 - ``cycle``: ``a`` calls ``cycle/b@main``, which calls ``cycle/a@main``: at the same commit.
 - ``no-metadata``: a tagged commit with no action.yml, action.yaml or Dockerfile.
+- ``downloader``: a composite action downloading a versioned URL (fine), a ``latest`` URL and,
+  from its ``get.sh``, a branch URL piped to ``sh`` (mutable-download).
 """
 
 from __future__ import annotations
@@ -236,6 +238,30 @@ def build_repos() -> dict[str, Repo]:
     cycle.file("Y1", "a/action.yml", composite("a", "audit-org/cycle/b@main"))
     cycle.file("Y1", "b/action.yml", composite("b", "audit-org/cycle/a@main"))
 
+    downloader = repos["downloader"] = Repo("downloader")
+    downloader.commit("W1", "2024-06-01T00:00:00Z")
+    downloader.light_tag("v1.0.0", "W1")
+    downloader.branch("main", "W1")
+    downloader.file(
+        "W1",
+        "action.yml",
+        "name: downloader\n"
+        "runs:\n"
+        "  using: composite\n"
+        "  steps:\n"
+        "    - shell: bash\n"
+        "      run: |\n"
+        "        curl -fsSLO https://example.com/tool/v1.2.3/tool-linux.tgz\n"
+        "        curl -fsSL https://example.com/tool/latest/tool-linux.tgz | tar xz\n"
+        '    - run: bash "${{ github.action_path }}/get.sh"\n'
+        "      shell: bash\n",
+    )
+    downloader.file(
+        "W1",
+        "get.sh",
+        "#!/bin/sh\ncurl -fsSL https://raw.githubusercontent.com/o/r/main/x.sh | sh\n",
+    )
+
     nometa = repos["no-metadata"] = Repo("no-metadata")
     nometa.commit("M1", "2024-06-01T00:00:00Z")
     nometa.light_tag("v1.0.0", "M1")
@@ -250,6 +276,7 @@ def build_consumer(repos: dict[str, Repo]) -> dict[str, str]:
     p1, d1 = repos["composite"].labels["P1"], repos["docker-action"].labels["D1"]
     e1, y1 = repos["deep"].labels["E1"], repos["cycle"].labels["Y1"]
     m1, r1 = repos["no-metadata"].labels["M1"], repos["reusable"].labels["R1"]
+    w1 = repos["downloader"].labels["W1"]
     out: dict[str, str] = {}
     out[".github/workflows/direct.yml"] = (
         "name: direct\n"
@@ -300,6 +327,7 @@ def build_consumer(repos: dict[str, Repo]) -> dict[str, str]:
         f"      - uses: audit-org/deep/l1@{e1} # v1.0.0\n"
         f"      - uses: audit-org/cycle/a@{y1} # v1.0.0\n"
         f"      - uses: audit-org/no-metadata@{m1} # v1.0.0\n"
+        f"      - uses: audit-org/downloader@{w1} # v1.0.0\n"
         "  call:\n"
         f"    uses: audit-org/reusable/.github/workflows/build.yml@{r1} # v1.0.0\n"
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pinner.config import Config, IgnoreEntry
-from pinner.core.audit import AuditResult, evaluate, run_audit
+from pinner.core.audit import AuditResult, downloads_by_node, evaluate, run_audit
 from pinner.core.walk import Graph, walk
 from pinner.forge.snapshot import SnapshotForge
 from pinner.rules.base import Severity, all_rules
@@ -35,6 +35,7 @@ E1 = REPOS["deep"].labels["E1"]
 Y1 = REPOS["cycle"].labels["Y1"]
 M1 = REPOS["no-metadata"].labels["M1"]
 R1 = REPOS["reusable"].labels["R1"]
+W1 = REPOS["downloader"].labels["W1"]
 MISSING = sha("audit-org/missing-repo", "commit", "X1")
 
 DIRECT = ".github/workflows/direct.yml"
@@ -87,6 +88,8 @@ EXPECTED: set[tuple[str, str, tuple[str, ...]]] = {
     ("unresolvable", NESTED, (f"audit-org/no-metadata@{M1}",)),
     ("unpinned-ref", NESTED, (REUSABLE, "audit-org/leaf@v1.1.0")),
     ("unpinned-image", NESTED, (REUSABLE, "node:20")),
+    # downloads inside a pinned composite action: latest, and a branch URL piped to sh
+    ("mutable-download", NESTED, (f"audit-org/downloader@{W1}",)),
 }
 
 
@@ -108,7 +111,8 @@ def graph() -> Graph:
 
 @pytest.fixture(scope="module")
 def result(graph: Graph) -> AuditResult:
-    return evaluate(graph)
+    downloads = asyncio.run(downloads_by_node(graph, SnapshotForge(FORGE_DIR)))
+    return evaluate(graph, downloads=downloads)
 
 
 def _keys(result: AuditResult) -> set[tuple[str, str, tuple[str, ...]]]:

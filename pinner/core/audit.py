@@ -10,11 +10,13 @@ action pattern and file.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pinner.config import Config, IgnoreEntry
+from pinner.core.checksums import discover as discover_downloads
+from pinner.core.downloads import DownloadSite
 from pinner.core.walk import Graph, walk
 from pinner.forge.base import Forge
 from pinner.models import SourceFile
@@ -75,11 +77,15 @@ def evaluate(
     config: Config | None = None,
     min_severity: Severity = Severity.MEDIUM,
     rules: Sequence[Rule] | None = None,
+    downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
 ) -> AuditResult:
-    """Apply ``rules`` (default: all registered) to every edge of ``graph``."""
+    """Apply ``rules`` (default: all registered) to every edge of ``graph``.
+
+    ``downloads`` maps node ids to the downloads found in them (``mutable-download``).
+    """
     config = config or Config()
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph)
+    context = RuleContext(graph, downloads or {})
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -102,7 +108,14 @@ def evaluate(
                     remote=remote,
                     edge=edge.index,
                 )
-                key = (finding.rule, finding.file, finding.line, finding.chain, finding.remote)
+                key = (
+                    finding.rule,
+                    finding.file,
+                    finding.line,
+                    finding.chain,
+                    finding.remote,
+                    finding.message,
+                )
                 if key in findings:
                     continue
                 inline = root.ignore
@@ -137,4 +150,18 @@ async def run_audit(
     config = config or Config()
     graph = await walk(sources, forge, root=root, budget=budget, select=config.selects)
     threshold = min_severity or config.min_severity or Severity.MEDIUM
-    return evaluate(graph, config=config, min_severity=threshold)
+    downloads = await downloads_by_node(graph, forge)
+    return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+
+
+async def downloads_by_node(graph: Graph, forge: Forge) -> dict[str, tuple[DownloadSite, ...]]:
+    """Downloads inside the remote actions the walk reached, by node id.
+
+    Scripts are fetched at the same immutable commits the walk read. Bundled JavaScript is left
+    to ``pinner checksums``, which says plainly that scanning it is best effort.
+    """
+    found = await discover_downloads(graph, forge, {}, scan_javascript=False)
+    downloads: dict[str, list[DownloadSite]] = {}
+    for site in found.sites:
+        downloads.setdefault(site.origin, []).append(site)
+    return {k: tuple(v) for k, v in downloads.items()}

@@ -211,7 +211,9 @@ def scan_blocks(
     return sites
 
 
-async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Discovery:
+async def discover(
+    graph: Any, forge: Any, local_texts: Mapping[str, str], *, scan_javascript: bool = True
+) -> Discovery:
     """Every download in the graph of an audit walk.
 
     ``graph`` is a :class:`pinner.core.walk.Graph`; ``local_texts`` maps the user's files
@@ -322,7 +324,7 @@ async def discover(graph: Any, forge: Any, local_texts: Mapping[str, str]) -> Di
                                 origin=origin,
                             )
                         )
-            elif using.startswith("node") and main_script is not None:
+            elif scan_javascript and using.startswith("node") and main_script is not None:
                 path = posixpath.normpath(posixpath.join(action_dir or ".", main_script))
                 try:
                     main = await _fetch(forge, node.repo, node.commit, path)

@@ -11,6 +11,7 @@ from pinner.rules import (  # noqa: F401
     expression_ref,
     impostor_commit,
     missing_comment,
+    mutable_download,
     ref_confusion,
     stale_pin,
     tag_object_pin,

@@ -11,11 +11,12 @@ lets the audit run them all in one pass without any ordering between rules.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from pinner.core.downloads import DownloadSite
     from pinner.core.walk import Edge, Graph
 
 
@@ -76,9 +77,11 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What a rule may consult besides the edge: the whole graph (e.g. the parent node)."""
+    """What a rule may consult besides the edge: the whole graph (e.g. the parent node), and
+    the downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`)."""
 
     graph: Graph
+    downloads: Mapping[str, tuple[DownloadSite, ...]] = field(default_factory=dict)
 
 
 class Rule:
@@ -123,6 +126,7 @@ RULE_ORDER = (
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
+    "mutable-download",
 )
 """The documented order of the rules (README, SARIF ``rules``, ``--list-rules``)."""
 

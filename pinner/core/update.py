@@ -433,17 +433,28 @@ class Updater:
         ``unreadable`` (files discovery found but could not read) are reported as skipped.
         """
         uses = _collect(sources)
+        # Each use needs its repository's ref listing and, unless it is a branch, its release
+        # list: ask for both at once (one round trip instead of two). Uses that cannot be
+        # versions (``@main``) do not trigger a release list on their own.
+        prefetch = [
+            asyncio.ensure_future(self._releases(use.action.slug))
+            for use in uses
+            if use.action.is_sha or _parse_version(use.action.ref, use.action.path) is not None
+        ]
         tasks = [asyncio.ensure_future(self._analyse(u)) for u in uses]
         try:
             outcomes = await asyncio.gather(*tasks)
         except BaseException:
             # one remote failure fails the run (nothing is written): stop the rest cleanly
             # instead of leaving requests in flight against a forge about to be closed
-            for task in tasks:
+            for task in [*tasks, *prefetch]:
                 task.cancel()
             self._memo.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *prefetch, return_exceptions=True)
             raise
+        # a release list nobody needed in the end (every use of the repo was skipped): let it
+        # finish, and let a failure of it fail the run like any other remote failure
+        await asyncio.gather(*prefetch)
         changes = _sorted_changes(c for o in outcomes for c in o.changes)
         held = tuple(
             sorted(

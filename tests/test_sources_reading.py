@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pinner.errors import EXIT_USAGE, InputError
 from pinner.models import UsesKind
 from pinner.sources import yamlsafe
 from pinner.sources.reading import load_yaml, read_source
+from pinner.sources.scan import scan
 from pinner.sources.yamlsafe import compose
 
 pytestmark = pytest.mark.timeout(20)
@@ -207,3 +210,37 @@ def test_pure_and_libyaml_compose_identically() -> None:
     fast = compose(text, source="t")
     pure = yamlsafe._compose_events(text, source="t", loader_cls=yamlsafe._PureLoader)
     assert repr(fast) == repr(pure)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cs",)) | st.sampled_from(list(":-[]{}&*!|>'\"#\n ")),
+        max_size=200,
+    )
+)
+def test_arbitrary_text_is_scanned_or_refused(text: str) -> None:
+    """Whatever the text, scanning returns sites or raises InputError: never anything else."""
+    try:
+        source = scan(text, "fuzz.yml", "workflow")
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    for site in source.uses:
+        assert 0 <= site.value_span.start <= site.value_span.end <= len(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_are_loaded_or_refused(data: bytes) -> None:
+    try:
+        loaded = load_yaml(data, source="fuzz.yml")
+    except InputError as exc:
+        assert str(exc).startswith("fuzz.yml") and "\n" not in str(exc)
+        return
+    assert not loaded.text.startswith("\ufeff")
+
+
+def test_lone_surrogate_refused() -> None:
+    with pytest.raises(InputError, match="Unicode"):
+        load_yaml("a: \udc80\n", source="x.yml")

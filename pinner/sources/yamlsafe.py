@@ -228,6 +228,12 @@ def compose(text: str, *, source: str) -> Node | None:
         raise InputError(f"malformed YAML: {_one_line(str(exc))}", path=source) from None
     except RecursionError:  # pure parser on pathological input
         raise InputError("YAML nesting too deep", path=source) from None
+    except UnicodeError:
+        raise InputError("text is not valid Unicode (lone surrogate?)", path=source) from None
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        # the parser's own failure on input it should have rejected cleanly: still the
+        # input's fault as far as the user is concerned, so no traceback
+        raise InputError(f"cannot parse YAML ({type(exc).__name__})", path=source) from None
 
 
 def _compose_events(text: str, *, source: str, loader_cls: Any) -> Node | None:

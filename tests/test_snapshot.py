@@ -112,6 +112,9 @@ def test_compare_statuses(forge: SnapshotForge) -> None:
     diverged = run(forge.compare(REPO, "main", "release/v1"))
     assert (diverged.status, diverged.ahead_by, diverged.behind_by) == ("diverged", 1, 2)
     assert diverged.merge_base == sha("c2")
+    assert run(forge.compare(REPO, "main", "no-such-ref")) is None  # GitHub: 404
+    with pytest.raises(NotFoundError):
+        run(forge.compare("octo-org/missing", "main", "main"))
     same = run(forge.compare(REPO, "v1.1.0", sha("c3")))
     assert (same.status, same.ahead_by, same.behind_by) == ("identical", 0, 0)
 
@@ -164,8 +167,9 @@ def test_get_file(forge: SnapshotForge) -> None:
     assert run(forge.get_file(REPO, sha("c3"), "action.yaml")) is None
     assert run(forge.get_file(REPO, sha("c5"), "sub/action.yaml")) is not None
     assert run(forge.get_file(REPO, sha("c5"), "../../../etc/passwd")) is None
+    assert run(forge.get_file(REPO, "f" * 40, "action.yml")) is None  # raw host: 404
     with pytest.raises(NotFoundError):
-        run(forge.get_file(REPO, "f" * 40, "action.yml"))
+        run(forge.get_file("octo-org/missing", sha("c3"), "action.yml"))
 
 
 def test_forge_url_placeholder_substituted_only_when_given(snap_dir: Path) -> None:

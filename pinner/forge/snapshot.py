@@ -458,9 +458,6 @@ class RepoSnapshot:
                     found[child.name] = "dir" if child.is_dir() else "file"
         return sorted(found.items()) if exists else None
 
-    def has_commit_files(self, commit: str) -> bool:
-        return any((d / "files" / commit).is_dir() for d in self.dirs)
-
     # ------------------------------------------------------------------ releases
 
     def releases(self) -> list[dict[str, Any]]:
@@ -641,10 +638,8 @@ class SnapshotForge:
         return self.data.repo(repo).ref_listing()
 
     async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
-        snap = self.data.repo(repo)
-        if snap.commit(commit) is None and not snap.has_commit_files(commit):
-            raise NotFoundError(f"commit {commit} not found in {snap.name}")
-        body = snap.file(commit, path)
+        # an unknown commit is a missing file, as GitHub's raw host answers 404 for both
+        body = self.data.repo(repo).file(commit, path)
         return None if body is None else self._substitute(body)
 
     async def get_commit(self, repo: str, ref: str) -> Commit:
@@ -659,8 +654,7 @@ class SnapshotForge:
         snap = self.data.repo(repo)
         base_sha, head_sha = snap.resolve(base), snap.resolve(head)
         if base_sha is None or head_sha is None:
-            missing = base if base_sha is None else head
-            raise NotFoundError(f"no commit found for {missing!r} in {snap.name}")
+            return None  # GitHub answers 404 for an unknown side, like for unrelated histories
         result = snap.compare(base_sha, head_sha)
         return None if result is None else result[0]
 

@@ -184,9 +184,14 @@ def update(
             jobs=jobs,
             snapshot=snapshot,
         )
-        roots = [p.resolve() for p in (paths or [Path(".")])]
+        # a file's own symlink is left for discovery to judge (it refuses loops and links
+        # leaving the repository); resolving it here would read and write its target
+        roots = [
+            p.resolve() if p.is_dir() else p.parent.resolve() / p.name
+            for p in (paths or [Path(".")])
+        ]
         for root in roots:
-            if not root.exists():
+            if not root.exists() and not root.is_symlink():
                 raise UsageError(f"{root}: no such file or directory")
         repo_root = repository_root(roots[0])
         config = _load_config(repo_root, config_file)

@@ -351,3 +351,34 @@ def test_markdown_format_prints_the_pr_body(repo: Path) -> None:
     code, out, _ = run("--format", "markdown", "--dry-run")
     assert code == 0
     assert out == (GOLDEN / "pr-body.md").read_bytes().decode("utf-8")
+
+
+def test_crlf_and_bom_survive_and_the_second_run_is_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "crlf"
+    (root / ".github" / "workflows").mkdir(parents=True)
+    old = sha("setup-tool", "v1.1.0")
+    text = (
+        "on: push\r\njobs:\r\n  a:\r\n    runs-on: x\r\n    steps:\r\n"
+        f"      - uses: {OWNER}/setup-tool@{old}   # tag=v1.1.0 keep this note\r\n"
+        f"      - uses: '{OWNER}/monorepo/cache@cache/v3.0.0'\r\n"
+    )
+    path = root / ".github" / "workflows" / "w.yml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    monkeypatch.chdir(root)
+    code, _, err = run()
+    assert code == 0, err
+    new = sha("setup-tool", "v2.1.0")
+    cache = sha("monorepo", "cache/v3.1.0")
+    assert (
+        path.read_bytes()
+        == b"\xef\xbb\xbf"
+        + (
+            "on: push\r\njobs:\r\n  a:\r\n    runs-on: x\r\n    steps:\r\n"
+            f"      - uses: {OWNER}/setup-tool@{new}   # v2.1.0 keep this note\r\n"
+            f"      - uses: '{OWNER}/monorepo/cache@{cache}' # cache/v3.1.0\r\n"
+        ).encode()
+    )
+    code, out, _ = run("--check")
+    assert code == 0 and out.splitlines()[-1].startswith("nothing to update")

@@ -47,6 +47,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rel.light_tag("v2.0.0-beta.1", c)
     rel.releases = [
         {
+            "tag_name": "v3.0.0",
+            "name": "draft",
+            "draft": True,
+            "prerelease": False,
+            "published_at": None,
+            "assets": [],
+        },
+        {
             "tag_name": "v2.0.0-beta.1",
             "name": "beta",
             "prerelease": True,
@@ -270,7 +278,9 @@ def test_synthesised_releases(client: httpx.Client) -> None:
 
 def test_releases_json_assets_and_downloads(client: httpx.Client, emu) -> None:
     releases = client.get("/repos/octo-org/releaser/releases").json()
-    assert [r["tag_name"] for r in releases] == ["v2.0.0-beta.1", "v1.0.0"]
+    assert [r["tag_name"] for r in releases] == ["v3.0.0", "v2.0.0-beta.1", "v1.0.0"]
+    assert releases[0]["draft"] is True  # listed (the Forge protocol wants drafts) ...
+    assert client.get("/repos/octo-org/releaser/releases/tags/v3.0.0").status_code == 404
     latest = client.get("/repos/octo-org/releaser/releases/latest").json()
     assert latest["tag_name"] == "v1.0.0"
     (asset,) = latest["assets"]

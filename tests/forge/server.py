@@ -1126,7 +1126,7 @@ class _Context:
             ep = prefix + "/tags/{tag}"
             wanted = "/".join(tail[1:])
             for rel in self.release_list(snap):
-                if rel["tag_name"] == wanted:
+                if rel["tag_name"] == wanted and not rel.get("draft"):  # drafts have no tag
                     return self.json(200, rel, ep)
             raise self.not_found(ep)
         if tail[0] == "assets" and len(tail) == 2:
@@ -1164,7 +1164,7 @@ class _Context:
         filename = parts[-1]
         tag = "/".join(parts[4:-1])
         for rel in self.release_list(snap):
-            if rel["tag_name"] != tag:
+            if rel["tag_name"] != tag or rel.get("draft"):
                 continue
             for asset in rel["assets"]:
                 if asset["name"] == filename:

@@ -201,6 +201,10 @@ def test_tags_pagination_with_link_header(client: httpx.Client, prefix: str) -> 
 def test_branches(client: httpx.Client) -> None:
     names = {b["name"]: b["commit"]["sha"] for b in client.get(f"/repos/{REPO}/branches").json()}
     assert names == {"main": sha("c5"), "release/v1": sha("c4"), "v1": sha("c4")}
+    one = client.get(f"/api/v3/repos/{REPO}/branches/release/v1").json()
+    assert (one["name"], one["commit"]["sha"]) == ("release/v1", sha("c4"))
+    missing = client.get(f"/repos/{REPO}/branches/nope")
+    assert (missing.status_code, missing.json()["message"]) == (404, "Branch not found")
 
 
 def test_compare_statuses(client: httpx.Client) -> None:

@@ -652,6 +652,9 @@ class _Context:
         if head == "branches" and not tail:
             ep = prefix + "/branches"
             return self.branches(self.repo(owner, name, ep), ep)
+        if head == "branches":
+            ep = prefix + "/branches/{branch}"
+            return self.branch(self.repo(owner, name, ep), joined, ep)
         if head == "compare" and tail:
             ep = prefix + "/compare/{basehead}"
             return self.compare(self.repo(owner, name, ep), joined, ep)
@@ -931,6 +934,22 @@ class _Context:
             for r in snap.branches()
         ]
         return self.paginate(items, endpoint)
+
+    def branch(self, snap: RepoSnapshot, branch: str, endpoint: str) -> Response:
+        entry = snap.ref(f"refs/heads/{branch}")
+        rec = snap.commit(entry.ref.commit) if entry else None
+        if rec is None:
+            raise _NotFound(self.error(404, "Branch not found", endpoint))
+        api = f"{self.api}/repos/{snap.name}/branches/{branch}"
+        body = {
+            "name": branch,
+            "commit": self.commit_json(snap, rec),
+            "_links": {"self": api, "html": f"{self.base}/{snap.name}/tree/{branch}"},
+            "protected": False,
+            "protection": {"enabled": False},
+            "protection_url": f"{api}/protection",
+        }
+        return self.json(200, body, endpoint)
 
     def compare(self, snap: RepoSnapshot, basehead: str, endpoint: str) -> Response:
         if "..." not in basehead:

@@ -38,6 +38,8 @@ from urllib.parse import quote
 from packaging.version import Version
 
 from pinner.core.cooldown import Cooldown
+from pinner.core.resolve import Resolver
+from pinner.core.versions import best_version_tag, parse_version, tag_prefix
 from pinner.errors import NotFoundError, UsageError
 from pinner.forge.base import Forge
 from pinner.models import (
@@ -50,6 +52,7 @@ from pinner.models import (
     UsesKind,
     UsesSite,
 )
+from pinner.sources.comments import parse_version_comment
 
 BUMPS = ("major", "minor", "patch")
 GROUPINGS = ("all", "action", "none")
@@ -258,11 +261,6 @@ def slug_id(text: str) -> str:
     return re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-") or "action"
 
 
-def tag_family(tag: str) -> str:
-    """The monorepo prefix of a version tag (``setup/v1.2.3`` -> ``setup/``; ``v1`` -> ``""``)."""
-    return tag[: tag.rfind("/") + 1]
-
-
 def bump_level(old: Version | None, new: Version) -> str | None:
     """Which semver level moves from ``old`` to ``new`` (None when unknown or not newer)."""
     if old is None:
@@ -288,8 +286,6 @@ def within_bump(old: Version | None, new: Version, bump: str) -> bool:
 
 
 def _parse_version(tag: str, path: str | None) -> Version | None:
-    from pinner.core.versions import parse_version
-
     try:
         return parse_version(tag, path=path)
     except Exception:  # a tag name is remote input: never let one odd tag stop the run
@@ -316,7 +312,7 @@ def candidates_from(
     found: list[Candidate] = []
     for ref in listing.tags:
         name = ref.short
-        if tag_family(name) != family:
+        if tag_prefix(name) != family:
             continue
         version = _parse_version(name, path)
         if version is None:
@@ -346,7 +342,7 @@ def candidates_from(
 
 
 def _spelling_rank(cand: Candidate) -> tuple[int, int, int, str]:
-    bare = cand.name[len(tag_family(cand.name)) :]
+    bare = cand.name[len(tag_prefix(cand.name)) :]
     return (cand.specificity, cand.release is not None, bare[:1] in "vV", cand.name)
 
 
@@ -356,7 +352,7 @@ def keep_style_ref(written: str, target: Candidate, listing: RefListing) -> str:
     ``v4`` -> ``v5`` (the target's major), ``v4.1`` -> ``v4.2``, ``v4.1.0`` -> the target's
     tag. Falls back to the target's own tag when the repository has no such floating tag.
     """
-    family = tag_family(written)
+    family = tag_prefix(written)
     bare = written[len(family) :]
     prefix = "v" if bare[:1] in "vV" else ""
     written_parts = _FAMILY_STRIP.sub("", bare).split(".")
@@ -410,13 +406,12 @@ class Updater:
     """
 
     def __init__(self, forge: Forge, policy: UpdatePolicy, *, server_url: str) -> None:
-        from pinner.core.resolve import Resolver
-
         self.forge = forge
         self.policy = policy
         self.server_url = server_url.rstrip("/")
         self.resolver = Resolver(forge)
         self._memo = _Memo()
+        self._candidates: dict[tuple[str, str | None, str], list[Candidate]] = {}
 
     # --------------------------------------------------------------------- public
 
@@ -504,8 +499,6 @@ class Updater:
         current_ref = resolution.version
         if pinned and comment_version is not None:
             # the comment says which family the user follows (v4 vs 4.x, path/ tags)
-            from pinner.core.versions import best_version_tag
-
             current_ref = best_version_tag(
                 listing, resolution.commit, prefer=comment_version, path=action.path
             )
@@ -529,14 +522,14 @@ class Updater:
             return _Outcome(skipped=(Skipped(str(action), reason, locations),))
         current_name = current_ref.short
         current_version = _parse_version(current_name, action.path)
-        family = tag_family(current_name)
+        family = tag_prefix(current_name)
         releases = await self._releases(listing.repo)
-        candidates = await self._memo.get(
-            ("candidates", listing.repo.lower(), action.path, family),
-            lambda: _async_value(
-                candidates_from(listing, releases, path=action.path, family=family)
-            ),
-        )
+        key = (listing.repo.lower(), action.path, family)
+        if key not in self._candidates:  # the same family is ranked once per run
+            self._candidates[key] = candidates_from(
+                listing, releases, path=action.path, family=family
+            )
+        candidates = self._candidates[key]
         current_release = next(
             (r for r in releases if r.tag_name == current_name and not r.draft), None
         )
@@ -790,10 +783,6 @@ async def plan_update(
 # ----------------------------------------------------------------------------- helpers
 
 
-async def _async_value(value: T) -> T:
-    return value
-
-
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -831,8 +820,6 @@ def _locations(sites: Iterable[UsesSite]) -> tuple[Location, ...]:
 def _version_comment(site: UsesSite) -> str | None:
     if not site.comment:
         return None
-    from pinner.sources.comments import parse_version_comment
-
     return parse_version_comment(site.comment)
 
 

@@ -286,10 +286,7 @@ def within_bump(old: Version | None, new: Version, bump: str) -> bool:
 
 
 def _parse_version(tag: str, path: str | None) -> Version | None:
-    try:
-        return parse_version(tag, path=path)
-    except Exception:  # a tag name is remote input: never let one odd tag stop the run
-        return None
+    return parse_version(tag, path=path)  # None for anything that is not a version tag
 
 
 def candidates_from(

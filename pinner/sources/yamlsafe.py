@@ -308,31 +308,26 @@ class _ComposeState:
             node: Node | None = None
             if etype is scalar_t:
                 sm, em = event.start_mark, event.end_mark
-                start = _content_start(
-                    text, sm.index, em.index, event.anchor is not None or event.tag is not None
-                )
+                anchor, tag = event.anchor, event.tag  # ``tag`` is a property: read it once
+                start = sm.index
+                end = em.index
                 line = sm.line + 1
                 column = sm.column + 1
-                if start != sm.index:
-                    line = text.count("\n", 0, start) + 1
-                    column = start - (text.rfind("\n", 0, start) + 1) + 1
-                last_end = em.index
+                if anchor is not None or tag is not None:
+                    start = _content_start(text, start, end, True)
+                    if start != sm.index:
+                        line = text.count("\n", 0, start) + 1
+                        column = start - (text.rfind("\n", 0, start) + 1) + 1
+                last_end = end
                 node = ScalarNode(
-                    start,
-                    em.index,
-                    line,
-                    column,
-                    event.anchor,
-                    event.value,
-                    event.style or "",
-                    event.tag,
+                    start, end, line, column, anchor, event.value, event.style or "", tag
                 )
                 self.distinct += 1
                 self.expanded += 1
                 if self.distinct > MAX_NODES:
                     raise self._fail(f"more than {MAX_NODES:,} YAML nodes", sm)
-                if event.anchor is not None:
-                    self.anchors[event.anchor] = node
+                if anchor is not None:
+                    self.anchors[anchor] = node
                     self.sizes[id(node)] = 1
             elif etype is alias_t:
                 if event.anchor not in self.anchors:

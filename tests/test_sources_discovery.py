@@ -149,3 +149,19 @@ def test_relative_path_with_dotdot(repo: Path, monkeypatch: pytest.MonkeyPatch) 
     found = discover([Path("..")])
     assert found[0].root == repo
     assert rels(found) == rels(discover([repo]))
+
+
+def test_explicit_symlink_loop_or_escape_is_an_input_error(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    make(outside, {"wf.yml": WF})
+    workflows = repo / ".github" / "workflows"
+    os.symlink("loop.yml", workflows / "loop.yml")
+    os.symlink(outside / "wf.yml", workflows / "escape.yml")
+    with pytest.raises(InputError, match=r"loop\.yml: refusing to read: symlink loop"):
+        discover([workflows / "loop.yml"])
+    with pytest.raises(InputError, match="outside the repository root"):
+        discover([workflows / "escape.yml"])
+    os.symlink("b.yml", workflows / "inside.yml")  # a link inside the root is fine
+    assert rels(discover([workflows / "inside.yml"])) == [
+        (".github/workflows/inside.yml", "workflow")
+    ]

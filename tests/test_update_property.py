@@ -110,7 +110,7 @@ def oracle(
     return best[1] if best else None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     history=histories,
     data=st.data(),
@@ -158,3 +158,22 @@ def test_the_target_is_the_newest_eligible_release(
         assert Version(held.candidate.version or "0") > Version(expected or current)
         if held.reason == "cooldown":
             assert held.eligible_at is not None and held.eligible_at > NOW
+
+
+tag_names = st.one_of(
+    st.text(min_size=1, max_size=20),
+    st.from_regex(r"\A(?:[a-z]+/)?v?\d{1,3}(?:\.\d{1,3}){0,3}(?:-?[a-z]{1,5}\.?\d?)?\Z"),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(names=st.lists(tag_names, max_size=30), path=st.sampled_from([None, "setup", "a/b"]))
+def test_any_tag_names_rank_without_error(names: list[str], path: str | None) -> None:
+    from pinner.core.update import candidates_from
+
+    refs = tuple(GitRef(f"refs/tags/{n}", commit_of(n), commit_of(n)) for n in names)
+    for family in {"", "setup/", *(n[: n.rfind("/") + 1] for n in names)}:
+        found = candidates_from(RefListing(REPO, refs), (), path=path, family=family)
+        versions = [c.version for c in found]
+        assert versions == sorted(versions, reverse=True)
+        assert len(set(versions)) == len(versions)  # one candidate per version

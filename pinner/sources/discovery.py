@@ -191,8 +191,10 @@ def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[Di
     sorted by name, then actions sorted by relative path. A directory is its own repository
     root, except ``.github`` or ``.github/workflows`` themselves, whose root is the directory
     holding ``.github``. A file's root is the git root above it (see :func:`find_root`).
-    Skipped symlinks go to ``on_skip`` (default: a logged warning). Raises
-    :class:`InputError` for a path that does not exist.
+    Symlinks found while walking that loop or leave the root are skipped and go to
+    ``on_skip`` (default: a logged warning). Raises :class:`InputError` for a path that does
+    not exist, and for a file named explicitly that is such a symlink (the user asked for that
+    very file: skipping it silently would look like success).
     """
     collector = _Collector(on_skip or _default_on_skip)
     for given in paths or [Path(".")]:

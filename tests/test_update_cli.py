@@ -269,6 +269,15 @@ def test_over_the_emulator_with_pagination(
     assert many["compare_url"].startswith(f"{emu.url}/{OWNER}/many-releases/compare/")
     release_pages = [r for r in emu.requests if "/many-releases/releases" in r.get("path", "")]
     assert len(release_pages) >= 2, release_pages
+    # every request made once: one ref listing per repository, one release list (all pages)
+    # per repository, and a date only for the two candidates without a release
+    paths = [(r.get("method"), r.get("path")) for r in emu.requests]
+    assert len(paths) == len(set(paths)), paths
+    stats = emu.stats()
+    assert stats["git"] == 5  # setup-tool, monorepo, codeql-like, many-releases, missing-repo
+    assert stats["endpoints"].get("GET /repos/{owner}/{repo}/git/tags/{tag_sha}") == 1
+    assert stats["endpoints"].get("GET /repos/{owner}/{repo}/commits/{ref}") == 1
+    assert stats["rest"] == 8
     assert "ghp_test_token_never_printed" not in out + err
     # the same answer as the snapshot forge gives without HTTP
     _, offline_out, _ = run("--format", "json", "--dry-run")

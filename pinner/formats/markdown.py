@@ -71,6 +71,8 @@ def _change_row(change: Change) -> str:
     kind = change.level or change.kind
     if change.mutable:
         kind += " ⚠️ mutable tag"
+    if change.immutable_release:
+        kind += " · immutable release"  # GitHub guarantees its tag and assets cannot change
     return (
         f"| {_code(change.action)} | {_point(change.old)} | {_point(change.new)} | {kind} "
         f"| {released} | {' · '.join(x for x in links if x)} | {_where(change)} |"

@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from pinner.core.resolve import Resolution, Resolver
 from pinner.errors import InputError, NotFoundError
 from pinner.forge.base import Forge
+from pinner.forge.http import TooLargeError
 from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
 
 MAX_DEPTH = 9
@@ -579,14 +580,19 @@ class _Walk:
             candidates = [f"{path}/{n}" if path else n for n in METADATA_FILES]
         found: str | None = None
         data: bytes | None = None
-        for cand in candidates:  # in order: the runner takes the first that exists
-            data = await self.get_file(repo, commit, cand)
-            if data is not None:
-                found = cand
-                break
         common = dict(
             kind=node.kind, local=False, depth=node.depth, repo=repo, commit=commit, path=path
         )
+        for cand in candidates:  # in order: the runner takes the first that exists
+            try:
+                data = await self.get_file(repo, commit, cand)
+            except TooLargeError as exc:  # hostile metadata: a finding, like an alias bomb
+                error = f"{repo}@{commit}: {exc}"
+                self.nodes[node.id] = Node(node.id, **common, file=cand, error=error)  # type: ignore[arg-type]
+                return _Expansion()
+            if data is not None:
+                found = cand
+                break
         if found is None or data is None:
             what = " or ".join(candidates)
             error = f"no {what} in {repo} at {commit}"

@@ -141,7 +141,6 @@ def sweep_repo(client: httpx.Client, data: SnapshotData, name: str, api: str) ->
     }
     matching = client.get(f"{base}/git/matching-refs/").json()
     assert {m["ref"]: m["object"]["sha"] for m in matching} == {r.name: r.object for r in refs}
-    snap._load()
     for tag_sha in list(snap.tag_objects)[:25]:
         body = client.get(f"{base}/git/tags/{tag_sha}").json()
         assert body["sha"] == tag_sha

@@ -255,13 +255,13 @@ class RepoSnapshot:
             self.ref_entries: tuple[RefEntry, ...] = tuple(entries)
             self._ref_index = {e.ref.name: e for e in entries}
 
-            self.tag_objects: dict[str, TagObject] = {}
+            self._tag_objects: dict[str, TagObject] = {}
             raw_tags = []
             for d in self.dirs:
                 raw_tags.extend(_read_jsonl(d / "tags.jsonl"))
             tag_shas = {t["sha"] for t in raw_tags}
             for t in raw_tags:
-                self.tag_objects[t["sha"]] = TagObject(
+                self._tag_objects[t["sha"]] = TagObject(
                     sha=t["sha"],
                     tag=t["tag"],
                     object_sha=t["object"],
@@ -302,6 +302,12 @@ class RepoSnapshot:
             self.commits: dict[str, CommitRecord] = records
             self._virtual_parents = virtual
             self._loaded = True
+
+    @property
+    def tag_objects(self) -> dict[str, TagObject]:
+        """Every annotated tag object (nested ones included), by SHA."""
+        self._load()
+        return self._tag_objects
 
     @property
     def default_branch(self) -> str:
@@ -660,7 +666,6 @@ class SnapshotForge:
 
     async def get_tag_object(self, repo: str, sha: str) -> TagObject:
         snap = self.data.repo(repo)
-        snap._load()
         tag = snap.tag_objects.get(sha)
         if tag is None:
             raise NotFoundError(f"tag object {sha} not found in {snap.name}")
@@ -678,7 +683,6 @@ class SnapshotForge:
 
     async def get_repo(self, repo: str) -> RepoInfo:
         snap = self.data.repo(repo)
-        snap._load()
         html_base = self.forge_url or "https://github.com"
         return RepoInfo(
             full_name=snap.name,

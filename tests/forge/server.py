@@ -712,7 +712,6 @@ class _Context:
         }
 
     def repository(self, snap: RepoSnapshot) -> Response:
-        snap._load()
         owner, name = snap.name.split("/", 1)
         api = f"{self.api}/repos/{snap.name}"
         body = {
@@ -839,7 +838,6 @@ class _Context:
         return self.json(200, body, endpoint)
 
     def git_tag(self, snap: RepoSnapshot, sha: str, endpoint: str) -> Response:
-        snap._load()
         tag = snap.tag_objects.get(sha)
         if tag is None:
             raise self.not_found(endpoint)
@@ -1018,7 +1016,6 @@ class _Context:
         }
 
     def contents(self, snap: RepoSnapshot, path: str, endpoint: str) -> Response:
-        snap._load()
         ref = self.query.get("ref") or snap.default_branch
         sha = snap.resolve(ref)
         if sha is None:

@@ -43,8 +43,9 @@ CONFIG_FILES = (".github/pinner.toml", "pyproject.toml")
 KNOWN_KEYS = frozenset({"ignore", "include", "exclude", "cooldown", "min-severity"})
 """Keys this module validates."""
 
-PASSTHROUGH_KEYS = frozenset({"comment-style", "update", "checksums", "policy"})
-"""Keys owned by other commands: kept in :attr:`Config.extra` for them to validate."""
+PASSTHROUGH_KEYS: frozenset[str] = frozenset()
+"""Keys owned by other commands, kept in :attr:`Config.extra` for them to validate. None yet:
+a key that nothing reads is an error, not a setting silently ignored."""
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks", "": "days"}

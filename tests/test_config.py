@@ -142,9 +142,10 @@ def test_flags_win_over_the_file(tmp_path: Path) -> None:
     assert unchanged.min_severity is Severity.HIGH and unchanged.selects("a/x")
 
 
-def test_passthrough_keys_kept_for_other_commands(tmp_path: Path) -> None:
+def test_keys_nothing_reads_are_errors_not_silently_ignored(tmp_path: Path) -> None:
     _pyproject(tmp_path, '[tool.pinner]\ncomment-style = "tag"\n')
-    assert load_config(tmp_path).extra == {"comment-style": "tag"}
+    with pytest.raises(ConfigError, match="comment-style"):
+        load_config(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ config error; 3 remote failure (the graph is incomplete, so nothing is reported 
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -34,16 +33,6 @@ def register(app: typer.Typer) -> None:
     )(audit)
 
 
-def _patterns(values: list[str] | None, flag: str) -> tuple[re.Pattern[str], ...]:
-    out = []
-    for v in values or ():
-        try:
-            out.append(re.compile(v))
-        except re.error as exc:
-            raise UsageError(f"{flag} {v!r}: invalid regular expression: {exc}") from None
-    return tuple(out)
-
-
 def list_rules() -> str:
     from pinner.rules.base import all_rules
 
@@ -55,6 +44,7 @@ def list_rules() -> str:
     )
 
 
+@common.with_forge_options(jobs=16)
 def audit(
     paths: common.Paths = None,
     output_format: Annotated[
@@ -116,15 +106,8 @@ def audit(
     rules_only: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
-    server_url: common.ServerUrl = None,
-    api_url: common.ApiUrl = None,
-    token: common.Token = None,
-    cache_dir: common.CacheDir = None,
-    no_cache: common.NoCache = False,
-    offline: common.Offline = False,
-    jobs: common.Jobs = 16,
-    snapshot: common.Snapshot = None,
-    color: common.Color = "auto",
+    *,
+    forge_options: common.ForgeOptions,
 ) -> None:
     if rules_only:
         typer.echo(list_rules(), nl=False)
@@ -149,17 +132,8 @@ def audit(
         for rule in ignore or ():
             if rule not in known:
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
-        paint = common.use_color(color, sys.stdout if output is None else _NoTty())
-        settings = common.build_settings(
-            server_url=server_url,
-            api_url=api_url,
-            token=token,
-            cache_dir=cache_dir,
-            no_cache=no_cache,
-            offline=offline,
-            jobs=jobs,
-            snapshot=snapshot,
-        )
+        paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
+        settings = forge_options.settings()
         targets = [p for p in (paths or [Path(".")])]
         for target in targets:
             if not target.exists():
@@ -176,8 +150,8 @@ def audit(
             root = found[0].root
         config = load_config(root, explicit=config_file).merged(
             min_severity=threshold,
-            include=_patterns(include, "--include"),
-            exclude=_patterns(exclude, "--exclude"),
+            include=common.compile_patterns(include, "--include"),
+            exclude=common.compile_patterns(exclude, "--exclude"),
             ignore_rules=tuple(ignore or ()),
         )
         sources = [read_source(f) for f in found]

@@ -46,6 +46,7 @@ class ChecksumsRequest:
     color: bool
 
 
+@common.with_forge_options(jobs=8, offline=False)
 def checksums(
     paths: common.Paths = None,
     write: Annotated[
@@ -95,26 +96,11 @@ def checksums(
         float,
         typer.Option("--timeout", min=1.0, metavar="SECONDS", help="Time allowed per download."),
     ] = 300.0,
-    server_url: common.ServerUrl = None,
-    api_url: common.ApiUrl = None,
-    token: common.Token = None,
-    cache_dir: common.CacheDir = None,
-    no_cache: common.NoCache = False,
-    jobs: common.Jobs = 8,
-    snapshot: common.Snapshot = None,
-    color: common.Color = "auto",
+    *,
+    forge_options: common.ForgeOptions,
 ) -> None:
     def body():  # type: ignore[no-untyped-def]
-        settings = common.build_settings(
-            server_url=server_url,
-            api_url=api_url,
-            token=token,
-            cache_dir=cache_dir,
-            no_cache=no_cache,
-            offline=False,
-            jobs=jobs,
-            snapshot=snapshot,
-        )
+        settings = forge_options.settings()
         if verify is not None and (paths or url or release or write):
             raise UsageError("--verify FILE re-checks a manifest; give it alone")
         request = ChecksumsRequest(
@@ -125,7 +111,7 @@ def checksums(
             verify=verify,
             max_bytes=max_size * 1024 * 1024,
             timeout=timeout,
-            color=common.use_color(color, stream=sys.stderr),
+            color=forge_options.use_color(sys.stderr),
         )
         return run_checksums(settings, request)
 

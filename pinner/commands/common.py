@@ -1,20 +1,26 @@
 """Options every command shares, and the one place errors become exit codes.
 
 Each option has the environment variable GitHub Actions itself uses, so pinner works inside a
-workflow without flags.
+workflow without flags. A command that talks to the forge declares only its own options and is
+decorated with :func:`with_forge_options`, which adds the shared ones to its ``--help`` and hands
+them to it as one :class:`ForgeOptions` value.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from pinner.errors import EXIT_REMOTE, EXIT_USAGE, PinnerError
+from pinner.errors import EXIT_REMOTE, EXIT_USAGE, PinnerError, UsageError
 from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
 
 T = TypeVar("T")
@@ -88,6 +94,111 @@ Paths = Annotated[
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class ForgeOptions:
+    """The shared forge options of one command line, as given (validated by :meth:`settings`).
+
+    The token stays out of the repr so that no debug print or traceback can show it.
+    """
+
+    server_url: str | None
+    api_url: str | None
+    token: str | None = field(repr=False)
+    cache_dir: Path | None
+    no_cache: bool
+    offline: bool
+    jobs: int
+    snapshot: tuple[Path, ...]
+    color: str
+
+    def settings(self) -> Settings:
+        """The :class:`Settings` these options describe; UsageError (exit 2) on a bad mix."""
+        return build_settings(
+            server_url=self.server_url,
+            api_url=self.api_url,
+            token=self.token,
+            cache_dir=self.cache_dir,
+            no_cache=self.no_cache,
+            offline=self.offline,
+            jobs=self.jobs,
+            snapshot=self.snapshot,
+        )
+
+    def use_color(self, stream: Any = sys.stdout) -> bool:
+        """Whether to paint output written to ``stream`` (validates ``--color``)."""
+        return use_color(self.color, stream)
+
+
+# (parameter name, typer type, default): the order is the order ``--help`` lists them in.
+_FORGE_PARAMETERS: tuple[tuple[str, Any, object], ...] = (
+    ("server_url", ServerUrl, None),
+    ("api_url", ApiUrl, None),
+    ("token", Token, None),
+    ("cache_dir", CacheDir, None),
+    ("no_cache", NoCache, False),
+    ("offline", Offline, False),
+    ("jobs", Jobs, None),  # no shared default: each command states its own
+    ("snapshot", Snapshot, None),
+    ("color", Color, "auto"),
+)
+FORGE_OPTIONS_PARAMETER = "forge_options"
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def with_forge_options(*, jobs: int, offline: bool = True) -> Callable[[Command], Command]:
+    """Give a command the shared forge options as one keyword-only ``forge_options`` argument.
+
+    typer reads a command's options from its signature, so the decorated function's signature
+    is the command's own parameters (minus ``forge_options``) followed by the shared ones: every
+    command's ``--help`` lists them all, with one definition of each flag here. ``jobs`` is the
+    command's default for ``--jobs``; ``offline=False`` leaves ``--offline`` out (a command that
+    must download fresh bytes) and the value is then always False.
+    """
+    shared = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=annotation,
+            default=jobs if name == "jobs" else default,
+        )
+        for name, annotation, default in _FORGE_PARAMETERS
+        if offline or name != "offline"
+    ]
+
+    def decorate(command: Command) -> Command:
+        own = inspect.signature(command, eval_str=True)
+        if FORGE_OPTIONS_PARAMETER not in own.parameters:
+            raise TypeError(f"{command.__name__} takes no {FORGE_OPTIONS_PARAMETER} argument")
+        parameters = [p for p in own.parameters.values() if p.name != FORGE_OPTIONS_PARAMETER]
+        signature = own.replace(parameters=[*parameters, *shared])
+
+        @functools.wraps(command)
+        def command_with_forge_options(*args: Any, **kwargs: Any) -> Any:
+            values = {p.name: kwargs.pop(p.name, p.default) for p in shared}
+            options = ForgeOptions(
+                server_url=values["server_url"],
+                api_url=values["api_url"],
+                token=values["token"],
+                cache_dir=values["cache_dir"],
+                no_cache=values["no_cache"],
+                offline=values.get("offline", False),
+                jobs=values["jobs"],
+                snapshot=tuple(values["snapshot"] or ()),
+                color=values["color"],
+            )
+            return command(*args, **kwargs, **{FORGE_OPTIONS_PARAMETER: options})
+
+        command_with_forge_options.__signature__ = signature  # type: ignore[attr-defined]
+        command_with_forge_options.__annotations__ = {
+            **{p.name: p.annotation for p in signature.parameters.values()},
+            "return": signature.return_annotation,
+        }
+        return command_with_forge_options  # type: ignore[return-value]
+
+    return decorate
+
+
 def build_settings(
     *,
     server_url: str | None,
@@ -97,7 +208,7 @@ def build_settings(
     no_cache: bool,
     offline: bool,
     jobs: int,
-    snapshot: list[Path] | None,
+    snapshot: Sequence[Path] | None,
 ) -> Settings:
     """Turn the shared options into :class:`Settings`, validating as we go."""
     if no_cache and offline:
@@ -117,6 +228,17 @@ def build_settings(
     )
 
 
+def compile_patterns(values: Iterable[str] | None, flag: str) -> tuple[re.Pattern[str], ...]:
+    """Compile ``--include``/``--exclude`` style regexes; UsageError (exit 2) names the flag."""
+    out = []
+    for value in values or ():
+        try:
+            out.append(re.compile(value))
+        except re.error as exc:
+            raise UsageError(f"{flag} {value!r}: invalid regular expression: {exc}") from None
+    return tuple(out)
+
+
 def use_color(choice: str, stream=sys.stdout) -> bool:
     import os
 
@@ -130,8 +252,6 @@ def use_color(choice: str, stream=sys.stdout) -> bool:
 
 
 def raise_usage(message: str) -> None:
-    from pinner.errors import UsageError
-
     raise UsageError(message)
 
 

@@ -107,6 +107,7 @@ def register(app: typer.Typer) -> None:
     app.command("pin", help=HELP, no_args_is_help=False)(pin)
 
 
+@common.with_forge_options(jobs=16)
 def pin(
     paths: common.Paths = None,
     check: Check = False,
@@ -116,15 +117,8 @@ def pin(
     exclude: Exclude = None,
     partial: Partial = False,
     verify_budget: VerifyBudget = 10,
-    server_url: common.ServerUrl = None,
-    api_url: common.ApiUrl = None,
-    token: common.Token = None,
-    cache_dir: common.CacheDir = None,
-    no_cache: common.NoCache = False,
-    offline: common.Offline = False,
-    jobs: common.Jobs = 16,
-    snapshot: common.Snapshot = None,
-    color: common.Color = "auto",
+    *,
+    forge_options: common.ForgeOptions,
 ) -> None:
     async def body() -> int:
         options = PinOptions.parse(
@@ -137,18 +131,8 @@ def pin(
             partial=partial,
             verify_budget=verify_budget,
         )
-        common.use_color(color)  # validates the value; pin's output has no colour yet
-        settings = common.build_settings(
-            server_url=server_url,
-            api_url=api_url,
-            token=token,
-            cache_dir=cache_dir,
-            no_cache=no_cache,
-            offline=offline,
-            jobs=jobs,
-            snapshot=snapshot,
-        )
-        return await run_pin(options, settings)
+        forge_options.use_color()  # validates the value; pin's output has no colour yet
+        return await run_pin(options, forge_options.settings())
 
     code = common.run(body)
     raise typer.Exit(code)
@@ -190,8 +174,8 @@ class PinOptions:
             check=check,
             diff=diff,
             output_format=output_format,
-            include=_patterns(include, "--include"),
-            exclude=_patterns(exclude, "--exclude"),
+            include=common.compile_patterns(include, "--include"),
+            exclude=common.compile_patterns(exclude, "--exclude"),
             partial=partial,
             verify_budget=verify_budget,
         )
@@ -199,16 +183,6 @@ class PinOptions:
     @property
     def mode(self) -> str:
         return "diff" if self.diff else "check" if self.check else "write"
-
-
-def _patterns(values: tuple[str, ...], flag: str) -> tuple[re.Pattern[str], ...]:
-    out = []
-    for value in values:
-        try:
-            out.append(re.compile(value))
-        except re.error as exc:
-            raise UsageError(f"{flag} {value!r}: invalid regular expression: {exc}") from None
-    return tuple(out)
 
 
 async def run_pin(options: PinOptions, settings: Settings) -> int:

@@ -13,7 +13,6 @@ Exit codes: 0 done (or nothing to do), 1 ``--check`` found updates, 2 usage/inpu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +42,7 @@ def _file_option(flag: str, help_text: str) -> typer.models.OptionInfo:
     return typer.Option(flag, metavar="FILE", help=help_text, show_default=False, dir_okay=False)
 
 
+@common.with_forge_options(jobs=16)
 def update(
     paths: common.Paths = None,
     bump: Annotated[
@@ -156,15 +156,8 @@ def update(
             dir_okay=False,
         ),
     ] = None,
-    server_url: common.ServerUrl = None,
-    api_url: common.ApiUrl = None,
-    token: common.Token = None,
-    cache_dir: common.CacheDir = None,
-    no_cache: common.NoCache = False,
-    offline: common.Offline = False,
-    jobs: common.Jobs = 16,
-    snapshot: common.Snapshot = None,
-    color: common.Color = "auto",
+    *,
+    forge_options: common.ForgeOptions,
 ) -> None:
     async def body() -> int:
         from pinner.core.cooldown import resolve_cooldown
@@ -174,16 +167,7 @@ def update(
 
         if output_format not in ("text", "json", "markdown"):
             raise UsageError(f"--format must be text, json or markdown, not {output_format!r}")
-        settings = common.build_settings(
-            server_url=server_url,
-            api_url=api_url,
-            token=token,
-            cache_dir=cache_dir,
-            no_cache=no_cache,
-            offline=offline,
-            jobs=jobs,
-            snapshot=snapshot,
-        )
+        settings = forge_options.settings()
         # a file's own symlink is left for discovery to judge (it refuses loops and links
         # leaving the repository); resolving it here would read and write its target
         roots = [
@@ -211,8 +195,8 @@ def update(
         if diff and output_format != "text":
             raise UsageError("--diff prints a patch; use it without --format")
         targets = TargetFilter(
-            include=_patterns(include or [], "--include") or config.include,
-            exclude=_patterns(exclude or [], "--exclude") or config.exclude,
+            include=common.compile_patterns(include, "--include") or config.include,
+            exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
         sources, unreadable = load_sources(roots)
         async with open_forge(settings) as forge:
@@ -232,7 +216,14 @@ def update(
             written = sorted(plan.relpaths[p] for p in plan.writes)
         if not check:
             write_outputs(plan, outputs)
-        emit(plan, output_format, written=written, check=check, outputs=outputs, color=color)
+        emit(
+            plan,
+            output_format,
+            written=written,
+            check=check,
+            outputs=outputs,
+            color=forge_options.color,
+        )
         return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK
 
     code = common.run(body)
@@ -283,16 +274,6 @@ def load_sources(roots: Sequence[Path]) -> tuple[list[SourceFile], list[Skipped]
                 )
             )
     return sources, unreadable
-
-
-def _patterns(values: Sequence[str], flag: str) -> tuple[re.Pattern[str], ...]:
-    out = []
-    for value in values:
-        try:
-            out.append(re.compile(value))
-        except re.error as exc:
-            raise UsageError(f"{flag} {value!r}: invalid regular expression: {exc}") from None
-    return tuple(out)
 
 
 def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[SourceFile]:

@@ -13,11 +13,9 @@ from pinner.errors import NotFoundError, OfflineMiss, RemoteError
 from pinner.forge.base import Forge
 from pinner.forge.cache import FileCacheStore
 from pinner.forge.cached import (
+    _RELEASES,
+    _REPO,
     CachedForge,
-    _dec_releases,
-    _dec_repo,
-    _enc_releases,
-    _enc_repo,
     comparison_from_json,
     comparison_to_json,
     ref_listing_from_json,
@@ -366,14 +364,14 @@ def test_undecodable_store_entry_is_a_miss(tmp_path: Path) -> None:
 
 def test_codec_round_trips_every_model() -> None:
     assert ref_listing_from_json(ref_listing_to_json(LISTING)) == LISTING
-    assert _dec_releases(_enc_releases(RELEASES)) == RELEASES
+    assert _RELEASES.decode(_RELEASES.encode(RELEASES)) == RELEASES
     info = RepoInfo("o/r", "main", "https://h/o/r", True, {"visibility": "public"})
-    back = _dec_repo(_enc_repo(info))
+    back = _REPO.decode(_REPO.encode(info))
     assert back == info and back.extra == {"visibility": "public"}
     cmp = Comparison("diverged", 2, 5, None)
     assert comparison_from_json(comparison_to_json(cmp)) == cmp
     assert comparison_from_json(comparison_to_json(None)) is None
-    assert _dec_releases(_enc_releases(RELEASES))[0].published_at == WHEN  # tz kept
+    assert _RELEASES.decode(_RELEASES.encode(RELEASES))[0].published_at == WHEN  # tz kept
 
 
 @pytest.mark.parametrize(
@@ -387,10 +385,10 @@ def test_codec_round_trips_every_model() -> None:
     ],
 )
 def test_codec_rejects_malformed_listings(payload: bytes) -> None:
-    from pinner.forge.cached import _dec_refs
+    from pinner.forge.cached import _REFS
 
     with pytest.raises((ValueError, KeyError, TypeError)):
-        _dec_refs(payload)
+        _REFS.decode(payload)
 
 
 def test_a_run_with_a_shorter_ttl_refuses_older_listings(tmp_path: Path) -> None:

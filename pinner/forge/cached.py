@@ -101,38 +101,21 @@ class CachedForge:
 
     async def list_refs(self, repo: str) -> RefListing:
         return await self._call(
-            "refs",
-            repo,
-            (),
-            ttl=self.refs_ttl,
-            fetch=lambda: self.inner.list_refs(repo),
-            encode=_enc_refs,
-            decode=_dec_refs,
-            what=f"ref listing of {repo}",
+            _REFS, repo, (), lambda: self.inner.list_refs(repo), f"ref listing of {repo}"
         )
 
     async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
         return await self._call(
-            "file",
+            _FILE,
             repo,
             (commit, path),
-            ttl=_FOREVER if _is_sha(commit) else _MEMO_ONLY,
-            fetch=lambda: self.inner.get_file(repo, commit, path),
-            encode=_enc_file,
-            decode=_dec_file,
-            what=f"{repo}/{path} at {commit}",
+            lambda: self.inner.get_file(repo, commit, path),
+            f"{repo}/{path} at {commit}",
         )
 
     async def get_commit(self, repo: str, ref: str) -> Commit:
         return await self._call(
-            "commit",
-            repo,
-            (ref,),
-            ttl=_FOREVER if _is_sha(ref) else _MEMO_ONLY,
-            fetch=lambda: self.inner.get_commit(repo, ref),
-            encode=_enc_commit,
-            decode=_dec_commit,
-            what=f"commit {repo}@{ref}",
+            _COMMIT, repo, (ref,), lambda: self.inner.get_commit(repo, ref), f"commit {repo}@{ref}"
         )
 
     async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
@@ -146,109 +129,97 @@ class CachedForge:
             return _FOREVER if result is not None else self.refs_ttl
 
         return await self._call(
-            "compare",
+            _COMPARISON,
             repo,
             (f"{base}...{head}",),
-            ttl=ttl_for,
-            fetch=lambda: self.inner.compare(repo, base, head),
-            encode=_enc_comparison,
-            decode=_dec_comparison,
-            what=f"comparison {repo} {base}...{head}",
+            lambda: self.inner.compare(repo, base, head),
+            f"comparison {repo} {base}...{head}",
+            lifetime_of=ttl_for,
         )
 
     async def get_tag_object(self, repo: str, sha: str) -> TagObject:
         return await self._call(
-            "tag",
+            _TAG,
             repo,
             (sha,),
-            ttl=_FOREVER if _is_sha(sha) else _MEMO_ONLY,
-            fetch=lambda: self.inner.get_tag_object(repo, sha),
-            encode=_enc_tag,
-            decode=_dec_tag,
-            what=f"tag object {repo}@{sha}",
+            lambda: self.inner.get_tag_object(repo, sha),
+            f"tag object {repo}@{sha}",
         )
 
     async def list_releases(self, repo: str) -> tuple[Release, ...]:
         return await self._call(
-            "releases",
-            repo,
-            (),
-            ttl=self.refs_ttl,
-            fetch=lambda: self.inner.list_releases(repo),
-            encode=_enc_releases,
-            decode=_dec_releases,
-            what=f"release list of {repo}",
+            _RELEASES, repo, (), lambda: self.inner.list_releases(repo), f"release list of {repo}"
         )
 
     async def get_repo(self, repo: str) -> RepoInfo:
         return await self._call(
-            "repo",
-            repo,
-            (),
-            ttl=self.refs_ttl,
-            fetch=lambda: self.inner.get_repo(repo),
-            encode=_enc_repo,
-            decode=_dec_repo,
-            what=f"repository {repo}",
+            _REPO, repo, (), lambda: self.inner.get_repo(repo), f"repository {repo}"
         )
 
     # ------------------------------------------------------------------ machinery
 
     async def _call(
         self,
-        kind: str,
+        kind: _Kind[T],
         repo: str,
         args: tuple[str, ...],
-        *,
-        ttl: Lifetime | Callable[[Any], Lifetime],
         fetch: Callable[[], Awaitable[T]],
-        encode: Callable[[T], bytes],
-        decode: Callable[[bytes], T],
         what: str,
+        *,
+        lifetime_of: Callable[[Any], Lifetime] | None = None,
     ) -> T:
-        key = "/".join((kind, self.scope, repo.lower(), *args))
+        """Answer one question once per run; ``what`` names it in an ``--offline`` miss.
+
+        How long the store keeps the answer follows the kind (:attr:`_Kind.addressed_by_sha`)
+        unless ``lifetime_of`` decides it from the answer itself.
+        """
+        ttl = lifetime_of if lifetime_of is not None else self._lifetime_of_kind(kind, args)
+        key = "/".join((kind.name, self.scope, repo.lower(), *args))
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a memo's tasks belong to one event loop (one run)
             self._loop, self._tasks = loop, {}
         task = self._tasks.get(key)
         if task is not None:
-            self.stats[f"{kind}.memo"] += 1
+            self.stats[f"{kind.name}.memo"] += 1
         else:
-            task = asyncio.ensure_future(self._resolve(kind, key, ttl, fetch, encode, decode, what))
+            task = asyncio.ensure_future(self._resolve(kind, key, ttl, fetch, what))
             task.add_done_callback(_mark_retrieved)
             self._tasks[key] = task
         # shield: one caller being cancelled must not cancel the answer the others await
         return await asyncio.shield(task)
 
+    def _lifetime_of_kind(self, kind: _Kind[Any], args: tuple[str, ...]) -> Lifetime:
+        if not kind.addressed_by_sha:
+            return self.refs_ttl
+        return _FOREVER if _is_sha(args[0]) else _MEMO_ONLY
+
     async def _resolve(
         self,
-        kind: str,
+        kind: _Kind[T],
         key: str,
         ttl: Lifetime | Callable[[Any], Lifetime],
         fetch: Callable[[], Awaitable[T]],
-        encode: Callable[[T], bytes],
-        decode: Callable[[bytes], T],
         what: str,
     ) -> T:
         persist = self.store is not None and ttl is not _MEMO_ONLY
         stale: _Answer[T] | None = None
         if persist and self.store is not None:
             entry = self.store.get(key)
-            answer = _read_answer(entry.value, decode) if entry is not None else None
+            answer = _read_answer(entry.value, kind.decode) if entry is not None else None
             if entry is not None and answer is not None:
                 lifetime = self.refs_ttl if answer.missing is not None else _lifetime(ttl, answer)
                 if entry.fresh and not _too_old(entry, lifetime):
-                    self.stats[f"{kind}.store"] += 1
+                    self.stats[f"{kind.name}.store"] += 1
                     return answer.get()
                 stale = answer
         if self.offline:
             if stale is not None:
-                self.stats[f"{kind}.store"] += 1
+                self.stats[f"{kind.name}.store"] += 1
                 return stale.get()
             raise OfflineMiss(
                 f"--offline: the cache has no {what}; run once without --offline to fill it"
             )
-        self.stats[f"{kind}.fetch"] += 1
+        self.stats[f"{kind.name}.fetch"] += 1
         try:
             value = await fetch()
         except NotFoundError as exc:
@@ -260,7 +231,7 @@ class CachedForge:
         if persist and self.store is not None:
             lifetime = ttl(value) if callable(ttl) else ttl
             if not isinstance(lifetime, _Keep):
-                self.store.put(key, _PRESENT + encode(value), ttl=lifetime)
+                self.store.put(key, _PRESENT + kind.encode(value), ttl=lifetime)
         return value
 
 
@@ -371,14 +342,6 @@ def ref_listing_from_json(obj: dict[str, Any]) -> RefListing:
     )
 
 
-def _enc_refs(listing: RefListing) -> bytes:
-    return _dumps(ref_listing_to_json(listing))
-
-
-def _dec_refs(data: bytes) -> RefListing:
-    return ref_listing_from_json(json.loads(data))
-
-
 def commit_to_json(commit: Commit) -> dict[str, Any]:
     return {"sha": commit.sha, "date": _dt(commit.date), "parents": list(commit.parents)}
 
@@ -389,14 +352,6 @@ def commit_from_json(obj: dict[str, Any]) -> Commit:
         date=_parse_dt(obj["date"]),
         parents=tuple(_str(p) for p in obj["parents"]),
     )
-
-
-def _enc_commit(commit: Commit) -> bytes:
-    return _dumps(commit_to_json(commit))
-
-
-def _dec_commit(data: bytes) -> Commit:
-    return commit_from_json(json.loads(data))
 
 
 def tag_object_to_json(tag: TagObject) -> dict[str, Any]:
@@ -419,14 +374,6 @@ def tag_object_from_json(obj: dict[str, Any]) -> TagObject:
     )
 
 
-def _enc_tag(tag: TagObject) -> bytes:
-    return _dumps(tag_object_to_json(tag))
-
-
-def _dec_tag(data: bytes) -> TagObject:
-    return tag_object_from_json(json.loads(data))
-
-
 def comparison_to_json(comparison: Comparison | None) -> dict[str, Any] | None:
     if comparison is None:
         return None
@@ -447,14 +394,6 @@ def comparison_from_json(obj: dict[str, Any] | None) -> Comparison | None:
         behind_by=_int(obj["behind_by"]),
         merge_base=_opt_str(obj["merge_base"]),
     )
-
-
-def _enc_comparison(comparison: Comparison | None) -> bytes:
-    return _dumps(comparison_to_json(comparison))
-
-
-def _dec_comparison(data: bytes) -> Comparison | None:
-    return comparison_from_json(json.loads(data))
 
 
 def release_to_json(release: Release) -> dict[str, Any]:
@@ -501,12 +440,11 @@ def release_from_json(obj: dict[str, Any]) -> Release:
     )
 
 
-def _enc_releases(releases: tuple[Release, ...]) -> bytes:
-    return _dumps([release_to_json(r) for r in releases])
+def _releases_to_json(releases: tuple[Release, ...]) -> list[dict[str, Any]]:
+    return [release_to_json(r) for r in releases]
 
 
-def _dec_releases(data: bytes) -> tuple[Release, ...]:
-    items = json.loads(data)
+def _releases_from_json(items: object) -> tuple[Release, ...]:
     if not isinstance(items, list):
         raise TypeError("release list must be a list")
     return tuple(release_from_json(r) for r in items)
@@ -535,12 +473,45 @@ def repo_info_from_json(obj: dict[str, Any]) -> RepoInfo:
     )
 
 
-def _enc_repo(info: RepoInfo) -> bytes:
-    return _dumps(repo_info_to_json(info))
+@dataclass(frozen=True, slots=True)
+class _Kind(Generic[T]):
+    """One kind of question: its key prefix and stats name, its store codec, its lifetime rule.
+
+    ``addressed_by_sha``: the first key argument is a ref; an answer for a full SHA is kept for
+    ever, one for any other ref only in this run's memo. Otherwise answers change over time
+    and are kept ``refs_ttl`` seconds.
+    """
+
+    name: str
+    encode: Callable[[T], bytes]
+    decode: Callable[[bytes], T]
+    addressed_by_sha: bool = False
+
+    @classmethod
+    def json(
+        cls,
+        name: str,
+        to_json: Callable[[T], Any],
+        from_json: Callable[[Any], T],
+        *,
+        addressed_by_sha: bool = False,
+    ) -> _Kind[T]:
+        """A kind stored as the compact JSON of ``to_json`` and read back by ``from_json``."""
+        return cls(
+            name,
+            lambda value: _dumps(to_json(value)),
+            lambda data: from_json(json.loads(data)),
+            addressed_by_sha,
+        )
 
 
-def _dec_repo(data: bytes) -> RepoInfo:
-    return repo_info_from_json(json.loads(data))
+_REFS = _Kind.json("refs", ref_listing_to_json, ref_listing_from_json)
+_FILE = _Kind("file", _enc_file, _dec_file, addressed_by_sha=True)
+_COMMIT = _Kind.json("commit", commit_to_json, commit_from_json, addressed_by_sha=True)
+_COMPARISON = _Kind.json("compare", comparison_to_json, comparison_from_json)
+_TAG = _Kind.json("tag", tag_object_to_json, tag_object_from_json, addressed_by_sha=True)
+_RELEASES = _Kind.json("releases", _releases_to_json, _releases_from_json)
+_REPO = _Kind.json("repo", repo_info_to_json, repo_info_from_json)
 
 
 def _str(value: object) -> str:

@@ -331,28 +331,10 @@ def _decide(
     if res.kind in ("tag", "branch"):
         _pin_symbolic(work, site, action, res)
     elif res.kind == "tag-object":
-        if verdict is not None and verdict.verdict != REACHABLE:
-            code = "impostor-commit" if verdict.verdict == IMPOSTOR else "unverified-commit"
-            work.issue(
-                PROBLEM,
-                code,
-                site,
-                f"{action.ref} is a tag object pointing at {res.commit[:12]}: {verdict.detail}",
-            )
+        subject = f"{action.ref} is a tag object pointing at {res.commit[:12]}"
+        if _refused_unpublished(work, site, verdict, subject):
             return  # never rewrite to a commit nobody published
-        comment = res.comment
-        work.changes.append(
-            PinChange(
-                site,
-                site.value.raw,
-                f"{action.target}@{res.commit}",
-                site.comment,
-                comment,
-                res.commit,
-                comment,
-                "tag-object",
-            )
-        )
+        work.changes.append(_commit_pin(site, action, res, res.comment, "tag-object"))
         work.issue(
             WARNING,
             "tag-object-pin",
@@ -368,18 +350,8 @@ def _pin_symbolic(work: _Work, site: UsesSite, action: ActionRef, res: Resolutio
     comment = res.comment
     if comment is None and res.ref is not None and safe_comment(res.ref.short):
         comment = res.ref.short  # a tag that is no version: the name the user wrote is truthful
-    work.changes.append(
-        PinChange(
-            site,
-            site.value.raw,
-            f"{action.target}@{res.commit}",
-            site.comment,
-            comment,
-            res.commit,
-            comment,
-            "pinned-tag" if res.kind == "tag" else "pinned-branch",
-        )
-    )
+    reason = "pinned-tag" if res.kind == "tag" else "pinned-branch"
+    work.changes.append(_commit_pin(site, action, res, comment, reason))
     if res.kind == "branch":
         work.issue(
             WARNING,
@@ -398,9 +370,7 @@ def _check_sha_pin(
     verdict: Reachability | None,
 ) -> None:
     """An already SHA-pinned use: verify it, then add or correct its comment."""
-    if verdict is not None and verdict.verdict != REACHABLE:
-        code = "impostor-commit" if verdict.verdict == IMPOSTOR else "unverified-commit"
-        work.issue(PROBLEM, code, site, f"{action.slug}@{res.commit[:12]}: {verdict.detail}")
+    if _refused_unpublished(work, site, verdict, f"{action.slug}@{res.commit[:12]}"):
         return  # never rewrite an unverified pin to look legitimate
     new_value = f"{action.target}@{res.commit}"
     value_changed = new_value != site.value.raw  # e.g. an upper-case SHA
@@ -426,14 +396,7 @@ def _check_sha_pin(
     if named is None:  # no comment, or a note without a version: add one when we know it
         if best is not None:
             work.changes.append(
-                _sha_change(
-                    site,
-                    new_value,
-                    best,
-                    res.commit,
-                    best,
-                    "comment-added",
-                )
+                _sha_change(site, new_value, best, res.commit, best, "comment-added")
             )
         elif value_changed:
             work.changes.append(
@@ -463,6 +426,28 @@ def _check_sha_pin(
         site,
         f"comment named {named}, {where}; corrected to {best}",
     )
+
+
+def _refused_unpublished(
+    work: _Work, site: UsesSite, verdict: Reachability | None, subject: str
+) -> bool:
+    """Report a commit that is not verified reachable (``subject: detail``); True if so.
+
+    Both verdicts forbid pinning it: impostor (no branch or tag of the repository reaches it,
+    e.g. a fork's commit served under the parent's name) and unknown (out of compare budget).
+    """
+    if verdict is None or verdict.verdict == REACHABLE:
+        return False
+    code = "impostor-commit" if verdict.verdict == IMPOSTOR else "unverified-commit"
+    work.issue(PROBLEM, code, site, f"{subject}: {verdict.detail}")
+    return True
+
+
+def _commit_pin(
+    site: UsesSite, action: ActionRef, res: Resolution, comment: str | None, reason: str
+) -> PinChange:
+    """A tag, branch or tag object pinned to the commit it resolves to; the comment names it."""
+    return _sha_change(site, f"{action.target}@{res.commit}", comment, res.commit, comment, reason)
 
 
 def _sha_change(

@@ -41,8 +41,8 @@ TOKEN = "ghp_SENTINELhardeningTOKEN0123456789"
 # kinds occur within the first 14 draws; a pin plus an audit make far more requests than that.
 ALL_KINDS_SEED = 162
 FAULT_RATE = 0.2
-CLIENT_TIMEOUT = 0.5  # seconds per request: the "slow" fault (1 s) becomes a client timeout
-SLOW_FAULT_MS = 1000.0
+CLIENT_TIMEOUT = 0.3  # seconds per request: the "slow" fault (0.6 s) becomes a client timeout
+SLOW_FAULT_MS = 600.0
 RETRY_BACKOFF = 0.02  # first retry delay; doubles per attempt, full jitter
 
 

@@ -38,17 +38,11 @@ def _root(
 
 
 def _register() -> None:
-    """Each command lives in its own module; importing it here keeps this file the index."""
-    import importlib
+    """Each command lives in its own module of :mod:`pinner.commands`; this file is the index."""
+    from pinner.commands import audit, cache, checksums, pin, update
 
-    for name in ("pin", "audit", "update", "checksums", "cache"):
-        try:
-            module = importlib.import_module(f"pinner.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command not written yet
-            if exc.name != f"pinner.commands.{name}":
-                raise
-            continue
-        module.register(app)
+    for command in (pin, audit, update, checksums, cache):
+        command.register(app)
 
 
 _register()

@@ -92,6 +92,7 @@ class Measured:
     request_breakdown: dict[str, object] = field(default_factory=dict)
     lines_changed: int | None = None
     pinned_after: int | None = None
+    server_cpu_s: float | None = None  # the emulator's CPU during the run (same machine)
     stderr_tail: str = ""
 
     @property
@@ -203,6 +204,20 @@ class Emulator:
 
     def reset(self) -> None:
         self._call("/_reset", method="POST")
+
+    def cpu_seconds(self) -> float | None:
+        """CPU the emulator has used so far (Linux ``/proc``), else None.
+
+        The emulator shares the machine with the tool under test; its CPU during a run says how
+        much of the wall time was the test rig rather than the tool.
+        """
+        if self.proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stats(self) -> dict[str, object]:
         data = json.loads(self._call("/_stats"))
@@ -375,24 +390,32 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             run_pinact("warmup-pinact", emulator.url)
         for label in ("pinner-cold", "pinner-warm"):
             emulator.reset()
+            cpu = emulator.cpu_seconds()
             m, copy = run_pinner(label, emulator.url, "--cache-dir", str(cache))
-            _finish(m, emulator, corpus, copy)
+            _finish(m, emulator, corpus, copy, cpu)
             results.append(m)
         if pinact is not None:
             emulator.reset()
+            cpu = emulator.cpu_seconds()
             m, copy = run_pinact("pinact", emulator.url)
-            _finish(m, emulator, corpus, copy)
+            _finish(m, emulator, corpus, copy, cpu)
             results.append(m)
             if args.pinact_verify:
                 # like for like: pinner pin also verifies every existing SHA pin and its comment
                 emulator.reset()
+                cpu = emulator.cpu_seconds()
                 m, copy = run_pinact("pinact-verify", emulator.url, "--verify-comment")
-                _finish(m, emulator, corpus, copy)
+                _finish(m, emulator, corpus, copy, cpu)
                 results.append(m)
     return {"corpus": corpus, "runs": results}
 
 
-def _finish(m: Measured, emulator: Emulator, corpus: Corpus, copy: Path) -> None:
+def _finish(
+    m: Measured, emulator: Emulator, corpus: Corpus, copy: Path, cpu_before: float | None
+) -> None:
+    cpu_after = emulator.cpu_seconds()
+    if cpu_before is not None and cpu_after is not None:
+        m.server_cpu_s = cpu_after - cpu_before
     stats = emulator.stats()
     m.requests = total_requests(stats)
     m.request_breakdown = {k: v for k, v in stats.items() if k not in ("log",)}
@@ -456,15 +479,16 @@ def render(network: dict[str, object] | None, local: dict[str, object] | None, a
         out.append("")
         out.append(
             "| run | wall (s) | requests | requests / distinct action | CPU (s) "
-            "| peak RSS (MB) | lines changed | SHA-pinned uses after | exit |"
+            "| emulator CPU (s) | peak RSS (MB) | lines changed | SHA-pinned uses after | exit |"
         )
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for m in runs:
             per = m.requests / corpus.distinct_actions if m.requests is not None else None
+            server = f"{m.server_cpu_s:.2f}" if m.server_cpu_s is not None else "n/a"
             out.append(
-                f"| {m.label} | {m.wall_s:.2f} | {m.requests} | "
-                f"{per:.2f} | {m.cpu_s:.2f} | {m.peak_rss_mb:.0f} | {m.lines_changed} | "
-                f"{m.pinned_after} | {m.exit_code} |"
+                f"| {m.label} | {m.wall_s:.2f} | {m.requests} | {per:.2f} | {m.cpu_s:.2f} | "
+                f"{server} | {m.peak_rss_mb:.0f} | {m.lines_changed} | {m.pinned_after} | "
+                f"{m.exit_code} |"
             )
         by = {m.label: m for m in runs}
         for baseline in ("pinact", "pinact-verify"):
@@ -475,7 +499,7 @@ def render(network: dict[str, object] | None, local: dict[str, object] | None, a
                 m = by[label]
                 out.append(
                     f"| {label} / {baseline} | {_ratio(m.wall_s, base.wall_s)} | "
-                    f"{_ratio(m.requests, base.requests)} | | | | | | |"
+                    f"{_ratio(m.requests, base.requests)} | | | | | | | |"
                 )
         out.append("")
         out.append("Requests by endpoint:")

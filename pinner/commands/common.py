@@ -264,8 +264,8 @@ def run(func: Callable[[], Awaitable[T] | T]) -> T:
         return result  # type: ignore[return-value]
     except PinnerError as exc:
         _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted; no file was changed", 130)
+    except KeyboardInterrupt as exc:  # rewrite.write_all says when the files were written
+        _fail(str(exc) or "interrupted; no file was changed", 130)
     except typer.Exit:
         raise
     except OSError as exc:

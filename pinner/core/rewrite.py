@@ -337,26 +337,31 @@ def write_all(changes: Mapping[Path, bytes]) -> None:
         raise
 
     done: list[Path] = []
-    with _sigint_deferred():
-        try:
-            for temp, target in temps:
-                current = target
-                os.replace(temp, target)
-                done.append(target)
-        except OSError as exc:
-            for target in done:
-                with contextlib.suppress(OSError):
-                    if target in backups:
-                        os.replace(backups[target], target)
-                    else:
-                        os.unlink(target)  # did not exist before
-            _cleanup([t for t, _ in temps] + list(backups.values()))
-            raise InputError(
-                f"cannot write: {exc.strerror or exc}; no file was changed", path=str(current)
-            ) from None
-    _cleanup(list(backups.values()))
-    for directory in {target.parent for target, _ in targets}:
-        _fsync_dir(directory)
+    try:
+        with _sigint_deferred():
+            try:
+                for temp, target in temps:
+                    current = target
+                    os.replace(temp, target)
+                    done.append(target)
+            except OSError as exc:
+                for target in done:
+                    with contextlib.suppress(OSError):
+                        if target in backups:
+                            os.replace(backups[target], target)
+                        else:
+                            os.unlink(target)  # did not exist before
+                _cleanup([t for t, _ in temps] + list(backups.values()))
+                raise InputError(
+                    f"cannot write: {exc.strerror or exc}; no file was changed", path=str(current)
+                ) from None
+            # still holding SIGINT: a Ctrl-C during the renames must not leave backups behind
+            _cleanup(list(backups.values()))
+            for directory in {target.parent for target, _ in targets}:
+                _fsync_dir(directory)
+    except KeyboardInterrupt:
+        # delivered after every rename: the run was interrupted, but every file *was* written
+        raise KeyboardInterrupt("interrupted; every file was already written") from None
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -300,3 +300,31 @@ def test_sigint_mid_run_exits_130_with_one_line_and_changes_nothing(
     assert process.returncode == 130, (stdout, stderr)
     assert stderr == "pinner: error: interrupted; no file was changed\n", stderr
     assert tree_bytes(root) == before  # no file changed, no temporary file left behind
+
+
+def test_sigint_during_the_rename_phase_is_honest_and_leaves_no_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C between two renames is held until every rename is done: the run then stops
+    with 130, says the files were written (they were), and leaves no backup file behind."""
+    import typer
+
+    from pinner.core import rewrite
+
+    files = [tmp_path / f"{name}.yml" for name in "abc"]
+    for f in files:
+        f.write_bytes(b"old\n")
+    real_replace = os.replace
+
+    def interrupted_replace(src, dst) -> None:
+        real_replace(src, dst)
+        if str(dst).endswith("a.yml"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(rewrite.os, "replace", interrupted_replace)
+    with pytest.raises(typer.Exit) as exit_info:
+        common.run(lambda: rewrite.write_all({f: b"new\n" for f in files}))
+    assert exit_info.value.exit_code == 130
+    assert capsys.readouterr().err == "pinner: error: interrupted; every file was already written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yml", "b.yml", "c.yml"]
+    assert all(f.read_bytes() == b"new\n" for f in files)

@@ -278,5 +278,7 @@ def _fail(message: str, code: int) -> None:
     from pinner.sanitize import for_terminal
 
     prefix = "error" if code != EXIT_REMOTE else "remote error"
-    typer.echo(f"pinner: {prefix}: {for_terminal(message)}", err=True)
+    # one line, always: a newline from foreign text could start a fake line, or in CI a
+    # workflow command ("::add-mask::", "::error::")
+    typer.echo(f"pinner: {prefix}: {for_terminal(message, single_line=True)}", err=True)
     raise typer.Exit(code)

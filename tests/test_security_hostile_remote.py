@@ -272,7 +272,9 @@ class _Garbage(BaseHTTPRequestHandler):
             body = json.dumps({"sha": 5, "object": None, "tag_name": [], "commit": "x"}).encode()
         elif mode == "escape-errors":
             status, content_type = self.server.rng.choice([400, 404, 410, 422, 451]), "text/plain"
-            body = json.dumps({"message": "Not Found " + ESCAPES}).encode()
+            # a newline then a workflow command: in CI, stdout/stderr lines starting with "::"
+            # are commands to the runner (annotations, masks, outputs)
+            body = json.dumps({"message": f"Not Found {ESCAPES}\n::error::injected"}).encode()
         else:
             raise AssertionError(mode)
         self.send_response(status)
@@ -354,6 +356,7 @@ def test_garbage_servers_fail_with_one_line_and_change_nothing(
             assert result.exit_code == 3, (name, result.output[:2000])
         assert "Traceback" not in result.output, (name, result.output)
         assert_terminal_safe(result.output)
+        assert not any(ln.startswith("::") for ln in result.output.splitlines()), result.output
         errors = [ln for ln in result.stderr.splitlines() if ln.startswith("pinner: ")]
         assert len(errors) <= 2, (name, errors)  # the error, and pin's "nothing written"
         assert tree(root) == before, name
@@ -370,3 +373,22 @@ def test_truncating_server_fails_with_one_line_and_changes_nothing(
         assert "Traceback" not in result.output
         assert "remote" in result.output, (name, result.output)  # json: in the document
         assert tree(root) == before, name
+
+
+def test_error_messages_are_one_line_whatever_they_quote(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A newline in quoted foreign text could fake a line or, in CI, a workflow command."""
+    import typer
+
+    from pinner.errors import RemoteError
+
+    def fail() -> None:
+        raise RemoteError(f"server said: Not Found\n::error::injected{ESCAPES}\r\nmore")
+
+    with pytest.raises(typer.Exit) as info:
+        common.run(fail)
+    assert info.value.exit_code == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pinner: remote error: server said")
+    assert_terminal_safe(err)

@@ -341,3 +341,27 @@ def test_clear_and_info_wait_for_pending_writes(tmp_path: Path) -> None:
     assert store.clear() == 60
     assert store.info().entries == 0
     store.close()
+
+
+def test_directory_moved_away_mid_write_is_retried_not_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent `pinner cache clear` renames the format dir between mkstemp and rename."""
+    warnings: list[str] = []
+    store = FileCacheStore(tmp_path, warn=warnings.append)
+    store.put("file/a", b"1")
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def replace_after_clear(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            FileCacheStore(tmp_path).clear()  # the temp file vanishes with its directory
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_after_clear)
+    store.put("file/a", b"2")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert warnings == [] and store.writable
+    entry = store.get("file/a")
+    assert entry is not None and entry.value == b"2"

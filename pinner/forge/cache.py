@@ -252,21 +252,14 @@ class FileCacheStore:
         if not self._writable:
             return
         target = self._path(key)
-        prefix = f"{_TMP_PREFIX}{os.getpid()}-"
         try:
             try:
-                fd, tmp = tempfile.mkstemp(prefix=prefix, dir=target.parent)
-            except FileNotFoundError:  # first entry in this shard, or a concurrent clear
+                self._write_once(target, blob)
+            except FileNotFoundError:
+                # first entry in this shard, or another process's `cache clear` moved the
+                # directory away under us: recreate it and try once more
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=prefix, dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(blob)
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+                self._write_once(target, blob)
         except OSError as exc:
             with self._lock:
                 first, self._writable = self._writable, False
@@ -275,6 +268,19 @@ class FileCacheStore:
                 self._warn(
                     f"cache dir {self.root} is not writable ({reason}); running without cache"
                 )
+
+    @staticmethod
+    def _write_once(target: Path, blob: bytes) -> None:
+        """Write to a temporary file beside ``target``, then rename it into place."""
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(blob)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     # ------------------------------------------------------------------ maintenance
 

@@ -350,3 +350,24 @@ def test_local_docker_action_cannot_read_a_dockerfile_outside(tmp_path: Path) ->
     result = run("audit", root / ".github" / "workflows" / "bad.yml", "--format", "json")
     assert "Traceback" not in result.output
     assert "exfiltrated" not in result.output
+
+
+HOSTILE_CONFIG = {
+    "binary": b"\x00\x01\x02binary",
+    "not-utf-8": b"\xff\xfe[tool.pinner]\n",
+    "malformed-toml": b"[tool.pinner\nx =\n",
+    "wrong-type": b"[tool.pinner]\nignore = 5\n",
+}
+
+
+@pytest.mark.parametrize("command", ["pin", "audit", "update"])
+@pytest.mark.parametrize("case", HOSTILE_CONFIG)
+def test_hostile_configuration_is_refused_in_one_line(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    root = repository(tmp_path, "repo")
+    (root / "pyproject.toml").write_bytes(HOSTILE_CONFIG[case])
+    before = tree(root)
+    result = run(command, root)
+    assert_refused(result, mentions="pyproject.toml")
+    assert tree(root) == before

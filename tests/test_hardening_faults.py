@@ -238,8 +238,12 @@ def test_every_request_failing_changes_no_file_and_says_so(
     emu = emulator(FORGE, fail_rate=1.0, faults=("502", "reset", "truncate"))
     root = fresh_copy(CONSUMERS / "demo", tmp_path / "demo")
     before = tree_bytes(root)
+    started = time.monotonic()
     result = invoke("pin", str(root), "--server-url", emu.url, "--no-cache")
+    # retrying is bounded: each request gives up after max_retry_time (1 s here), concurrently
+    assert time.monotonic() - started < 10
     assert result.exit_code == 3, result.output
+    assert "after" in result.stderr and "tries" in result.stderr  # it did retry, then gave up
     assert "no file was written" in result.stderr
     assert "Traceback" not in result.output
     assert tree_bytes(root) == before

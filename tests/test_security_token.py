@@ -315,3 +315,31 @@ class socket_on_free_port:
 
     def __exit__(self, *exc: object) -> None:
         self._sock.close()
+
+
+def test_a_real_process_never_shows_the_token(emulator, tmp_path: Path) -> None:
+    """Out of process, logging's last-resort handler and warnings print to stderr: still clean.
+
+    The forge rate-limits after two requests and fails a third of the rest, so the run goes
+    through retries, a rate-limit stop and error reporting.
+    """
+    import os
+    import subprocess
+    import sys
+
+    emu = emulator(FORGE, rate_limit=2, fail_rate=0.3, seed=3, faults=("502", "reset"))
+    root = copy_consumer("findings", tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_API_URL")}
+    env |= {"GITHUB_TOKEN": TOKEN, "PINNER_NO_GH": "1", "GITHUB_SERVER_URL": emu.url}
+    for args in (["pin", str(root), "--no-cache"], ["audit", str(root), "--no-cache"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "pinner", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode in (1, 3), done.stderr
+        assert "Traceback" not in done.stderr
+        assert not leaks(done.stdout) and not leaks(done.stderr)
+    assert any(r["auth"] for r in emu.requests)  # the token was in use

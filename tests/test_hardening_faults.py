@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -273,8 +274,19 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
 
 @pytest.fixture
 def slow_forge(emulator) -> Iterator[object]:
-    """An emulator answering every request after 300 ms: runs last long enough to interrupt."""
-    yield emulator(FORGE, latency_ms=300)
+    """An emulator answering every request after 1 s, with ``.arrived`` set as soon as the
+    first request comes in (before its answer): the run is then surely still going."""
+    handle = emulator(FORGE, latency_ms=1000)
+    arrived = threading.Event()
+    draw_fault = handle.emulator.draw_fault  # called on arrival, before the latency
+
+    def on_arrival() -> str | None:
+        arrived.set()
+        return draw_fault()
+
+    handle.emulator.draw_fault = on_arrival
+    handle.arrived = arrived
+    yield handle
 
 
 @pytest.mark.parametrize(
@@ -294,7 +306,7 @@ def test_sigint_mid_run_exits_130_with_one_line_and_changes_nothing(
         [command, str(root), *extra, "--server-url", slow_forge.url, "--no-cache"], tmp_path
     )
     try:
-        wait_for(lambda: len(slow_forge.requests) >= 1 or process.poll() is not None)
+        wait_for(lambda: slow_forge.arrived.is_set() or process.poll() is not None)
         assert process.poll() is None, "the run ended before it could be interrupted"
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from pinner.core.versions import best_version_tag
 from pinner.errors import NotFoundError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, GitRef, RefListing
+from pinner.singleflight import SingleFlight
 
 _ANY_CASE_SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHORT_SHA_RE = re.compile(r"^[0-9a-fA-F]{7,39}$")
@@ -59,21 +59,14 @@ class Resolver:
 
     def __init__(self, forge: Forge) -> None:
         self._forge = forge
-        self._listings: dict[str, asyncio.Task[RefListing]] = {}
+        self._listings: SingleFlight[str, RefListing] = SingleFlight()
 
     async def listing(self, repo: str) -> RefListing:
         """The ref listing of ``owner/repo``; concurrent callers share one request.
 
         Failures are shared too: a missing repository is asked about once per run.
         """
-        key = repo.lower()
-        task = self._listings.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._forge.list_refs(repo))
-            task.add_done_callback(_mark_retrieved)
-            self._listings[key] = task
-        # shield: one caller being cancelled must not cancel the fetch the others await
-        return await asyncio.shield(task)
+        return await self._listings.get(repo.lower(), lambda: self._forge.list_refs(repo))
 
     async def resolve(self, action: ActionRef) -> Resolution:
         """Resolve one reference; NotFoundError when its repository, ref or commit is missing."""
@@ -191,10 +184,3 @@ def _tip(listing: RefListing, sha: str) -> GitRef | None:
     """A tag or branch whose peeled commit is ``sha`` (tags first: they do not move)."""
     at = listing.at_commit(sha)
     return next((r for r in at if r.is_tag), at[0] if at else None)
-
-
-def _mark_retrieved(task: asyncio.Future[object]) -> None:
-    """Consume a shared task's failure: when every caller was cancelled (Ctrl-C), asyncio would
-    otherwise print "Task exception was never retrieved" with a traceback at exit."""
-    if not task.cancelled():
-        task.exception()

@@ -40,6 +40,7 @@ from pinner.errors import InputError, NotFoundError
 from pinner.forge.base import Forge
 from pinner.forge.http import TooLargeError
 from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
+from pinner.singleflight import SingleFlight
 
 MAX_DEPTH = 9
 """The runner's limit on nested composite actions; deeper is a finding."""
@@ -308,40 +309,27 @@ class _Walk:
     select: Callable[[str], bool] | None = None
     nodes: dict[str, Node] = field(default_factory=dict)
     scheduled: set[str] = field(default_factory=set)
-    _resolutions: dict[tuple[str, str, str], asyncio.Task[Resolution]] = field(default_factory=dict)
-    _reach: dict[tuple[str, str], asyncio.Task[object]] = field(default_factory=dict)
-    _files: dict[tuple[str, str, str], asyncio.Task[bytes | None]] = field(default_factory=dict)
+    _resolutions: SingleFlight[tuple[str, str, str], Resolution] = field(
+        default_factory=SingleFlight
+    )
+    _reach: SingleFlight[tuple[str, str], object] = field(default_factory=SingleFlight)
+    _files: SingleFlight[tuple[str, str, str], bytes | None] = field(default_factory=SingleFlight)
 
     # --- single-flight wrappers: each (repo, commit, path) and each ref asked once per run
 
     async def resolve(self, action: ActionRef) -> Resolution:
         key = (action.repo_key, action.path or "", action.ref)
-        task = self._resolutions.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self.resolver.resolve(action))
-            task.add_done_callback(_mark_retrieved)
-            self._resolutions[key] = task
-        return await asyncio.shield(task)
+        return await self._resolutions.get(key, lambda: self.resolver.resolve(action))
 
     async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
         key = (repo.lower(), commit, path)
-        task = self._files.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self.forge.get_file(repo, commit, path))
-            task.add_done_callback(_mark_retrieved)
-            self._files[key] = task
-        return await asyncio.shield(task)
+        return await self._files.get(key, lambda: self.forge.get_file(repo, commit, path))
 
     async def check(self, repo: str, sha: str, listing: object) -> object | None:
         if self.reachability is None:
             return None
-        key = (repo.lower(), sha)
-        task = self._reach.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self.reachability(repo, sha, listing))
-            task.add_done_callback(_mark_retrieved)
-            self._reach[key] = task
-        return await asyncio.shield(task)
+        reachability = self.reachability
+        return await self._reach.get((repo.lower(), sha), lambda: reachability(repo, sha, listing))
 
     # --- edges
 
@@ -695,13 +683,6 @@ class _Walk:
         indexed = [replace(e, index=i) for i, e in enumerate(edges)]
         nodes = _in_discovery_order(self.nodes, roots, indexed)
         return Graph(nodes=nodes, edges=_mark_cycles(nodes, indexed), roots=tuple(roots))
-
-
-def _mark_retrieved(task: asyncio.Future[object]) -> None:
-    """Consume a shared task's failure: when every caller was cancelled (Ctrl-C), asyncio would
-    otherwise print "Task exception was never retrieved" with a traceback at exit."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _in_discovery_order(

@@ -48,6 +48,7 @@ from pinner.models import (
     RepoInfo,
     TagObject,
 )
+from pinner.singleflight import SingleFlight
 
 T = TypeVar("T")
 
@@ -91,7 +92,7 @@ class CachedForge:
         self.refs_ttl = refs_ttl
         self.scope = scope.lower()
         self.stats: Counter[str] = Counter()
-        self._tasks: dict[str, asyncio.Future[Any]] = {}
+        self._memo: SingleFlight[str, Any] = SingleFlight()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
@@ -177,16 +178,10 @@ class CachedForge:
         key = "/".join((kind.name, self.scope, repo.lower(), *args))
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a memo's tasks belong to one event loop (one run)
-            self._loop, self._tasks = loop, {}
-        task = self._tasks.get(key)
-        if task is not None:
+            self._loop, self._memo = loop, SingleFlight()
+        if key in self._memo:
             self.stats[f"{kind.name}.memo"] += 1
-        else:
-            task = asyncio.ensure_future(self._resolve(kind, key, ttl, fetch, what))
-            task.add_done_callback(_mark_retrieved)
-            self._tasks[key] = task
-        # shield: one caller being cancelled must not cancel the answer the others await
-        return await asyncio.shield(task)
+        return await self._memo.get(key, lambda: self._resolve(kind, key, ttl, fetch, what))
 
     def _lifetime_of_kind(self, kind: _Kind[Any], args: tuple[str, ...]) -> Lifetime:
         if not kind.addressed_by_sha:
@@ -279,12 +274,6 @@ def _too_old(entry: CacheEntry, lifetime: Lifetime) -> bool:
         return False  # immutable
     age = getattr(entry, "age", None)
     return isinstance(age, float | int) and age >= lifetime
-
-
-def _mark_retrieved(task: asyncio.Future[Any]) -> None:
-    """Consume a failed task's exception so asyncio does not log it when every caller left."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _is_sha(ref: str) -> bool:

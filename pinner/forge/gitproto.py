@@ -17,8 +17,9 @@ Every malformed input (bad length, non-hex, truncated packet, unexpected text) r
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pinner.errors import NotFoundError, RemoteError
@@ -113,6 +114,23 @@ def _check_err(line: str) -> None:
         raise RemoteError(f"git server error: {message[:200]}")
 
 
+def _lines_to_flush(packets: Iterable[bytes | Special], what: str) -> Iterator[str]:
+    """The text lines of a ref listing (``what``, for messages) up to its flush packet.
+
+    RemoteError on an ``ERR`` line, any other control packet, or a body cut off before the
+    flush: a truncated listing must never pass for a repository with fewer refs.
+    """
+    for pkt in packets:
+        if isinstance(pkt, Special):
+            if pkt is FLUSH_PKT:
+                return
+            raise RemoteError(f"git: unexpected {pkt.name} packet in {what}")
+        line = _text(pkt)
+        _check_err(line)
+        yield line
+    raise RemoteError(f"git: {what} ended without a flush packet (truncated)")
+
+
 def _oid(value: str, line: str) -> str:
     if not _OID_RE.match(value):
         raise RemoteError(f"git: invalid object id in ref line {line[:120]!r}")
@@ -169,15 +187,7 @@ class V0Advertisement:
 def parse_ls_refs_v2(body: bytes) -> tuple[AdvertisedRef, ...]:
     """Parse a v2 ``ls-refs`` response: ``<oid> <ref>[ symref-target:X][ peeled:<oid>]``."""
     refs: list[AdvertisedRef] = []
-    flushed = False
-    for pkt in iter_pkt_lines(body):
-        if isinstance(pkt, Special):
-            if pkt is FLUSH_PKT:
-                flushed = True
-                break
-            raise RemoteError(f"git: unexpected {pkt.name} packet in ls-refs response")
-        line = _text(pkt)
-        _check_err(line)
+    for line in _lines_to_flush(iter_pkt_lines(body), "ls-refs response"):
         fields = line.split(" ")
         if len(fields) < 2 or not fields[1]:
             raise RemoteError(f"git: malformed ls-refs line {line[:120]!r}")
@@ -193,8 +203,6 @@ def parse_ls_refs_v2(body: bytes) -> tuple[AdvertisedRef, ...]:
                 symref = attr.removeprefix("symref-target:")
             # unknown attributes are future extensions: ignore them
         refs.append(AdvertisedRef(name=name, oid=oid, peeled=peeled, symref_target=symref))
-    if not flushed:
-        raise RemoteError("git: ls-refs response ended without a flush packet (truncated)")
     return tuple(refs)
 
 
@@ -213,17 +221,8 @@ def parse_info_refs_v0(body: bytes) -> V0Advertisement:
     capabilities: tuple[str, ...] = ()
     refs: dict[str, AdvertisedRef] = {}
     order: list[str] = []
-    pkt: bytes | Special = first
     is_first = True
-    flushed = False
-    while True:
-        if isinstance(pkt, Special):
-            if pkt is FLUSH_PKT:
-                flushed = True
-                break
-            raise RemoteError(f"git: unexpected {pkt.name} packet in ref advertisement")
-        line = _text(pkt)
-        _check_err(line)
+    for line in _lines_to_flush(itertools.chain((first,), packets), "ref advertisement"):
         if is_first:
             line, nul, caps = line.partition("\0")
             if nul:
@@ -245,12 +244,6 @@ def parse_info_refs_v0(body: bytes) -> V0Advertisement:
             if name not in refs:
                 order.append(name)
             refs[name] = AdvertisedRef(name=name, oid=oid)
-        try:
-            pkt = next(packets)
-        except StopIteration:
-            break
-    if not flushed:
-        raise RemoteError("git: ref advertisement ended without a flush packet (truncated)")
     return V0Advertisement(capabilities=capabilities, refs=tuple(refs[n] for n in order))
 
 

@@ -104,6 +104,9 @@ class PinPlan:
     resolutions: int = 0  # distinct references resolved
     repositories: int = 0  # distinct repositories listed
     skipped: int = 0  # remote uses excluded by --include/--exclude or ignore comments
+    _changes_by_path: dict[Path, tuple[PinChange, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def problems(self) -> tuple[PinIssue, ...]:
@@ -118,7 +121,15 @@ class PinPlan:
         return tuple(i for i in self.issues if i.severity == "remote")
 
     def changes_for(self, source: SourceFile) -> tuple[PinChange, ...]:
-        return tuple(c for c in self.changes if c.site.path == source.path)
+        """The changes in one file (indexed on first use: a run over 1,000 files asks 1,000
+        times, and a scan of every change each time was quadratic)."""
+        index = self._changes_by_path
+        if not index and self.changes:
+            grouped: dict[Path, list[PinChange]] = {}
+            for change in self.changes:
+                grouped.setdefault(change.site.path, []).append(change)
+            index.update((path, tuple(changes)) for path, changes in grouped.items())
+        return index.get(source.path, ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,10 @@ FLUSH = b"0000"
 DELIM = b"0001"
 RESPONSE_END = b"0002"
 MAX_PKT_LEN = 65520  # LARGE_PACKET_MAX in git
+MAX_LISTING_BYTES = 16 * 1024 * 1024
+"""Largest ref advertisement read: the biggest listings in the corpus are ~230 KB, so this is
+~70x headroom, while a hostile server streaming without end costs at most this per repository
+(the transport's 64 MiB default, times ``--jobs`` concurrent listings, would be 1 GiB)."""
 
 _OID_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # sha1 or sha256 object ids
 _ZERO_OID = "0" * 40
@@ -283,6 +287,7 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
         kind=RequestKind.GIT,
         headers=V2_HEADERS,
         content=LS_REFS_REQUEST,
+        max_bytes=MAX_LISTING_BYTES,
         what=what,
     )
     _check_git_status(
@@ -296,6 +301,7 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
         f"{git_base}/info/refs?service=git-upload-pack",
         kind=RequestKind.GIT,
         headers=V0_HEADERS,
+        max_bytes=MAX_LISTING_BYTES,
         what=what,
     )
     _check_git_status(

@@ -197,6 +197,12 @@ def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
         return b"\xef\xbb\xbf" + data if source.bom else data
     by_start = {e.site.value_span.start: e for e in todo}
     with_comments = {start for start, e in by_start.items() if e.comment is not None}
+    if all(_safe_by_construction(source, e) for e in todo):
+        # The usual case (a plain or quoted value swapped for another that cannot be read any
+        # other way, and a comment that replaces a comment or ends the line) cannot change
+        # the document's structure: skip re-parsing both texts, the bulk of a large rewrite.
+        data = _splice(source.text, _splices(source, todo, with_comments)).encode("utf-8")
+        return b"\xef\xbb\xbf" + data if source.bom else data
     while True:
         new_text = _splice(source.text, _splices(source, todo, with_comments))
         problem = _compare(source, new_text, by_start)
@@ -216,6 +222,37 @@ def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
         )
     data = new_text.encode("utf-8")
     return b"\xef\xbb\xbf" + data if source.bom else data
+
+
+_SAFE_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*@[A-Za-z0-9_./-]+\Z")
+"""A ``uses:`` value that reads back as the same string in plain, single or double quotes."""
+_PLAIN_SCALAR_TAIL = re.compile(r"(?:[ \t]+#.*|[ \t]*[,}\]].*|[ \t]*)\Z", re.DOTALL)
+
+
+def _safe_by_construction(source: SourceFile, edit: Edit) -> bool:
+    """True when splicing ``edit`` provably leaves every other value and the structure alone.
+
+    The value: only characters that need no quoting or escaping in any of the three styles, so
+    it reads back exactly. The comment: it replaces an existing comment, or is appended after a
+    value that already ends its line (so it cannot land inside another scalar or a flow
+    collection's content). Anything else goes through the full event-stream comparison.
+    """
+    site = edit.site
+    span = site.value_span
+    if not _SAFE_PLAIN_VALUE.match(edit.value):
+        return False
+    text = source.text
+    _, content_end = _line_bounds(text, span.end)
+    if not site.quote:
+        # The span must be the whole plain scalar: a separator before it, and after it only
+        # the end of the line, a comment or a flow indicator (else let the full check decide).
+        if span.start == 0 or text[span.start - 1] not in " \t{[,":
+            return False
+        if not _PLAIN_SCALAR_TAIL.match(text, span.end, content_end):
+            return False
+    if edit.comment is None or site.comment_span is not None:
+        return True
+    return content_end == span.end
 
 
 _COLLECTION_STARTS = (ev.MappingStartEvent, ev.SequenceStartEvent)

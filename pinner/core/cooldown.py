@@ -193,16 +193,21 @@ def read_dependabot_cooldown(root: Path) -> Cooldown | None:
             break
     else:
         return None
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from pinner.sources.yamlsafe import compose, to_python
 
+    raw = path.read_bytes()
+    if len(raw) > 1_000_000:
+        raise InputError("file too large to be a Dependabot config", path=name)
     try:
-        raw = path.read_bytes()
-        if len(raw) > 1_000_000:
-            raise InputError("file too large to be a Dependabot config", path=name)
-        data = YAML(typ="safe", pure=True).load(raw.decode("utf-8-sig"))
-    except (YAMLError, UnicodeDecodeError) as exc:
+        # the guarded parser caps depth, nodes and alias expansion: a 5,000-deep "[[[["
+        # overflowed the stack of ruamel's own composer (a traceback instead of exit 2)
+        data = to_python(compose(raw.decode("utf-8-sig"), source=name))
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{name}: not valid YAML ({type(exc).__name__})") from None
+    except InputError as exc:
+        where = f"{name}:{exc.line}: " if exc.line is not None else f"{name}: "
+        detail = str(exc).removeprefix(where) + (f", line {exc.line}" if exc.line else "")
+        raise ConfigError(f"{name}: not valid YAML ({detail})") from None
     if data is None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("updates", []), list):

@@ -371,3 +371,24 @@ def test_hostile_configuration_is_refused_in_one_line(
     result = run(command, root)
     assert_refused(result, mentions="pyproject.toml")
     assert tree(root) == before
+
+
+HOSTILE_DEPENDABOT = {
+    "deep-nesting": b"version: 2\nupdates: " + b"[" * 5000 + b"]" * 5000 + b"\n",
+    "alias-bomb": alias_bomb() + b"version: 2\n",
+    "binary": b"\x00\x01version: 2\n",
+    "malformed": b"updates: [\n",
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_DEPENDABOT)
+def test_hostile_dependabot_config_is_refused_in_one_line(tmp_path: Path, case: str) -> None:
+    """``update`` reads the github-actions cooldown of .github/dependabot.yml: guarded too."""
+    root = repository(tmp_path, "repo")
+    (root / ".github" / "dependabot.yml").write_bytes(HOSTILE_DEPENDABOT[case])
+    before = tree(root)
+    result = invoke(  # no --cooldown: that would win over dependabot.yml, which is then unread
+        "update", str(root), "--now", "2026-01-01T00:00:00Z", "--snapshot", str(FORGE)
+    )
+    assert_refused(result, mentions="dependabot.yml")
+    assert tree(root) == before

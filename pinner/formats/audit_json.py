@@ -20,13 +20,13 @@ The machine-readable schema is ``audit_schema.json`` next to this module (:data:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pinner import __version__
 from pinner.core.audit import AuditResult
 from pinner.core.walk import Edge, Node
+from pinner.formats.jsontext import dumps_document
 from pinner.rules.base import Finding
 
 SCHEMA = "pinner.audit/1"
@@ -105,4 +105,4 @@ def to_document(result: AuditResult) -> dict[str, Any]:
 
 
 def render(result: AuditResult) -> str:
-    return json.dumps(to_document(result), indent=2, sort_keys=False) + "\n"
+    return dumps_document(to_document(result))

@@ -17,10 +17,10 @@ Records are sorted by path and line, changes before issues on the same line.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pinner.core.pin import PinChange, PinIssue, PinPlan
+from pinner.formats.jsontext import dumps_document
 
 SCHEMA = "pinner-pin/1"
 
@@ -74,4 +74,4 @@ def render(plan: PinPlan, *, mode: str, written: bool) -> str:
             "skipped": plan.skipped,
         },
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return dumps_document(document)

@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -241,11 +242,19 @@ def parse_config(data: Mapping[str, Any], *, source: Path | None, prefix: str) -
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_CONFIG_BYTES:
+                raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES:,} bytes; not a config file")
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
+    except RecursionError:  # tomllib recurses per nesting level: "x = [[[[..." of 100k
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+
+
+MAX_CONFIG_BYTES = 10 * 1024 * 1024
+"""pyproject.toml files are kilobytes; a hostile one is refused before it is parsed."""
 
 
 def _tool_table(data: Mapping[str, Any], path: Path) -> Mapping[str, Any] | None:

@@ -357,6 +357,8 @@ HOSTILE_CONFIG = {
     "not-utf-8": b"\xff\xfe[tool.pinner]\n",
     "malformed-toml": b"[tool.pinner\nx =\n",
     "wrong-type": b"[tool.pinner]\nignore = 5\n",
+    "deep-nesting": b"x = " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    "huge": b"# padding\n" * (11 * 1024 * 1024 // 10),
 }
 
 

@@ -176,17 +176,9 @@ def with_forge_options(*, jobs: int, offline: bool = True) -> Callable[[Command]
         @functools.wraps(command)
         def command_with_forge_options(*args: Any, **kwargs: Any) -> Any:
             values = {p.name: kwargs.pop(p.name, p.default) for p in shared}
-            options = ForgeOptions(
-                server_url=values["server_url"],
-                api_url=values["api_url"],
-                token=values["token"],
-                cache_dir=values["cache_dir"],
-                no_cache=values["no_cache"],
-                offline=values.get("offline", False),
-                jobs=values["jobs"],
-                snapshot=tuple(values["snapshot"] or ()),
-                color=values["color"],
-            )
+            values.setdefault("offline", False)  # a command without --offline always fetches
+            values["snapshot"] = tuple(values["snapshot"] or ())
+            options = ForgeOptions(**values)
             return command(*args, **kwargs, **{FORGE_OPTIONS_PARAMETER: options})
 
         command_with_forge_options.__signature__ = signature  # type: ignore[attr-defined]

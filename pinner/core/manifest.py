@@ -103,6 +103,8 @@ def load_manifest(path: Path) -> Manifest:
         raise InputError(
             f"not valid JSON ({exc.__class__.__name__})", path=str(path), line=line
         ) from None
+    except RecursionError:  # json recurses per nesting level: "[[[[..." of 100k
+        raise InputError("not valid JSON (nested too deeply)", path=str(path)) from None
     return parse_manifest(data, source=str(path))
 
 

@@ -167,7 +167,7 @@ class Response:
         """Decode the body as JSON; garbage is the forge's fault, so a RemoteError."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..."
             raise RemoteError(
                 f"{what}: invalid JSON from {safe_url(self.url)} (HTTP {self.status})"
             ) from None

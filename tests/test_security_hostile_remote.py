@@ -270,6 +270,9 @@ class _Garbage(BaseHTTPRequestHandler):
         elif mode == "wrong-json":
             status, content_type = 200, "application/json"
             body = json.dumps({"sha": 5, "object": None, "tag_name": [], "commit": "x"}).encode()
+        elif mode == "deep-json":  # Python's json recurses once per level
+            status, content_type = 200, "application/json"
+            body = b"[" * 100_000 + b"]" * 100_000
         elif mode == "escape-errors":
             status, content_type = self.server.rng.choice([400, 404, 410, 422, 451]), "text/plain"
             # a newline then a workflow command: in CI, stdout/stderr lines starting with "::"
@@ -341,7 +344,7 @@ def commands(work: Path) -> dict[str, tuple[Path, list[str]]]:
 
 
 @pytest.mark.parametrize(
-    "garbage", ["random", "wrong-json", "escape-errors", "endless"], indirect=True
+    "garbage", ["random", "wrong-json", "deep-json", "escape-errors", "endless"], indirect=True
 )
 def test_garbage_servers_fail_with_one_line_and_change_nothing(
     garbage: str, tmp_path: Path, quick_failures: None, request: pytest.FixtureRequest
@@ -394,3 +397,28 @@ def test_error_messages_are_one_line_whatever_they_quote(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("pinner: remote error: server said")
     assert_terminal_safe(err)
+
+
+def test_deeply_nested_json_from_the_forge_is_a_remote_error() -> None:
+    """Python's json module recurses once per nesting level: 100k ``[`` from a server must be
+    'invalid JSON' (exit 3), not a RecursionError traceback."""
+    import httpx
+
+    from pinner.errors import RemoteError
+    from pinner.forge.http import Response
+
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = Response(
+        200, httpx.Headers(), body, "https://api.example/x", "https://api.example/x"
+    )
+    with pytest.raises(RemoteError, match="invalid JSON"):
+        response.json("get x")
+
+
+def test_deeply_nested_manifest_is_an_input_error(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(b'{"schema": "pinner.checksums/1", "downloads": ' + b"[" * 100_000)
+    result = invoke("checksums", "--verify", str(manifest), "--snapshot", str(FORGE))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("pinner: error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output

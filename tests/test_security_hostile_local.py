@@ -139,13 +139,6 @@ def test_hostile_file_found_in_the_repository_is_refused(
     assert tree(root) == before
 
 
-WALKING_SKIPS = (
-    "issue 8 says exit 2 and no changed file; pin and update deliberately report a broken file "
-    "found while walking a directory as a problem and still rewrite the other files"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=WALKING_SKIPS)
 @pytest.mark.parametrize("command", ["pin", "update"])
 @pytest.mark.parametrize("case", ["malformed-yaml", "alias-bomb", "binary"])
 def test_writers_refuse_a_repository_with_a_hostile_file(
@@ -154,20 +147,21 @@ def test_writers_refuse_a_repository_with_a_hostile_file(
     root = repository(tmp_path, "repo", HOSTILE[case]())
     before = tree(root)
     result = run(command, root)
-    assert result.exit_code == 2
+    assert_refused(result, mentions="bad.yml")
+    assert "--skip-unreadable" in result.stderr
     assert tree(root) == before
 
 
 @pytest.mark.parametrize(("command", "codes"), [("pin", (1,)), ("update", (0, 1))])
-def test_writers_walking_a_repository_report_the_hostile_file_in_one_line(
+def test_writers_skipping_unreadable_files_report_the_hostile_file_in_one_line(
     tmp_path: Path, command: str, codes: tuple[int, ...]
 ) -> None:
-    """What pin and update do today (see the xfail above): one problem line for the broken
-    file, which is never touched; the good file is still rewritten."""
+    """With --skip-unreadable: one problem line for the broken file, which is never touched;
+    the good file is still rewritten."""
     for case, make in HOSTILE.items():
         root = repository(tmp_path / command, case, make())
         bad_before = (root / ".github" / "workflows" / "bad.yml").read_bytes()
-        result = run(command, root)
+        result = run(command, root, "--skip-unreadable")
         assert result.exit_code in codes, (case, result.output)  # update: 0 with a problem
         problems = [ln for ln in result.output.splitlines() if "bad.yml" in ln]
         assert len(problems) == 1 and "not" in problems[0], (case, problems)

@@ -342,11 +342,13 @@ def test_config_include_is_the_default(repo: Path) -> None:
     assert {c["to"]["version"] for c in doc["changes"]} == {"v3.29.1"}
 
 
-def test_an_unreadable_file_found_in_a_walk_is_reported_not_fatal(repo: Path) -> None:
+def test_an_unreadable_file_found_in_a_walk_is_refused_unless_skipped(repo: Path) -> None:
     broken = repo / "broken" / "action.yml"
     broken.parent.mkdir()
     broken.write_text("runs: [\n", encoding="utf-8")
-    code, out, _ = run("--format", "json", "--dry-run")
+    code, _, err = run("--format", "json", "--dry-run")
+    assert code == 2 and "--skip-unreadable" in err  # by default: refused, nothing written
+    code, out, _ = run("--format", "json", "--dry-run", "--skip-unreadable")
     assert code == 0
     doc = json.loads(out)
     problem = next(s for s in doc["skipped"] if s["uses"] == "broken/action.yml")

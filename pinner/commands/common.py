@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from pinner.errors import EXIT_REMOTE, EXIT_USAGE, PinnerError, UsageError
+from pinner.errors import EXIT_REMOTE, EXIT_USAGE, InputError, PinnerError, UsageError
 from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
 
 T = TypeVar("T")
@@ -274,3 +274,16 @@ def _fail(message: str, code: int) -> None:
     # workflow command ("::add-mask::", "::error::")
     typer.echo(f"pinner: {prefix}: {for_terminal(message, single_line=True)}", err=True)
     raise typer.Exit(code)
+
+
+def unreadable_error(exc: InputError, relpath: str, *, verb: str) -> InputError:
+    """The refusal for a broken file found while walking, with the way out."""
+    message = str(exc)
+    for prefix in (f"{exc.path}:{exc.line}: ", f"{exc.path}: "):
+        message = message.removeprefix(prefix)
+    return InputError(
+        f"{message}; nothing was written (--skip-unreadable leaves this file out and {verb}s "
+        "the rest)",
+        path=relpath,
+        line=exc.line,
+    )

@@ -89,6 +89,15 @@ Partial = Annotated[
         help="On a remote failure, still write what could be resolved (exit code stays 3).",
     ),
 ]
+SkipUnreadable = Annotated[
+    bool,
+    typer.Option(
+        "--skip-unreadable",
+        help="A file found while walking a directory that cannot be read (malformed YAML, "
+        "binary, too large) is reported and left out, and the rest is still pinned. Without it, "
+        "such a file stops the run (exit 2) before anything is written.",
+    ),
+]
 VerifyBudget = Annotated[
     int,
     typer.Option(
@@ -117,6 +126,7 @@ def pin(
     exclude: Exclude = None,
     partial: Partial = False,
     verify_budget: VerifyBudget = 10,
+    skip_unreadable: SkipUnreadable = False,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -130,6 +140,7 @@ def pin(
             exclude=tuple(exclude or ()),
             partial=partial,
             verify_budget=verify_budget,
+            skip_unreadable=skip_unreadable,
         )
         forge_options.use_color()  # validates the value; pin's output has no colour yet
         return await run_pin(options, forge_options.settings())
@@ -150,6 +161,7 @@ class PinOptions:
     exclude: tuple[re.Pattern[str], ...] = ()
     partial: bool = False
     verify_budget: int = 10
+    skip_unreadable: bool = False
 
     @classmethod
     def parse(
@@ -163,6 +175,7 @@ class PinOptions:
         exclude: tuple[str, ...] = (),
         partial: bool = False,
         verify_budget: int = 10,
+        skip_unreadable: bool = False,
     ) -> PinOptions:
         """Validate raw option values; UsageError (exit 2) names the flag at fault."""
         if output_format not in ("text", "json"):
@@ -178,6 +191,7 @@ class PinOptions:
             exclude=common.compile_patterns(exclude, "--exclude"),
             partial=partial,
             verify_budget=verify_budget,
+            skip_unreadable=skip_unreadable,
         )
 
     @property
@@ -192,7 +206,7 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
     from pinner.sources import discover
 
     files = discover(list(options.paths))
-    sources, unreadable = _read_all(files, options.paths)
+    sources, unreadable = _read_all(files, options.paths, skip=options.skip_unreadable)
     config = _load_config(files, options.paths)
     targets = TargetFilter(
         include=options.include or tuple(getattr(config, "include", ()) or ()),
@@ -240,11 +254,16 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
 
 
 def _read_all(
-    files: list[DiscoveredFile], given: tuple[Path, ...]
+    files: list[DiscoveredFile], given: tuple[Path, ...], *, skip: bool = False
 ) -> tuple[list[SourceFile], list[PinIssue]]:
-    """Read every discovered file. A file named on the command line that cannot be read is an
-    input error (exit 2); one found while walking a directory (a deliberately broken test
-    fixture, say) is reported as a problem and skipped, and the rest is still pinned."""
+    """Read every discovered file before anything is resolved or written.
+
+    A file that cannot be read (malformed YAML, alias bomb, binary, too large) is hostile or
+    broken input: by default it stops the run with exit 2 and nothing is written. With
+    ``skip`` (``--skip-unreadable``), one found while walking a directory (a deliberately broken
+    test fixture, say) is reported as a problem and left out, and the rest is still pinned; a
+    file named on the command line is always an error.
+    """
     from pinner.sources import read_source
 
     explicit = {p.absolute() for p in given if not p.is_dir()}
@@ -257,6 +276,8 @@ def _read_all(
         except InputError as exc:
             if found.path in explicit or found.path.absolute() in explicit:
                 raise
+            if not skip:
+                raise common.unreadable_error(exc, found.relpath, verb="pin") from None
             unreadable.append(
                 PinIssue(
                     PROBLEM,

@@ -102,6 +102,14 @@ def update(
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 when updates are available; write nothing.")
     ] = False,
+    skip_unreadable: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unreadable",
+            help="A file found while walking a directory that cannot be read is reported and "
+            "left out, and the rest is still updated (default: it stops the run, exit 2).",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report and write PR texts; change no workflow file.")
     ] = False,
@@ -198,7 +206,7 @@ def update(
             include=common.compile_patterns(include, "--include") or config.include,
             exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
-        sources, unreadable = load_sources(roots)
+        sources, unreadable = load_sources(roots, skip=skip_unreadable)
         async with open_forge(settings) as forge:
             plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
                 select_uses(sources, targets), unreadable=unreadable
@@ -243,12 +251,14 @@ def repository_root(path: Path) -> Path:
     return start
 
 
-def load_sources(roots: Sequence[Path]) -> tuple[list[SourceFile], list[Skipped]]:
+def load_sources(
+    roots: Sequence[Path], *, skip: bool = False
+) -> tuple[list[SourceFile], list[Skipped]]:
     """Discover and read every workflow and action file under ``roots``.
 
-    As for ``pin``: a file named on the command line that cannot be read is an input error
-    (exit 2); one found while walking a directory (a deliberately broken test fixture, say) is
-    reported and skipped, and everything else is still updated.
+    As for ``pin``: a file that cannot be read is an input error (exit 2, nothing written);
+    with ``skip`` (``--skip-unreadable``) one found while walking a directory (a deliberately
+    broken test fixture, say) is reported and skipped, and everything else is still updated.
     """
     from pinner.errors import InputError
     from pinner.sources import discover, read_source
@@ -262,6 +272,8 @@ def load_sources(roots: Sequence[Path]) -> tuple[list[SourceFile], list[Skipped]
         except InputError as exc:
             if found.path.absolute() in explicit:
                 raise
+            if not skip:
+                raise common.unreadable_error(exc, found.relpath, verb="update") from None
             message = str(exc)
             for prefix in (f"{exc.path}:{exc.line}: ", f"{exc.path}: "):
                 message = message.removeprefix(prefix)  # the record already says where

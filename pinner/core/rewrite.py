@@ -357,14 +357,7 @@ def write_all(changes: Mapping[Path, bytes]) -> None:
                 os.fsync(handle.fileno())
             os.chmod(temp, mode)
             if target.exists():
-                fd, backup = _temp_beside(target, ".pinner-bak")
-                os.close(fd)
-                backups[target] = backup
-                try:
-                    os.unlink(backup)
-                    os.link(target, backup)
-                except OSError:
-                    shutil.copy2(target, backup)
+                backups[target] = _backup_of(target)
     except BaseException as exc:
         _cleanup([t for t, _ in temps] + list(backups.values()))
         if isinstance(exc, OSError):
@@ -399,6 +392,24 @@ def write_all(changes: Mapping[Path, bytes]) -> None:
     except KeyboardInterrupt:
         # delivered after every rename: the run was interrupted, but every file *was* written
         raise KeyboardInterrupt("interrupted; every file was already written") from None
+
+
+def _backup_of(target: Path) -> Path:
+    """A hard link to ``target`` under a fresh hidden name (a copy where links are unsupported).
+
+    The name is random rather than reserved with mkstemp: one file creation less per file,
+    which on a thousand-file rewrite is a measurable share of the run.
+    """
+    for _ in range(8):
+        backup = target.parent / f".{target.name}.{os.urandom(6).hex()}.pinner-bak"
+        try:
+            os.link(target, backup)
+        except FileExistsError:
+            continue
+        except OSError:
+            shutil.copy2(target, backup)
+        return backup
+    raise FileExistsError(f"no free backup name beside {target}")
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -155,6 +155,7 @@ def audit(
             ignore_rules=tuple(ignore or ()),
         )
         sources = [read_source(f) for f in found]
+        common.refuse_invalid_uses(sources)
         async with open_forge(settings) as forge:
             result = await run_audit(sources, forge, root=root, config=config, budget=budget)
         text = render(result, output_format, color=paint)

@@ -220,6 +220,7 @@ async def _discover(targets: list[Path], forge):  # type: ignore[no-untyped-def]
         listed = ", ".join(sorted(str(r) for r in roots))
         raise UsageError(f"checksums works on one repository at a time (paths span {listed})")
     sources = [read_source(f) for f in found]
+    common.refuse_invalid_uses(sources)
     root = found[0].root if found else (targets[0] if targets[0].is_dir() else targets[0].parent)
     graph = await walk(sources, forge, root=root, verify=False)
     return await discover_downloads(graph, forge, {s.relpath: s.text for s in sources})

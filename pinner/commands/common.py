@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from pinner.errors import EXIT_REMOTE, EXIT_USAGE, InputError, PinnerError, UsageError
+from pinner.models import SourceFile
 from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
 
 T = TypeVar("T")
@@ -287,3 +288,23 @@ def unreadable_error(exc: InputError, relpath: str, *, verb: str) -> InputError:
         path=relpath,
         line=exc.line,
     )
+
+
+def refuse_invalid_uses(sources: Sequence[SourceFile]) -> None:
+    """Stop (exit 2) on a ``uses:`` value the runner itself would refuse.
+
+    Path traversal (``owner/repo/../../x@v1``), invisible or look-alike characters and other
+    values outside the runner's grammar are hostile or broken input, not something to resolve
+    around: the run stops before any request is made or any file written.
+    """
+    from pinner.models import UsesKind
+
+    for source in sources:
+        for site in source.uses:
+            if site.value.kind is UsesKind.INVALID:
+                raw = site.value.raw if len(site.value.raw) <= 200 else site.value.raw[:200] + "..."
+                raise InputError(
+                    f"invalid uses value {raw!r}: {site.value.error}",
+                    path=source.relpath,
+                    line=site.line,
+                )

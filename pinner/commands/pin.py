@@ -207,6 +207,7 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
 
     files = discover(list(options.paths))
     sources, unreadable = _read_all(files, options.paths, skip=options.skip_unreadable)
+    common.refuse_invalid_uses(sources)
     config = _load_config(files, options.paths)
     targets = TargetFilter(
         include=options.include or tuple(getattr(config, "include", ()) or ()),

@@ -207,6 +207,7 @@ def update(
             exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
         sources, unreadable = load_sources(roots, skip=skip_unreadable)
+        common.refuse_invalid_uses(sources)
         async with open_forge(settings) as forge:
             plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
                 select_uses(sources, targets), unreadable=unreadable

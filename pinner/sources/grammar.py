@@ -50,6 +50,10 @@ def parse_uses(raw: str) -> UsesValue:
     return _parse_remote(raw)
 
 
+MAX_REF_LENGTH = 255
+"""Longest ref name accepted: git stores a ref as a file name, 255 bytes on common filesystems."""
+
+
 def _parse_remote(raw: str) -> UsesValue:
     expected = "expected owner/repo[/path]@ref"
     parts = raw.split("@")
@@ -76,6 +80,8 @@ def _parse_remote(raw: str) -> UsesValue:
         return _invalid(raw, "ref contains whitespace, control or invisible characters")
     if _BAD_REF_RE.search(ref):
         return _invalid(raw, f"ref {ref!r} is not a valid git ref name")
+    if len(ref) > MAX_REF_LENGTH:
+        return _invalid(raw, f"ref is {len(ref):,} characters long (git allows {MAX_REF_LENGTH})")
     action = ActionRef(owner, repo, "/".join(path) or None, ref)
     if action.is_reusable_workflow and ref.startswith(("refs/heads/", "refs/tags/")):
         return _invalid(raw, "reusable workflows do not accept refs/heads/ or refs/tags/ refs")

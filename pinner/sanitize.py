@@ -22,5 +22,9 @@ def for_terminal(text: str, *, single_line: bool = False) -> str:
     """Replace control characters with visible escapes (``\\x1b``), keep the rest."""
     if single_line:
         text = text.replace("\n", "\\n").replace("\t", "\\t")
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                       else f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )

@@ -48,24 +48,31 @@ def list_rules() -> str:
 def audit(
     paths: common.Paths = None,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", help="text, json, sarif or github.")
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="text, json, sarif or github.")
     ] = "text",
     min_severity: Annotated[
         str | None,
         typer.Option(
             "--min-severity",
+            metavar="LEVEL",
             help="Exit 1 for findings at or above: informational, low, medium (default), high.",
             show_default=False,
         ),
     ] = None,
     ignore: Annotated[
         list[str] | None,
-        typer.Option("--ignore", help="Ignore a rule everywhere (repeatable).", show_default=False),
+        typer.Option(
+            "--ignore",
+            metavar="RULE",
+            help="Ignore a rule everywhere (repeatable).",
+            show_default=False,
+        ),
     ] = None,
     include: Annotated[
         list[str] | None,
         typer.Option(
             "--include",
+            metavar="REGEX",
             help="Only follow actions whose owner/repo[/path] matches REGEX (repeatable).",
             show_default=False,
         ),
@@ -74,6 +81,7 @@ def audit(
         list[str] | None,
         typer.Option(
             "--exclude",
+            metavar="REGEX",
             help="Do not follow actions whose owner/repo[/path] matches REGEX (repeatable).",
             show_default=False,
         ),
@@ -81,7 +89,11 @@ def audit(
     budget: Annotated[
         int,
         typer.Option(
-            "--budget", min=0, max=1000, help="Compare requests at most per unverified SHA pin."
+            "--budget",
+            metavar="N",
+            min=0,
+            max=1000,
+            help="Compare requests at most per unverified SHA pin.",
         ),
     ] = 10,
     output: Annotated[
@@ -89,6 +101,7 @@ def audit(
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Write the report to FILE instead of stdout.",
             dir_okay=False,
             show_default=False,
@@ -98,6 +111,7 @@ def audit(
         Path | None,
         typer.Option(
             "--config",
+            metavar="FILE",
             help="Read settings from FILE instead of [tool.pinner] / .github/pinner.toml.",
             show_default=False,
             dir_okay=False,

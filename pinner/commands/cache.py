@@ -23,7 +23,9 @@ cache_app = typer.Typer(
     no_args_is_help=True,
 )
 
-InfoFormat = Annotated[str, typer.Option("--format", help="text or json.", show_default=True)]
+InfoFormat = Annotated[
+    str, typer.Option("--format", metavar="FORMAT", help="text or json.", show_default=True)
+]
 
 
 def register(app: typer.Typer) -> None:

@@ -159,6 +159,7 @@ def update(
         Path | None,
         typer.Option(
             "--config",
+            metavar="FILE",
             help="Read settings from FILE instead of [tool.pinner].",
             show_default=False,
             dir_okay=False,

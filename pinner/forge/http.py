@@ -32,6 +32,8 @@ import functools
 import json
 import logging
 import random
+import re
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -506,6 +508,15 @@ class Transport:
                 raw = await self.client.send(request, stream=True)
             except httpx.TimeoutException:
                 raise _Retryable("timed out") from None
+            except httpx.ConnectError as exc:
+                if _unknown_host(exc):
+                    # DNS says the name does not exist: retrying for a minute will not change
+                    # that (no network, or a typo in --server-url), so say it at once.
+                    raise RemoteError(
+                        f"cannot resolve host {httpx.URL(url).host}: no network, or a wrong "
+                        "--server-url/--api-url?"
+                    ) from None
+                raise _Retryable(self._describe(exc)) from None
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise _Retryable(self._describe(exc)) from None
             except httpx.HTTPError as exc:
@@ -631,6 +642,32 @@ def _tls_context() -> ssl.SSLContext:
     Same trust as httpx's default: certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set.
     """
     return httpx.create_ssl_context(trust_env=True)
+
+
+def _unknown_host(exc: BaseException) -> bool:
+    """True when a connection failed because DNS says the host name does not exist.
+
+    Temporary resolver failures (``EAI_AGAIN``) are not included: those are worth a retry.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return current.errno in _DEFINITIVE_DNS_ERRORS
+        current = current.__cause__ or current.__context__
+    text = str(exc)  # the cause is not always chained (anyio, mocks): read the message too
+    code = re.match(r"\[Errno (-?\d+)\]", text)
+    if code and int(code.group(1)) in _DEFINITIVE_DNS_ERRORS:
+        return True
+    return "Name or service not known" in text or "nodename nor servname" in text
+
+
+_DEFINITIVE_DNS_ERRORS = frozenset(
+    code
+    for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+    if code is not None
+)
 
 
 def _retryable_status(status: int) -> bool:

@@ -55,5 +55,21 @@ def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
 
 
 def render(plan: PinPlan) -> tuple[list[str], list[str]]:
-    """(stdout lines, stderr lines) for ``--format text``."""
-    return [change_line(c) for c in plan.changes], [issue_line(i) for i in plan.issues]
+    """(stdout lines, stderr lines) for ``--format text``.
+
+    A remote failure repeated on many uses (the forge is unreachable, one repository fails)
+    is printed once, at its first use, with the number of other uses it affects.
+    """
+    errors: list[str] = []
+    repeats: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for issue in plan.issues:
+        if issue.severity == "remote":
+            if issue.message in first:
+                repeats[issue.message] = repeats.get(issue.message, 0) + 1
+                continue
+            first[issue.message] = len(errors)
+        errors.append(issue_line(issue))
+    for message, count in repeats.items():
+        errors[first[message]] += f" (and {count} more use{'s' if count > 1 else ''})"
+    return [change_line(c) for c in plan.changes], errors

@@ -30,12 +30,15 @@ Scenarios (owner ``audit-org``):
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make ``tests`` importable
+    sys.path.insert(0, str(ROOT))
+
+from tests.forge.builder import SnapshotRepo  # noqa: E402
+
 FORGE = ROOT / "fixtures" / "forge" / "audit-org"
 CONSUMER = ROOT / "fixtures" / "consumers" / "audit-scenarios"
 OWNER = "audit-org"
@@ -49,72 +52,18 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(("pinner-audit", *parts)).encode()).hexdigest()
 
 
-@dataclass
-class Repo:
-    name: str
-    commits: list[dict] = field(default_factory=list)  # oldest first
-    network: list[dict] = field(default_factory=list)
-    refs: dict[str, dict] = field(default_factory=dict)
-    tags: list[dict] = field(default_factory=list)
-    files: dict[tuple[str, str], str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
+class Repo(SnapshotRepo):
+    """An ``audit-org`` repository; rendering and building are :class:`SnapshotRepo`'s."""
 
     @property
     def slug(self) -> str:
         return f"{OWNER}/{self.name}"
 
-    def commit(self, label: str, date: str, *parents: str, network: bool = False) -> str:
-        s = sha(self.slug, "commit", label)
-        self.labels[label] = s
-        row = {"sha": s, "parents": [self.labels[p] for p in parents], "date": date}
-        (self.network if network else self.commits).append(row)
-        return s
+    def new_commit_sha(self, label: str) -> str:
+        return sha(self.slug, "commit", label)
 
-    def branch(self, name: str, label: str) -> None:
-        s = self.labels[label]
-        self.refs[f"refs/heads/{name}"] = {"object": s, "type": "commit", "peeled": s}
-
-    def light_tag(self, name: str, label: str) -> None:
-        s = self.labels[label]
-        self.refs[f"refs/tags/{name}"] = {"object": s, "type": "commit", "peeled": s}
-
-    def annotated_tag(self, name: str, label: str, date: str) -> str:
-        target = self.labels[label]
-        obj = sha(self.slug, "tag", name)
-        self.tags.append({"sha": obj, "tag": name, "object": target, "tagger_date": date})
-        self.refs[f"refs/tags/{name}"] = {"object": obj, "type": "tag", "peeled": target}
-        return obj
-
-    def file(self, label: str, path: str, text: str) -> None:
-        self.files[(self.labels[label], path)] = text
-
-    def render(self, default_branch: str = "main") -> dict[str, str]:
-        heads = {r[len("refs/heads/") :] for r in self.refs if r.startswith("refs/heads/")}
-        tag_names = {r[len("refs/tags/") :] for r in self.refs if r.startswith("refs/tags/")}
-        meta: dict[str, object] = {
-            "repo": self.slug,
-            "default_branch": default_branch,
-            "snapshot_commit": self.refs[f"refs/heads/{default_branch}"]["peeled"],
-        }
-        if heads & tag_names:
-            meta["ambiguous_branch_and_tag"] = sorted(heads & tag_names)
-        n = len(self.commits)
-        meta |= {"truncated": False, "n_commits": n, "n_commits_all_refs": n}
-        lines = ["{", *(f" {json.dumps(k)}: {json.dumps(v)}," for k, v in meta.items())]
-        lines.append(' "refs": [')
-        names = sorted(self.refs)
-        for i, name in enumerate(names):
-            item = {"ref": name, **self.refs[name]}
-            lines.append(f"  {json.dumps(item)}{',' if i < len(names) - 1 else ''}")
-        lines += [" ]", "}", ""]
-        out = {"refs.json": "\n".join(lines)}
-        out["tags.jsonl"] = "".join(json.dumps(t) + "\n" for t in self.tags)
-        out["commits.jsonl"] = "".join(json.dumps(c) + "\n" for c in reversed(self.commits))
-        if self.network:
-            out["network.json"] = json.dumps({"commits": self.network}, indent=1) + "\n"
-        for (commit, path), text in self.files.items():
-            out[f"files/{commit}/{path}"] = text
-        return out
+    def new_tag_sha(self, name: str, target: str) -> str:
+        return sha(self.slug, "tag", name)  # audit tags are seeded by name only
 
 
 NODE_ACTION = "name: {name}\ndescription: {description}\nruns:\n  using: node20\n  main: index.js\n"
@@ -130,21 +79,21 @@ def build_repos() -> dict[str, Repo]:
 
     leaf = repos["leaf"] = Repo("leaf")
     leaf.commit("L1", "2024-01-01T00:00:00Z")
-    leaf.commit("L2", "2024-02-01T00:00:00Z", "L1")
-    leaf.commit("L3", "2024-03-01T00:00:00Z", "L2")
-    leaf.commit("L4", "2024-04-01T00:00:00Z", "L3")
-    leaf.commit("N1", "2024-05-01T00:00:00Z", "L4", network=True)
+    leaf.commit("L2", "2024-02-01T00:00:00Z", ["L1"])
+    leaf.commit("L3", "2024-03-01T00:00:00Z", ["L2"])
+    leaf.commit("L4", "2024-04-01T00:00:00Z", ["L3"])
+    leaf.commit("N1", "2024-05-01T00:00:00Z", ["L4"], network=True)
     leaf.annotated_tag("v1.0.0", "L1", "2024-01-02T00:00:00Z")
-    leaf.light_tag("v1.1.0", "L3")
-    leaf.light_tag("v1", "L3")
+    leaf.lightweight_tag("v1.1.0", "L3")
+    leaf.lightweight_tag("v1", "L3")
     leaf.branch("main", "L4")
     for label in ("L1", "L2", "L3", "L4", "N1"):
         leaf.file(label, "action.yml", NODE_ACTION.format(name="leaf", description=label))
 
     confused = repos["confused"] = Repo("confused")
     confused.commit("C1", "2024-01-01T00:00:00Z")
-    confused.commit("C2", "2024-02-01T00:00:00Z", "C1")
-    confused.light_tag("v2", "C1")
+    confused.commit("C2", "2024-02-01T00:00:00Z", ["C1"])
+    confused.lightweight_tag("v2", "C1")
     confused.branch("v2", "C2")
     confused.branch("main", "C2")
     for label in ("C1", "C2"):
@@ -152,7 +101,7 @@ def build_repos() -> dict[str, Repo]:
 
     comp = repos["composite"] = Repo("composite")
     comp.commit("P1", "2024-06-01T00:00:00Z")
-    comp.light_tag("v1.0.0", "P1")
+    comp.lightweight_tag("v1.0.0", "P1")
     comp.branch("main", "P1")
     l1 = leaf.labels["L1"]
     comp.file(
@@ -171,7 +120,7 @@ def build_repos() -> dict[str, Repo]:
 
     reusable = repos["reusable"] = Repo("reusable")
     reusable.commit("R1", "2024-06-01T00:00:00Z")
-    reusable.light_tag("v1.0.0", "R1")
+    reusable.lightweight_tag("v1.0.0", "R1")
     reusable.branch("main", "R1")
     r1 = reusable.labels["R1"]
     l3 = leaf.labels["L3"]
@@ -204,7 +153,7 @@ def build_repos() -> dict[str, Repo]:
 
     docker = repos["docker-action"] = Repo("docker-action")
     docker.commit("D1", "2024-06-01T00:00:00Z")
-    docker.light_tag("v1.0.0", "D1")
+    docker.lightweight_tag("v1.0.0", "D1")
     docker.branch("main", "D1")
     docker.file("D1", "action.yml", "name: docker\nruns:\n  using: docker\n  image: Dockerfile\n")
     docker.file(
@@ -224,7 +173,7 @@ def build_repos() -> dict[str, Repo]:
 
     deep = repos["deep"] = Repo("deep")
     deep.commit("E1", "2024-06-01T00:00:00Z")
-    deep.light_tag("v1.0.0", "E1")
+    deep.lightweight_tag("v1.0.0", "E1")
     deep.branch("main", "E1")
     e1 = deep.labels["E1"]
     for n in range(1, 10):
@@ -233,14 +182,14 @@ def build_repos() -> dict[str, Repo]:
 
     cycle = repos["cycle"] = Repo("cycle")
     cycle.commit("Y1", "2024-06-01T00:00:00Z")
-    cycle.light_tag("v1.0.0", "Y1")
+    cycle.lightweight_tag("v1.0.0", "Y1")
     cycle.branch("main", "Y1")
     cycle.file("Y1", "a/action.yml", composite("a", "audit-org/cycle/b@main"))
     cycle.file("Y1", "b/action.yml", composite("b", "audit-org/cycle/a@main"))
 
     downloader = repos["downloader"] = Repo("downloader")
     downloader.commit("W1", "2024-06-01T00:00:00Z")
-    downloader.light_tag("v1.0.0", "W1")
+    downloader.lightweight_tag("v1.0.0", "W1")
     downloader.branch("main", "W1")
     downloader.file(
         "W1",
@@ -264,7 +213,7 @@ def build_repos() -> dict[str, Repo]:
 
     nometa = repos["no-metadata"] = Repo("no-metadata")
     nometa.commit("M1", "2024-06-01T00:00:00Z")
-    nometa.light_tag("v1.0.0", "M1")
+    nometa.lightweight_tag("v1.0.0", "M1")
     nometa.branch("main", "M1")
     return repos
 
@@ -352,8 +301,8 @@ def expected_files() -> dict[Path, str]:
     repos = build_repos()
     files: dict[Path, str] = {}
     for repo in repos.values():
-        for rel, text in repo.render().items():
-            files[FORGE / repo.name / rel] = text
+        for rel, data in repo.render().items():
+            files[FORGE / repo.name / rel] = data.decode()
     for rel, text in build_consumer(repos).items():
         files[CONSUMER / rel] = text
     return files

@@ -28,14 +28,17 @@ Every repository has releases at known dates; tests fix the clock at :data:`NOW`
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make ``tests`` importable
+    sys.path.insert(0, str(ROOT))
+
+from tests.forge.builder import SnapshotRepo  # noqa: E402
+
 FIXTURES = ROOT / "fixtures"
 OWNER = "upd-fixtures"
 FORGE_URL = "__FORGE_URL__"
@@ -51,79 +54,29 @@ def day(date: str, hour: int = 12) -> str:
     return f"{date}T{hour:02d}:00:00Z"
 
 
-@dataclass
-class Repo:
-    name: str
-    default_branch: str = "main"
-    commits: list[dict] = field(default_factory=list)  # oldest first
-    refs: dict[str, dict] = field(default_factory=dict)
-    tags: list[dict] = field(default_factory=list)
-    releases: list[dict] | None = None
-    files: dict[tuple[str, str], str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
+class Repo(SnapshotRepo):
+    """An ``upd-fixtures`` repository: one linear history, each commit newer than its parent."""
 
     @property
     def slug(self) -> str:
         return f"{OWNER}/{self.name}"
 
+    def new_commit_sha(self, label: str) -> str:
+        return fake_sha(self.slug, "commit", label)
+
+    def new_tag_sha(self, name: str, target: str) -> str:
+        return fake_sha(self.slug, "tag", name, target)
+
     def commit(self, label: str, date: str, files: dict[str, str] | None = None) -> str:
-        sha = fake_sha(self.slug, "commit", label)
-        parents = [self.commits[-1]["sha"]] if self.commits else []
-        if self.commits and self.commits[-1]["date"] >= date:
+        """The next commit of the (linear) history: its parent is the previous commit."""
+        previous = list(self.commits.values())[-1:]
+        if previous and previous[0].date >= date:
             raise ValueError(f"{self.slug}: commit {label} is not newer than its parent")
-        self.commits.append({"sha": sha, "parents": parents, "date": date})
-        self.labels[label] = sha
-        for path, text in (files or {}).items():
-            self.files[(sha, path)] = text
-        return sha
-
-    def light(self, name: str, label: str) -> None:
-        sha = self.labels[label]
-        self.refs[f"refs/tags/{name}"] = {"object": sha, "type": "commit", "peeled": sha}
-
-    def annotated(self, name: str, label: str, tagger_date: str) -> None:
-        sha = self.labels[label]
-        obj = fake_sha(self.slug, "tag", name, sha)
-        self.tags.append({"sha": obj, "tag": name, "object": sha, "tagger_date": tagger_date})
-        self.refs[f"refs/tags/{name}"] = {"object": obj, "type": "tag", "peeled": sha}
-
-    def branch(self, name: str, label: str) -> None:
-        sha = self.labels[label]
-        self.refs[f"refs/heads/{name}"] = {"object": sha, "type": "commit", "peeled": sha}
+        return super().commit(label, date, [c.label for c in previous], files)
 
     def sha(self, ref: str) -> str:
-        return self.refs[f"refs/tags/{ref}"]["peeled"]
-
-    def render(self) -> dict[str, bytes]:
-        out: dict[str, bytes] = {}
-        head = self.refs[f"refs/heads/{self.default_branch}"]["peeled"]
-        meta = {
-            "repo": self.slug,
-            "default_branch": self.default_branch,
-            "snapshot_commit": head,
-            "truncated": False,
-            "n_commits": len(self.commits),
-            "n_commits_all_refs": len(self.commits),
-        }
-        lines = ["{"] + [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in meta.items()]
-        lines.append(' "refs": [')
-        names = sorted(self.refs)
-        for i, name in enumerate(names):
-            item = {"ref": name, **self.refs[name]}
-            lines.append(f"  {json.dumps(item)}{',' if i < len(names) - 1 else ''}")
-        lines += [" ]", "}", ""]
-        out["refs.json"] = "\n".join(lines).encode()
-        out["tags.jsonl"] = "".join(
-            json.dumps(t) + "\n" for t in sorted(self.tags, key=lambda t: (t["tag"], t["sha"]))
-        ).encode()
-        out["commits.jsonl"] = "".join(
-            json.dumps(c) + "\n" for c in reversed(self.commits)
-        ).encode()
-        if self.releases is not None:
-            out["releases.json"] = (json.dumps(self.releases, indent=1) + "\n").encode()
-        for (sha, path), text in sorted(self.files.items()):
-            out[f"files/{sha}/{path}"] = text.encode()
-        return out
+        """The commit the tag ``ref`` points at."""
+        return self.refs[f"refs/tags/{ref}"].peeled
 
 
 def action_yml(title: str, version: str) -> str:
@@ -185,11 +138,11 @@ def setup_tool() -> Repo:
     for tag, date in sorted(SETUP_TOOL_DATES.items(), key=lambda kv: kv[1]):
         repo.commit(tag, day(date, 10), {"action.yml": action_yml("Setup Tool", tag)})
     for tag, date in SETUP_TOOL_DATES.items():
-        repo.annotated(tag, tag, day(date, 11))
+        repo.annotated_tag(tag, tag, day(date, 11))
     repo.commit("main", day("2026-05-30", 9), {"action.yml": action_yml("Setup Tool", "dev")})
-    repo.light("v1", "v1.2.0")
-    repo.light("v1.2", "v1.2.0")
-    repo.light("v2", "v2.2.0")  # moved: was at v2.0.0, then v2.1.0, now the fresh v2.2.0
+    repo.lightweight_tag("v1", "v1.2.0")
+    repo.lightweight_tag("v1.2", "v1.2.0")
+    repo.lightweight_tag("v2", "v2.2.0")  # moved: was at v2.0.0, then v2.1.0, now the fresh v2.2.0
     repo.branch("main", "main")
     rels = []
     rid = 5000
@@ -233,7 +186,7 @@ def monorepo() -> Repo:
                 "cache/action.yml": action_yml("Mono Cache", tag),
             },
         )
-        repo.light(tag, tag)
+        repo.lightweight_tag(tag, tag)
     repo.branch("main", "setup/v2.0.0")
     return repo
 
@@ -241,16 +194,16 @@ def monorepo() -> Repo:
 def codeql_like() -> Repo:
     repo = Repo("codeql-like")
     repo.commit("bundle-2.25.5", day("2026-04-01", 8), {"action.yml": action_yml("CodeQL", "b5")})
-    repo.light("codeql-bundle-v2.25.5", "bundle-2.25.5")
+    repo.lightweight_tag("codeql-bundle-v2.25.5", "bundle-2.25.5")
     repo.commit("v3.28.0", day("2026-04-02", 8), {"action.yml": action_yml("CodeQL", "v3.28.0")})
-    repo.annotated("v3.28.0", "v3.28.0", day("2026-04-03", 9))
+    repo.annotated_tag("v3.28.0", "v3.28.0", day("2026-04-03", 9))
     repo.commit("v3.29.0", day("2026-05-01", 8), {"action.yml": action_yml("CodeQL", "v3.29.0")})
-    repo.light("v3.29.0", "v3.29.0")
+    repo.lightweight_tag("v3.29.0", "v3.29.0")
     repo.commit("bundle-2.25.6", day("2026-05-20", 8), {"action.yml": action_yml("CodeQL", "b6")})
-    repo.light("codeql-bundle-v2.25.6", "bundle-2.25.6")
+    repo.lightweight_tag("codeql-bundle-v2.25.6", "bundle-2.25.6")
     repo.commit("v3.29.1", day("2026-05-29", 8), {"action.yml": action_yml("CodeQL", "v3.29.1")})
-    repo.annotated("v3.29.1", "v3.29.1", day("2026-05-29", 9))
-    repo.light("v3", "v3.29.1")
+    repo.annotated_tag("v3.29.1", "v3.29.1", day("2026-05-29", 9))
+    repo.lightweight_tag("v3", "v3.29.1")
     repo.branch("main", "v3.29.1")
     repo.releases = [
         release(
@@ -277,7 +230,7 @@ def many_releases() -> Repo:
         tag = f"v1.{n}.0"
         when = (start + timedelta(days=n)).isoformat()
         repo.commit(tag, day(when, 10), {"action.yml": action_yml("Many", tag)})
-        repo.light(tag, tag)
+        repo.lightweight_tag(tag, tag)
         rels.append(release(repo, 9000 + n, tag, day(when, 12)))
     repo.branch("main", f"v1.{MANY_COUNT - 1}.0")
     repo.releases = list(reversed(rels))

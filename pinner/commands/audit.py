@@ -132,7 +132,6 @@ def audit(
         from pinner.core.audit import run_audit
         from pinner.forge.factory import open_forge
         from pinner.rules.base import Severity, all_rules
-        from pinner.sources import discover, read_source
 
         if output_format not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
@@ -148,28 +147,16 @@ def audit(
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
-        targets = [p for p in (paths or [Path(".")])]
-        for target in targets:
-            if not target.exists():
-                raise UsageError(f"{target}: no such file or directory")
-        found = discover(targets)
-        roots = {f.root for f in found}
-        if len(roots) > 1:
-            listed = ", ".join(sorted(str(r) for r in roots))
-            raise UsageError(f"audit one repository at a time (paths span {listed})")
+        found, root = common.discover_one_repository(paths or [Path(".")], command="audit")
         if not found:
             typer.echo("pinner: no workflow or action files found", err=True)
-            root = targets[0] if targets[0].is_dir() else targets[0].parent
-        else:
-            root = found[0].root
         config = load_config(root, explicit=config_file).merged(
             min_severity=threshold,
             include=common.compile_patterns(include, "--include"),
             exclude=common.compile_patterns(exclude, "--exclude"),
             ignore_rules=tuple(ignore or ()),
         )
-        sources = [read_source(f) for f in found]
-        common.refuse_invalid_uses(sources)
+        sources, _ = common.read_user_files(found, paths or [])
         async with open_forge(settings) as forge:
             result = await run_audit(sources, forge, root=root, config=config, budget=budget)
         text = render(result, output_format, color=paint)

@@ -209,19 +209,9 @@ async def run_checksums(settings: Settings, request: ChecksumsRequest) -> int:
 async def _discover(targets: list[Path], forge):  # type: ignore[no-untyped-def]
     from pinner.core.checksums import discover as discover_downloads
     from pinner.core.walk import walk
-    from pinner.sources import discover, read_source
 
-    for target in targets:
-        if not target.exists():
-            raise UsageError(f"{target}: no such file or directory")
-    found = discover(targets)
-    roots = {f.root for f in found}
-    if len(roots) > 1:
-        listed = ", ".join(sorted(str(r) for r in roots))
-        raise UsageError(f"checksums works on one repository at a time (paths span {listed})")
-    sources = [read_source(f) for f in found]
-    common.refuse_invalid_uses(sources)
-    root = found[0].root if found else (targets[0] if targets[0].is_dir() else targets[0].parent)
+    found, root = common.discover_one_repository(targets, command="checksums")
+    sources, _ = common.read_user_files(found, targets)
     graph = await walk(sources, forge, root=root, verify=False)
     return await discover_downloads(graph, forge, {s.relpath: s.text for s in sources})
 

@@ -23,6 +23,7 @@ import typer
 from pinner.errors import EXIT_REMOTE, EXIT_USAGE, InputError, PinnerError, UsageError
 from pinner.models import SourceFile
 from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
+from pinner.sources.discovery import DiscoveredFile
 
 T = TypeVar("T")
 
@@ -277,17 +278,89 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def unreadable_error(exc: InputError, relpath: str, *, verb: str) -> InputError:
-    """The refusal for a broken file found while walking, with the way out."""
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A file found while walking that could not be read, left out by ``--skip-unreadable``."""
+
+    relpath: str
+    path: Path
+    line: int
+    reason: str  # the refusal without its ``path:line:`` prefix
+
+
+def read_user_files(
+    files: Sequence[DiscoveredFile],
+    given: Sequence[Path],
+    *,
+    verb: str | None = None,
+    skip_unreadable: bool = False,
+) -> tuple[list[SourceFile], list[Unreadable]]:
+    """Read every discovered file before anything is resolved, fetched or written.
+
+    The one place the commands read the user's files, so every command treats bad input alike:
+
+    * a file that cannot be read (malformed YAML, alias bomb, binary, too large) is hostile or
+      broken input and stops the run with exit 2; commands that offer ``--skip-unreadable``
+      pass ``verb`` (what they do to the rest) and the message names the flag;
+    * with ``skip_unreadable``, one found while walking a directory (a deliberately broken test
+      fixture, say) is returned as :class:`Unreadable` instead; a file named on the command
+      line is always an error;
+    * a ``uses:`` value the runner itself would refuse stops the run (exit 2).
+    """
+    from pinner.sources import read_source
+
+    explicit = {p.absolute() for p in given if not p.is_dir()}
+    explicit |= {p.resolve() for p in explicit}
+    sources: list[SourceFile] = []
+    unreadable: list[Unreadable] = []
+    for found in files:
+        try:
+            sources.append(read_source(found))
+        except InputError as exc:
+            if verb is None or found.path in explicit or found.path.absolute() in explicit:
+                raise
+            reason = _without_location(exc)
+            if not skip_unreadable:
+                raise InputError(
+                    f"{reason}; nothing was written (--skip-unreadable leaves this file out and "
+                    f"{verb} the rest)",
+                    path=found.relpath,
+                    line=exc.line,
+                ) from None
+            unreadable.append(Unreadable(found.relpath, found.path, exc.line or 1, reason))
+    refuse_invalid_uses(sources)
+    return sources, unreadable
+
+
+def _without_location(exc: InputError) -> str:
+    """An :class:`InputError`'s message without its ``path:line:`` prefix."""
     message = str(exc)
     for prefix in (f"{exc.path}:{exc.line}: ", f"{exc.path}: "):
         message = message.removeprefix(prefix)
-    return InputError(
-        f"{message}; nothing was written (--skip-unreadable leaves this file out and {verb}s "
-        "the rest)",
-        path=relpath,
-        line=exc.line,
-    )
+    return message
+
+
+def discover_one_repository(
+    targets: Sequence[Path], *, command: str
+) -> tuple[list[DiscoveredFile], Path]:
+    """Discover the files under ``targets``, which must all lie in one repository.
+
+    ``audit`` and ``checksums`` walk one repository's graph per run: local ``./`` references
+    resolve against its root. Returns the files and that root.
+    """
+    from pinner.sources import discover
+
+    for target in targets:
+        if not target.exists():
+            raise UsageError(f"{target}: no such file or directory")
+    found = discover(list(targets))
+    roots = {f.root for f in found}
+    if len(roots) > 1:
+        listed = ", ".join(sorted(str(r) for r in roots))
+        raise UsageError(f"{command} works on one repository at a time (paths span {listed})")
+    if found:
+        return found, found[0].root
+    return found, targets[0] if targets[0].is_dir() else targets[0].parent
 
 
 def refuse_invalid_uses(sources: Sequence[SourceFile]) -> None:

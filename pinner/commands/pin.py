@@ -25,7 +25,7 @@ from pinner.core.pin import (
     changed_paths,
     plan_pins,
 )
-from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, InputError, UsageError
+from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
 from pinner.models import SourceFile
 from pinner.settings import Settings
 
@@ -206,8 +206,13 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
     from pinner.sources import discover
 
     files = discover(list(options.paths))
-    sources, unreadable = _read_all(files, options.paths, skip=options.skip_unreadable)
-    common.refuse_invalid_uses(sources)
+    sources, skipped = common.read_user_files(
+        files, options.paths, verb="pins", skip_unreadable=options.skip_unreadable
+    )
+    unreadable = [
+        PinIssue(PROBLEM, "unreadable", u.relpath, u.line, "", f"not pinned: {u.reason}", u.path)
+        for u in skipped
+    ]
     config = _load_config(files, options.paths)
     targets = TargetFilter(
         include=options.include or tuple(getattr(config, "include", ()) or ()),
@@ -252,56 +257,6 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
     if options.check and plan.changes:
         return EXIT_FINDINGS
     return EXIT_OK
-
-
-def _read_all(
-    files: list[DiscoveredFile], given: tuple[Path, ...], *, skip: bool = False
-) -> tuple[list[SourceFile], list[PinIssue]]:
-    """Read every discovered file before anything is resolved or written.
-
-    A file that cannot be read (malformed YAML, alias bomb, binary, too large) is hostile or
-    broken input: by default it stops the run with exit 2 and nothing is written. With
-    ``skip`` (``--skip-unreadable``), one found while walking a directory (a deliberately broken
-    test fixture, say) is reported as a problem and left out, and the rest is still pinned; a
-    file named on the command line is always an error.
-    """
-    from pinner.sources import read_source
-
-    explicit = {p.absolute() for p in given if not p.is_dir()}
-    explicit |= {p.resolve() for p in explicit}
-    sources: list[SourceFile] = []
-    unreadable: list[PinIssue] = []
-    for found in files:
-        try:
-            sources.append(read_source(found))
-        except InputError as exc:
-            if found.path in explicit or found.path.absolute() in explicit:
-                raise
-            if not skip:
-                raise common.unreadable_error(exc, found.relpath, verb="pin") from None
-            unreadable.append(
-                PinIssue(
-                    PROBLEM,
-                    "unreadable",
-                    found.relpath,
-                    exc.line or 1,
-                    "",
-                    f"not pinned: {_without_location(str(exc), found.relpath)}",
-                    found.path,
-                )
-            )
-    return sources, unreadable
-
-
-def _without_location(message: str, relpath: str) -> str:
-    """InputError messages start with ``path:line: ``; the report line already says where."""
-    head, sep, rest = message.partition(": ")
-    if sep and head.startswith(relpath):
-        if rest[:1].isdigit():
-            _, sep2, rest2 = rest.partition(": ")
-            return rest2 if sep2 else rest
-        return rest
-    return message
 
 
 def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:

@@ -208,7 +208,6 @@ def update(
             exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
         sources, unreadable = load_sources(roots, skip=skip_unreadable)
-        common.refuse_invalid_uses(sources)
         async with open_forge(settings) as forge:
             plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
                 select_uses(sources, targets), unreadable=unreadable
@@ -256,37 +255,18 @@ def repository_root(path: Path) -> Path:
 def load_sources(
     roots: Sequence[Path], *, skip: bool = False
 ) -> tuple[list[SourceFile], list[Skipped]]:
-    """Discover and read every workflow and action file under ``roots``.
+    """Discover and read every workflow and action file under ``roots`` (as ``pin`` does: see
+    :func:`pinner.commands.common.read_user_files`); unreadable files skipped with ``skip``
+    become problem records of the plan."""
+    from pinner.sources import discover
 
-    As for ``pin``: a file that cannot be read is an input error (exit 2, nothing written);
-    with ``skip`` (``--skip-unreadable``) one found while walking a directory (a deliberately
-    broken test fixture, say) is reported and skipped, and everything else is still updated.
-    """
-    from pinner.errors import InputError
-    from pinner.sources import discover, read_source
-
-    explicit = {p.absolute() for p in roots if not p.is_dir()}
-    sources: list[SourceFile] = []
-    unreadable: list[Skipped] = []
-    for found in discover(list(roots)):
-        try:
-            sources.append(read_source(found))
-        except InputError as exc:
-            if found.path.absolute() in explicit:
-                raise
-            if not skip:
-                raise common.unreadable_error(exc, found.relpath, verb="update") from None
-            message = str(exc)
-            for prefix in (f"{exc.path}:{exc.line}: ", f"{exc.path}: "):
-                message = message.removeprefix(prefix)  # the record already says where
-            unreadable.append(
-                Skipped(
-                    found.relpath,
-                    f"not read: {message}",
-                    (Location(found.relpath, exc.line or 1),),
-                    problem=True,
-                )
-            )
+    sources, skipped = common.read_user_files(
+        discover(list(roots)), roots, verb="updates", skip_unreadable=skip
+    )
+    unreadable = [
+        Skipped(u.relpath, f"not read: {u.reason}", (Location(u.relpath, u.line),), problem=True)
+        for u in skipped
+    ]
     return sources, unreadable
 
 

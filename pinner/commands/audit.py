@@ -44,6 +44,10 @@ def list_rules() -> str:
     )
 
 
+Include = common.include_option("follow")
+Exclude = common.exclude_option("follow")
+
+
 @common.with_forge_options(jobs=16)
 def audit(
     paths: common.Paths = None,
@@ -68,24 +72,8 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    include: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include",
-            metavar="REGEX",
-            help="Only follow actions whose owner/repo[/path] matches REGEX (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
-    exclude: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exclude",
-            metavar="REGEX",
-            help="Do not follow actions whose owner/repo[/path] matches REGEX (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
+    include: Include = None,
+    exclude: Exclude = None,
     budget: Annotated[
         int,
         typer.Option(

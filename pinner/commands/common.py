@@ -193,6 +193,47 @@ def with_forge_options(*, jobs: int, offline: bool = True) -> Callable[[Command]
     return decorate
 
 
+def include_option(verb: str) -> Any:
+    """``--include REGEX`` for a command that will ``verb`` the selected actions."""
+    return Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            metavar="REGEX",
+            help=f"Only {verb} actions whose owner/repo[/path] matches (re.search). Repeatable. "
+            "Default from [tool.pinner] include.",
+            show_default=False,
+        ),
+    ]
+
+
+def exclude_option(verb: str) -> Any:
+    """``--exclude REGEX`` for a command that would otherwise ``verb`` the matching actions."""
+    return Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="REGEX",
+            help=f"Do not {verb} actions whose owner/repo[/path] matches (re.search). "
+            "Repeatable. Default from [tool.pinner] exclude.",
+            show_default=False,
+        ),
+    ]
+
+
+def skip_unreadable_option(verb: str) -> Any:
+    """``--skip-unreadable`` for a command that writes (see :func:`read_user_files`)."""
+    return Annotated[
+        bool,
+        typer.Option(
+            "--skip-unreadable",
+            help="A file found while walking a directory that cannot be read (malformed YAML, "
+            f"binary, too large) is reported and left out, and the rest is still {verb}. "
+            "Without it, such a file stops the run (exit 2) before anything is written.",
+        ),
+    ]
+
+
 def build_settings(
     *,
     server_url: str | None,

@@ -62,26 +62,8 @@ Format = Annotated[
         "record per change and per problem).",
     ),
 ]
-Include = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--include",
-        metavar="REGEX",
-        help="Only pin actions whose owner/repo[/path] matches (re.search). Repeatable. "
-        "Default from [tool.pinner] include.",
-        show_default=False,
-    ),
-]
-Exclude = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--exclude",
-        metavar="REGEX",
-        help="Leave actions whose owner/repo[/path] matches alone (re.search). Repeatable. "
-        "Default from [tool.pinner] exclude.",
-        show_default=False,
-    ),
-]
+Include = common.include_option("pin")
+Exclude = common.exclude_option("pin")
 Partial = Annotated[
     bool,
     typer.Option(
@@ -89,15 +71,7 @@ Partial = Annotated[
         help="On a remote failure, still write what could be resolved (exit code stays 3).",
     ),
 ]
-SkipUnreadable = Annotated[
-    bool,
-    typer.Option(
-        "--skip-unreadable",
-        help="A file found while walking a directory that cannot be read (malformed YAML, "
-        "binary, too large) is reported and left out, and the rest is still pinned. Without it, "
-        "such a file stops the run (exit 2) before anything is written.",
-    ),
-]
+SkipUnreadable = common.skip_unreadable_option("pinned")
 VerifyBudget = Annotated[
     int,
     typer.Option(

@@ -42,6 +42,11 @@ def _file_option(flag: str, help_text: str) -> typer.models.OptionInfo:
     return typer.Option(flag, metavar="FILE", help=help_text, show_default=False, dir_okay=False)
 
 
+Include = common.include_option("update")
+Exclude = common.exclude_option("update")
+SkipUnreadable = common.skip_unreadable_option("updated")
+
+
 @common.with_forge_options(jobs=16)
 def update(
     paths: common.Paths = None,
@@ -102,14 +107,7 @@ def update(
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 when updates are available; write nothing.")
     ] = False,
-    skip_unreadable: Annotated[
-        bool,
-        typer.Option(
-            "--skip-unreadable",
-            help="A file found while walking a directory that cannot be read is reported and "
-            "left out, and the rest is still updated (default: it stops the run, exit 2).",
-        ),
-    ] = False,
+    skip_unreadable: SkipUnreadable = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report and write PR texts; change no workflow file.")
     ] = False,
@@ -117,26 +115,8 @@ def update(
         bool,
         typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
     ] = False,
-    include: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include",
-            metavar="REGEX",
-            help="Only update actions whose owner/repo[/path] matches (re.search). Repeatable. "
-            "Default from the config's include.",
-            show_default=False,
-        ),
-    ] = None,
-    exclude: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exclude",
-            metavar="REGEX",
-            help="Leave actions whose owner/repo[/path] matches alone (re.search). Repeatable. "
-            "Default from the config's exclude.",
-            show_default=False,
-        ),
-    ] = None,
+    include: Include = None,
+    exclude: Exclude = None,
     output_format: Annotated[
         str,
         typer.Option(

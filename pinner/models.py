@@ -184,12 +184,20 @@ class RefListing:
     repo: str  # owner/repo as the forge spells it
     refs: tuple[GitRef, ...]
     default_branch: str | None = None  # short name, when the forge told us (symref HEAD)
+    # Lookups by name and by commit, built on first use: resolving thousands of uses against
+    # a listing of thousands of refs must not rebuild or rescan them for every use.
+    _by_name: dict[str, GitRef] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _by_commit: dict[str, tuple[GitRef, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def tag(self, name: str) -> GitRef | None:
-        return self._index().get("refs/tags/" + name)
+        return self._names().get("refs/tags/" + name)
 
     def branch(self, name: str) -> GitRef | None:
-        return self._index().get("refs/heads/" + name)
+        return self._names().get("refs/heads/" + name)
 
     @property
     def tags(self) -> tuple[GitRef, ...]:
@@ -200,12 +208,18 @@ class RefListing:
         return tuple(r for r in self.refs if r.is_branch)
 
     def at_commit(self, commit: str) -> tuple[GitRef, ...]:
-        """Every ref whose peeled commit is ``commit``."""
-        return tuple(r for r in self.refs if r.commit == commit)
+        """Every ref whose peeled commit is ``commit``, in listing order."""
+        if not self._by_commit and self.refs:
+            grouped: dict[str, list[GitRef]] = {}
+            for ref in self.refs:
+                grouped.setdefault(ref.commit, []).append(ref)
+            self._by_commit.update((c, tuple(rs)) for c, rs in grouped.items())
+        return self._by_commit.get(commit, ())
 
-    def _index(self) -> dict[str, GitRef]:
-        # frozen + slots: compute on demand; listings are small enough (<= a few thousand refs)
-        return {r.name: r for r in self.refs}
+    def _names(self) -> dict[str, GitRef]:
+        if not self._by_name and self.refs:
+            self._by_name.update((r.name, r) for r in self.refs)
+        return self._by_name
 
 
 @dataclass(frozen=True, slots=True)

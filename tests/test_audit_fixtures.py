@@ -55,15 +55,11 @@ def digest(*parts: str) -> str:
 class Repo(SnapshotRepo):
     """An ``audit-org`` repository; rendering and building are :class:`SnapshotRepo`'s."""
 
-    @property
-    def slug(self) -> str:
-        return f"{OWNER}/{self.name}"
-
-    def new_commit_sha(self, label: str) -> str:
-        return sha(self.slug, "commit", label)
+    owner = OWNER
+    seed = "pinner-audit"  # as sha()
 
     def new_tag_sha(self, name: str, target: str) -> str:
-        return sha(self.slug, "tag", name)  # audit tags are seeded by name only
+        return self.seeded_sha(self.slug, "tag", name)  # audit tags are seeded by name only
 
 
 NODE_ACTION = "name: {name}\ndescription: {description}\nruns:\n  using: node20\n  main: index.js\n"

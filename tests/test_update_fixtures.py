@@ -57,15 +57,8 @@ def day(date: str, hour: int = 12) -> str:
 class Repo(SnapshotRepo):
     """An ``upd-fixtures`` repository: one linear history, each commit newer than its parent."""
 
-    @property
-    def slug(self) -> str:
-        return f"{OWNER}/{self.name}"
-
-    def new_commit_sha(self, label: str) -> str:
-        return fake_sha(self.slug, "commit", label)
-
-    def new_tag_sha(self, name: str, target: str) -> str:
-        return fake_sha(self.slug, "tag", name, target)
+    owner = OWNER
+    seed = "upd-fixtures"  # as fake_sha
 
     def commit(self, label: str, date: str, files: dict[str, str] | None = None) -> str:
         """The next commit of the (linear) history: its parent is the previous commit."""

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 # ------------------------------------------------------------------------------------ rendering
 
@@ -156,9 +157,13 @@ class Ref:
 class SnapshotRepo:
     """One repository described by commit labels; :meth:`render` turns it into snapshot files.
 
-    Subclasses give the SHA seeds (:meth:`new_commit_sha`, :meth:`new_tag_sha`) and usually the
-    ``slug`` (``OWNER/NAME``); building and rendering are shared.
+    Subclasses name their ``owner`` (the slug is ``OWNER/NAME``) and their ``seed``: object ids
+    are sha1 of the seed, the slug and what the object is, so the SHAs a generator's documents
+    name never change. Building and rendering are shared.
     """
+
+    owner: ClassVar[str] = ""
+    seed: ClassVar[str] = ""
 
     name: str
     default_branch: str = "main"
@@ -170,15 +175,20 @@ class SnapshotRepo:
 
     @property
     def slug(self) -> str:
-        return self.name
+        return f"{self.owner}/{self.name}" if self.owner else self.name
 
-    # -- SHA seeds (each generator keeps its own, so the SHAs its documents name never change)
+    # -- SHA seeds
+
+    def seeded_sha(self, *parts: str) -> str:
+        if not self.seed:
+            raise NotImplementedError(f"{type(self).__name__} sets no SHA seed")
+        return hashlib.sha1("\0".join((self.seed, *parts)).encode()).hexdigest()
 
     def new_commit_sha(self, label: str) -> str:
-        raise NotImplementedError
+        return self.seeded_sha(self.slug, "commit", label)
 
     def new_tag_sha(self, name: str, target: str) -> str:
-        raise NotImplementedError
+        return self.seeded_sha(self.slug, "tag", name, target)
 
     # -- building
 

@@ -1,4 +1,7 @@
-"""GitHubForge over respx: REST shapes and headers, pagination, ETags, raw files, fallbacks."""
+"""GitHubForge over respx: REST shapes and headers, pagination, ETags, raw files, fallbacks.
+
+GraphQL is switched off here: these tests are about the per-question channels that also
+answer whatever GraphQL cannot (its batching is tested in test_forge_graphql.py)."""
 
 from __future__ import annotations
 
@@ -82,7 +85,7 @@ def forge_call(method: str, *args: Any, settings: Settings | None = None, cache=
     async def go():
         s = settings or make_settings()
         transport = Transport(s, sleep=_no_sleep)
-        async with GitHubForge(s, cache, transport=transport) as forge:
+        async with GitHubForge(s, cache, transport=transport, graphql=False) as forge:
             if setup:
                 setup(forge)
             try:
@@ -411,7 +414,9 @@ def test_raw_unavailable_falls_back_to_contents_api(raw_failure):
 
         async def go():
             s = make_settings()
-            async with GitHubForge(s, transport=Transport(s, sleep=_no_sleep)) as forge:
+            async with GitHubForge(
+                s, transport=Transport(s, sleep=_no_sleep), graphql=False
+            ) as forge:
                 first = await forge.get_file("o/r", SHA, "action.yml")
                 second = await forge.get_file("o/r", SHA, "action.yaml")
                 await forge.transport.aclose()

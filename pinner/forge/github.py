@@ -1,14 +1,18 @@
 """GitHub (github.com, GHES, or the test emulator) as a :class:`~pinner.forge.base.Forge`.
 
-Three channels, each used for what it does cheapest:
+Four channels, each used for what it does cheapest:
 
+* **GraphQL** (with a token) for ref listings and commit/tag lookups, many repositories per
+  request (:mod:`pinner.forge.graphql`): concurrent questions are batched by a
+  :class:`~pinner.batching.Batcher`; whatever GraphQL cannot answer completely goes to
+  git or REST below, so answers are the same either way;
 * **git smart HTTP** for ref listings: one request per repository, tags peeled, no API quota;
 * **raw content** for files at a commit: no API quota either; when the raw host is unavailable
   (network failure, or it refuses us) the REST ``contents`` endpoint with the raw media type
   takes over for the rest of the run;
 * **REST** for commits, comparisons, tag objects, releases and repository metadata.
 
-All three share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
+All four share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
 token scoping). Per-run memoisation and the persistent cache of answers live in
 :class:`~pinner.forge.cached.CachedForge`; this class only adds ETag revalidation of REST bodies
 when given a store.
@@ -18,13 +22,38 @@ from __future__ import annotations
 
 import logging
 
-from pinner.errors import OfflineMiss, RateLimitError, RemoteError
+from pinner.batching import Batcher
+from pinner.errors import NotFoundError, OfflineMiss, RateLimitError, RemoteError
 from pinner.forge.base import CacheStore
 from pinner.forge.gitproto import fetch_ref_listing
+from pinner.forge.graphql import (
+    OBJECTS_PER_QUERY,
+    REPOS_PER_QUERY,
+    GraphQLClient,
+    ObjectAnswer,
+    graphql_url,
+    list_refs_many,
+    lookup_objects_many,
+)
 from pinner.forge.http import RequestKind, RequestStats, TooLargeError, Transport
-from pinner.forge.rest import DEFAULT_REST_TTL, RestClient, quote_path, quote_ref, split_repo
-from pinner.models import Commit, Comparison, RefListing, Release, RepoInfo, TagObject
+from pinner.forge.rest import (
+    DEFAULT_REST_TTL,
+    RestClient,
+    quote_path,
+    quote_ref,
+    split_repo,
+)
+from pinner.models import (
+    SHA_RE,
+    Commit,
+    Comparison,
+    RefListing,
+    Release,
+    RepoInfo,
+    TagObject,
+)
 from pinner.settings import Settings
+from pinner.singleflight import SingleFlight
 
 log = logging.getLogger("pinner.forge")
 
@@ -43,6 +72,7 @@ class GitHubForge:
         transport: Transport | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
         rest_ttl: float = DEFAULT_REST_TTL,
+        graphql: bool = True,
     ):
         self.settings = settings
         self._own_transport = transport is None
@@ -50,6 +80,17 @@ class GitHubForge:
         self.rest = RestClient(self.transport, settings.urls.api, cache, ttl=rest_ttl)
         self.max_file_bytes = max_file_bytes
         self._raw_unavailable: str | None = None  # why raw content is not used any more
+        self.graphql = GraphQLClient(self.transport, graphql_url(settings.urls.api))
+        if not graphql:
+            self.graphql.switch_off("not wanted: every question goes to git or REST")
+        self._refs_batch: Batcher[str, RefListing | None] = Batcher(
+            lambda repos: list_refs_many(self.graphql, repos), max_size=REPOS_PER_QUERY
+        )
+        self._objects_batch: Batcher[tuple[str, str], ObjectAnswer | None] = Batcher(
+            lambda keys: lookup_objects_many(self.graphql, keys), max_size=OBJECTS_PER_QUERY
+        )
+        # get_commit and get_tag_object of one SHA share one lookup
+        self._objects: SingleFlight[tuple[str, str], ObjectAnswer | None] = SingleFlight()
 
     async def __aenter__(self) -> GitHubForge:
         return self
@@ -73,6 +114,10 @@ class GitHubForge:
 
     async def list_refs(self, repo: str) -> RefListing:
         owner, name = split_repo(repo)
+        if self.graphql.usable:
+            listing = await self._refs_batch.get(f"{owner}/{name}")
+            if listing is not None:
+                return listing
         return await fetch_ref_listing(
             self.transport, self.settings.urls.git(f"{owner}/{name}"), f"{owner}/{name}"
         )
@@ -106,13 +151,31 @@ class GitHubForge:
         self._raw_unavailable = reason
 
     async def get_commit(self, repo: str, ref: str) -> Commit:
+        found = await self._lookup_object(repo, ref)
+        if isinstance(found, Commit):
+            return found
+        if found is not None:  # a tag object, a tree, or nothing at all
+            raise NotFoundError(f"{repo}: no commit {ref!r}")
         return await self.rest.get_commit(repo, ref)
 
     async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
         return await self.rest.compare(repo, base, head)
 
     async def get_tag_object(self, repo: str, sha: str) -> TagObject:
+        found = await self._lookup_object(repo, sha)
+        if isinstance(found, TagObject):
+            return found
+        if found is not None:
+            raise NotFoundError(f"{repo}: {sha} is not an annotated tag object")
         return await self.rest.get_tag_object(repo, sha)
+
+    async def _lookup_object(self, repo: str, ref: str) -> ObjectAnswer | None:
+        """What a full SHA names, through batched GraphQL; None when REST must answer."""
+        if not (self.graphql.usable and SHA_RE.match(ref)):
+            return None
+        owner, name = split_repo(repo)
+        key = (f"{owner}/{name}", ref.lower())
+        return await self._objects.get(key, lambda: self._objects_batch.get(key))
 
     async def list_releases(self, repo: str) -> tuple[Release, ...]:
         return await self.rest.list_releases(repo)

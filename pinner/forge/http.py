@@ -68,6 +68,7 @@ class RequestKind(enum.Enum):
     """Which channel a request belongs to: counted separately for stats and benchmarks."""
 
     REST = "rest"
+    GRAPHQL = "graphql"
     GIT = "git"
     RAW = "raw"
     DOWNLOAD = "download"
@@ -608,7 +609,7 @@ class Transport:
 
     def _rate_limit_wait(self, response: Response) -> tuple[float, str] | None:
         """(seconds to wait, message if we won't) when ``response`` is a rate-limit answer."""
-        if response.status not in (403, 429):
+        if response.status not in (403, 429) and not _graphql_rate_limited(response):
             return None
         headers = response.headers
         now = self._wall()
@@ -668,6 +669,16 @@ _DEFINITIVE_DNS_ERRORS = frozenset(
     for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
     if code is not None
 )
+
+
+def _graphql_rate_limited(response: Response) -> bool:
+    """GitHub's GraphQL says "primary rate limit exhausted" with HTTP 200: an error of type
+    ``RATE_LIMITED`` in the body and ``x-ratelimit-remaining: 0``."""
+    return (
+        response.status == 200
+        and response.headers.get("x-ratelimit-remaining", "").strip() == "0"
+        and b'"RATE_LIMITED"' in response.body
+    )
 
 
 def _retryable_status(status: int) -> bool:

@@ -100,7 +100,7 @@ def next_link(link_header: str | None) -> str | None:
 # ----------------------------------------------------------------------------- shape checks
 
 
-class _Shape:
+class JsonShape:
     """Typed access to a decoded JSON object; a missing or mistyped field is a RemoteError."""
 
     def __init__(self, obj: Any, what: str):
@@ -136,12 +136,12 @@ class _Shape:
             raise self._bad(key, "a boolean")
         return value
 
-    def sub(self, key: str) -> _Shape:
-        return _Shape(self.obj.get(key), f"{self.what}.{key}")
+    def sub(self, key: str) -> JsonShape:
+        return JsonShape(self.obj.get(key), f"{self.what}.{key}")
 
-    def opt_sub(self, key: str) -> _Shape | None:
+    def opt_sub(self, key: str) -> JsonShape | None:
         value = self.obj.get(key)
-        return None if value is None else _Shape(value, f"{self.what}.{key}")
+        return None if value is None else JsonShape(value, f"{self.what}.{key}")
 
     def list(self, key: str) -> list[Any]:
         value = self.obj.get(key, [])
@@ -167,10 +167,10 @@ class _Shape:
 
 
 def parse_commit(obj: Any) -> Commit:
-    shape = _Shape(obj, "commit")
+    shape = JsonShape(obj, "commit")
     inner = shape.sub("commit")
     committer = inner.opt_sub("committer")
-    parents = tuple(_Shape(p, "commit.parents[]").sha("sha") for p in shape.list("parents"))
+    parents = tuple(JsonShape(p, "commit.parents[]").sha("sha") for p in shape.list("parents"))
     return Commit(
         sha=shape.sha("sha"),
         date=committer.date("date") if committer is not None else None,
@@ -179,7 +179,7 @@ def parse_commit(obj: Any) -> Commit:
 
 
 def parse_comparison(obj: Any) -> Comparison:
-    shape = _Shape(obj, "comparison")
+    shape = JsonShape(obj, "comparison")
     status = shape.str("status")
     if status not in ("identical", "ahead", "behind", "diverged"):
         raise RemoteError(f"comparison: unknown status {status[:40]!r}")
@@ -193,7 +193,7 @@ def parse_comparison(obj: Any) -> Comparison:
 
 
 def parse_tag_object(obj: Any) -> TagObject:
-    shape = _Shape(obj, "tag object")
+    shape = JsonShape(obj, "tag object")
     target = shape.sub("object")
     tagger = shape.opt_sub("tagger")
     return TagObject(
@@ -206,10 +206,10 @@ def parse_tag_object(obj: Any) -> TagObject:
 
 
 def parse_release(obj: Any) -> Release:
-    shape = _Shape(obj, "release")
+    shape = JsonShape(obj, "release")
     assets = []
     for raw_asset in shape.list("assets"):
-        asset = _Shape(raw_asset, "release.assets[]")
+        asset = JsonShape(raw_asset, "release.assets[]")
         assets.append(
             ReleaseAsset(
                 name=asset.str("name"),
@@ -232,7 +232,7 @@ def parse_release(obj: Any) -> Release:
 
 
 def parse_repo(obj: Any) -> RepoInfo:
-    shape = _Shape(obj, "repository")
+    shape = JsonShape(obj, "repository")
     extra = {k: shape.obj[k] for k in ("id", "fork", "private", "visibility") if k in shape.obj}
     return RepoInfo(
         full_name=shape.str("full_name"),

@@ -1,0 +1,328 @@
+"""GitHub's GraphQL API as a batching channel: many repositories per request.
+
+Why: git ``ls-refs`` lists a repository's refs in one request, but it is one request *per
+repository*, and the REST API is one request per commit or tag object. A workflow tree that
+uses 120 repositories therefore costs 120 round trips before anything else can happen. One
+GraphQL query can carry many repositories under aliases (``r0: repository(...) {...}``), so
+the same questions travel in a handful of requests.
+
+GraphQL is only used where it gives the very answer the other channels give, in one page:
+
+* it needs a token (GitHub refuses anonymous GraphQL), so without one nothing here runs;
+* a repository with more than :data:`REF_PAGE` branches or tags, an annotated tag nested
+  deeper than we peel, a repository GraphQL cannot find (renamed, private, missing: git says
+  which, in its own words) or an answer we cannot attribute is left to git or REST for that
+  repository or object: each such answer is ``None`` below, "ask the other channel";
+* an endpoint that is missing or refuses the query (HTTP 4xx, a query-level error) switches
+  GraphQL off for the rest of the run; everything then goes the per-repository way.
+
+Rate limits and retries are the transport's (an exhausted GraphQL budget is an HTTP 200 with a
+``RATE_LIMITED`` error, which the transport recognises). Malformed answers are RemoteErrors,
+as from any channel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pinner.errors import RemoteError
+from pinner.forge.http import RequestKind, Transport, safe_url
+from pinner.forge.rest import JsonShape, split_repo
+from pinner.models import Commit, GitRef, RefListing, TagObject
+
+log = logging.getLogger("pinner.forge")
+
+REPOS_PER_QUERY = 20
+"""Ref listings per query: 20 repositories x 2 pages of 100 refs keep a response well under
+GitHub's node limit and its ten-second query timeout."""
+OBJECTS_PER_QUERY = 50
+"""Commit/tag lookups per query: each is a handful of scalar fields."""
+REF_PAGE = 100  # GitHub's maximum page size for a connection
+PARENT_PAGE = 100
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+_PEEL_DEPTH = 3  # tags of tags of tags: deeper nesting is left to git, which peels fully
+
+_TARGET = "target { __typename oid }"
+for _ in range(_PEEL_DEPTH):
+    _TARGET = "target { __typename oid ... on Tag { " + _TARGET + " } }"
+
+REFS_FRAGMENTS = f"""
+fragment Listing on Repository {{
+  defaultBranchRef {{ name }}
+  heads: refs(refPrefix: "refs/heads/", first: {REF_PAGE}) {{ ...RefPage }}
+  tags: refs(refPrefix: "refs/tags/", first: {REF_PAGE}) {{ ...RefPage }}
+}}
+fragment RefPage on RefConnection {{
+  totalCount
+  pageInfo {{ hasNextPage }}
+  nodes {{ name {_TARGET} }}
+}}
+"""
+
+OBJECT_FRAGMENT = f"""
+fragment Obj on GitObject {{
+  __typename
+  oid
+  ... on Commit {{
+    committedDate
+    parents(first: {PARENT_PAGE}) {{ totalCount nodes {{ oid }} }}
+  }}
+  ... on Tag {{ name tagger {{ date }} target {{ __typename oid }} }}
+}}
+"""
+
+
+def graphql_url(api_url: str) -> str:
+    """Where GraphQL lives for an API base: ``api.github.com/graphql``, GHES
+    ``HOST/api/graphql`` (its REST API is ``HOST/api/v3``)."""
+    api = api_url.rstrip("/")
+    if api.endswith("/api/v3"):
+        return api[: -len("/v3")] + "/graphql"
+    return api + "/graphql"
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """GraphQL's definitive "no such object in this repository" (``object(oid:)`` is null)."""
+
+
+MISSING = Missing()
+ObjectAnswer = Commit | TagObject | Missing
+
+
+class GraphQLClient:
+    """Posts queries to one GraphQL endpoint through the shared transport."""
+
+    def __init__(self, transport: Transport, url: str) -> None:
+        self.transport = transport
+        self.url = url
+        self.unavailable: str | None = None  # why GraphQL is off for the rest of the run
+
+    @property
+    def usable(self) -> bool:
+        return self.unavailable is None and self.transport.authenticated
+
+    async def query(
+        self, text: str, variables: Mapping[str, str], what: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """``(data, errors)`` of one query; None when GraphQL cannot be used (now switched off).
+
+        Remote failures (network, 5xx after retries, rate limits) propagate: git or REST would
+        meet the same server.
+        """
+        if not self.usable:
+            return None
+        response = await self.transport.request(
+            "POST",
+            self.url,
+            kind=RequestKind.GRAPHQL,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            content=json.dumps({"query": text, "variables": dict(variables)}).encode(),
+            max_bytes=MAX_RESPONSE_BYTES,
+            what=what,
+        )
+        if response.status != 200:
+            self.switch_off(f"HTTP {response.status} from {safe_url(response.url)}")
+            return None
+        payload = response.json(what)
+        if not isinstance(payload, dict):
+            raise RemoteError(f"{what}: expected a JSON object from {safe_url(response.url)}")
+        errors = payload.get("errors") or []
+        if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+            raise RemoteError(f"{what}: malformed 'errors' from {safe_url(response.url)}")
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            # the whole query failed (refused, too costly, timed out): not a per-repo answer
+            message = next((str(e.get("message", ""))[:200] for e in errors), "no data")
+            self.switch_off(f"query refused: {self.transport.scrub(message)}")
+            return None
+        return data, errors
+
+    def switch_off(self, reason: str) -> None:
+        log.info("GraphQL unavailable (%s); listing refs over git instead", reason)
+        self.unavailable = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A query's data, its errors, and the top-level aliases those errors belong to."""
+
+    data: dict[str, Any]
+    errors: list[dict[str, Any]]
+    failed: frozenset[str]
+
+
+async def _ask(
+    client: GraphQLClient, text: str, variables: Mapping[str, str], what: str
+) -> _Answer | None:
+    """Run an aliased query; None when its answer cannot be attributed alias by alias (an
+    error that names no alias switches GraphQL off: nothing in that answer is trusted)."""
+    answer = await client.query(text, variables, what)
+    if answer is None:
+        return None
+    data, errors = answer
+    failed: set[str] = set()
+    for error in errors:
+        path = error.get("path")
+        if not (isinstance(path, list) and path and isinstance(path[0], str)):
+            client.switch_off("an error not tied to a repository")
+            return None
+        failed.add(path[0])
+    return _Answer(data, errors, frozenset(failed))
+
+
+def _repo_variables(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """``$o0: String!, $n0: String!, ...`` and their values, one pair per repository."""
+    declarations: list[str] = []
+    variables: dict[str, str] = {}
+    for i, repo in enumerate(repos):
+        owner, name = split_repo(repo)
+        declarations.append(f"$o{i}: String!, $n{i}: String!")
+        variables[f"o{i}"], variables[f"n{i}"] = owner, name
+    return ", ".join(declarations), variables
+
+
+# ----------------------------------------------------------------------------- ref listings
+
+
+async def list_refs_many(
+    client: GraphQLClient, repos: Sequence[str]
+) -> dict[str, RefListing | None]:
+    """The ref listing of each ``owner/name`` in ``repos``; None where git must answer."""
+    declarations, variables = _repo_variables(repos)
+    fields = "\n".join(
+        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...Listing }}" for i in range(len(repos))
+    )
+    text = f"query Refs({declarations}) {{\n{fields}\n}}\n{REFS_FRAGMENTS}"
+    what = f"list refs of {len(repos)} repositories"
+    answer = await _ask(client, text, variables, what)
+    if answer is None:
+        return dict.fromkeys(repos)
+    result: dict[str, RefListing | None] = {}
+    for i, repo in enumerate(repos):
+        alias = f"r{i}"
+        node = answer.data.get(alias)
+        if alias in answer.failed or node is None:
+            result[repo] = None  # missing, renamed away, private, or an error: git says which
+            continue
+        result[repo] = parse_listing(repo, node)
+    return result
+
+
+def parse_listing(repo: str, node: Any) -> RefListing | None:
+    """One ``...Listing`` answer as a :class:`RefListing` in git's order (by full ref name);
+    None when it is incomplete (more than a page of refs, a tag nested too deep)."""
+    shape = JsonShape(node, f"refs of {repo}")
+    refs: list[GitRef] = []
+    for prefix, key in (("refs/heads/", "heads"), ("refs/tags/", "tags")):
+        page = shape.sub(key)
+        nodes = page.list("nodes")
+        if page.sub("pageInfo").bool("hasNextPage") or page.int("totalCount") != len(nodes):
+            return None
+        for raw in nodes:
+            ref = JsonShape(raw, f"refs of {repo}.{key}[]")
+            name = ref.str("name")
+            target = ref.sub("target")
+            obj = target.sha("oid")
+            peeled = target
+            for _ in range(_PEEL_DEPTH + 1):
+                if peeled.str("__typename") != "Tag":
+                    break
+                peeled = peeled.sub("target")
+            else:
+                return None
+            if name:
+                refs.append(GitRef(name=prefix + name, object=obj, commit=peeled.sha("oid")))
+    refs.sort(key=lambda r: r.name)
+    default = shape.opt_sub("defaultBranchRef")
+    return RefListing(
+        repo=repo,
+        refs=tuple(refs),
+        default_branch=(default.opt_str("name") or None) if default is not None else None,
+    )
+
+
+# ----------------------------------------------------------------------------- objects
+
+
+async def lookup_objects_many(
+    client: GraphQLClient, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], ObjectAnswer | None]:
+    """What each ``(owner/name, 40-hex sha)`` is: a Commit, a TagObject, or MISSING; None
+    where REST must answer (GraphQL off, repository not found, an error on that object)."""
+    repos = list(dict.fromkeys(repo for repo, _ in keys))
+    declarations, variables = _repo_variables(repos)
+    index = {repo: i for i, repo in enumerate(repos)}
+    per_repo: dict[str, list[str]] = {}
+    for repo, sha in keys:
+        per_repo.setdefault(repo, []).append(sha)
+    oid_declarations: list[str] = []
+    fields: list[str] = []
+    for repo, shas in per_repo.items():
+        i = index[repo]
+        objects = []
+        for j, sha in enumerate(shas):
+            oid_declarations.append(f"$s{i}_{j}: GitObjectID!")
+            variables[f"s{i}_{j}"] = sha
+            objects.append(f"x{j}: object(oid: $s{i}_{j}) {{ ...Obj }}")
+        fields.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ {' '.join(objects)} }}")
+    all_declarations = ", ".join([declarations, *oid_declarations])
+    body = "\n".join(fields)
+    text = f"query Objects({all_declarations}) {{\n{body}\n}}\n{OBJECT_FRAGMENT}"
+    answer = await _ask(client, text, variables, f"look up {len(keys)} commits")
+    if answer is None:
+        return dict.fromkeys(keys)
+    failed_objects = {
+        (e["path"][0], e["path"][1])
+        for e in answer.errors
+        if len(e.get("path") or ()) >= 2 and isinstance(e["path"][1], str)
+    }
+    result: dict[tuple[str, str], ObjectAnswer | None] = {}
+    for repo, shas in per_repo.items():
+        alias = f"r{index[repo]}"
+        node = answer.data.get(alias)
+        whole_repo_failed = node is None or (
+            alias in answer.failed and not any(a == alias for a, _ in failed_objects)
+        )
+        for j, sha in enumerate(shas):
+            if whole_repo_failed or (alias, f"x{j}") in failed_objects:
+                result[(repo, sha)] = None
+                continue
+            result[(repo, sha)] = parse_object(repo, sha, JsonShape(node, alias).obj.get(f"x{j}"))
+    return result
+
+
+def parse_object(repo: str, sha: str, raw: Any) -> ObjectAnswer | None:
+    """One ``...Obj`` answer; None when it cannot stand in for the REST answer."""
+    if raw is None:
+        return MISSING
+    what = f"object {sha} of {repo}"
+    shape = JsonShape(raw, what)
+    if shape.sha("oid") != sha:
+        raise RemoteError(f"{what}: GraphQL answered for another object")
+    kind = shape.str("__typename")
+    if kind == "Commit":
+        parents = shape.sub("parents")
+        nodes = parents.list("nodes")
+        if parents.int("totalCount") != len(nodes):
+            return None  # an octopus merge beyond one page: REST lists every parent
+        return Commit(
+            sha=sha,
+            date=shape.date("committedDate"),
+            parents=tuple(JsonShape(p, f"{what}.parents[]").sha("oid") for p in nodes),
+        )
+    if kind == "Tag":
+        target = shape.sub("target")
+        tagger = shape.opt_sub("tagger")
+        return TagObject(
+            sha=sha,
+            tag=shape.str("name"),
+            object_sha=target.sha("oid"),
+            object_type=target.str("__typename").lower(),
+            tagger_date=tagger.date("date") if tagger is not None else None,
+        )
+    return MISSING  # a tree or a blob: neither a commit nor a tag object

@@ -1,0 +1,404 @@
+"""GitHubForge's GraphQL channel over respx: batching, parsing, and every way back to git/REST.
+
+A small fake GraphQL server answers from a dict of repositories, by alias and variables, the way
+GitHub does (aliases ``rN`` with ``$oN``/``$nN``, ``xJ: object(oid: $sN_J)``). The emulator
+end-to-end tests check the same client against a real GraphQL executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from pinner.errors import NotFoundError, RateLimitError, RemoteError
+from pinner.forge.github import GitHubForge
+from pinner.forge.gitproto import FLUSH, pkt_line
+from pinner.forge.graphql import graphql_url
+from pinner.forge.http import Transport
+from pinner.models import Commit, GitRef, TagObject
+from pinner.settings import ForgeUrls, Secret, Settings
+
+SERVER = "https://ghe.example.com"
+GRAPHQL = f"{SERVER}/api/graphql"
+TOKEN = "ghp_SENTINELgraphqlTOKEN"
+
+
+def sha(n: int) -> str:
+    return f"{n:040x}"
+
+
+# A repository: heads and tags as (name, object, peeled-or-None), plus commits/tag objects.
+REPOS: dict[str, dict[str, Any]] = {
+    "o/alpha": {
+        "default": "main",
+        "heads": [("main", sha(1), None), ("dev", sha(2), None)],
+        "tags": [("v1.0.0", sha(11), sha(1)), ("v1", sha(1), None)],
+    },
+    "o/beta": {"default": "trunk", "heads": [("trunk", sha(3), None)], "tags": []},
+    "o/gamma": {"default": None, "heads": [], "tags": []},
+}
+OBJECTS: dict[str, dict[str, Any]] = {
+    sha(1): {
+        "__typename": "Commit",
+        "oid": sha(1),
+        "committedDate": "2024-05-06T07:08:09Z",
+        "parents": {"totalCount": 2, "nodes": [{"oid": sha(90)}, {"oid": sha(91)}]},
+    },
+    sha(11): {
+        "__typename": "Tag",
+        "oid": sha(11),
+        "name": "v1.0.0",
+        "tagger": {"date": "2024-05-07T00:00:00+02:00"},
+        "target": {"__typename": "Commit", "oid": sha(1)},
+    },
+}
+
+
+def _target(obj: str, peeled: str | None) -> dict[str, Any]:
+    if peeled is None:
+        return {"__typename": "Commit", "oid": obj}
+    return {"__typename": "Tag", "oid": obj, "target": {"__typename": "Commit", "oid": peeled}}
+
+
+def _page(refs: list[tuple[str, str, str | None]], total: int | None = None) -> dict[str, Any]:
+    count = len(refs) if total is None else total
+    return {
+        "totalCount": count,
+        "pageInfo": {"hasNextPage": count > len(refs)},
+        "nodes": [{"name": n, "target": _target(o, p)} for n, o, p in refs],
+    }
+
+
+class FakeGraphQL:
+    """Answers Refs and Objects queries from REPOS/OBJECTS; records every query it gets."""
+
+    def __init__(self, repos: dict[str, dict[str, Any]] | None = None) -> None:
+        self.repos = REPOS if repos is None else repos
+        self.queries: list[dict[str, Any]] = []
+        self.hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["content-type"] == "application/json"
+        payload = json.loads(request.content)
+        self.queries.append(payload)
+        variables = payload["variables"]
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        for alias, owner_var, name_var, body in re.findall(
+            r"(r\d+): repository\(owner: \$(o\d+), name: \$(n\d+)\) \{(.*?)\}\s*$",
+            payload["query"],
+            re.M,
+        ):
+            repo = f"{variables[owner_var]}/{variables[name_var]}"
+            snap = self.repos.get(repo)
+            if snap is None:
+                data[alias] = None
+                errors.append(
+                    {
+                        "type": "NOT_FOUND",
+                        "path": [alias],
+                        "message": f"Could not resolve to a Repository with the name '{repo}'.",
+                    }
+                )
+                continue
+            if "...Listing" in body:
+                default = snap["default"]
+                data[alias] = {
+                    "defaultBranchRef": {"name": default} if default else None,
+                    "heads": _page(snap["heads"], snap.get("heads_total")),
+                    "tags": _page(snap["tags"], snap.get("tags_total")),
+                }
+            else:
+                data[alias] = {
+                    x: OBJECTS.get(variables[var])
+                    for x, var in re.findall(r"(x\d+): object\(oid: \$(s\d+_\d+)\)", body)
+                }
+        answer: dict[str, Any] = {"data": data}
+        if errors:
+            answer["errors"] = errors
+        if self.hook is not None:
+            answer = self.hook(answer)
+        return httpx.Response(200, json=answer)
+
+
+def settings(token: str | None = TOKEN) -> Settings:
+    return Settings(
+        urls=ForgeUrls.derive(SERVER),
+        token=Secret(token) if token else None,
+        max_retry_time=0.0,
+    )
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def run(work: Callable[[GitHubForge], Any], *, token: str | None = TOKEN) -> Any:
+    async def go() -> Any:
+        s = settings(token)
+        transport = Transport(s, sleep=_no_sleep)
+        async with GitHubForge(s, transport=transport) as forge:
+            try:
+                return await work(forge)
+            finally:
+                await transport.aclose()
+
+    return asyncio.run(go())
+
+
+def git_v2(*lines: str) -> bytes:
+    return b"".join(pkt_line(line + "\n") for line in lines) + FLUSH
+
+
+def mock_git(repo: str, body: bytes | None = None, status: int = 200) -> respx.Route:
+    return respx.post(f"{SERVER}/{repo}.git/git-upload-pack").mock(
+        return_value=httpx.Response(status, content=body or b"")
+    )
+
+
+def list_many(*repos: str) -> Callable[[GitHubForge], Any]:
+    async def work(forge: GitHubForge) -> list[Any]:
+        return await asyncio.gather(*(forge.list_refs(r) for r in repos), return_exceptions=True)
+
+    return work
+
+
+# ----------------------------------------------------------------------------- ref listings
+
+
+@pytest.mark.parametrize(
+    ("api", "expected"),
+    [
+        ("https://api.github.com", "https://api.github.com/graphql"),
+        ("https://ghe.example.com/api/v3", "https://ghe.example.com/api/graphql"),
+        ("https://api.acme.ghe.com/", "https://api.acme.ghe.com/graphql"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/graphql"),
+    ],
+)
+def test_graphql_endpoint_follows_the_api_base(api, expected):
+    assert graphql_url(api) == expected
+
+
+@respx.mock
+def test_concurrent_listings_travel_in_one_query_and_parse_like_git():
+    fake = FakeGraphQL()
+    route = respx.post(GRAPHQL).mock(side_effect=fake)
+    alpha, beta, gamma = run(list_many("o/alpha", "o/beta", "o/gamma"))
+    assert route.call_count == 1
+    assert sorted(fake.queries[0]["variables"].values()) == sorted(
+        ["o", "alpha", "o", "beta", "o", "gamma"]
+    )
+    # git's order (by full ref name), annotated tags peeled, the object kept
+    assert alpha.refs == (
+        GitRef("refs/heads/dev", sha(2), sha(2)),
+        GitRef("refs/heads/main", sha(1), sha(1)),
+        GitRef("refs/tags/v1", sha(1), sha(1)),
+        GitRef("refs/tags/v1.0.0", sha(11), sha(1)),
+    )
+    assert alpha.repo == "o/alpha" and alpha.default_branch == "main"
+    assert alpha.tag("v1.0.0").annotated and not alpha.tag("v1").annotated
+    assert beta.default_branch == "trunk" and [r.name for r in beta.refs] == ["refs/heads/trunk"]
+    assert gamma.refs == () and gamma.default_branch is None
+
+
+@respx.mock
+def test_more_repositories_than_one_query_holds_are_split():
+    repos = {f"o/r{i}": {"default": "main", "heads": [("main", sha(i), None)], "tags": []}
+             for i in range(45)}  # fmt: skip
+    fake = FakeGraphQL(repos)
+    route = respx.post(GRAPHQL).mock(side_effect=fake)
+    listings = run(list_many(*repos))
+    assert route.call_count == 3  # 20 + 20 + 5
+    assert [lst.branch("main").commit for lst in listings] == [sha(i) for i in range(45)]
+
+
+@respx.mock
+def test_a_repository_with_more_than_a_page_of_refs_is_listed_over_git():
+    repos = dict(REPOS)
+    repos["o/big"] = {"default": "main", "heads": [("main", sha(5), None)], "tags": [],
+                      "tags_total": 101}  # fmt: skip
+    respx.post(GRAPHQL).mock(side_effect=FakeGraphQL(repos))
+    git = mock_git("o/big", git_v2(f"{sha(5)} refs/heads/main", f"{sha(6)} refs/tags/v9"))
+    alpha, big = run(list_many("o/alpha", "o/big"))
+    assert git.call_count == 1
+    assert alpha.branch("main") is not None
+    assert big.tag("v9").commit == sha(6)
+
+
+@respx.mock
+def test_a_repository_graphql_cannot_find_is_asked_of_git_which_says_it_is_missing():
+    respx.post(GRAPHQL).mock(side_effect=FakeGraphQL())
+    git = mock_git("o/nope", status=404)
+    alpha, missing = run(list_many("o/alpha", "o/nope"))
+    assert alpha.branch("main") is not None
+    assert isinstance(missing, NotFoundError) and "o/nope not found" in str(missing)
+    assert git.call_count == 1
+
+
+@respx.mock
+def test_a_repository_git_finds_though_graphql_did_not_is_listed():
+    """GraphQL and git may disagree (a rename, a token scope): git has the last word."""
+    respx.post(GRAPHQL).mock(side_effect=FakeGraphQL())
+    mock_git("o/renamed", git_v2(f"{sha(7)} refs/heads/main"))
+    (listing,) = run(list_many("o/renamed"))
+    assert listing.branch("main").commit == sha(7)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405])
+@respx.mock
+def test_an_endpoint_that_refuses_switches_graphql_off_for_the_run(status):
+    route = respx.post(GRAPHQL).mock(return_value=httpx.Response(status, json={"message": "no"}))
+    mock_git("o/alpha", git_v2(f"{sha(1)} refs/heads/main"))
+    mock_git("o/beta", git_v2(f"{sha(3)} refs/heads/trunk"))
+
+    async def work(forge: GitHubForge) -> tuple[Any, Any, str | None]:
+        first = await forge.list_refs("o/alpha")
+        second = await forge.list_refs("o/beta")
+        return first, second, forge.graphql.unavailable
+
+    first, second, why = run(work)
+    assert route.call_count == 1  # asked once, never again this run
+    assert first.branch("main").commit == sha(1) and second.branch("trunk").commit == sha(3)
+    assert why is not None and f"HTTP {status}" in why
+
+
+@respx.mock
+def test_a_refused_query_switches_graphql_off_and_git_answers():
+    route = respx.post(GRAPHQL).mock(
+        return_value=httpx.Response(
+            200, json={"errors": [{"message": "Field 'refs' doesn't exist on type 'Repository'"}]}
+        )
+    )
+    mock_git("o/alpha", git_v2(f"{sha(1)} refs/heads/main"))
+    (listing,) = run(list_many("o/alpha"))
+    assert listing.branch("main").commit == sha(1) and route.call_count == 1
+
+
+@respx.mock
+def test_an_error_that_names_no_repository_is_not_trusted():
+    fake = FakeGraphQL()
+
+    def stray(answer: dict[str, Any]) -> dict[str, Any]:
+        answer.setdefault("errors", []).append({"message": "something went wrong"})
+        return answer
+
+    fake.hook = stray
+    respx.post(GRAPHQL).mock(side_effect=fake)
+    git = mock_git("o/alpha", git_v2(f"{sha(1)} refs/heads/main"))
+    (listing,) = run(list_many("o/alpha"))
+    assert listing.branch("main").commit == sha(1) and git.call_count == 1
+
+
+@respx.mock
+def test_without_a_token_graphql_is_never_asked():
+    route = respx.post(GRAPHQL).mock(side_effect=FakeGraphQL())
+    mock_git("o/alpha", git_v2(f"{sha(1)} refs/heads/main"))
+    (listing,) = run(list_many("o/alpha"), token=None)
+    assert route.call_count == 0 and listing.branch("main").commit == sha(1)
+
+
+@respx.mock
+def test_an_exhausted_graphql_budget_is_a_rate_limit_error_with_its_reset():
+    respx.post(GRAPHQL).mock(
+        return_value=httpx.Response(
+            200,
+            headers={
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": "4102444800",  # 2100-01-01: too far to wait
+                "x-ratelimit-resource": "graphql",
+            },
+            json={"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]},
+        )
+    )
+    (error,) = run(list_many("o/alpha"))
+    assert isinstance(error, RateLimitError) and "resets at" in str(error)
+    assert TOKEN not in str(error)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [1, 2],
+        {"data": {"r0": {"defaultBranchRef": None, "heads": "x", "tags": {}}}},
+        {"data": {"r0": None}, "errors": "nope"},
+    ],
+)
+@respx.mock
+def test_malformed_answers_are_remote_errors(answer):
+    respx.post(GRAPHQL).mock(return_value=httpx.Response(200, json=answer))
+    (error,) = run(list_many("o/alpha"))
+    assert isinstance(error, RemoteError)
+
+
+# ----------------------------------------------------------------------------- objects
+
+
+@respx.mock
+def test_commit_and_tag_lookups_travel_together_and_answer_both_questions():
+    fake = FakeGraphQL()
+    route = respx.post(GRAPHQL).mock(side_effect=fake)
+
+    async def work(forge: GitHubForge) -> list[Any]:
+        first = await asyncio.gather(
+            forge.get_commit("o/alpha", sha(1)),
+            forge.get_commit("o/beta", sha(11)),
+            forge.get_commit("o/alpha", sha(99)),
+            return_exceptions=True,
+        )
+        # the tag object and the missing SHA were learnt by the same query: no new request
+        second = await asyncio.gather(
+            forge.get_tag_object("o/beta", sha(11)),
+            forge.get_tag_object("o/alpha", sha(99)),
+            forge.get_tag_object("o/alpha", sha(1)),
+            return_exceptions=True,
+        )
+        return [*first, *second]
+
+    commit, tag_as_commit, missing, tag, missing_tag, commit_as_tag = run(work)
+    assert route.call_count == 1
+    assert isinstance(commit, Commit) and commit.sha == sha(1)
+    assert commit.parents == (sha(90), sha(91)) and commit.date.isoformat().startswith("2024-05-06")
+    assert isinstance(tag_as_commit, NotFoundError) and isinstance(missing, NotFoundError)
+    assert isinstance(tag, TagObject)
+    assert (tag.tag, tag.object_sha, tag.object_type) == ("v1.0.0", sha(1), "commit")
+    assert tag.tagger_date is not None and tag.tagger_date.utcoffset().total_seconds() == 0
+    assert isinstance(missing_tag, NotFoundError) and isinstance(commit_as_tag, NotFoundError)
+
+
+@respx.mock
+def test_a_lookup_graphql_cannot_answer_goes_to_rest():
+    respx.post(GRAPHQL).mock(side_effect=FakeGraphQL())
+    rest = respx.get(f"{SERVER}/api/v3/repos/o/nope/commits/{sha(1)}").mock(
+        return_value=httpx.Response(404, json={"message": "Not Found"})
+    )
+
+    async def work(forge: GitHubForge) -> Any:
+        return await asyncio.gather(forge.get_commit("o/nope", sha(1)), return_exceptions=True)
+
+    (error,) = run(work)
+    assert isinstance(error, NotFoundError) and rest.call_count == 1
+
+
+@respx.mock
+def test_symbolic_refs_are_not_looked_up_over_graphql():
+    route = respx.post(GRAPHQL).mock(side_effect=FakeGraphQL())
+    rest = respx.get(f"{SERVER}/api/v3/repos/o/alpha/commits/main").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "sha": sha(1),
+                "commit": {"committer": {"date": "2024-01-01T00:00:00Z"}},
+                "parents": [],
+            },
+        )
+    )
+    commit = run(lambda forge: forge.get_commit("o/alpha", "main"))
+    assert commit.sha == sha(1) and route.call_count == 0 and rest.call_count == 1

@@ -13,6 +13,7 @@ import functools
 import inspect
 import re
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,6 +301,9 @@ def run(func: Callable[[], Awaitable[T] | T]) -> T:
     except PinnerError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt as exc:  # rewrite.write_all says when the files were written
+        # A connection being opened at the moment of Ctrl-C leaves a coroutine of the HTTP
+        # stack's never started; Python would report it at exit, after our one line.
+        warnings.filterwarnings("ignore", r"coroutine .* was never awaited", RuntimeWarning)
         _fail(str(exc) or "interrupted; no file was changed", 130)
     except typer.Exit:
         raise

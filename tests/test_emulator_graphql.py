@@ -523,6 +523,13 @@ def test_ghes_path_answers_like_github_com(emulator):
             "records.",
         ),
         (
+            'query($n: Int) { repository(owner: "a", name: "b") '
+            '{ refs(refPrefix: "refs/", first: $n) { totalCount } } }',
+            "MISSING_PAGINATION_BOUNDARIES",
+            "You must provide a `first` or `last` value to properly paginate the `refs` "
+            "connection.",
+        ),
+        (
             '{ repository(owner: "a", name: "b") { object(oid: "x") '
             "{ ... on Commit { parents { totalCount } } } } }",
             "MISSING_PAGINATION_BOUNDARIES",
@@ -648,6 +655,9 @@ def test_cost_and_node_count_follow_githubs_formula(emulator):
     assert rate["rateLimit"] == {"cost": 2, "nodeCount": 1200}
     dry = post(emu.url, "{ rateLimit(dryRun: true) { cost used } " + repos + "}").json()
     assert dry["data"]["rateLimit"] == {"cost": 2, "used": 2}  # not charged again
+    dry_var = "query($d: Boolean) { rateLimit(dryRun: $d) { cost used } " + repos + "}"
+    assert post(emu.url, dry_var, {"d": True}).json()["data"]["rateLimit"]["used"] == 2
+    assert post(emu.url, dry_var, {"d": False}).json()["data"]["rateLimit"]["used"] == 4
 
 
 def test_faults_latency_log_and_stats_apply_to_graphql(emulator, tmp_path: Path):

@@ -34,10 +34,8 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
     build_schema,
     execute_sync,
     get_named_type,
@@ -45,7 +43,9 @@ from graphql import (
     is_composite_type,
     parse,
     validate,
+    value_from_ast_untyped,
 )
+from graphql.pyutils import Undefined
 
 from pinner.forge.snapshot import (
     FORGE_URL_PLACEHOLDER,
@@ -150,11 +150,10 @@ class _Walk:
     """
 
     def __init__(self, document: DocumentNode, variables: dict[str, Any]):
-        self.variables = variables
+        self.variables = dict(variables)
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        self.defaults: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.requests = 0
         self.nodes = 0
@@ -162,22 +161,19 @@ class _Walk:
 
     def operation(self, op: OperationDefinitionNode) -> None:
         for definition in op.variable_definitions or ():
-            if isinstance(definition.default_value, IntValueNode):
-                self.defaults[definition.variable.name.value] = int(definition.default_value.value)
+            if definition.default_value is not None:
+                default = value_from_ast_untyped(definition.default_value)
+                self.variables.setdefault(definition.variable.name.value, default)
         root = schema().get_root_type(op.operation)
         if root is not None:
             self.selections(op.selection_set, root, 1, [])
 
-    def int_argument(self, node: FieldNode, name: str) -> int | None:
+    def argument(self, node: FieldNode, name: str) -> Any:
+        """The value of an argument, literal or variable; None when absent or null."""
         for arg in node.arguments or ():
-            if arg.name.value != name:
-                continue
-            if isinstance(arg.value, IntValueNode):
-                return int(arg.value.value)
-            if isinstance(arg.value, VariableNode):
-                var = arg.value.name.value
-                value = self.variables.get(var, self.defaults.get(var))
-                return value if isinstance(value, int) and not isinstance(value, bool) else None
+            if arg.name.value == name:
+                value = value_from_ast_untyped(arg.value, self.variables)
+                return None if value is Undefined else value
         return None
 
     def selections(
@@ -203,10 +199,7 @@ class _Walk:
         key = node.alias.value if node.alias else name
         here = [*path, key]
         if name == "rateLimit" and not path:
-            self.dry_run |= any(
-                a.name.value == "dryRun" and getattr(a.value, "value", False) is True
-                for a in node.arguments or ()
-            )
+            self.dry_run |= self.argument(node, "dryRun") is True
         named = get_named_type(definition.type)
         if named.name.endswith("Connection"):
             multiplier = self.connection(node, name, multiplier, here)
@@ -214,9 +207,13 @@ class _Walk:
             self.selections(node.selection_set, named, multiplier, here)
 
     def connection(self, node: FieldNode, name: str, multiplier: int, path: list[str]) -> int:
-        first, last = self.int_argument(node, "first"), self.int_argument(node, "last")
+        first, last = self.argument(node, "first"), self.argument(node, "last")
+        if any(
+            v is not None and (not isinstance(v, int) or isinstance(v, bool)) for v in (first, last)
+        ):
+            return multiplier  # not an Int: execution refuses the variable, as GitHub does
         where = {"path": path, "locations": [_location(node)]}
-        if first is None and last is None and not _names_argument(node, ("first", "last")):
+        if first is None and last is None:
             self.errors.append(
                 {
                     "type": "MISSING_PAGINATION_BOUNDARIES",
@@ -240,11 +237,6 @@ class _Walk:
         self.requests += multiplier
         self.nodes += multiplier * size
         return multiplier * size
-
-
-def _names_argument(node: FieldNode, names: Sequence[str]) -> bool:
-    """True when the field passes one of ``names`` (a variable we could not read counts)."""
-    return any(a.name.value in names for a in node.arguments or ())
 
 
 def _location(node: Any) -> dict[str, int]:

@@ -77,8 +77,8 @@ def emulator(_schema_validator):
 
     Every JSON body it serves is validated against GitHub's official schema for its endpoint;
     any violation fails the test at teardown, so every end-to-end test checks fidelity too.
-    Knobs: latency_ms, rate_limit, anon_rate_limit, fail_rate, seed, faults, slow_ms,
-    retry_after, log.
+    Knobs: latency_ms, rate_limit, graphql_rate_limit, anon_rate_limit, fail_rate, seed,
+    faults, slow_ms, retry_after, log.
     """
     from tests.forge.server import Emulator
 

@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         "--rate-limit", type=int, default=5000, help="authenticated requests per hour"
     )
     parser.add_argument(
+        "--graphql-rate-limit",
+        type=int,
+        default=5000,
+        help="GraphQL points per hour (a bucket of its own, as on GitHub)",
+    )
+    parser.add_argument(
         "--anon-rate-limit",
         type=int,
         default=None,
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             latency_ms=args.latency_ms,
             rate_limit=args.rate_limit,
+            graphql_rate_limit=args.graphql_rate_limit,
             anon_rate_limit=args.anon_rate_limit,
             fail_rate=args.fail_rate,
             seed=args.seed,

@@ -9,6 +9,9 @@ unknown commit ref, fork-network commits served by SHA, and the exact git smart-
 Knobs (all optional) make it hostile on purpose: latency per response, a small rate limit,
 seeded faults (502, 503 + Retry-After, connection reset, truncated body, slow response) and a
 JSON-lines request log. ``/_stats`` counts requests by kind, ``/_reset`` zeroes the counters.
+
+GraphQL (``POST /graphql``, GHES ``POST /api/graphql``) answers from the same snapshot model
+(:mod:`tests.forge.graphql`) under the same knobs, with its own rate-limit bucket in points.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -42,9 +46,11 @@ from pinner.models import SHA_RE
 from tests.forge import gitproto
 
 FAULT_KINDS = ("502", "503", "reset", "truncate", "slow")
-KINDS = ("rest", "git", "raw", "download", "other")
+KINDS = ("rest", "graphql", "git", "raw", "download", "other")
+GRAPHQL_PATHS = ("/graphql", "/api/graphql")  # github.com (API at the root), GHES
 API_VERSION = "2022-11-28"
 DOCS = "https://docs.github.com/rest"
+GRAPHQL_DOCS = "https://docs.github.com/graphql"
 EPOCH = "1970-01-01T00:00:00Z"
 GIT_NO_CACHE = (
     ("Expires", "Fri, 01 Jan 1980 00:00:00 GMT"),
@@ -67,6 +73,7 @@ class Knobs:
 
     latency_ms: float = 0.0
     rate_limit: int = 5000  # authenticated requests per hour
+    graphql_rate_limit: int = 5000  # GraphQL points per hour (GitHub's separate bucket)
     anon_rate_limit: int | None = None  # unauthenticated; default min(60, rate_limit)
     fail_rate: float = 0.0
     seed: int = 0
@@ -101,6 +108,7 @@ class Response:
     json_body: Any = None
     etag: bool = False  # send an ETag and honour If-None-Match
     etag_value: str | None = None  # a fixed ETag (raw content: the blob SHA); default W/sha256
+    rate_limited: bool = False  # refused for the rate limit (counted in /_stats)
 
 
 class _Bucket:
@@ -134,13 +142,28 @@ def _stable_id(*parts: str) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
 
 
-def _node_id(prefix: str, *parts: str) -> str:
+def node_id(prefix: str, *parts: str) -> str:
+    """A stable GraphQL node ID; REST's ``node_id`` and GraphQL's ``id`` are the same value."""
     raw = hashlib.sha1("\0".join(parts).encode()).hexdigest()[:20]
     return base64.b64encode(f"{prefix}:{raw}".encode()).decode().rstrip("=")
 
 
-def _blob_sha(body: bytes) -> str:
+def blob_sha(body: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
+
+
+def snapshot_person(role: str, date: str) -> dict[str, str]:
+    """Author, committer or tagger of a snapshot object: the data records dates, not people."""
+    return {"name": f"Snapshot {role}", "email": "snapshot@example.invalid", "date": date}
+
+
+def commit_message(sha: str) -> str:
+    """The message of a snapshot commit (REST and GraphQL say the same)."""
+    return f"Commit {sha[:7]} (snapshot)"
+
+
+def tag_message(tag: str) -> str:
+    return f"{tag}\n"
 
 
 def _version_key(name: str) -> list[tuple[int, int | str]]:
@@ -243,12 +266,18 @@ class Emulator:
                 "endpoints": dict(self._endpoints),
             }
 
-    def bucket(self, identity: str, authenticated: bool) -> _Bucket:
+    def bucket(self, identity: str, authenticated: bool, resource: str = "core") -> _Bucket:
+        """The window of ``identity`` for ``resource`` (``core`` or ``graphql``, as GitHub
+        keeps them apart: GraphQL points never use REST requests, nor the reverse)."""
         with self._lock:
-            bucket = self._buckets.get(identity)
+            key = identity if resource == "core" else f"{resource}:{identity}"
+            bucket = self._buckets.get(key)
             if bucket is None:
-                limit = self.knobs.rate_limit if authenticated else self.knobs.anon_limit
-                bucket = self._buckets[identity] = _Bucket(limit)
+                if resource == "graphql":  # anonymous GraphQL is refused: no quota at all
+                    limit = self.knobs.graphql_rate_limit if authenticated else 0
+                else:
+                    limit = self.knobs.rate_limit if authenticated else self.knobs.anon_limit
+                bucket = self._buckets[key] = _Bucket(limit)
             bucket.roll()
             return bucket
 
@@ -365,7 +394,7 @@ class _Handler(BaseHTTPRequestHandler):
             kind = ctx.kind_of(path)
             emu.errors.append(f"{self.command} {self.path}: {type(exc).__name__}: {exc}")
             response = ctx.error(500, f"emulator error: {type(exc).__name__}")
-        rate_limited = False
+        rate_limited = response.rate_limited  # GraphQL charges its points while routing
         if kind == "rest" and response.endpoint != "GET /rate_limit":
             response, rate_limited = ctx.apply_rate_limit(response)
         elif kind == "rest":
@@ -510,6 +539,16 @@ class _Context:
             return "anon:127.0.0.1", False
         return "token:" + hashlib.sha256(header.encode()).hexdigest(), True
 
+    @staticmethod
+    def rate_headers(bucket: _Bucket, resource: str) -> list[tuple[str, str]]:
+        return [
+            ("x-ratelimit-limit", str(bucket.limit)),
+            ("x-ratelimit-remaining", str(bucket.remaining)),
+            ("x-ratelimit-used", str(bucket.used)),
+            ("x-ratelimit-reset", str(bucket.reset)),
+            ("x-ratelimit-resource", resource),
+        ]
+
     def add_rate_headers(self, response: Response, *, count: bool) -> _Bucket:
         identity, authed = self.identity()
         bucket = self.emu.bucket(identity, authed)
@@ -517,11 +556,7 @@ class _Context:
             with self.emu._lock:
                 bucket.used += 1
         response.headers += [
-            ("x-ratelimit-limit", str(bucket.limit)),
-            ("x-ratelimit-remaining", str(bucket.remaining)),
-            ("x-ratelimit-used", str(bucket.used)),
-            ("x-ratelimit-reset", str(bucket.reset)),
-            ("x-ratelimit-resource", "core"),
+            *self.rate_headers(bucket, "core"),
             ("x-github-api-version-selected", API_VERSION),
             ("x-github-media-type", "github.v3; format=json"),
         ]
@@ -581,6 +616,8 @@ class _Context:
                     self.api = self.base + "/api/v3"
                     path = path[len("/api/v3") :] or "/"
                 return kind, self.rest(method, path)
+            if kind == "graphql":
+                return kind, self.graphql(method, body)
             if kind == "raw":
                 return kind, self.raw(path[len("/raw/") :])
             if kind == "git":
@@ -595,7 +632,9 @@ class _Context:
 
     @staticmethod
     def kind_of(path: str) -> str:
-        """Which channel a path belongs to: rest, git, raw, download or other."""
+        """Which channel a path belongs to: rest, graphql, git, raw, download or other."""
+        if path in GRAPHQL_PATHS:
+            return "graphql"
         if path.startswith(("/api/v3", "/repos/", "/rate_limit")):
             return "rest"
         if path.startswith("/raw/"):
@@ -616,6 +655,61 @@ class _Context:
         if snap is None:
             raise self.not_found(endpoint)
         return snap
+
+    # ------------------------------------------------------------------ GraphQL
+
+    def graphql(self, method: str, body: bytes) -> Response:
+        """``POST /graphql``: GitHub's answers, rate limit in points of its own bucket.
+
+        GitHub answers GraphQL problems with HTTP 200 and an ``errors`` list: an invalid query
+        (nothing runs, nothing is charged), an exhausted bucket (``RATE_LIMITED``), and errors
+        beside data. Only an anonymous request (401) and a body that is not JSON (400) are
+        HTTP errors.
+        """
+        # imported here: tests.forge.graphql builds on this module's helpers
+        from tests.forge import graphql as gql
+
+        endpoint = "POST /graphql"
+        if method != "POST":
+            return self.error(404, "Not Found")
+        if not self.auth:
+            return self.error(
+                401,
+                "This endpoint requires you to be authenticated.",
+                endpoint,
+                GRAPHQL_DOCS + "/guides/forming-calls-with-graphql#authenticating-with-graphql",
+            )
+        try:
+            plan = gql.plan(body)
+        except ValueError:  # includes JSONDecodeError
+            return self.error(400, "Problems parsing JSON", endpoint, GRAPHQL_DOCS)
+        identity, _ = self.identity()
+        bucket = self.emu.bucket(identity, True, "graphql")
+        limited = False
+        if not isinstance(plan, list):
+            with self.emu._lock:  # check and charge at once: concurrent queries share it
+                limited = bucket.remaining < plan.cost
+                if not limited and not plan.dry_run:
+                    bucket.used += plan.cost
+        if isinstance(plan, list):
+            payload: dict[str, Any] = {"errors": plan}
+        elif limited:
+            message = "API rate limit exceeded for user ID 1."
+            payload = {"errors": [{"type": "RATE_LIMITED", "message": message}]}
+        else:
+            rate = {
+                "cost": plan.cost,
+                "limit": bucket.limit,
+                "nodeCount": plan.node_count,
+                "remaining": bucket.remaining,
+                "resetAt": format_date(datetime.fromtimestamp(bucket.reset, UTC)),
+                "used": bucket.used,
+            }
+            payload = gql.execute(plan, self.emu.data, self.base, rate)
+        response = self.json(200, payload, endpoint, etag=False)
+        response.rate_limited = limited
+        response.headers += self.rate_headers(bucket, "graphql")
+        return response
 
     # ------------------------------------------------------------------ REST
 
@@ -676,11 +770,19 @@ class _Context:
             "resource": "core",
         }
         other = {"limit": 30, "remaining": 30, "reset": bucket.reset, "used": 0}
+        points = self.emu.bucket(identity, authed, "graphql")
+        graphql = {
+            "limit": points.limit,
+            "remaining": points.remaining,
+            "reset": points.reset,
+            "used": points.used,
+            "resource": "graphql",
+        }
         body = {
             "resources": {
                 "core": core,
                 "search": {**other, "resource": "search"},
-                "graphql": {**other, "limit": 5000, "remaining": 5000, "resource": "graphql"},
+                "graphql": graphql,
             },
             "rate": core,
         }
@@ -692,7 +794,7 @@ class _Context:
         return {
             "login": login,
             "id": uid,
-            "node_id": _node_id("U", login.lower()),
+            "node_id": node_id("U", login.lower()),
             "avatar_url": f"{self.base}/avatars/{login}",
             "gravatar_id": "",
             "url": api,
@@ -716,7 +818,7 @@ class _Context:
         api = f"{self.api}/repos/{snap.name}"
         body = {
             "id": _stable_id("repo", snap.name.lower()),
-            "node_id": _node_id("R", snap.name.lower()),
+            "node_id": node_id("R", snap.name.lower()),
             "name": name,
             "full_name": snap.name,
             "private": False,
@@ -748,11 +850,11 @@ class _Context:
     def commit_json(self, snap: RepoSnapshot, rec: CommitRecord) -> dict[str, Any]:
         sha = rec.sha
         date = format_date(rec.date) or EPOCH
-        person = {"name": "Snapshot Author", "email": "snapshot@example.invalid", "date": date}
+        person = snapshot_person("Author", date)
         tree = hashlib.sha1(f"tree:{sha}".encode()).hexdigest()
         return {
             "sha": sha,
-            "node_id": _node_id("C", sha),
+            "node_id": node_id("C", sha),
             "url": self.commit_url(snap, sha),
             "html_url": f"{self.base}/{snap.name}/commit/{sha}",
             "comments_url": f"{self.commit_url(snap, sha)}/comments",
@@ -760,7 +862,7 @@ class _Context:
                 "url": f"{self.api}/repos/{snap.name}/git/commits/{sha}",
                 "author": person,
                 "committer": person,
-                "message": f"Commit {sha[:7]} (snapshot)",
+                "message": commit_message(sha),
                 "tree": {"sha": tree, "url": f"{self.api}/repos/{snap.name}/git/trees/{tree}"},
                 "comment_count": 0,
                 "verification": {
@@ -822,7 +924,7 @@ class _Context:
             obj = {"type": "commit", "sha": ref.object, "url": f"{api}/git/commits/{ref.object}"}
         return {
             "ref": ref.name,
-            "node_id": _node_id("REF", snap.name.lower(), ref.name),
+            "node_id": node_id("REF", snap.name.lower(), ref.name),
             "url": f"{api}/git/{ref.name}",
             "object": obj,
         }
@@ -844,16 +946,12 @@ class _Context:
         api = f"{self.api}/repos/{snap.name}"
         kind = "tag" if tag.object_type == "tag" else "commit"
         body = {
-            "node_id": _node_id("TAG", tag.sha),
+            "node_id": node_id("TAG", tag.sha),
             "sha": tag.sha,
             "url": f"{api}/git/tags/{tag.sha}",
             "tag": tag.tag,
-            "message": f"{tag.tag}\n",
-            "tagger": {
-                "name": "Snapshot Tagger",
-                "email": "snapshot@example.invalid",
-                "date": format_date(tag.tagger_date) or EPOCH,
-            },
+            "message": tag_message(tag.tag),
+            "tagger": snapshot_person("Tagger", format_date(tag.tagger_date) or EPOCH),
             "object": {
                 "type": kind,
                 "sha": tag.object_sha,
@@ -916,7 +1014,7 @@ class _Context:
                 "commit": {"sha": r.commit, "url": self.commit_url(snap, r.commit)},
                 "zipball_url": f"{self.api}/repos/{snap.name}/zipball/refs/tags/{r.short}",
                 "tarball_url": f"{self.api}/repos/{snap.name}/tarball/refs/tags/{r.short}",
-                "node_id": _node_id("REF", snap.name.lower(), r.name),
+                "node_id": node_id("REF", snap.name.lower(), r.name),
             }
             for r in refs
         ]
@@ -998,7 +1096,7 @@ class _Context:
         self, snap: RepoSnapshot, sha: str, ref: str, path: str, kind: str, body: bytes | None
     ) -> dict[str, Any]:
         api = f"{self.api}/repos/{snap.name}/contents/{path}?ref={quote(ref)}"
-        blob = _blob_sha(body) if body is not None else hashlib.sha1(path.encode()).hexdigest()
+        blob = blob_sha(body) if body is not None else hashlib.sha1(path.encode()).hexdigest()
         web_kind = "blob" if kind == "file" else "tree"
         html = f"{self.base}/{snap.name}/{web_kind}/{ref}/{path}"
         git = f"{self.api}/repos/{snap.name}/git/{'blobs' if kind == 'file' else 'trees'}/{blob}"
@@ -1041,7 +1139,7 @@ class _Context:
                 "text/plain; charset=utf-8",
                 endpoint=endpoint,
                 etag=True,
-                etag_value=f'"{_blob_sha(data)}"',
+                etag_value=f'"{blob_sha(data)}"',
             )
         entry = self.content_entry(snap, sha, ref, path, "file", data)
         entry["content"] = base64.encodebytes(data).decode()
@@ -1081,7 +1179,7 @@ class _Context:
             "tarball_url": f"{self.api}/repos/{snap.name}/tarball/{tag}",
             "zipball_url": f"{self.api}/repos/{snap.name}/zipball/{tag}",
             "id": rid,
-            "node_id": _node_id("RE", str(rid)),
+            "node_id": node_id("RE", str(rid)),
             "tag_name": tag,
             "target_commitish": snap.default_branch,
             "name": tag,
@@ -1113,7 +1211,7 @@ class _Context:
             "url": f"{self.api}/repos/{snap.name}/releases/assets/{aid}",
             "browser_download_url": f"{self.base}/{snap.name}/releases/download/{tag}/{name}",
             "id": aid,
-            "node_id": _node_id("RA", str(aid)),
+            "node_id": node_id("RA", str(aid)),
             "name": name,
             "label": None,
             "state": "uploaded",
@@ -1213,7 +1311,7 @@ class _Context:
                     data,
                     "text/plain; charset=utf-8",
                     etag=True,
-                    etag_value=f'"{_blob_sha(data)}"',
+                    etag_value=f'"{blob_sha(data)}"',
                 )
                 if SHA_RE.match(ref):
                     response.headers.append(("Cache-Control", "max-age=300"))

@@ -83,8 +83,9 @@ def test_forge_against_the_emulator(emulator, forge_dir):
     assert releases and all(r.tag_name for r in releases)
     assert info.default_branch == "main"
     assert tag.tag == "v1.1.0" and tag.object_type == "commit"
-    # git for refs and raw for files: no REST quota spent on either
-    assert stats.sent["git"] >= 2 and stats.sent["raw"] == 2
+    # GraphQL for refs and the tag object (with a token), raw for files; git only for the
+    # repository GraphQL could not find, to say in its words that it is missing
+    assert stats.sent["graphql"] == 3 and stats.sent["git"] == 1 and stats.sent["raw"] == 2
     assert stats.sent["rest"] >= 5
 
 

@@ -189,15 +189,20 @@ def _repo_variables(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
 # ----------------------------------------------------------------------------- ref listings
 
 
-async def list_refs_many(
-    client: GraphQLClient, repos: Sequence[str]
-) -> dict[str, RefListing | None]:
-    """The ref listing of each ``owner/name`` in ``repos``; None where git must answer."""
+def refs_query(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """The query (and its variables) listing refs of every repository, aliased ``r0``...."""
     declarations, variables = _repo_variables(repos)
     fields = "\n".join(
         f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...Listing }}" for i in range(len(repos))
     )
-    text = f"query Refs({declarations}) {{\n{fields}\n}}\n{REFS_FRAGMENTS}"
+    return f"query Refs({declarations}) {{\n{fields}\n}}\n{REFS_FRAGMENTS}", variables
+
+
+async def list_refs_many(
+    client: GraphQLClient, repos: Sequence[str]
+) -> dict[str, RefListing | None]:
+    """The ref listing of each ``owner/name`` in ``repos``; None where git must answer."""
+    text, variables = refs_query(repos)
     what = f"list refs of {len(repos)} repositories"
     answer = await _ask(client, text, variables, what)
     if answer is None:
@@ -249,21 +254,18 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
 # ----------------------------------------------------------------------------- objects
 
 
-async def lookup_objects_many(
-    client: GraphQLClient, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], ObjectAnswer | None]:
-    """What each ``(owner/name, 40-hex sha)`` is: a Commit, a TagObject, or MISSING; None
-    where REST must answer (GraphQL off, repository not found, an error on that object)."""
-    repos = list(dict.fromkeys(repo for repo, _ in keys))
-    declarations, variables = _repo_variables(repos)
-    index = {repo: i for i, repo in enumerate(repos)}
+def objects_query(
+    keys: Sequence[tuple[str, str]],
+) -> tuple[str, dict[str, str], dict[str, list[str]]]:
+    """The query (and its variables) looking up every ``(repo, sha)``: repository ``rI``,
+    object ``xJ`` within it; also the SHAs per repository in alias order."""
     per_repo: dict[str, list[str]] = {}
     for repo, sha in keys:
         per_repo.setdefault(repo, []).append(sha)
+    declarations, variables = _repo_variables(list(per_repo))
     oid_declarations: list[str] = []
     fields: list[str] = []
-    for repo, shas in per_repo.items():
-        i = index[repo]
+    for i, shas in enumerate(per_repo.values()):
         objects = []
         for j, sha in enumerate(shas):
             oid_declarations.append(f"$s{i}_{j}: GitObjectID!")
@@ -272,7 +274,19 @@ async def lookup_objects_many(
         fields.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ {' '.join(objects)} }}")
     all_declarations = ", ".join([declarations, *oid_declarations])
     body = "\n".join(fields)
-    text = f"query Objects({all_declarations}) {{\n{body}\n}}\n{OBJECT_FRAGMENT}"
+    return (
+        f"query Objects({all_declarations}) {{\n{body}\n}}\n{OBJECT_FRAGMENT}",
+        variables,
+        per_repo,
+    )
+
+
+async def lookup_objects_many(
+    client: GraphQLClient, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], ObjectAnswer | None]:
+    """What each ``(owner/name, 40-hex sha)`` is: a Commit, a TagObject, or MISSING; None
+    where REST must answer (GraphQL off, repository not found, an error on that object)."""
+    text, variables, per_repo = objects_query(keys)
     answer = await _ask(client, text, variables, f"look up {len(keys)} commits")
     if answer is None:
         return dict.fromkeys(keys)
@@ -282,8 +296,8 @@ async def lookup_objects_many(
         if len(e.get("path") or ()) >= 2 and isinstance(e["path"][1], str)
     }
     result: dict[tuple[str, str], ObjectAnswer | None] = {}
-    for repo, shas in per_repo.items():
-        alias = f"r{index[repo]}"
+    for i, (repo, shas) in enumerate(per_repo.items()):
+        alias = f"r{i}"
         node = answer.data.get(alias)
         whole_repo_failed = node is None or (
             alias in answer.failed and not any(a == alias for a, _ in failed_objects)

@@ -509,7 +509,7 @@ def render(network: dict[str, object] | None, local: dict[str, object] | None, a
             endpoints = m.request_breakdown.get("endpoints") or {}
             kinds = ", ".join(
                 f"{k} {m.request_breakdown[k]}"
-                for k in ("git", "rest", "raw")
+                for k in ("graphql", "git", "rest", "raw")
                 if m.request_breakdown.get(k)
             )
             detail = ", ".join(f"`{e}` {n}" for e, n in sorted(endpoints.items()))  # type: ignore[union-attr]

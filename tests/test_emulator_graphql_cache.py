@@ -1,13 +1,15 @@
-"""The emulator's GraphQL caches never change an answer.
+"""The emulator's GraphQL shortcuts never change an answer.
 
 Parsed and validated documents are memoized by query text, and resolver objects per snapshot
 (:mod:`tests.forge.graphql`), so a stale entry would answer one request with another's data.
 Each check here sends the same text with other variables, or reads the same snapshot under
-another base URL, and compares with the answer worked out from the snapshot itself.
+another base URL, and compares with the answer worked out from the snapshot itself. The
+server's fast indented JSON writer must give ``json.dumps(indent=2)``'s text for any value.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 
 from pinner.forge.snapshot import SnapshotData
 from tests.forge import graphql as gql
+from tests.forge.server import dumps_indented
 from tests.test_emulator_graphql import FIXTURE_FORGE, post, run
 
 REFS = """query($o: String!, $n: String!, $first: Int!) {
@@ -120,3 +123,28 @@ def test_each_snapshot_has_its_own_objects(tmp_path):
     oid = toolkit.resolve(toolkit.default_branch)
     assert fixture["data"]["repository"]["defaultBranchRef"]["target"]["oid"] == oid
     assert other["data"]["repository"]["defaultBranchRef"]["target"]["oid"] == sha
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        [[], {}, [[]]],
+        {"a": {"b": [1, -2, 10**30, True, False, None]}, "c": ""},
+        {"é": 'ü\n"\\\t\u2028 😀', "x": "plain"},
+        "alone",
+        0,
+        None,
+        {"float": 1.5, "nan": float("nan")},  # floats: the standard library writes them
+        {"tuple": (1, 2)},
+        {1: "int key", None: "null key"},
+        [_Level.HIGH],
+    ],
+)
+def test_indented_json_is_the_standard_librarys_text(value):
+    assert dumps_indented(value) == json.dumps(value, indent=2)

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 import hashlib
 import json
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,13 +119,9 @@ def plan(body: bytes) -> Plan | list[dict[str, Any]]:
     if not isinstance(variables, dict):
         return [{"message": "Variables are invalid JSON."}]
     operation_name = request.get("operationName") or None
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        return [exc.formatted]
-    errors = validate(schema(), document)
-    if errors:
-        return [e.formatted for e in errors]
+    document = checked_document(query)
+    if not isinstance(document, DocumentNode):
+        return copy.deepcopy(list(document))
     walk = _Walk(document, variables)
     operation = get_operation_ast(document, operation_name)
     if operation is not None:  # else execution reports the unknown operation
@@ -139,6 +138,29 @@ def plan(body: bytes) -> Plan | list[dict[str, Any]]:
         ]
     cost = max(1, int(walk.requests / 100 + 0.5))
     return Plan(document, variables, operation_name, cost, walk.nodes, walk.dry_run)
+
+
+DOCUMENT_CACHE_SIZE = 256
+"""Distinct query texts whose parsed and validated document is kept. A client sends the same
+few query shapes again and again (pinner: one per batch size), with other variables."""
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def checked_document(query: str) -> DocumentNode | tuple[dict[str, Any], ...]:
+    """The parsed document of ``query`` once it validates against :func:`schema`, else its
+    errors; memoized by text, as parsing and validating cost more than executing a small query.
+
+    Sharing is safe because the result depends on the text alone (the schema is fixed; variables
+    and the operation name are applied later), and graphql-core never mutates a document.
+    """
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return (exc.formatted,)
+    errors = validate(schema(), document)
+    if errors:
+        return tuple(e.formatted for e in errors)
+    return document
 
 
 class _Walk:
@@ -341,6 +363,13 @@ def connection(
 
 
 # ---------------------------------------------------------------------------- resolvers
+#
+# A query lists hundreds of refs per repository and graphql-core visits every selected field
+# of each, so the objects below are built once per snapshot and reused by every later query:
+# a repository view per RepoSnapshot (the snapshot never changes once loaded), refs, commits
+# and tags per view, and every field that costs a hash or a date format is computed on first
+# selection only. Nothing cached depends on the request: the base URL is read from the context
+# when ``commitUrl`` (or a blob's text) is selected.
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +377,10 @@ class _Context:
     data: SnapshotData
     base: str
     rate: dict[str, Any]
+
+
+_VIEWS: weakref.WeakKeyDictionary[RepoSnapshot, _Repository] = weakref.WeakKeyDictionary()
+_VIEWS_LOCK = threading.Lock()
 
 
 class _Root:
@@ -362,7 +395,7 @@ class _Root:
             raise GitHubError(
                 "NOT_FOUND", f"Could not resolve to a Repository with the name '{owner}/{name}'."
             )
-        return _Repository(info.context, snap)
+        return _Repository.of(snap)
 
     def rateLimit(self, info: Any, dryRun: bool = False) -> dict[str, Any]:
         return info.context.rate
@@ -371,17 +404,30 @@ class _Root:
 class _Repository:
     typename = "Repository"
 
-    def __init__(self, ctx: _Context, snap: RepoSnapshot):
-        self.ctx = ctx
+    @classmethod
+    def of(cls, snap: RepoSnapshot) -> _Repository:
+        """The one view of ``snap``, whose caches live (and die) with the snapshot."""
+        with _VIEWS_LOCK:
+            view = _VIEWS.get(snap)
+            if view is None:
+                view = _VIEWS[snap] = cls(snap)
+            return view
+
+    def __init__(self, snap: RepoSnapshot):
         self.snap = snap
         self.id = node_id("R", snap.name.lower())
         self.nameWithOwner = snap.name
         login, self.name = snap.name.split("/", 1)
         self.owner = _Owner(login)
+        # keyed by snapshot data only, so they stay bounded by the snapshot's size
+        self._records: dict[str, CommitRecord] = {}
+        self._commits: dict[str, _Commit] = {}
+        self._tags: dict[tuple[str, Any], _Tag] = {}
+        self._refs: dict[tuple[str, str], _Ref] = {}
 
     def defaultBranchRef(self, info: Any) -> _Ref | None:
         entry = self.snap.ref(f"refs/heads/{self.snap.default_branch}")
-        return _Ref(self, entry, "refs/heads/") if entry else None
+        return self.make_ref(entry, "refs/heads/") if entry else None
 
     def ref(self, info: Any, qualifiedName: str) -> _Ref | None:
         # fully qualified first, then git's short-name rules (refs/, tags, heads)
@@ -393,7 +439,7 @@ class _Repository:
         ):
             entry = self.snap.ref(full)
             if entry is not None and full.startswith("refs/"):
-                return _Ref(self, entry, "/".join(full.split("/")[:2]) + "/")
+                return self.make_ref(entry, "/".join(full.split("/")[:2]) + "/")
         return None
 
     def refs(
@@ -421,16 +467,33 @@ class _Repository:
             found.reverse()
         return connection(
             found,
-            lambda e: _Ref(self, e, refPrefix),
+            lambda e: self.make_ref(e, refPrefix),
             first=first,
             last=last,
             after=after,
             before=before,
         )
 
+    def make_ref(self, entry: RefEntry, prefix: str) -> _Ref:
+        key = (entry.ref.name, prefix)
+        ref = self._refs.get(key)
+        if ref is None:
+            ref = self._refs[key] = _Ref(self, entry, prefix)
+        return ref
+
     def _commit_date(self, entry: RefEntry) -> tuple[str, str]:
-        rec = self.snap.commit(entry.ref.commit)
+        rec = self.record(entry.ref.commit)
         return (format_date(rec.date) if rec and rec.date else EPOCH), entry.ref.name
+
+    def record(self, sha: str) -> CommitRecord | None:
+        """``snap.commit``, remembered when found (a miss scans every ref, and is not kept:
+        clients may ask for any SHA)."""
+        rec = self._records.get(sha)
+        if rec is None:
+            rec = self.snap.commit(sha)
+            if rec is not None:
+                self._records[sha] = rec
+        return rec
 
     def object(self, info: Any, oid: str | None = None, expression: str | None = None) -> Any:
         if oid is not None:
@@ -451,31 +514,40 @@ class _Repository:
             return None
         if not colon:
             return self.commit(sha)
-        return self.tree_entry(sha, path.strip("/"))
+        return self.tree_entry(info.context.base, sha, path.strip("/"))
 
     def by_oid(self, oid: str) -> _Commit | _Tag | None:
         """A commit (fork-network and pull-only ones too, as REST serves them) or a tag."""
         if oid in self.snap.tag_objects:
             return self.tag(oid)
-        rec = self.snap.commit(oid) if SHA_RE.match(oid) else None
-        return _Commit(self, rec) if rec is not None else None
+        rec = self.record(oid) if SHA_RE.match(oid) else None
+        return self.commit(oid) if rec is not None else None
 
     def commit(self, sha: str) -> _Commit:
-        rec = self.snap.commit(sha) or CommitRecord(sha, (), None, "refs")
-        return _Commit(self, rec)
+        commit = self._commits.get(sha)
+        if commit is None:
+            rec = self.record(sha) or CommitRecord(sha, (), None, "refs")
+            commit = self._commits[sha] = _Commit(self, rec)
+        return commit
 
     def tag(self, sha: str, ref: Any = None) -> _Tag:
-        tag = self.snap.tag_objects.get(sha)
+        known = self.snap.tag_objects.get(sha)
+        key = (sha, None if known is not None else ref)
+        found = self._tags.get(key)
+        if found is not None:
+            return found
+        tag = known
         if tag is None:  # refs.json says annotated, tags.jsonl forgot it: still that tag
             tag = TagObject(
                 sha, ref.short if ref else sha, ref.commit if ref else sha, "commit", None
             )
-        return _Tag(self, tag)
+        found = self._tags[key] = _Tag(self, tag)
+        return found
 
-    def tree_entry(self, commit: str, path: str) -> _Blob | _Tree | None:
+    def tree_entry(self, base: str, commit: str, path: str) -> _Blob | _Tree | None:
         body = self.snap.file(commit, path) if path else None
         if body is not None:
-            data = body.replace(FORGE_URL_PLACEHOLDER.encode(), self.ctx.base.encode())
+            data = body.replace(FORGE_URL_PLACEHOLDER.encode(), base.encode())
             return _Blob(self, data)
         if self.snap.listdir(commit, path) is None:
             return None
@@ -500,12 +572,15 @@ class _Ref:
     def __init__(self, repo: _Repository, entry: RefEntry, prefix: str):
         self.repo = self.repository = repo
         self.entry = entry
-        full = entry.ref.name
-        self.id = node_id("REF", repo.snap.name.lower(), full)
-        self.name = full[len(prefix) :]
+        self.name = entry.ref.name[len(prefix) :]
         self.prefix = prefix
 
-    def target(self, info: Any) -> _Commit | _Tag:
+    @functools.cached_property
+    def id(self) -> str:
+        return node_id("REF", self.repo.snap.name.lower(), self.entry.ref.name)
+
+    @functools.cached_property
+    def target(self) -> _Commit | _Tag:
         ref = self.entry.ref
         if self.entry.object_type == "tag":
             return self.repo.tag(ref.object, ref)
@@ -520,9 +595,18 @@ class _GitObject:
     def __init__(self, repo: _Repository, oid: str, commit_oid: str | None = None):
         self.repository = repo
         self.oid = oid
-        self.abbreviatedOid = oid[:7]
-        self.commitResourcePath = f"/{repo.snap.name}/commit/{commit_oid or oid}"
-        self.commitUrl = repo.ctx.base + self.commitResourcePath
+        self.commit_oid = commit_oid or oid
+
+    @functools.cached_property
+    def abbreviatedOid(self) -> str:
+        return self.oid[:7]
+
+    @functools.cached_property
+    def commitResourcePath(self) -> str:
+        return f"/{self.repository.snap.name}/commit/{self.commit_oid}"
+
+    def commitUrl(self, info: Any) -> str:
+        return info.context.base + self.commitResourcePath
 
 
 class _Commit(_GitObject):
@@ -531,11 +615,34 @@ class _Commit(_GitObject):
     def __init__(self, repo: _Repository, rec: CommitRecord):
         super().__init__(repo, rec.sha)
         self.rec = rec
-        self.id = node_id("C", rec.sha)
-        self.committedDate = self.authoredDate = format_date(rec.date) or EPOCH
-        self.author = snapshot_person("Author", self.committedDate)
-        self.committer = self.author
-        self.message = self.messageHeadline = commit_message(rec.sha)
+
+    @functools.cached_property
+    def id(self) -> str:
+        return node_id("C", self.oid)
+
+    @functools.cached_property
+    def committedDate(self) -> str:
+        return format_date(self.rec.date) or EPOCH
+
+    @property
+    def authoredDate(self) -> str:
+        return self.committedDate
+
+    @functools.cached_property
+    def author(self) -> dict[str, str]:
+        return snapshot_person("Author", self.committedDate)
+
+    @property
+    def committer(self) -> dict[str, str]:
+        return self.author
+
+    @functools.cached_property
+    def message(self) -> str:
+        return commit_message(self.oid)
+
+    @property
+    def messageHeadline(self) -> str:
+        return self.message
 
     def parents(
         self,
@@ -562,12 +669,22 @@ class _Tag(_GitObject):
         # GitHub's Tag.commitUrl shows the object the tag points to, not the tag
         super().__init__(repo, tag.sha, tag.object_sha)
         self.tag = tag
-        self.id = node_id("TAG", tag.sha)
         self.name = tag.tag
-        self.message = tag_message(tag.tag)
-        self.tagger = snapshot_person("Tagger", format_date(tag.tagger_date) or EPOCH)
 
-    def target(self, info: Any) -> _Commit | _Tag:
+    @functools.cached_property
+    def id(self) -> str:
+        return node_id("TAG", self.oid)
+
+    @functools.cached_property
+    def message(self) -> str:
+        return tag_message(self.tag.tag)
+
+    @functools.cached_property
+    def tagger(self) -> dict[str, str]:
+        return snapshot_person("Tagger", format_date(self.tag.tagger_date) or EPOCH)
+
+    @functools.cached_property
+    def target(self) -> _Commit | _Tag:
         if self.tag.object_type == "tag":
             return self.repository.tag(self.tag.object_sha)
         return self.repository.commit(self.tag.object_sha)

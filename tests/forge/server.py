@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from json.encoder import encode_basestring_ascii as _json_str
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -164,6 +165,68 @@ def commit_message(sha: str) -> str:
 
 def tag_message(tag: str) -> str:
     return f"{tag}\n"
+
+
+class _Unusual(Exception):
+    """A value :func:`dumps_indented` leaves to the standard library."""
+
+
+def dumps_indented(value: Any) -> str:
+    """``json.dumps(value, indent=2)``, the same text at about three times the speed.
+
+    Why: with ``indent`` the standard library falls back to its pure-Python encoder, which
+    cost ~20 ms for one 350 kB GraphQL answer, a third of the emulator's CPU for it. Only plain
+    dicts with str keys, lists, str, int, bool and None are written here (every string still
+    goes through the C escaper); anything else (floats, subclasses, tuples, other keys) sends
+    the whole value to ``json.dumps``, so the text never differs.
+    """
+    parts: list[str] = []
+    append = parts.append
+
+    def write(o: Any, indent: str) -> None:
+        kind = type(o)
+        if kind is str:
+            append(_json_str(o))
+        elif kind is dict:
+            if not o:
+                append("{}")
+                return
+            inner = indent + "  "
+            opening = "{\n"
+            for key, item in o.items():
+                if type(key) is not str:
+                    raise _Unusual
+                append(opening + inner + _json_str(key) + ": ")
+                opening = ",\n"
+                write(item, inner)
+            append("\n" + indent + "}")
+        elif kind is list:
+            if not o:
+                append("[]")
+                return
+            inner = indent + "  "
+            opening = "[\n"
+            for item in o:
+                append(opening + inner)
+                opening = ",\n"
+                write(item, inner)
+            append("\n" + indent + "]")
+        elif o is None:
+            append("null")
+        elif o is True:
+            append("true")
+        elif o is False:
+            append("false")
+        elif kind is int:
+            append(int.__repr__(o))
+        else:
+            raise _Unusual
+
+    try:
+        write(value, "")
+    except _Unusual:
+        return json.dumps(value, indent=2)
+    return "".join(parts)
 
 
 def _version_key(name: str) -> list[tuple[int, int | str]]:
@@ -521,7 +584,7 @@ class _Context:
         return body.replace(FORGE_URL_PLACEHOLDER.encode(), self.base.encode())
 
     def json(self, status: int, body: Any, endpoint: str | None, *, etag: bool = True) -> Response:
-        data = json.dumps(body, indent=2).encode()
+        data = dumps_indented(body).encode()
         return Response(status, data, endpoint=endpoint, json_body=body, etag=etag)
 
     def error(

@@ -13,12 +13,14 @@ from typing import Annotated
 import typer
 
 from pinner.commands.common import CacheDir, raise_usage, run
+from pinner.commands.params import FastCommand, FastGroup
 from pinner.forge.cache import FORMAT, CacheInfo, FileCacheStore
 from pinner.sanitize import for_terminal
 from pinner.settings import default_cache_dir
 
 cache_app = typer.Typer(
     name="cache",
+    cls=FastGroup,
     help="Inspect or empty pinner's persistent cache.",
     no_args_is_help=True,
 )
@@ -32,7 +34,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cache_app, name="cache")
 
 
-@cache_app.command("info")
+@cache_app.command("info", cls=FastCommand)
 def info(cache_dir: CacheDir = None, output_format: InfoFormat = "text") -> None:
     """Where the cache is, how many entries it holds and how much disk it uses, per kind."""
 
@@ -49,7 +51,7 @@ def info(cache_dir: CacheDir = None, output_format: InfoFormat = "text") -> None
     run(body)
 
 
-@cache_app.command("clear")
+@cache_app.command("clear", cls=FastCommand)
 def clear(cache_dir: CacheDir = None) -> None:
     """Delete every cached entry (safe at any time: the cache only saves requests)."""
 

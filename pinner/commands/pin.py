@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pinner.commands import common
+from pinner.commands.params import FastCommand
 from pinner.core.pin import (
     PROBLEM,
     IgnorePolicy,
@@ -87,7 +88,7 @@ VerifyBudget = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add ``pin`` to the CLI."""
-    app.command("pin", help=HELP, no_args_is_help=False)(pin)
+    app.command("pin", help=HELP, no_args_is_help=False, cls=FastCommand)(pin)
 
 
 @common.with_forge_options(jobs=16)

@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from pinner.commands import common
+from pinner.commands.params import FastCommand
 from pinner.config import Config
 from pinner.core.pin import TargetFilter
 from pinner.core.update import Location, Skipped, UpdatePlan, render_writes
@@ -30,6 +31,7 @@ from pinner.models import SourceFile
 def register(app: typer.Typer) -> None:
     app.command(
         "update",
+        cls=FastCommand,
         help=(
             "Move every action to its newest eligible release (cooldown, --bump policy), pinned "
             "to a commit SHA with a version comment, and write the PR title/body/commit message "

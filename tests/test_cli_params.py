@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import typer.main
-from typer._coercion import build_runtime_param
 
 from pinner.cli import app
 from pinner.commands.params import _FastRuntimeParam
+
+# typer releases that coerce through click types (no pydantic) leave the parameters alone
+build_runtime_param = pytest.importorskip("typer._coercion").build_runtime_param
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import typer
 
 from pinner import __version__
+from pinner.commands.params import FastGroup
 
 app = typer.Typer(
     name="pinner",
+    cls=FastGroup,
     help="Make GitHub Actions supply chains immutable: pin, audit, update, checksum.",
     no_args_is_help=True,
     add_completion=False,

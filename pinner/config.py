@@ -34,10 +34,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinner.errors import ConfigError
-from pinner.rules.base import Severity, all_rules
+
+if TYPE_CHECKING:  # the rules load only for a config that names a rule or a severity
+    from pinner.rules.base import Severity
 
 CONFIG_FILES = (".github/pinner.toml", "pyproject.toml")
 
@@ -147,6 +149,8 @@ def _rule_id(value: object, *, where: str) -> str | None:
         raise ConfigError(f"{where}: expected a rule id string")
     if value in ("*", "all"):
         return None
+    from pinner.rules.base import all_rules
+
     rules = all_rules()
     if value not in rules:
         raise ConfigError(f"{where}: unknown rule {value!r} (known: {', '.join(rules)})")
@@ -216,6 +220,8 @@ def parse_config(data: Mapping[str, Any], *, source: Path | None, prefix: str) -
     min_severity = None
     if "min-severity" in data:
         value = data["min-severity"]
+        from pinner.rules.base import Severity
+
         try:
             min_severity = Severity.parse(value) if isinstance(value, str) else None
         except ValueError as exc:

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from pinner.commands import common
+from pinner.commands.params import FastCommand
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -25,6 +26,7 @@ FORMATS = ("text", "json", "sarif", "github")
 def register(app: typer.Typer) -> None:
     app.command(
         "audit",
+        cls=FastCommand,
         help=(
             "Audit the transitive action graph: every uses: in your workflows and, recursively, "
             "in the composite actions, reusable workflows and docker actions they run. Exit 1 "

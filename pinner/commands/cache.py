@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pinner.commands.common import CacheDir, raise_usage, run
-from pinner.forge.cache import FORMAT, CacheInfo, FileCacheStore
+from pinner.commands.params import FastCommand, FastGroup
 from pinner.sanitize import for_terminal
 from pinner.settings import default_cache_dir
 
+if TYPE_CHECKING:  # the cache store is imported by the subcommands that open it
+    from pinner.forge.cache import CacheInfo
+
 cache_app = typer.Typer(
     name="cache",
+    cls=FastGroup,
     help="Inspect or empty pinner's persistent cache.",
     no_args_is_help=True,
 )
@@ -32,13 +36,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cache_app, name="cache")
 
 
-@cache_app.command("info")
+@cache_app.command("info", cls=FastCommand)
 def info(cache_dir: CacheDir = None, output_format: InfoFormat = "text") -> None:
     """Where the cache is, how many entries it holds and how much disk it uses, per kind."""
 
     def body() -> None:
         if output_format not in ("text", "json"):
             raise_usage(f"--format must be text or json, not {output_format!r}")
+        from pinner.forge.cache import FileCacheStore
+
         store = FileCacheStore(cache_dir or default_cache_dir())
         report = store.info()
         if output_format == "json":
@@ -49,11 +55,13 @@ def info(cache_dir: CacheDir = None, output_format: InfoFormat = "text") -> None
     run(body)
 
 
-@cache_app.command("clear")
+@cache_app.command("clear", cls=FastCommand)
 def clear(cache_dir: CacheDir = None) -> None:
     """Delete every cached entry (safe at any time: the cache only saves requests)."""
 
     def body() -> None:
+        from pinner.forge.cache import FileCacheStore
+
         root: Path = cache_dir or default_cache_dir()
         removed = FileCacheStore(root).clear()
         noun = "entry" if removed == 1 else "entries"
@@ -64,6 +72,8 @@ def clear(cache_dir: CacheDir = None) -> None:
 
 def render_info(report: CacheInfo) -> str:
     """The text form of ``cache info``: one summary line, then one line per namespace."""
+    from pinner.forge.cache import FORMAT
+
     lines = [
         f"cache: {for_terminal(str(report.path))} (format {FORMAT})",
         f"entries: {report.entries}, {human_bytes(report.bytes)}",

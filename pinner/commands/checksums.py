@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pinner.commands import common
+from pinner.commands.params import FastCommand
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
 from pinner.settings import Settings
 
@@ -23,6 +24,7 @@ from pinner.settings import Settings
 def register(app: typer.Typer) -> None:
     app.command(
         "checksums",
+        cls=FastCommand,
         help=(
             "Find the URLs actions download tools from (across the whole action graph), hash "
             "them as they stream, and write a URL-to-sha256 manifest. --verify FILE re-downloads "

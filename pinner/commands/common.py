@@ -8,7 +8,6 @@ them to it as one :class:`ForgeOptions` value.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import re
@@ -17,14 +16,16 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from pinner.errors import EXIT_REMOTE, EXIT_USAGE, InputError, PinnerError, UsageError
-from pinner.models import SourceFile
 from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
-from pinner.sources.discovery import DiscoveredFile
+
+if TYPE_CHECKING:  # the YAML reader (ruamel) loads when a command reads files, not before
+    from pinner.models import SourceFile
+    from pinner.sources.discovery import DiscoveredFile
 
 T = TypeVar("T")
 
@@ -295,7 +296,9 @@ def run(func: Callable[[], Awaitable[T] | T]) -> T:
     """Run a command body; turn every error a user can cause into one line and an exit code."""
     try:
         result = func()
-        if asyncio.iscoroutine(result):
+        if inspect.iscoroutine(result):
+            import asyncio
+
             result = asyncio.run(result)
         return result  # type: ignore[return-value]
     except PinnerError as exc:

@@ -16,21 +16,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pinner.commands import common
-from pinner.core.pin import (
-    PROBLEM,
-    IgnorePolicy,
-    PinIssue,
-    PinPlan,
-    TargetFilter,
-    changed_paths,
-    plan_pins,
-)
+from pinner.commands.params import FastCommand
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
-from pinner.models import SourceFile
-from pinner.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the core is imported when the command runs, not for every command line
     from pinner.config import Config
+    from pinner.core.pin import PinPlan
+    from pinner.models import SourceFile
+    from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
 
 HELP = """Pin every action to a full commit SHA with a truthful version comment.
@@ -87,7 +80,7 @@ VerifyBudget = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add ``pin`` to the CLI."""
-    app.command("pin", help=HELP, no_args_is_help=False)(pin)
+    app.command("pin", help=HELP, no_args_is_help=False, cls=FastCommand)(pin)
 
 
 @common.with_forge_options(jobs=16)
@@ -175,6 +168,14 @@ class PinOptions:
 
 async def run_pin(options: PinOptions, settings: Settings) -> int:
     """The whole command after option parsing; returns the exit code."""
+    from pinner.core.pin import (
+        PROBLEM,
+        IgnorePolicy,
+        PinIssue,
+        TargetFilter,
+        changed_paths,
+        plan_pins,
+    )
     from pinner.core.rewrite import Edit, apply_edits, write_all
     from pinner.forge.factory import open_forge
     from pinner.sources import discover

@@ -15,21 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pinner.commands import common
-from pinner.config import Config
-from pinner.core.pin import TargetFilter
-from pinner.core.update import Location, Skipped, UpdatePlan, render_writes
+from pinner.commands.params import FastCommand
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from pinner.models import SourceFile
+
+if TYPE_CHECKING:  # imported where used: `pinner pin` and `--help` need none of update's core
+    from pinner.config import Config
+    from pinner.core.pin import TargetFilter
+    from pinner.core.update import Skipped, UpdatePlan
+    from pinner.models import SourceFile
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         "update",
+        cls=FastCommand,
         help=(
             "Move every action to its newest eligible release (cooldown, --bump policy), pinned "
             "to a commit SHA with a version comment, and write the PR title/body/commit message "
@@ -150,6 +154,7 @@ def update(
 ) -> None:
     async def body() -> int:
         from pinner.core.cooldown import resolve_cooldown
+        from pinner.core.pin import TargetFilter
         from pinner.core.rewrite import write_all
         from pinner.core.update import UpdatePolicy, Updater, parse_now
         from pinner.forge.factory import open_forge
@@ -238,6 +243,7 @@ def load_sources(
     """Discover and read every workflow and action file under ``roots`` (as ``pin`` does: see
     :func:`pinner.commands.common.read_user_files`); unreadable files skipped with ``skip``
     become problem records of the plan."""
+    from pinner.core.update import Location, Skipped
     from pinner.sources import discover
 
     sources, skipped = common.read_user_files(
@@ -294,6 +300,8 @@ def _config_source(config: Config, root: Path) -> str:
 def _restrict_writes(plan: UpdatePlan, sources: list[SourceFile]) -> UpdatePlan:
     """Recompute the file contents for a plan narrowed to one group."""
     from dataclasses import replace
+
+    from pinner.core.update import render_writes
 
     writes, relpaths = render_writes(sources, plan.changes)
     return replace(plan, writes=writes, relpaths=relpaths)

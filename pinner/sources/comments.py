@@ -27,6 +27,7 @@ every rule and is reported as :data:`IGNORE_ALL`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -74,8 +75,13 @@ def _strip_hash(comment: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_comment(comment: str) -> ParsedComment:
-    """Split a trailing comment (with or without its ``#``) into version, note and directive."""
+    """Split a trailing comment (with or without its ``#``) into version, note and directive.
+
+    Memoized: planning asks about the same few comments (``# v4.2.2``) for every site and
+    every rule; the result is frozen, so sharing it is safe.
+    """
     text = _strip_hash(comment)
     directive: str | None = None
     ignore: frozenset[str] | None = None

@@ -24,6 +24,7 @@ YAML alias is reported once, at the place it is written.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from pinner.models import ImageSite, SiteContext, SourceFile, Span, UsesKind, UsesSite, UsesValue
@@ -38,6 +39,10 @@ from pinner.sources.yamlsafe import (
 )
 
 _QUOTE_OPENERS = " \t[{,:"
+
+_parse_uses = functools.lru_cache(maxsize=4096)(parse_uses)
+""":func:`parse_uses` once per distinct value: a repository repeats the same few hundred ``uses:``
+values across thousands of steps, and the result (a frozen :class:`UsesValue`) can be shared."""
 
 
 def trailing_comment(text: str, pos: int) -> tuple[str, Span] | None:
@@ -107,7 +112,7 @@ class _Scanner:
             return
         self.seen.add(node.start)
         if isinstance(node, ScalarNode):
-            value = parse_uses(node.value)
+            value = _parse_uses(node.value)
             quote = node.style if node.style in ("'", '"') else ""
         else:
             value = UsesValue(

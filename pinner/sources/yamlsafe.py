@@ -35,8 +35,9 @@ from ruamel.yaml.loader import BaseLoader as _PureLoader
 
 from pinner.errors import InputError
 
-try:  # libyaml binding: ~20x faster event stream
-    from ruamel.yaml.cyaml import CBaseLoader as _CLoader  # type: ignore[attr-defined]
+try:  # libyaml binding: ~20x faster event stream. The bare parser, not ``CBaseLoader``: only
+    # events are read, and the loader's constructor and resolver cost ~10 us per file to set up
+    from ruamel.yaml.cyaml import CParser as _CLoader  # type: ignore[attr-defined]
 except Exception:  # pragma: no cover - depends on the installed extras
     _CLoader = None
 
@@ -273,30 +274,50 @@ def scalar_start(text: str, event: Any) -> int:
     return _content_start(text, event.start_mark.index, event.end_mark.index, has_props)
 
 
-class _ComposeState:
-    """Builds nodes from events while enforcing depth and alias-expansion limits."""
+def _position(text: str, start: int) -> tuple[int, int]:
+    """1-based (line, column) of offset ``start`` (for nodes whose mark ruamel puts elsewhere)."""
+    return text.count("\n", 0, start) + 1, start - (text.rfind("\n", 0, start) + 1) + 1
 
-    __slots__ = ("anchors", "distinct", "expanded", "sizes", "source", "text")
+
+_TAG_SLOT = "ctag" if "ctag" in getattr(ev.ScalarEvent, "__slots__", ()) else "tag"
+"""ruamel.yaml 0.18+ keeps an event's raw tag in ``ctag`` and derives ``tag`` through a property;
+reading the slot skips a Python call per event (``str()`` is applied to the rare tagged one)."""
+
+
+class _ComposeState:
+    """Builds nodes from events while enforcing depth and alias-expansion limits.
+
+    This loop runs once per event of every file read (about half of the CPU of reading a
+    workflow is spent here, the other half creating the events), so it is written for
+    CPython: counters and limits are locals, the common events come first, and a scalar
+    without anchor or tag costs one node and nothing else.
+    """
+
+    __slots__ = ("anchors", "sizes", "source", "text")
 
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
         self.anchors: dict[str, Node | None] = {}  # None: anchor still being composed
         self.sizes: dict[int, int] = {}  # id(node) -> expanded node count, for anchored nodes
-        self.distinct = 0
-        self.expanded = 0
 
     def _fail(self, message: str, mark: Any) -> InputError:
         return InputError(message, path=self.source, line=mark.line + 1 if mark else None)
 
     def run(self, next_event: Any) -> Node | None:
         text = self.text
+        anchors, sizes = self.anchors, self.sizes
+        max_nodes, max_depth, alias_budget = MAX_NODES, MAX_DEPTH, ALIAS_BUDGET  # per call
+        tag_slot = _TAG_SLOT
         root: Node | None = None
         documents = 0
+        distinct = expanded = 0  # nodes written / nodes once aliases are expanded
         last_end = 0  # end offset of the latest scalar, alias or collection
-        # stack entries: [node, expanded-count-at-start, pending-key-or-sentinel]
+        # stack entries: [collection, expanded-count-at-start, pending key (or no_key),
+        # is-a-sequence]; ``top`` is the last entry (None at the document level)
         stack: list[list[Any]] = []
         no_key = stack  # sentinel object meaning "next node is a key"
+        top: list[Any] | None = None
         scalar_t, alias_t = ev.ScalarEvent, ev.AliasEvent
         mstart_t, sstart_t = ev.MappingStartEvent, ev.SequenceStartEvent
         mend_t, send_t = ev.MappingEndEvent, ev.SequenceEndEvent
@@ -305,83 +326,88 @@ class _ComposeState:
         while True:
             event = next_event()
             etype = type(event)
-            node: Node | None = None
+            node: Node
             if etype is scalar_t:
-                sm, em = event.start_mark, event.end_mark
-                anchor, tag = event.anchor, event.tag  # ``tag`` is a property: read it once
+                sm = event.start_mark
                 start = sm.index
-                end = em.index
-                line = sm.line + 1
-                column = sm.column + 1
-                if anchor is not None or tag is not None:
+                end = last_end = event.end_mark.index
+                anchor = event.anchor
+                tag = getattr(event, tag_slot)
+                if anchor is None and tag is None:
+                    node = ScalarNode(
+                        start, end, sm.line + 1, sm.column + 1, None, event.value,
+                        event.style or "", None,
+                    )  # fmt: skip
+                else:
+                    if tag is not None:
+                        tag = str(tag)
+                    line, column = sm.line + 1, sm.column + 1
                     start = _content_start(text, start, end, True)
                     if start != sm.index:
-                        line = text.count("\n", 0, start) + 1
-                        column = start - (text.rfind("\n", 0, start) + 1) + 1
-                last_end = end
-                node = ScalarNode(
-                    start, end, line, column, anchor, event.value, event.style or "", tag
-                )
-                self.distinct += 1
-                self.expanded += 1
-                if self.distinct > MAX_NODES:
-                    raise self._fail(f"more than {MAX_NODES:,} YAML nodes", sm)
+                        line, column = _position(text, start)
+                    node = ScalarNode(
+                        start, end, line, column, anchor, event.value, event.style or "", tag
+                    )
+                distinct += 1
+                expanded += 1
+                if distinct > max_nodes:
+                    raise self._fail(f"more than {max_nodes:,} YAML nodes", sm)
                 if anchor is not None:
-                    self.anchors[anchor] = node
-                    self.sizes[id(node)] = 1
+                    anchors[anchor] = node
+                    sizes[id(node)] = 1
+            elif etype is mend_t or etype is send_t:
+                coll, expanded_at_start, _, _ = stack.pop()
+                top = stack[-1] if stack else None
+                # block end events are marked at the *next* token: use the last child's end
+                coll.end = last_end = event.end_mark.index if coll.flow else last_end
+                if coll.anchor is not None:
+                    anchors[coll.anchor] = coll
+                    sizes[id(coll)] = expanded - expanded_at_start
+                node = coll
+            elif etype is mstart_t or etype is sstart_t:
+                sm = event.start_mark
+                if len(stack) >= max_depth:
+                    raise self._fail(f"YAML nesting deeper than {max_depth} levels", sm)
+                anchor = event.anchor
+                tag = getattr(event, tag_slot)
+                start = sm.index
+                line, column = sm.line + 1, sm.column + 1
+                if anchor is not None or tag is not None:
+                    if tag is not None:
+                        tag = str(tag)
+                    start = _content_start(text, start, len(text), True)
+                    if start != sm.index:
+                        line, column = _position(text, start)
+                flow = bool(event.flow_style)
+                coll: Node
+                if etype is mstart_t:
+                    coll = MappingNode(start, start, line, column, anchor, flow, tag=tag)
+                else:
+                    coll = SequenceNode(start, start, line, column, anchor, flow, tag=tag)
+                if anchor is not None:
+                    anchors[anchor] = None
+                distinct += 1
+                expanded += 1
+                if distinct > max_nodes:
+                    raise self._fail(f"more than {max_nodes:,} YAML nodes", sm)
+                top = [coll, expanded - 1, no_key, etype is sstart_t]
+                stack.append(top)
+                continue
             elif etype is alias_t:
-                if event.anchor not in self.anchors:
-                    raise self._fail(f"undefined alias *{event.anchor}", event.start_mark)
-                target = self.anchors[event.anchor]
+                anchor = event.anchor
+                if anchor not in anchors:
+                    raise self._fail(f"undefined alias *{anchor}", event.start_mark)
+                target = anchors[anchor]
                 if target is None:
-                    raise self._fail(f"recursive alias *{event.anchor}", event.start_mark)
-                self.expanded += self.sizes[id(target)]
-                if self.expanded > 2 * self.distinct + ALIAS_BUDGET:
+                    raise self._fail(f"recursive alias *{anchor}", event.start_mark)
+                expanded += sizes[id(target)]
+                if expanded > 2 * distinct + alias_budget:
                     raise self._fail(
                         "alias expansion too large (YAML alias bomb?): refusing to read",
                         event.start_mark,
                     )
                 last_end = event.end_mark.index
                 node = target
-            elif etype is mstart_t or etype is sstart_t:
-                if len(stack) >= MAX_DEPTH:
-                    raise self._fail(
-                        f"YAML nesting deeper than {MAX_DEPTH} levels", event.start_mark
-                    )
-                sm = event.start_mark
-                has_props = event.anchor is not None or event.tag is not None
-                start = _content_start(text, sm.index, len(text), has_props)
-                line, column = sm.line + 1, sm.column + 1
-                if start != sm.index:
-                    line = text.count("\n", 0, start) + 1
-                    column = start - (text.rfind("\n", 0, start) + 1) + 1
-                flow = bool(event.flow_style)
-                coll: Node
-                if etype is mstart_t:
-                    coll = MappingNode(
-                        start, start, line, column, event.anchor, flow, tag=event.tag
-                    )
-                else:
-                    coll = SequenceNode(
-                        start, start, line, column, event.anchor, flow, tag=event.tag
-                    )
-                if event.anchor is not None:
-                    self.anchors[event.anchor] = None
-                self.distinct += 1
-                self.expanded += 1
-                if self.distinct > MAX_NODES:
-                    raise self._fail(f"more than {MAX_NODES:,} YAML nodes", sm)
-                stack.append([coll, self.expanded - 1, no_key])
-                continue
-            elif etype is mend_t or etype is send_t:
-                coll, expanded_at_start, _ = stack.pop()
-                # block end events are marked at the *next* token: use the last child's end
-                coll.end = event.end_mark.index if coll.flow else last_end
-                last_end = coll.end
-                if coll.anchor is not None:
-                    self.anchors[coll.anchor] = coll
-                    self.sizes[id(coll)] = self.expanded - expanded_at_start
-                node = coll
             elif etype is docstart_t:
                 documents += 1
                 if documents > 1:
@@ -392,17 +418,14 @@ class _ComposeState:
             else:
                 continue
 
-            if not stack:
+            if top is None:
                 root = node
-                continue
-            top = stack[-1]
-            parent = top[0]
-            if isinstance(parent, SequenceNode):
-                parent.items.append(node)
+            elif top[3]:
+                top[0].items.append(node)
             elif top[2] is no_key:
                 top[2] = node
             else:
-                parent.pairs.append((top[2], node))
+                top[0].pairs.append((top[2], node))
                 top[2] = no_key
 
 

@@ -1,0 +1,165 @@
+"""Cheap coercion of command-line values, so that parsing a command line does not import pydantic.
+
+typer (0.2x) coerces every parameter through a pydantic ``TypeAdapter`` built on first use,
+even a ``None`` default: for ``pinner pin`` that is 14 adapters and the pydantic import, about
+0.3 s of CPU on every run, longer than pinner's own start-up. pinner's options are only ``str``,
+``bool``, ``int`` with bounds, ``Path`` and lists of those, whose coercion is trivial.
+
+:class:`FastCommand` (the ``cls`` of every command) gives each such parameter a coercer that
+handles the ordinary values itself and hands anything else (a malformed number, an
+out-of-range value, a type it does not know) to the coercer typer would have used, built only
+then: every error message stays typer's own, word for word. On a typer without lazily built
+coercers (older releases coerce through click types, with no pydantic) it changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import typer.core
+
+_MISS = object()
+"""A fast coercer's answer for "not mine": the value goes to typer's own coercion."""
+
+_PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,8})\Z")
+"""A decimal integer as people type it; every other spelling goes to typer (and pydantic)."""
+
+
+Fast = Callable[[Any, Any, Any], Any]
+"""``(value, param, ctx) -> coerced value`` or :data:`_MISS`."""
+
+
+def _fast_str(value: Any, param: Any, ctx: Any) -> Any:
+    return value if type(value) is str else _MISS
+
+
+def _fast_bool(value: Any, param: Any, ctx: Any) -> Any:
+    return value if type(value) is bool else _MISS
+
+
+def _fast_int(low: float | None, high: float | None) -> Fast:
+    def coerce(value: Any, param: Any, ctx: Any) -> Any:
+        if type(value) is str and _PLAIN_INT.match(value):
+            number = int(value)
+        elif type(value) is int:
+            number = value
+        else:
+            return _MISS
+        if (low is not None and number < low) or (high is not None and number > high):
+            return _MISS  # typer words the range error
+        return number
+
+    return coerce
+
+
+def _fast_path(info: Any) -> Fast:
+    from typer._param_types import coerce_cli_path
+
+    def coerce(value: Any, param: Any, ctx: Any) -> Any:
+        if type(value) is str and value:
+            # what typer's pydantic adapter makes of a string; messages quote the string as
+            # given, so only one that ``Path`` keeps as it is (no "a//b", no trailing "/")
+            path = Path(value)
+            if str(path) != value:
+                return _MISS
+        elif type(value) is Path:
+            path = value
+        else:
+            return _MISS
+        return coerce_cli_path(path, info, path_type=Path, param=param, ctx=ctx)
+
+    return coerce
+
+
+def _leaf(annotation: Any, info: Any) -> Fast | None:
+    """A fast coercer for one value of ``annotation``, or None when typer must do it."""
+    if annotation is str:
+        return _fast_str
+    if annotation is bool:
+        return _fast_bool
+    if annotation is int and not info.clamp:
+        return _fast_int(info.min, info.max)
+    if annotation is Path and info.path_type is None:
+        return _fast_path(info)
+    return None
+
+
+def _fast_coercer(param: Any) -> Fast | None:
+    descriptor = param.type_descriptor
+    info = descriptor.parameter_info
+    if info.parser is not None or descriptor.file_annotation is not None:
+        return None
+    annotation = descriptor.annotation
+    if get_origin(annotation) is not list:
+        return _leaf(annotation, info)
+    (item_type,) = get_args(annotation)
+    item = _leaf(item_type, info)
+    if item is None:
+        return None
+
+    def coerce_list(value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            return _MISS
+        items = [item(v, param, ctx) for v in value]
+        return _MISS if any(v is _MISS for v in items) else items
+
+    return coerce_list
+
+
+class _FastRuntimeParam:
+    """Stands in for typer's ``RuntimeParam``: same contract, pydantic only on a miss."""
+
+    __slots__ = ("fast", "slow")
+
+    def __init__(self, fast: Fast) -> None:
+        self.fast = fast
+        self.slow: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:  # as typer's RuntimeParam.coerce
+            return () if (param.multiple or param.nargs == -1) else None
+        result = self.fast(value, param, ctx)
+        if result is not _MISS:
+            return result
+        if self.slow is None:
+            from typer._coercion import build_runtime_param
+
+            self.slow = build_runtime_param(param.type_descriptor)
+        return self.slow.coerce(value, param=param, ctx=ctx)
+
+
+def install_fast_coercion(params: list[Any]) -> None:
+    """Give every parameter whose values pinner can coerce cheaply a :class:`_FastRuntimeParam`."""
+    for param in params:
+        if getattr(param, "_runtime_param", _MISS) is not None:
+            continue  # not a lazily coerced typer parameter (or already coerced)
+        if not hasattr(param, "type_descriptor"):
+            continue
+        fast = _fast_coercer(param)
+        if fast is not None:
+            param._runtime_param = _FastRuntimeParam(fast)
+
+
+class _FastCoercion:
+    """Mixin for typer's command classes: install the fast coercers once the params exist."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        install_fast_coercion(self.params)  # type: ignore[attr-defined]
+
+    def get_help_option(self, ctx: Any) -> Any:
+        # built on first use, outside ``params``; its (unset) value is coerced like any other
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        install_fast_coercion([option])
+        return option
+
+
+class FastCommand(_FastCoercion, typer.core.TyperCommand):
+    """A typer command whose ordinary option values are coerced without pydantic."""
+
+
+class FastGroup(_FastCoercion, typer.core.TyperGroup):
+    """A typer group (``pinner`` itself, ``pinner cache``) whose own options skip pydantic."""

@@ -61,8 +61,9 @@ def test_after_the_ttl_only_listings_are_asked_again(served, tmp_path: Path) -> 
     served.reset()
     asyncio.run(ask_everything(settings_for(served.url, cache), refs_ttl=0))
     stats = served.stats()
-    # one ls-refs for the one repository; the repository metadata at most revalidated (ETag)
-    assert stats["git"] == 1
+    # one listing (GraphQL, with a token) for the one repository; the repository metadata at
+    # most revalidated (ETag)
+    assert stats["graphql"] == 1 and stats["git"] == 0
     immutable = [e for e in stats["endpoints"] if "/git/tags/" in e or "/commits/" in e]
     assert immutable == [], stats["endpoints"]
     assert stats["total"] <= 2
@@ -92,4 +93,4 @@ def test_no_cache_still_never_asks_twice_in_a_run(served) -> None:
                 await asyncio.gather(*(forge.list_refs(REPO) for _ in range(10)))
 
     asyncio.run(twice())
-    assert served.stats()["git"] == 1
+    assert served.stats()["graphql"] == 1 and served.stats()["git"] == 0

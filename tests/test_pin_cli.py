@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from pinner.cli import app
 from pinner.core.versions import parse_version
+from pinner.forge import graphql
 from pinner.sources import parse_version_comment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -445,10 +446,21 @@ def test_corpus_against_emulator(emulator, shared_dir, corpus_forge_dir, tmp_pat
     for root in roots:
         assert_only_lines_changed(before[root.name], snapshot_bytes(root), allowed[root.name])
 
-    # one ls-refs per repository for the whole run
+    # Listings travel in GraphQL batches of REPOS_PER_QUERY; git lists, once each, only what one
+    # GraphQL page cannot: repositories with more than REF_PAGE branches or tags, and missing ones.
+    repositories = document["summary"]["repositories"]
     git_posts = Counter(r["path"] for r in emu.requests if r["kind"] == "git")
     assert max(git_posts.values()) == 1
-    assert len(git_posts) == document["summary"]["repositories"]
+    listed_over_git = {p.removeprefix("/").removesuffix(".git/git-upload-pack") for p in git_posts}
+    for repo in listed_over_git:
+        refs_json = corpus_forge_dir / repo / "refs.json"
+        if refs_json.is_file():
+            refs = json.loads(refs_json.read_text())["refs"]
+            tags = sum(1 for r in refs if r["ref"].startswith("refs/tags/"))
+            assert max(tags, len(refs) - tags) > graphql.REF_PAGE, repo
+    # each listing batch, then at most one batch of commit lookups per listing batch it freed
+    batches = -(-repositories // graphql.REPOS_PER_QUERY)
+    assert 0 < emu.stats()["graphql"] <= 2 * batches
 
     second = invoke(
         "--server-url", emu.url, *auth, "--no-cache", "--format", "json", *map(str, roots)

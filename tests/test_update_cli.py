@@ -269,15 +269,19 @@ def test_over_the_emulator_with_pagination(
     assert many["compare_url"].startswith(f"{emu.url}/{OWNER}/many-releases/compare/")
     release_pages = [r for r in emu.requests if "/many-releases/releases" in r.get("path", "")]
     assert len(release_pages) >= 2, release_pages
-    # every request made once: one ref listing per repository, one release list (all pages)
-    # per repository, and a date only for the two candidates without a release
-    paths = [(r.get("method"), r.get("path")) for r in emu.requests]
+    # every request made once (GraphQL posts share a path, not a query): one ref listing per
+    # repository, one release list (all pages) per repository, and a date only for the two
+    # candidates without a release
+    paths = [(r.get("method"), r.get("path")) for r in emu.requests if r["kind"] != "graphql"]
     assert len(paths) == len(set(paths)), paths
     stats = emu.stats()
-    assert stats["git"] == 5  # setup-tool, monorepo, codeql-like, many-releases, missing-repo
-    assert stats["endpoints"].get("GET /repos/{owner}/{repo}/git/tags/{tag_sha}") == 1
-    assert stats["endpoints"].get("GET /repos/{owner}/{repo}/commits/{ref}") == 1
-    assert stats["rest"] == 8
+    # with a token, listings and the two dates come over batched GraphQL: one listing query,
+    # then the commit/tag lookups; git lists only what one GraphQL page cannot answer
+    assert stats["git"] == 2  # many-releases (over 100 tags), missing-repo (GraphQL: not found)
+    assert 2 <= stats["graphql"] <= 3
+    assert stats["endpoints"].get("GET /repos/{owner}/{repo}/git/tags/{tag_sha}") is None
+    assert stats["endpoints"].get("GET /repos/{owner}/{repo}/commits/{ref}") is None
+    assert stats["rest"] == stats["endpoints"]["GET /repos/{owner}/{repo}/releases"] == 6
     assert "ghp_test_token_never_printed" not in out + err
     # the same answer as the snapshot forge gives without HTTP
     _, offline_out, _ = run("--format", "json", "--dry-run")

@@ -29,6 +29,7 @@ of the performance issue. ``--json FILE`` also writes every number measured.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import difflib
 import json
@@ -608,6 +609,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark: corpus not found at {args.corpus}", file=sys.stderr)
         return 2
 
+    # Measure pinner as installed: pip compiles a wheel's modules at install time, and any
+    # machine writes the bytecode on the first run. Without this, an editable install under
+    # PYTHONDONTWRITEBYTECODE (set on some CI images) would recompile pinner in every run.
+    compileall.compile_dir(REPO_ROOT / "pinner", quiet=1)
     work = Path(tempfile.mkdtemp(prefix="pinner-bench-"))
     logs = work / "logs"
     logs.mkdir()

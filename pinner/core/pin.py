@@ -31,6 +31,7 @@ from pinner.core.versions import parse_version, tag_prefix
 from pinner.errors import NotFoundError, RemoteError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
+from pinner.singleflight import SingleFlight
 from pinner.sources.comments import parse_comment, parse_ignore, render_comment
 
 _REASON_RULES = {
@@ -245,35 +246,40 @@ async def plan_pins(
     resolver = Resolver(forge)
     actions = {_ref_key(s.value.action): s.value.action for s in remote_sites}  # type: ignore[union-attr]
     repos = {a.repo_key: a.slug for a in actions.values()}
-    # 1. one listing per repository, all at once (the forge bounds concurrency)
-    await asyncio.gather(
-        *(resolver.listing(slug) for slug in repos.values()), return_exceptions=True
-    )
-    # 2. every distinct reference, against those listings
-    keys = list(actions)
-    outcomes = await asyncio.gather(
-        *(resolver.resolve(actions[k]) for k in keys), return_exceptions=True
-    )
-    resolved: dict[tuple[str, str | None, str], Resolution | BaseException] = dict(
-        zip(keys, outcomes, strict=True)
-    )
-    # 3. reachability of SHA pins nobody's tip vouches for, once per (repo, sha)
-    to_verify = {
-        (r.action.repo_key, r.commit): r
-        for r in resolved.values()
+    resolved: dict[tuple[str, str | None, str], Resolution | BaseException] = {}
+    reach: dict[tuple[str, str], Reachability | BaseException] = {}
+    verifying: SingleFlight[tuple[str, str], Reachability] = SingleFlight()
+
+    async def settle(key: tuple[str, str | None, str]) -> None:
+        """Resolve one reference, then verify its commit if no tip vouches for it.
+
+        Each reference goes on as soon as its own listing is in (no barrier between listing,
+        resolving and verifying), so lookups for a repository answered by the first batch do
+        not wait for the slowest listing. A commit shared by several references is verified
+        once (single-flight per repository and commit).
+        """
+        try:
+            res = resolved[key] = await resolver.resolve(actions[key])
+        except Exception as exc:  # reported per use below
+            resolved[key] = exc
+            return
         # a tag object no ref lists may be a fork's: its commit is verified like a SHA pin
-        if isinstance(r, Resolution) and r.kind in ("sha", "tag-object") and not r.is_tip
-    }
-    verdicts = await asyncio.gather(
-        *(
-            check_reachability(forge, r.action.slug, r.commit, r.listing, budget=budget)
-            for r in to_verify.values()
-        ),
-        return_exceptions=True,
-    )
-    reach: dict[tuple[str, str], Reachability | BaseException] = dict(
-        zip(to_verify, verdicts, strict=True)
-    )
+        if res.kind not in ("sha", "tag-object") or res.is_tip:
+            return
+        where = (res.action.repo_key, res.commit)
+        try:
+            reach[where] = await verifying.get(
+                where,
+                lambda: check_reachability(
+                    forge, res.action.slug, res.commit, res.listing, budget=budget
+                ),
+            )
+        except Exception as exc:
+            reach[where] = exc
+
+    # every listing is asked for at once (batched, and the forge bounds concurrency)
+    await asyncio.gather(*(settle(k) for k in actions))
+    keys = list(actions)
 
     for site in remote_sites:
         action = site.value.action

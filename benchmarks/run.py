@@ -17,6 +17,9 @@ What it does, and why each step is there:
    pinned to a SHA, while ``pinner pin`` verifies each of them (impostor commits, comments), so
    the second pinact row is the like-for-like one. Each tool runs once unmeasured first, so
    the emulator's lazy loading is billed to nobody; the counters are reset before each run.
+   All of this is repeated ``--repeat`` times (default 3), the tools interleaved, and each row
+   reports the round with the median wall time: a shared machine has slow spells, and they
+   should not decide a ratio. pinner's bytecode is compiled once up front, as installing it does.
 4. Measures wall time, CPU time and peak RSS of each child (``os.wait4``), requests from the
    emulator, and how many lines each tool changed (a tool that does nothing is fast).
 5. Measures pinner's local work alone: ``pinner pin --snapshot`` on a generated repository of
@@ -43,6 +46,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -91,6 +95,7 @@ class Measured:
     peak_rss_mb: float
     requests: int | None = None
     request_breakdown: dict[str, object] = field(default_factory=dict)
+    wall_all: list[float] = field(default_factory=list)  # every round's wall time, run order
     lines_changed: int | None = None
     pinned_after: int | None = None
     server_cpu_s: float | None = None  # the emulator's CPU during the run (same machine)
@@ -355,7 +360,6 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
     # repository roots and discovers the very same files itself (workflows + action.y{a,}ml).
     files = [str(f) for f in corpus.files]
     roots = sorted({f.parts[0] for f in corpus.files})
-    cache = work / "cache"
     pinact = None if args.skip_pinact else find_pinact()
     if pinact is None and not args.skip_pinact:
         print(
@@ -384,33 +388,43 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy
 
-    results: list[Measured] = []
+    rounds: dict[str, list[Measured]] = {}
     with Emulator(args.corpus / "forge", args.latency_ms, logs) as emulator:
         # Warm-up, not measured: the emulator reads each repository's snapshot on first use,
         # which would otherwise bill whichever tool runs first for the emulator's start-up.
         run_pinner("warmup-pinner", emulator.url, "--no-cache")
         if pinact is not None:
             run_pinact("warmup-pinact", emulator.url)
-        for label in ("pinner-cold", "pinner-warm"):
+
+        def measure(run: Callable[..., tuple[Measured, Path]], label: str, *extra: str) -> None:
             emulator.reset()
             cpu = emulator.cpu_seconds()
-            m, copy = run_pinner(label, emulator.url, "--cache-dir", str(cache))
+            m, copy = run(label, emulator.url, *extra)
             _finish(m, emulator, corpus, copy, cpu)
-            results.append(m)
-        if pinact is not None:
-            emulator.reset()
-            cpu = emulator.cpu_seconds()
-            m, copy = run_pinact("pinact", emulator.url)
-            _finish(m, emulator, corpus, copy, cpu)
-            results.append(m)
-            if args.pinact_verify:
-                # like for like: pinner pin also verifies every existing SHA pin and its comment
-                emulator.reset()
-                cpu = emulator.cpu_seconds()
-                m, copy = run_pinact("pinact-verify", emulator.url, "--verify-comment")
-                _finish(m, emulator, corpus, copy, cpu)
-                results.append(m)
-    return {"corpus": corpus, "runs": results}
+            rounds.setdefault(label, []).append(m)
+
+        # Rounds interleave the tools, so a slow spell of a shared machine hits all of them;
+        # each row reports the round with the median wall time.
+        for n in range(args.repeat):
+            cache = str(work / f"cache-{n}")  # empty for each round's cold run
+            measure(run_pinner, "pinner-cold", "--cache-dir", cache)
+            measure(run_pinner, "pinner-warm", "--cache-dir", cache)
+            if pinact is not None:
+                measure(run_pinact, "pinact")
+                if args.pinact_verify:
+                    # like for like: pinner pin also verifies every existing SHA pin and comment
+                    measure(run_pinact, "pinact-verify", "--verify-comment")
+    results = [_median_round(ms) for ms in rounds.values()]
+    return {"corpus": corpus, "runs": results, "rounds": rounds}
+
+
+def _median_round(rounds: list[Measured]) -> Measured:
+    """The round with the median wall time (the upper median for an even count), with every
+    wall time of the label kept beside it."""
+    ordered = sorted(rounds, key=lambda m: m.wall_s)
+    chosen = ordered[len(ordered) // 2]
+    chosen.wall_all = [round(m.wall_s, 2) for m in rounds]
+    return chosen
 
 
 def _finish(
@@ -505,6 +519,12 @@ def render(network: dict[str, object] | None, local: dict[str, object] | None, a
                     f"{_ratio(m.requests, base.requests)} | | | | | | | |"
                 )
         out.append("")
+        out.append(
+            "Wall times of every round (the median is in the table): "
+            + "; ".join(f"{m.label} {', '.join(f'{w:.2f}' for w in m.wall_all)}" for m in runs)
+            + "."
+        )
+        out.append("")
         out.append("Requests by endpoint:")
         for m in runs:
             endpoints = m.request_breakdown.get("endpoints") or {}
@@ -589,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=16)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of the network runs (median reported)"
+    )
     parser.add_argument("--synthetic-files", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800, help="per run, seconds")
     parser.add_argument("--skip-pinact", action="store_true")

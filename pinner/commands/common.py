@@ -355,29 +355,72 @@ def read_user_files(
       line is always an error;
     * a ``uses:`` value the runner itself would refuse stops the run (exit 2).
     """
-    from pinner.sources import read_source
-
-    explicit = {p.absolute() for p in given if not p.is_dir()}
-    explicit |= {p.resolve() for p in explicit}
-    sources: list[SourceFile] = []
-    unreadable: list[Unreadable] = []
+    reader = _UserFiles(given, verb, skip_unreadable)
     for found in files:
+        reader.read(found)
+    refuse_invalid_uses(reader.sources)
+    return reader.sources, reader.unreadable
+
+
+async def read_user_files_streaming(
+    files: Sequence[DiscoveredFile],
+    given: Sequence[Path],
+    on_source: Callable[[SourceFile], None],
+    *,
+    verb: str | None = None,
+    skip_unreadable: bool = False,
+) -> tuple[list[SourceFile], list[Unreadable]]:
+    """:func:`read_user_files`, handing each file to ``on_source`` as soon as it is read.
+
+    The event loop runs between files, so requests ``on_source`` starts (ref listings for the
+    file's actions) travel while the rest is parsed. Every check still applies, file by file in
+    the same order, so the same first error stops the run; requests already started for
+    earlier, valid files are the only difference, and nothing is ever written before the end.
+    """
+    import asyncio
+
+    reader = _UserFiles(given, verb, skip_unreadable)
+    for found in files:
+        source = reader.read(found)
+        if source is not None:
+            refuse_invalid_uses((source,))
+            on_source(source)
+        await asyncio.sleep(0)
+    return reader.sources, reader.unreadable
+
+
+class _UserFiles:
+    """The per-file half of :func:`read_user_files` (shared by its streaming variant)."""
+
+    def __init__(self, given: Sequence[Path], verb: str | None, skip_unreadable: bool) -> None:
+        explicit = {p.absolute() for p in given if not p.is_dir()}
+        self.explicit = explicit | {p.resolve() for p in explicit}
+        self.verb = verb
+        self.skip_unreadable = skip_unreadable
+        self.sources: list[SourceFile] = []
+        self.unreadable: list[Unreadable] = []
+
+    def read(self, found: DiscoveredFile) -> SourceFile | None:
+        from pinner.sources import read_source
+
         try:
-            sources.append(read_source(found))
+            source = read_source(found)
         except InputError as exc:
-            if verb is None or found.path in explicit or found.path.absolute() in explicit:
+            named = found.path in self.explicit or found.path.absolute() in self.explicit
+            if self.verb is None or named:
                 raise
             reason = _without_location(exc)
-            if not skip_unreadable:
+            if not self.skip_unreadable:
                 raise InputError(
                     f"{reason}; nothing was written (--skip-unreadable leaves this file out and "
-                    f"{verb} the rest)",
+                    f"{self.verb} the rest)",
                     path=found.relpath,
                     line=exc.line,
                 ) from None
-            unreadable.append(Unreadable(found.relpath, found.path, exc.line or 1, reason))
-    refuse_invalid_uses(sources)
-    return sources, unreadable
+            self.unreadable.append(Unreadable(found.relpath, found.path, exc.line or 1, reason))
+            return None
+        self.sources.append(source)
+        return source
 
 
 def _without_location(exc: InputError) -> str:
@@ -416,7 +459,7 @@ def refuse_invalid_uses(sources: Sequence[SourceFile]) -> None:
 
     Path traversal (``owner/repo/../../x@v1``), invisible or look-alike characters and other
     values outside the runner's grammar are hostile or broken input, not something to resolve
-    around: the run stops before any request is made or any file written.
+    around: the run stops before the value is ever requested and before any file is written.
     """
     from pinner.models import UsesKind
 

@@ -175,33 +175,47 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
         TargetFilter,
         changed_paths,
         plan_pins,
+        repositories_to_pin,
     )
     from pinner.core.rewrite import Edit, apply_edits, write_all
     from pinner.forge.factory import open_forge
+    from pinner.forge.prefetch import ListingPrefetch
     from pinner.sources import discover
 
     files = discover(list(options.paths))
-    sources, skipped = common.read_user_files(
-        files, options.paths, verb="pins", skip_unreadable=options.skip_unreadable
-    )
-    unreadable = [
-        PinIssue(PROBLEM, "unreadable", u.relpath, u.line, "", f"not pinned: {u.reason}", u.path)
-        for u in skipped
-    ]
     config = _load_config(files, options.paths)
     targets = TargetFilter(
         include=options.include or tuple(getattr(config, "include", ()) or ()),
         exclude=options.exclude or tuple(getattr(config, "exclude", ()) or ()),
     )
+    ignores = IgnorePolicy(config)
     async with open_forge(settings) as forge:
-        plan = await plan_pins(
-            sources,
-            forge,
-            targets=targets,
-            ignores=IgnorePolicy(config),
-            budget=options.verify_budget,
-            unreadable=unreadable,
-        )
+        # listings start as files are read: the network works while the rest is parsed
+        prefetch = ListingPrefetch(forge)
+        try:
+            sources, skipped = await common.read_user_files_streaming(
+                files,
+                options.paths,
+                lambda source: prefetch.want(repositories_to_pin(source, targets, ignores)),
+                verb="pins",
+                skip_unreadable=options.skip_unreadable,
+            )
+            unreadable = [
+                PinIssue(
+                    PROBLEM, "unreadable", u.relpath, u.line, "", f"not pinned: {u.reason}", u.path
+                )
+                for u in skipped
+            ]
+            plan = await plan_pins(
+                sources,
+                forge,
+                targets=targets,
+                ignores=ignores,
+                budget=options.verify_budget,
+                unreadable=unreadable,
+            )
+        finally:
+            prefetch.cancel()
 
     new_bytes: dict[Path, bytes] = {}
     by_path = {s.path: s for s in sources}

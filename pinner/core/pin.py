@@ -168,6 +168,24 @@ class IgnorePolicy:
         return self.config.ignored_by(rule, target, site.relpath) is not None
 
 
+def is_pinned_here(site: UsesSite, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
+    """Whether ``pin`` resolves this remote ``uses:`` (selected, and not silenced outright)."""
+    action = site.value.action
+    return action is not None and targets.wants(action) and not ignores.silenced(site, "*")
+
+
+def repositories_to_pin(
+    source: SourceFile, targets: TargetFilter, ignores: IgnorePolicy
+) -> list[str]:
+    """``owner/repo`` of every remote ``uses:`` of ``source`` that ``pin`` will resolve, in
+    file order (what a caller may start listing before planning)."""
+    return [
+        site.value.action.slug  # type: ignore[union-attr]
+        for site in source.uses
+        if site.value.kind is UsesKind.REMOTE and is_pinned_here(site, targets, ignores)
+    ]
+
+
 def _site_issue(
     work: _Work, ignores: IgnorePolicy, severity: str, code: str, site: UsesSite, message: str
 ) -> None:
@@ -237,10 +255,10 @@ async def plan_pins(
                     f"invalid uses: {site.value.error or 'unparsable'}",
                 )
             elif kind is UsesKind.REMOTE and site.value.action is not None:
-                if not targets.wants(site.value.action) or ignores.silenced(site, "*"):
-                    work.skipped += 1
-                else:
+                if is_pinned_here(site, targets, ignores):
                     remote_sites.append(site)
+                else:
+                    work.skipped += 1
             # LOCAL, DOCKER, SAME_REPO: nothing to pin here (images come later)
 
     resolver = Resolver(forge)

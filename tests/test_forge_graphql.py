@@ -402,3 +402,18 @@ def test_symbolic_refs_are_not_looked_up_over_graphql():
     )
     commit = run(lambda forge: forge.get_commit("o/alpha", "main"))
     assert commit.sha == sha(1) and route.call_count == 0 and rest.call_count == 1
+
+
+@respx.mock
+def test_a_listing_graphql_answers_with_a_null_connection_is_asked_of_git():
+    fake = FakeGraphQL()
+
+    def null_tags(answer: dict[str, Any]) -> dict[str, Any]:
+        answer["data"]["r0"]["tags"] = None
+        return answer
+
+    fake.hook = null_tags
+    respx.post(GRAPHQL).mock(side_effect=fake)
+    git = mock_git("o/alpha", git_v2(f"{sha(1)} refs/heads/main", f"{sha(1)} refs/tags/v1"))
+    (listing,) = run(list_many("o/alpha"))
+    assert git.call_count == 1 and listing.tag("v1").commit == sha(1)

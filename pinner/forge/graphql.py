@@ -229,6 +229,8 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
     try:
         for prefix, key in (("refs/heads/", "heads"), ("refs/tags/", "tags")):
             page = node[key]
+            if page is None:
+                return None  # a connection GraphQL could not resolve: git will say
             nodes = page["nodes"]
             total = page["totalCount"]
             if type(total) is not int or type(nodes) is not list:

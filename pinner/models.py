@@ -192,6 +192,9 @@ class RefListing:
     _by_commit: dict[str, tuple[GitRef, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    _by_kind: dict[bool, tuple[GitRef, ...]] = field(  # is_tag -> refs, in listing order
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def tag(self, name: str) -> GitRef | None:
         return self._names().get("refs/tags/" + name)
@@ -201,11 +204,17 @@ class RefListing:
 
     @property
     def tags(self) -> tuple[GitRef, ...]:
-        return tuple(r for r in self.refs if r.is_tag)
+        return self._kind(True)
 
     @property
     def branches(self) -> tuple[GitRef, ...]:
-        return tuple(r for r in self.refs if r.is_branch)
+        return self._kind(False)
+
+    def _kind(self, tags: bool) -> tuple[GitRef, ...]:
+        if not self._by_kind:
+            self._by_kind[True] = tuple(r for r in self.refs if r.is_tag)
+            self._by_kind[False] = tuple(r for r in self.refs if r.is_branch)
+        return self._by_kind[tags]
 
     def at_commit(self, commit: str) -> tuple[GitRef, ...]:
         """Every ref whose peeled commit is ``commit``, in listing order."""

@@ -101,7 +101,7 @@ def best_version_tag(
     """
     commit = commit.lower()
     candidates = [
-        c for r in listing.tags if r.commit == commit and (c := _candidate(r, path)) is not None
+        c for r in listing.at_commit(commit) if r.is_tag and (c := _candidate(r, path)) is not None
     ]
     if not candidates:
         return None

@@ -35,6 +35,7 @@ MAX_LISTING_BYTES = 16 * 1024 * 1024
 ~70x headroom, while a hostile server streaming without end costs at most this per repository
 (the transport's 64 MiB default, times ``--jobs`` concurrent listings, would be 1 GiB)."""
 
+_PKT_LEN_RE = re.compile(rb"[0-9a-fA-F]{4}")
 _OID_RE = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # sha1 or sha256 object ids
 _ZERO_OID = "0" * 40
 
@@ -88,11 +89,8 @@ def iter_pkt_lines(body: bytes) -> Iterator[bytes | Special]:
             yield _SPECIALS[header]
             pos += 4
             continue
-        try:
-            text = header.decode("ascii")
-            length = int(text, 16) if all(c in "0123456789abcdefABCDEF" for c in text) else -1
-        except UnicodeDecodeError:
-            length = -1
+        # a regex, not int() alone: int() would also take " 0x1", "+0ff" or "0_ff"
+        length = int(header, 16) if _PKT_LEN_RE.fullmatch(header) else -1
         if length < 4:
             raise RemoteError(f"git: invalid pkt-line length {header!r} at byte {pos}")
         if pos + length > end:

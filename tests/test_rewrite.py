@@ -224,6 +224,63 @@ def test_write_phase_failure_changes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yml", "b.yml", "c.yml"]
 
 
+def _many(root: Path, n: int) -> list[Path]:
+    files = [root / ("sub" if i % 2 else "") / f"f{i}.yml" for i in range(n)]
+    (root / "sub").mkdir(exist_ok=True)
+    for f in files:
+        f.write_bytes(b"orig " + f.name.encode())
+    return files
+
+
+def test_bulk_write_flushes_once_per_filesystem_before_any_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _many(tmp_path, rewrite.BULK_WRITE)
+    real = rewrite._syncfs()
+    if real is None:
+        pytest.skip("no syncfs here: every file is fsynced (the other tests cover that)")
+    flushes: list[int] = []
+    fsyncs: list[int] = []
+    monkeypatch.setattr(rewrite, "_syncfs", lambda: lambda fd: flushes.append(fd) or real(fd))
+    monkeypatch.setattr(rewrite.os, "fsync", lambda fd: fsyncs.append(fd))
+    write_all({f: b"new " + f.name.encode() for f in files})
+    assert len(flushes) == 1  # both directories live on one filesystem
+    assert len(fsyncs) == 2  # only the two directories, after the renames
+    assert all(f.read_bytes() == b"new " + f.name.encode() for f in files)
+    assert sorted(p.name for p in tmp_path.rglob("*.pinner-*")) == []
+
+
+def test_a_failed_bulk_flush_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctypes
+
+    files = _many(tmp_path, rewrite.BULK_WRITE + 3)
+
+    def failing_syncfs(fd: int) -> int:
+        ctypes.set_errno(5)
+        return -1
+
+    monkeypatch.setattr(rewrite, "_syncfs", lambda: failing_syncfs)
+    with pytest.raises(InputError, match="cannot write: Input/output error"):
+        write_all({f: b"new" for f in files})
+    assert all(f.read_bytes() == b"orig " + f.name.encode() for f in files)
+    assert sorted(p.name for p in tmp_path.rglob("*.pinner-*")) == []
+
+
+def test_few_files_or_no_syncfs_fsync_each_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
+    fsyncs: list[int] = []
+    monkeypatch.setattr(rewrite.os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(rewrite, "_syncfs", lambda: None)  # e.g. macOS
+    files = _many(tmp_path, rewrite.BULK_WRITE)
+    write_all({f: b"new" for f in files})
+    assert len(fsyncs) == len(files) + 2  # every file, then its two directories
+    assert all(f.read_bytes() == b"new" for f in files)
+
+
 def test_unwritable_directory(tmp_path: Path) -> None:
     locked_dir = tmp_path / "locked"
     locked_dir.mkdir()

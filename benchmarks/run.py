@@ -347,6 +347,19 @@ def load_corpus(consumers: Path) -> Corpus:
     )
 
 
+def calibration_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop, best of three: a shared or throttled VM can run
+    at half speed for minutes, and a reader of the table should know which speed it ran at."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def _settle_disk() -> None:
     """Flush the benchmark's own file copies before a measured run: a tool's fsync would
     otherwise also write out megabytes the setup just copied, and bill them to that tool."""
@@ -501,7 +514,11 @@ def render(network: dict[str, object] | None, local: dict[str, object] | None, a
             f"distinct actions (action@ref) in {corpus.distinct_repos} repositories; emulator "
             f"latency {args.latency_ms} ms per request; pinner --jobs {args.jobs}; "
             f"{os.cpu_count()} CPUs, load average {args.load_before:.1f} before and "
-            f"{os.getloadavg()[0]:.1f} after (other work on the machine inflates wall times)."
+            f"{os.getloadavg()[0]:.1f} after (other work on the machine inflates wall times); "
+            f"calibration loop {args.calibration_before:.2f} s before and "
+            f"{calibration_seconds():.2f} s after (a fixed pure-Python loop: how fast this "
+            "machine was running; pinner's CPU-bound times scale with it, pinact's latency-bound "
+            "ones do not)."
         )
         out.append("")
         out.append(
@@ -638,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.corpus = args.corpus.resolve()
     args.load_before = os.getloadavg()[0]
+    args.calibration_before = calibration_seconds()
     if not args.skip_network and not (args.corpus / "consumers").is_dir():
         print(f"benchmark: corpus not found at {args.corpus}", file=sys.stderr)
         return 2

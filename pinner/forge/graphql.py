@@ -143,7 +143,7 @@ class GraphQLClient:
         return data, errors
 
     def switch_off(self, reason: str) -> None:
-        log.info("GraphQL unavailable (%s); listing refs over git instead", reason)
+        log.info("GraphQL unavailable (%s); asking git and REST instead", reason)
         self.unavailable = reason
 
 

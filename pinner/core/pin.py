@@ -297,7 +297,6 @@ async def plan_pins(
 
     # every listing is asked for at once (batched, and the forge bounds concurrency)
     await asyncio.gather(*(settle(k) for k in actions))
-    keys = list(actions)
 
     for site in remote_sites:
         action = site.value.action
@@ -332,7 +331,7 @@ async def plan_pins(
         sources=tuple(sources),
         changes=tuple(work.changes),
         issues=tuple(work.issues),
-        resolutions=len(keys),
+        resolutions=len(actions),
         repositories=len(repos),
         skipped=work.skipped,
     )

@@ -41,7 +41,7 @@ class Resolution:
     @property
     def is_tip(self) -> bool:
         """True when some branch or tag points at the commit (no reachability check needed)."""
-        return any(r.commit == self.commit for r in self.listing.refs)
+        return bool(self.listing.at_commit(self.commit))
 
     @property
     def comment(self) -> str | None:

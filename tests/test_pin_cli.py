@@ -24,6 +24,7 @@ from pinner.cli import app
 from pinner.core.versions import parse_version
 from pinner.forge import graphql
 from pinner.sources import parse_version_comment
+from tests.test_forge_graphql_emulator import ref_counts
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONSUMERS = ("demo", "layouts", "findings")
@@ -453,11 +454,8 @@ def test_corpus_against_emulator(emulator, shared_dir, corpus_forge_dir, tmp_pat
     assert max(git_posts.values()) == 1
     listed_over_git = {p.removeprefix("/").removesuffix(".git/git-upload-pack") for p in git_posts}
     for repo in listed_over_git:
-        refs_json = corpus_forge_dir / repo / "refs.json"
-        if refs_json.is_file():
-            refs = json.loads(refs_json.read_text())["refs"]
-            tags = sum(1 for r in refs if r["ref"].startswith("refs/tags/"))
-            assert max(tags, len(refs) - tags) > graphql.REF_PAGE, repo
+        if (corpus_forge_dir / repo / "refs.json").is_file():
+            assert max(ref_counts(corpus_forge_dir, repo)) > graphql.REF_PAGE, repo
     # the listing batches, then at most one batch of commit lookups per listing answer (a
     # GraphQL batch or a git listing): each reference goes on as soon as its listing is in
     batches = -(-repositories // graphql.REPOS_PER_QUERY)

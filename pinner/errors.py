@@ -16,6 +16,10 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_REMOTE = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+INTERRUPTED = "interrupted; no file was changed"
+"""What a Ctrl-C before the final renames says (after them, ``rewrite.write_all`` says more)."""
 
 
 class PinnerError(Exception):

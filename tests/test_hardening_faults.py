@@ -351,3 +351,23 @@ def test_sigint_during_the_rename_phase_is_honest_and_leaves_no_backup(
     assert capsys.readouterr().err == "pinner: error: interrupted; every file was already written\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yml", "b.yml", "c.yml"]
     assert all(f.read_bytes() == b"new\n" for f in files)
+
+
+def test_ctrl_c_while_python_is_still_importing_pinner_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first tenths of a second are imports: a Ctrl-C there is no traceback either."""
+    import pinner.__main__ as entry
+
+    class Interrupting:
+        def find_spec(self, name: str, path: object, target: object = None) -> None:
+            if name == "pinner.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "pinner.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    with pytest.raises(SystemExit) as exit_info:
+        entry.main()
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err == "pinner: error: interrupted; no file was changed\n"

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from pinner.errors import EXIT_REMOTE, EXIT_USAGE, InputError, PinnerError, UsageError
+from pinner.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_REMOTE,
+    EXIT_USAGE,
+    INTERRUPTED,
+    InputError,
+    PinnerError,
+    UsageError,
+)
 from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
 
 if TYPE_CHECKING:  # the YAML reader (ruamel) loads when a command reads files, not before
@@ -307,7 +315,7 @@ def run(func: Callable[[], Awaitable[T] | T]) -> T:
         # A connection being opened at the moment of Ctrl-C leaves a coroutine of the HTTP
         # stack's never started; Python would report it at exit, after our one line.
         warnings.filterwarnings("ignore", r"coroutine .* was never awaited", RuntimeWarning)
-        _fail(str(exc) or "interrupted; no file was changed", 130)
+        _fail(str(exc) or INTERRUPTED, EXIT_INTERRUPTED)
     except typer.Exit:
         raise
     except OSError as exc:

@@ -40,6 +40,7 @@ class InputError(PinnerError):
     exit_code = EXIT_USAGE
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.reason = message  # without the location: ``InputError(e.reason, ...)`` rebuilds e
         self.path = path
         self.line = line
         where = ""

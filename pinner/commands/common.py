@@ -34,6 +34,7 @@ from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
 if TYPE_CHECKING:  # the YAML reader (ruamel) loads when a command reads files, not before
     from pinner.models import SourceFile
     from pinner.sources.discovery import DiscoveredFile
+    from pinner.sources.parallel import FileReader
 
 T = TypeVar("T")
 
@@ -363,11 +364,25 @@ def read_user_files(
       line is always an error;
     * a ``uses:`` value the runner itself would refuse stops the run (exit 2).
     """
-    reader = _UserFiles(given, verb, skip_unreadable)
-    for found in files:
-        reader.read(found)
-    refuse_invalid_uses(reader.sources)
-    return reader.sources, reader.unreadable
+    user = _UserFiles(given, verb, skip_unreadable)
+    with open_reader(files) as reader:
+        for found, outcome in reader:
+            user.accept(found, outcome)
+    refuse_invalid_uses(user.sources)
+    return user.sources, user.unreadable
+
+
+def open_reader(files: Sequence[DiscoveredFile]) -> FileReader:
+    """Start reading ``files`` (on two cores when worthwhile, see :mod:`pinner.sources.parallel`).
+
+    A command may call this early, right after discovery, and hand the reader to
+    :func:`read_user_files_streaming` later: the worker reads while the command imports the
+    rest of its core and opens the forge.
+    """
+    from pinner.sources import read_source
+    from pinner.sources.parallel import FileReader
+
+    return FileReader(files, read_source)
 
 
 async def read_user_files_streaming(
@@ -377,28 +392,32 @@ async def read_user_files_streaming(
     *,
     verb: str | None = None,
     skip_unreadable: bool = False,
+    reader: FileReader | None = None,
 ) -> tuple[list[SourceFile], list[Unreadable]]:
     """:func:`read_user_files`, handing each file to ``on_source`` as soon as it is read.
 
-    The event loop runs between files, so requests ``on_source`` starts (ref listings for the
-    file's actions) travel while the rest is parsed. Every check still applies, file by file in
-    the same order, so the same first error stops the run; requests already started for
-    earlier, valid files are the only difference, and nothing is ever written before the end.
+    The event loop runs between files, so requests ``on_source`` starts (ref listings and
+    lookups for the file's actions) travel while the rest is parsed. Files are handed over
+    in file order and every check applies file by file, so the same first error stops the
+    run and no file after it is handed over; requests already started for earlier, valid
+    files are the only difference, and nothing is ever written before the end. ``reader``
+    is one :func:`open_reader` started earlier for the same ``files`` (it is closed here).
     """
     import asyncio
 
-    reader = _UserFiles(given, verb, skip_unreadable)
-    for found in files:
-        source = reader.read(found)
-        if source is not None:
-            refuse_invalid_uses((source,))
-            on_source(source)
-        await asyncio.sleep(0)
-    return reader.sources, reader.unreadable
+    user = _UserFiles(given, verb, skip_unreadable)
+    with reader or open_reader(files) as outcomes:
+        for found, outcome in outcomes:
+            source = user.accept(found, outcome)
+            if source is not None:
+                refuse_invalid_uses((source,))
+                on_source(source)
+            await asyncio.sleep(0)
+    return user.sources, user.unreadable
 
 
 class _UserFiles:
-    """The per-file half of :func:`read_user_files` (shared by its streaming variant)."""
+    """The per-file policy of :func:`read_user_files` (shared by its streaming variant)."""
 
     def __init__(self, given: Sequence[Path], verb: str | None, skip_unreadable: bool) -> None:
         explicit = {p.absolute() for p in given if not p.is_dir()}
@@ -408,35 +427,24 @@ class _UserFiles:
         self.sources: list[SourceFile] = []
         self.unreadable: list[Unreadable] = []
 
-    def read(self, found: DiscoveredFile) -> SourceFile | None:
-        from pinner.sources import read_source
-
-        try:
-            source = read_source(found)
-        except InputError as exc:
+    def accept(self, found: DiscoveredFile, outcome: SourceFile | InputError) -> SourceFile | None:
+        """Keep a file that was read; raise or note (``--skip-unreadable``) one that was not."""
+        if isinstance(outcome, InputError):
             named = found.path in self.explicit or found.path.absolute() in self.explicit
             if self.verb is None or named:
-                raise
-            reason = _without_location(exc)
+                raise outcome
+            reason = outcome.reason
             if not self.skip_unreadable:
                 raise InputError(
                     f"{reason}; nothing was written (--skip-unreadable leaves this file out and "
                     f"{self.verb} the rest)",
                     path=found.relpath,
-                    line=exc.line,
+                    line=outcome.line,
                 ) from None
-            self.unreadable.append(Unreadable(found.relpath, found.path, exc.line or 1, reason))
+            self.unreadable.append(Unreadable(found.relpath, found.path, outcome.line or 1, reason))
             return None
-        self.sources.append(source)
-        return source
-
-
-def _without_location(exc: InputError) -> str:
-    """An :class:`InputError`'s message without its ``path:line:`` prefix."""
-    message = str(exc)
-    for prefix in (f"{exc.path}:{exc.line}: ", f"{exc.path}: "):
-        message = message.removeprefix(prefix)
-    return message
+        self.sources.append(outcome)
+        return outcome
 
 
 def discover_one_repository(

@@ -1,0 +1,289 @@
+"""Read the user's files on two CPU cores: one forked worker process beside the main one.
+
+Why: reading a large repository's workflows is CPU-bound Python (libyaml's event stream through
+ruamel.yaml, then our guarded composer and the ``uses:`` scanner), about half a second for a few
+hundred files, and in a cold run it is the longest stretch before anything can be written.
+Threads would not help (the parse holds the GIL); a second process does. The worker is forked
+right after discovery, so it reads while the main process is still importing the rest of pinner
+and opening the forge; then both read.
+
+How the work is shared, without locks: the worker reads the tail of the file list, in order;
+the main process reads the head, in order, and then takes files from the very end of the list,
+backwards, so the two meet somewhere in the middle and neither ever waits for the other. Every
+file thus gets an outcome exactly once (a file both happened to read keeps the first outcome),
+and the worker is stopped as soon as every file has one. Whatever happens to the worker (it
+crashes, is killed, sends something unreadable), the main process reads what is missing
+itself, so the result never depends on the worker.
+
+What the caller sees does not change: outcomes come in file order, each a
+:class:`~pinner.models.SourceFile` or the :class:`~pinner.errors.InputError` reading that file
+raised. Only the guarded reader's refusals travel between the processes; any other exception
+in the worker (a bug) makes the main process read that file again, where the same exception
+surfaces with its real traceback.
+
+When: on Linux (``fork`` is cheap there, and the worker is forked before the run starts any
+thread or connection), with more than one CPU available to the process, and enough bytes to
+read that a fork and the pickling of results pay off. Anywhere else the same iterator reads
+every file in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import struct
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+from pinner.errors import InputError
+from pinner.models import SourceFile
+from pinner.sources.discovery import DiscoveredFile
+
+Outcome = SourceFile | InputError
+Read = Callable[[DiscoveredFile], SourceFile]
+
+PARALLEL_MIN_BYTES = 128 * 1024
+"""Below this many bytes in all, the files are read in this process: parsing 128 KiB takes
+about 60 ms, forking and handing results back a few."""
+
+WORKER_SHARE = 0.75
+"""Part of the bytes the worker starts with (the tail of the list): the main process also
+imports the rest of pinner and opens the forge while the worker reads. The split only decides
+where each starts; the main process takes over the worker's last files if it finishes first."""
+
+_PIPE_BYTES = 1 << 20  # ask Linux for a 1 MiB pipe: the worker rarely waits for a reader
+_HEADER = struct.Struct("!I")
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named only from Python 3.10 on Linux
+
+
+def parallel_possible() -> bool:
+    """Whether this platform and process may fork a reading worker: Linux, more than one CPU
+    for this process, and no other thread running (a thread holding a lock at the moment of
+    the fork would leave it locked forever in the worker)."""
+    if sys.platform != "linux" or not hasattr(os, "fork"):
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return cpus > 1 and threading.active_count() == 1
+
+
+class FileReader:
+    """Outcomes of reading ``files`` with ``read``, in file order (iterate once).
+
+    ``parallel`` None decides by platform, threads and size (see module docstring); True
+    forks whenever the platform has ``fork`` (tests); False never forks. Call :meth:`close`
+    (or use ``with``) when done, or on the way out of an error: it stops and reaps the worker.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[DiscoveredFile],
+        read: Read,
+        *,
+        parallel: bool | None = None,
+    ) -> None:
+        self.files = list(files)
+        self._read = read
+        self._outcomes: dict[int, Outcome] = {}
+        self._done = bytearray(len(self.files))  # 1: this index has an outcome
+        self._own_end = len(self.files)  # the main process reads [0, own_end) forwards,
+        self._own_next = 0  # this one next,
+        self._steal = len(self.files) - 1  # then takes the worker's from the end, backwards
+        self._pid: int | None = None
+        self._fd: int | None = None
+        self._buffer = bytearray()
+        if parallel is None and len(self.files) >= 2 and parallel_possible():
+            sizes = _sizes(self.files)
+            if sum(sizes) >= PARALLEL_MIN_BYTES:
+                self._fork(_split(sizes))
+        elif parallel and len(self.files) >= 2 and hasattr(os, "fork"):
+            self._fork(_split(_sizes(self.files)))
+
+    @property
+    def forked(self) -> bool:
+        """Whether a worker was started (for tests)."""
+        return self._own_end < len(self.files)
+
+    def __enter__(self) -> FileReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[tuple[DiscoveredFile, Outcome]]:
+        try:
+            for index, found in enumerate(self.files):
+                while not self._done[index]:
+                    self._receive()
+                    if not self._done[index]:
+                        self._read_next()
+                yield found, self._outcomes.pop(index)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker (if still running), reap it and close the pipe. Idempotent."""
+        pid, self._pid = self._pid, None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    # -- the main process's share
+
+    def _read_next(self) -> None:
+        """Read one file that has no outcome yet: the next of our own, else the last of the
+        worker's."""
+        done = self._done
+        while self._own_next < self._own_end and done[self._own_next]:
+            self._own_next += 1
+        if self._own_next < self._own_end:
+            index = self._own_next
+        else:
+            while done[self._steal]:  # some file has no outcome yet, so this stops
+                self._steal -= 1
+            index = self._steal
+        self._settle(index, self._read_one(self.files[index]))
+
+    def _read_one(self, found: DiscoveredFile) -> Outcome:
+        try:
+            return self._read(found)
+        except InputError as exc:
+            return exc
+
+    def _settle(self, index: int, outcome: Outcome) -> None:
+        if not self._done[index]:
+            self._done[index] = 1
+            self._outcomes[index] = outcome
+
+    # -- the worker
+
+    def _fork(self, start: int) -> None:
+        read_fd, write_fd = os.pipe()
+        with contextlib.suppress(OSError):
+            import fcntl
+
+            fcntl.fcntl(write_fd, _F_SETPIPE_SZ, _PIPE_BYTES)
+        try:
+            pid = os.fork()
+        except OSError:  # no resources for a process: read everything here
+            os.close(read_fd)
+            os.close(write_fd)
+            return
+        if pid == 0:  # the worker: never returns into the caller's code
+            status = 0
+            try:
+                os.close(read_fd)
+                _worker(self.files, start, write_fd, self._read)
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self._pid, self._fd, self._own_end = pid, read_fd, start
+
+    def _receive(self) -> None:
+        """Take whatever the worker has sent so far, without waiting."""
+        fd = self._fd
+        if fd is None:
+            return
+        while True:
+            try:
+                chunk = os.read(fd, _PIPE_BYTES)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:  # the worker is gone: the rest is read here
+                self._fd = None
+                os.close(fd)
+                self._reap()
+                break
+            self._buffer += chunk
+        buffer = self._buffer
+        offset = 0
+        while len(buffer) - offset >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buffer, offset)
+            end = offset + _HEADER.size + size
+            if len(buffer) < end:
+                break
+            message = bytes(buffer[offset + _HEADER.size : end])
+            offset = end
+            self._accept(message)
+        del buffer[:offset]
+
+    def _accept(self, message: bytes) -> None:
+        try:
+            index, kind, payload = pickle.loads(message)
+        except Exception:  # garbage from the worker: ignore it, that file is read here
+            return
+        if not (isinstance(index, int) and 0 <= index < len(self.files)):
+            return
+        if kind == "source" and isinstance(payload, SourceFile):
+            self._settle(index, payload)
+        elif kind == "refused":
+            message_text, path, line = payload
+            self._settle(index, InputError(message_text, path=path, line=line))
+        # "failed": a bug in the worker's read; this process reads the file and meets it
+
+    def _reap(self) -> None:
+        pid, self._pid = self._pid, None
+        if pid is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _worker(files: list[DiscoveredFile], start: int, fd: int, read: Read) -> None:
+    """Read ``files[start:]`` in order, sending each outcome as it is known."""
+    # Ctrl-C reaches the whole process group: the main process reports it and stops us
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)
+    for index in range(start, len(files)):
+        try:
+            message: tuple[object, ...] = (index, "source", read(files[index]))
+        except InputError as exc:
+            message = (index, "refused", (exc.reason, exc.path, exc.line))
+        except Exception:
+            message = (index, "failed", None)
+        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        _write_all(fd, _HEADER.pack(len(blob)) + blob)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)  # BrokenPipeError when the main process is gone
+        view = view[written:]
+
+
+def _sizes(files: Sequence[DiscoveredFile]) -> list[int]:
+    sizes = []
+    for found in files:
+        try:
+            sizes.append(os.stat(found.path).st_size)
+        except OSError:  # the reader reports it, in order
+            sizes.append(0)
+    return sizes
+
+
+def _split(sizes: Sequence[int]) -> int:
+    """Index where the worker's share (the last :data:`WORKER_SHARE` of the bytes) begins:
+    at least one file for each process."""
+    target = sum(sizes) * (1 - WORKER_SHARE)
+    running = 0
+    for index, size in enumerate(sizes):
+        if running >= target:
+            return max(1, index)
+        running += size
+    return len(sizes) - 1

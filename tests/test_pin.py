@@ -12,7 +12,7 @@ import re
 import pytest
 from test_pin_fakes import FakeForge, FakeRepo, sha_of
 
-from pinner.core.pin import IgnorePolicy, PinPlan, TargetFilter, plan_pins
+from pinner.core.pin import IgnorePolicy, PinPlan, PinPlanner, TargetFilter, plan_pins
 from pinner.core.rewrite import Edit, apply_edits
 from pinner.models import TagObject
 from pinner.sources import scan
@@ -255,3 +255,76 @@ def test_tag_object_of_a_fork_commit_is_not_blessed() -> None:
     plan, new = plan_for(text, forge)
     assert new == text
     assert [(i.severity, i.code) for i in plan.issues] == [("problem", "impostor-commit")]
+
+
+# ----------------------------------------------------------------------------- streaming
+
+
+def _streamed_sources(c: dict[str, str]) -> list:
+    return [
+        scan(steps("acme/tool@v1", f"acme/tool@{c['m0']}"), ".github/workflows/a.yml", "workflow"),
+        scan(steps(f"acme/tool@{c['evil']} # v2.0.0"), ".github/workflows/b.yml", "workflow"),
+        scan(
+            steps("acme/mono/setup@setup/v1", "acme/tool@main"),
+            ".github/workflows/c.yml",
+            "workflow",
+        ),
+    ]
+
+
+def test_files_added_one_by_one_give_the_plan_of_all_at_once() -> None:
+    forge, c = world()
+    sources = _streamed_sources(c)
+    whole = asyncio.run(plan_pins(sources, forge))
+
+    async def streamed() -> PinPlan:
+        planner = PinPlanner(FakeForge(*forge.repos.values()))
+        planner.expect(["acme/tool"])
+        for source in sources:
+            planner.add(source)
+            await asyncio.sleep(0)
+        planner.add(sources[0])  # a file added twice counts once
+        return await planner.finish(sources)
+
+    assert asyncio.run(streamed()) == whole
+
+
+def test_references_start_as_their_file_is_read_not_at_the_end() -> None:
+    """A hinted repository's references resolve and verify before finish() is called; a
+    repository nobody asked for yet waits for a full batch (or the end), not a small query."""
+    forge, c = world()
+    sources = _streamed_sources(c)
+
+    async def go() -> tuple[list[tuple[str, str]], PinPlan]:
+        planner = PinPlanner(forge)
+        planner.expect(["acme/tool"])
+        for source in sources:
+            planner.add(source)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        before_finish = list(forge.log)
+        return before_finish, await planner.finish(sources)
+
+    before, plan = asyncio.run(go())
+    assert ("list_refs", "acme/tool") in before
+    assert ("compare", "acme/tool") in before  # the fork commit's verification started too
+    assert ("list_refs", "acme/mono") not in before  # not hinted: waits for the batch
+    assert forge.calls["list_refs"] == 2
+    assert [i.code for i in plan.problems] == ["impostor-commit"]
+
+
+def test_cancel_stops_references_in_flight() -> None:
+    tool = FakeRepo("acme/tool")
+    tool.tag("v1", tool.commit("a"))
+    forge = FakeForge(tool, delay=10.0)
+
+    async def go() -> None:
+        planner = PinPlanner(forge)
+        planner.expect(["acme/tool"])
+        planner.add(scan(steps("acme/tool@v1"), "w.yml", "workflow"))
+        await asyncio.sleep(0.01)
+        planner.cancel()
+        await asyncio.sleep(0.01)
+
+    asyncio.run(go())  # no warning about tasks destroyed while pending
+    assert forge.calls["list_refs"] == 1

@@ -39,7 +39,7 @@ def test_full_chunks_leave_at_once_the_rest_on_flush():
     forge = RecordingForge()
 
     async def go() -> list[int]:
-        prefetch = ListingPrefetch(forge, chunk=20)  # type: ignore[arg-type]
+        prefetch = ListingPrefetch(forge.list_refs, chunk=20)
         seen = []
         for i in range(45):
             prefetch.want([f"o/r{i}"])
@@ -61,7 +61,7 @@ def test_each_repository_is_asked_for_once_whatever_its_case():
     forge = RecordingForge()
 
     async def go() -> None:
-        prefetch = ListingPrefetch(forge, chunk=2)  # type: ignore[arg-type]
+        prefetch = ListingPrefetch(forge.list_refs, chunk=2)
         prefetch.want(["o/a", "O/A", "o/b", "o/a", "o/B"])
         prefetch.flush()
         await asyncio.sleep(0)
@@ -74,7 +74,7 @@ def test_failures_are_left_to_the_memo_and_cancel_stops_what_is_in_flight():
     forge = RecordingForge(missing=frozenset({"o/gone"}), delay=10.0)
 
     async def go() -> None:
-        prefetch = ListingPrefetch(forge, chunk=1)  # type: ignore[arg-type]
+        prefetch = ListingPrefetch(forge.list_refs, chunk=1)
         prefetch.want(["o/gone", "o/slow"])
         await asyncio.sleep(0.01)
         prefetch.cancel()

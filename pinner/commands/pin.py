@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the core is imported when the command runs, not for every c
     from pinner.models import SourceFile
     from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
+    from pinner.sources.parallel import FileReader
 
 HELP = """Pin every action to a full commit SHA with a truthful version comment.
 
@@ -168,21 +169,33 @@ class PinOptions:
 
 async def run_pin(options: PinOptions, settings: Settings) -> int:
     """The whole command after option parsing; returns the exit code."""
+    from pinner.sources import discover
+
+    files = discover(list(options.paths))
+    # reading starts now, on a second core when worthwhile, while the rest is imported
+    reader = common.open_reader(files)
+    try:
+        return await _pin_files(options, settings, files, reader)
+    finally:
+        reader.close()
+
+
+async def _pin_files(
+    options: PinOptions, settings: Settings, files: list[DiscoveredFile], reader: FileReader
+) -> int:
     from pinner.core.pin import (
         PROBLEM,
         IgnorePolicy,
         PinIssue,
+        PinPlanner,
         TargetFilter,
         changed_paths,
-        plan_pins,
-        repositories_to_pin,
+        may_pin,
     )
     from pinner.core.rewrite import Edit, apply_edits, write_all
     from pinner.forge.factory import open_forge
-    from pinner.forge.prefetch import ListingPrefetch
-    from pinner.sources import discover
+    from pinner.sources.hints import hinted_repositories
 
-    files = discover(list(options.paths))
     config = _load_config(files, options.paths)
     targets = TargetFilter(
         include=options.include or tuple(getattr(config, "include", ()) or ()),
@@ -190,15 +203,20 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
     )
     ignores = IgnorePolicy(config)
     async with open_forge(settings) as forge:
-        # listings start as files are read: the network works while the rest is parsed
-        prefetch = ListingPrefetch(forge)
+        planner = PinPlanner(forge, targets=targets, ignores=ignores, budget=options.verify_budget)
         try:
+            # every listing the files seem to need leaves now; each file's references start
+            # as soon as it is read: the network works while the rest is parsed
+            planner.expect(
+                hinted_repositories(files, lambda a, rel: may_pin(a, rel, targets, ignores))
+            )
             sources, skipped = await common.read_user_files_streaming(
                 files,
                 options.paths,
-                lambda source: prefetch.want(repositories_to_pin(source, targets, ignores)),
+                planner.add,
                 verb="pins",
                 skip_unreadable=options.skip_unreadable,
+                reader=reader,
             )
             unreadable = [
                 PinIssue(
@@ -206,16 +224,9 @@ async def run_pin(options: PinOptions, settings: Settings) -> int:
                 )
                 for u in skipped
             ]
-            plan = await plan_pins(
-                sources,
-                forge,
-                targets=targets,
-                ignores=ignores,
-                budget=options.verify_budget,
-                unreadable=unreadable,
-            )
+            plan = await planner.finish(sources, unreadable=unreadable)
         finally:
-            prefetch.cancel()
+            planner.cancel()
 
     new_bytes: dict[Path, bytes] = {}
     by_path = {s.path: s for s in sources}

@@ -161,17 +161,25 @@ class IgnorePolicy:
         rules = parse_ignore(site.comment) if site.comment else None
         if rules is not None and ("*" in rules or rule in rules):
             return True
-        if self.config is None:
-            return False
         action = site.value.action
         target = action.target if action is not None else site.value.raw
-        return self.config.ignored_by(rule, target, site.relpath) is not None
+        return self.configured(rule, target, site.relpath)
+
+    def configured(self, rule: str, target: str, relpath: str) -> bool:
+        """Whether a config ``ignore`` entry silences ``rule`` for ``target`` in ``relpath``."""
+        return self.config is not None and self.config.ignored_by(rule, target, relpath) is not None
 
 
 def is_pinned_here(site: UsesSite, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
     """Whether ``pin`` resolves this remote ``uses:`` (selected, and not silenced outright)."""
     action = site.value.action
     return action is not None and targets.wants(action) and not ignores.silenced(site, "*")
+
+
+def may_pin(action: ActionRef, relpath: str, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
+    """:func:`is_pinned_here` for an action seen before its file is parsed (a hint): what the
+    selection and the config say; the line's own comment is the hint's to check."""
+    return targets.wants(action) and not ignores.configured("*", action.target, relpath)
 
 
 def repositories_to_pin(
@@ -227,48 +235,100 @@ async def plan_pins(
     ``budget`` bounds the compare requests spent per unverified SHA; ``unreadable`` are the
     files the caller could not read (malformed YAML), reported first.
     """
-    targets = targets or TargetFilter()
-    ignores = ignores or IgnorePolicy()
-    work = _Work(issues=list(unreadable))
-    remote_sites: list[UsesSite] = []
-    per_line = Counter((site.path, site.line) for source in sources for site in source.uses)
-    shared_lines = {key for key, n in per_line.items() if n > 1}
-    for source in sources:
+    planner = PinPlanner(forge, targets=targets, ignores=ignores, budget=budget)
+    try:
+        return await planner.finish(sources, unreadable=unreadable)
+    finally:
+        planner.cancel()
+
+
+class PinPlanner:
+    """:func:`plan_pins` for files that arrive one by one: work starts as each file is read.
+
+    Why: a cold run's network work is a chain per reference (ref listing, then perhaps a
+    commit lookup, then perhaps a reachability check); started only after the last file is
+    parsed, the whole chain follows the parse. Here each reference starts as soon as its file
+    is read (:meth:`add`) and its repository's listing has been asked for, so only the
+    references of the last files read are left for the end.
+
+    Listings are asked for a batch at a time (:class:`~pinner.forge.prefetch.ListingPrefetch`,
+    one GraphQL query's worth of repositories), not as a trickle of small queries: a
+    reference whose repository is still waiting for a full batch waits with it.
+    :meth:`expect` asks for repositories before their files are read at all (hints from a
+    quick look at the text). :meth:`finish` returns exactly the plan :func:`plan_pins` gives
+    for the same files, whatever arrived when.
+    """
+
+    def __init__(
+        self,
+        forge: Forge,
+        *,
+        targets: TargetFilter | None = None,
+        ignores: IgnorePolicy | None = None,
+        budget: int = 10,
+    ) -> None:
+        from pinner.forge.prefetch import ListingPrefetch
+
+        self.targets = targets or TargetFilter()
+        self.ignores = ignores or IgnorePolicy()
+        self._forge = forge
+        self._budget = budget
+        self._resolver = Resolver(forge)
+        self._prefetch = ListingPrefetch(self._resolver.listing, on_sent=self._listed)
+        self._actions: dict[tuple[str, str | None, str], ActionRef] = {}
+        self._waiting: dict[str, list[tuple[str, str | None, str]]] = {}  # repo key -> refs
+        self._tasks: dict[tuple[str, str | None, str], asyncio.Future[None]] = {}
+        self._added: set[Path] = set()
+        self._resolved: dict[tuple[str, str | None, str], Resolution | BaseException] = {}
+        self._reach: dict[tuple[str, str], Reachability | BaseException] = {}
+        self._verifying: SingleFlight[tuple[str, str], Reachability] = SingleFlight()
+
+    def expect(self, repos: Sequence[str]) -> None:
+        """Ask for these repositories' listings now (a hint: a wrong guess costs a place in
+        a batched query, nothing else)."""
+        self._prefetch.want(repos)
+        self._prefetch.flush()
+
+    def add(self, source: SourceFile) -> None:
+        """Start resolving the references of a file that was just read."""
+        if source.path in self._added:
+            return
+        self._added.add(source.path)
+        new: list[tuple[str, str | None, str]] = []
         for site in source.uses:
-            kind = site.value.kind
-            if kind is UsesKind.EXPRESSION:
-                _site_issue(
-                    work,
-                    ignores,
-                    WARNING,
-                    "expression-ref",
-                    site,
-                    "uses an expression (${{ }}): cannot be pinned statically",
-                )
-            elif kind is UsesKind.INVALID:
-                _site_issue(
-                    work,
-                    ignores,
-                    PROBLEM,
-                    "invalid",
-                    site,
-                    f"invalid uses: {site.value.error or 'unparsable'}",
-                )
-            elif kind is UsesKind.REMOTE and site.value.action is not None:
-                if is_pinned_here(site, targets, ignores):
-                    remote_sites.append(site)
-                else:
-                    work.skipped += 1
-            # LOCAL, DOCKER, SAME_REPO: nothing to pin here (images come later)
+            action = site.value.action
+            if site.value.kind is not UsesKind.REMOTE or action is None:
+                continue
+            key = _ref_key(action)
+            if key not in self._actions and is_pinned_here(site, self.targets, self.ignores):
+                self._actions[key] = action
+                new.append(key)
+        if not new:
+            return
+        self._prefetch.want(self._actions[k].slug for k in new)
+        for key in new:
+            repo = key[0]
+            if self._prefetch.sent(repo):
+                self._start(key)
+            else:
+                self._waiting.setdefault(repo, []).append(key)
 
-    resolver = Resolver(forge)
-    actions = {_ref_key(s.value.action): s.value.action for s in remote_sites}  # type: ignore[union-attr]
-    repos = {a.repo_key: a.slug for a in actions.values()}
-    resolved: dict[tuple[str, str | None, str], Resolution | BaseException] = {}
-    reach: dict[tuple[str, str], Reachability | BaseException] = {}
-    verifying: SingleFlight[tuple[str, str], Reachability] = SingleFlight()
+    def cancel(self) -> None:
+        """Stop whatever is still in flight (a run that ends early leaves nothing behind)."""
+        self._prefetch.cancel()
+        for task in self._tasks.values():
+            task.cancel()
 
-    async def settle(key: tuple[str, str | None, str]) -> None:
+    def _listed(self, repos: Sequence[str]) -> None:
+        for repo in repos:
+            for key in self._waiting.pop(repo.lower(), ()):
+                self._start(key)
+
+    def _start(self, key: tuple[str, str | None, str]) -> None:
+        if key not in self._tasks:
+            self._tasks[key] = asyncio.ensure_future(self._settle(key))
+
+    async def _settle(self, key: tuple[str, str | None, str]) -> None:
         """Resolve one reference, then verify its commit if no tip vouches for it.
 
         Each reference goes on as soon as its own listing is in (no barrier between listing,
@@ -276,65 +336,114 @@ async def plan_pins(
         not wait for the slowest listing. A commit shared by several references is verified
         once (single-flight per repository and commit).
         """
+        forge, budget = self._forge, self._budget
         try:
-            res = resolved[key] = await resolver.resolve(actions[key])
-        except Exception as exc:  # reported per use below
-            resolved[key] = exc
+            res = self._resolved[key] = await self._resolver.resolve(self._actions[key])
+        except Exception as exc:  # reported per use by finish()
+            self._resolved[key] = exc
             return
         # a tag object no ref lists may be a fork's: its commit is verified like a SHA pin
         if res.kind not in ("sha", "tag-object") or res.is_tip:
             return
         where = (res.action.repo_key, res.commit)
         try:
-            reach[where] = await verifying.get(
+            self._reach[where] = await self._verifying.get(
                 where,
                 lambda: check_reachability(
                     forge, res.action.slug, res.commit, res.listing, budget=budget
                 ),
             )
         except Exception as exc:
-            reach[where] = exc
+            self._reach[where] = exc
 
-    # every listing is asked for at once (batched, and the forge bounds concurrency)
-    await asyncio.gather(*(settle(k) for k in actions))
+    async def finish(
+        self, sources: Sequence[SourceFile], *, unreadable: Sequence[PinIssue] = ()
+    ) -> PinPlan:
+        """Wait for every reference of ``sources`` (adding any not added yet) and decide."""
+        for source in sources:
+            self.add(source)
+        self._prefetch.flush()  # the last, partial batch: every waiting reference starts
+        for key in self._actions:
+            self._start(key)
+        await asyncio.gather(*self._tasks.values())
+        return self._decide_all(sources, unreadable)
 
-    for site in remote_sites:
-        action = site.value.action
-        assert action is not None
-        outcome = resolved[_ref_key(action)]
-        one = _Work()
-        if isinstance(outcome, BaseException):
-            _failed(one, site, outcome)
-        else:
-            verdict = (
-                reach.get((action.repo_key, outcome.commit))
-                if outcome.kind in ("sha", "tag-object")
-                else None
-            )
-            if isinstance(verdict, BaseException):
-                _failed(one, site, verdict)
+    def _decide_all(self, sources: Sequence[SourceFile], unreadable: Sequence[PinIssue]) -> PinPlan:
+        targets, ignores = self.targets, self.ignores
+        resolved, reach = self._resolved, self._reach
+        work = _Work(issues=list(unreadable))
+        remote_sites: list[UsesSite] = []
+        per_line = Counter((site.path, site.line) for source in sources for site in source.uses)
+        shared_lines = {key for key, n in per_line.items() if n > 1}
+        for source in sources:
+            for site in source.uses:
+                kind = site.value.kind
+                if kind is UsesKind.EXPRESSION:
+                    _site_issue(
+                        work,
+                        ignores,
+                        WARNING,
+                        "expression-ref",
+                        site,
+                        "uses an expression (${{ }}): cannot be pinned statically",
+                    )
+                elif kind is UsesKind.INVALID:
+                    _site_issue(
+                        work,
+                        ignores,
+                        PROBLEM,
+                        "invalid",
+                        site,
+                        f"invalid uses: {site.value.error or 'unparsable'}",
+                    )
+                elif kind is UsesKind.REMOTE and site.value.action is not None:
+                    if is_pinned_here(site, targets, ignores):
+                        remote_sites.append(site)
+                    else:
+                        work.skipped += 1
+                # LOCAL, DOCKER, SAME_REPO: nothing to pin here (images come later)
+
+        for site in remote_sites:
+            action = site.value.action
+            assert action is not None
+            outcome = resolved[_ref_key(action)]
+            one = _Work()
+            if isinstance(outcome, BaseException):
+                _failed(one, site, outcome)
             else:
-                _decide(one, site, action, outcome, verdict)
-        work.changes.extend(
-            c
-            for c in one.changes
-            if not ignores.silenced(site, c.rule)
-            # one comment cannot describe two pins on one line (rewrite leaves it alone), so
-            # a comment-only change there would be reported on every run and never happen
-            and not (c.new_value == c.old_value and (site.path, site.line) in shared_lines)
-        )
-        work.issues.extend(
-            i for i in one.issues if i.severity == "remote" or not ignores.silenced(site, i.code)
-        )
+                verdict = (
+                    reach.get((action.repo_key, outcome.commit))
+                    if outcome.kind in ("sha", "tag-object")
+                    else None
+                )
+                if isinstance(verdict, BaseException):
+                    _failed(one, site, verdict)
+                else:
+                    _decide(one, site, action, outcome, verdict)
+            work.changes.extend(
+                c
+                for c in one.changes
+                if not ignores.silenced(site, c.rule)
+                # one comment cannot describe two pins on one line (rewrite leaves it alone),
+                # so a comment-only change there would be reported on every run and never
+                # happen
+                and not (c.new_value == c.old_value and (site.path, site.line) in shared_lines)
+            )
+            work.issues.extend(
+                i
+                for i in one.issues
+                if i.severity == "remote" or not ignores.silenced(site, i.code)
+            )
 
-    return PinPlan(
-        sources=tuple(sources),
-        changes=tuple(work.changes),
-        issues=tuple(work.issues),
-        resolutions=len(actions),
-        repositories=len(repos),
-        skipped=work.skipped,
-    )
+        actions = {_ref_key(s.value.action) for s in remote_sites}  # type: ignore[arg-type]
+        return PinPlan(
+            sources=tuple(sources),
+            changes=tuple(work.changes),
+            issues=tuple(work.issues),
+            resolutions=len(actions),
+            repositories=len({key[0] for key in actions}),
+            skipped=work.skipped,
+        )
 
 
 def _failed(work: _Work, site: UsesSite, error: BaseException) -> None:

@@ -20,32 +20,43 @@ This is only a hint, never a finding: what it returns is asked for early, nothin
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from pinner.errors import InputError
-from pinner.models import ActionRef, UsesKind
+from pinner.models import ActionRef, UsesKind, UsesValue
 from pinner.sources.discovery import DiscoveredFile
 from pinner.sources.grammar import parse_uses
 from pinner.sources.yamlsafe import read_bytes_capped
 
-# ``uses: owner/repo...@ref`` as a block mapping entry, a sequence item or both (``- uses:``),
-# the value plain or quoted
-_USES_LINE_RE = re.compile(
-    r"""^[ \t]*(?:-[ \t]+)*uses[ \t]*:[ \t]+(["']?)([^\s"'#]+)\1[ \t]*(?:#(.*))?\r?$""",
-    re.MULTILINE,
-)
+# ``uses: VALUE`` up to the end of the line, the value plain or quoted; found from the literal
+# ``uses`` (the regex engine skips to it fast; a leading \b would make it try every position),
+# the start of its line checked apart
+_USES_RE = re.compile(r"""uses[ \t]*:[ \t]+(["']?)([^\s"'#]+)\1[ \t]*(?:#([^\r\n]*))?\r?$""", re.M)
+# what may stand before ``uses:`` on its line: indentation and sequence dashes (``- uses:``)
+_LINE_START_RE = re.compile(r"[ \t]*(?:-[ \t]+)*")
 _SILENCED_RE = re.compile(r"\bpinner\s*:\s*ignore\b(?!\s*\[)", re.IGNORECASE)
 
 Wants = Callable[[ActionRef, str], bool]  # (action, relpath) -> whether pin resolves it
 
 
-def hinted_actions(text: str) -> Iterable[ActionRef]:
-    """Remote actions named on ``uses:`` lines of ``text`` that do not silence pinner."""
-    for match in _USES_LINE_RE.finditer(text):
+def hinted_actions(text: str, parsed: dict[str, UsesValue] | None = None) -> Iterator[ActionRef]:
+    """Remote actions named on block ``uses:`` lines of ``text`` that do not silence pinner.
+
+    ``parsed`` memoises the grammar across calls (a value recurs on many lines and files).
+    """
+    parsed = {} if parsed is None else parsed
+    for match in _USES_RE.finditer(text):
+        start = match.start()
+        line_start = text.rfind("\n", 0, start) + 1
+        if _LINE_START_RE.fullmatch(text, line_start, start) is None:
+            continue
         comment = match.group(3)
         if comment is not None and _SILENCED_RE.search(comment):
             continue
-        value = parse_uses(match.group(2))
+        raw = match.group(2)
+        value = parsed.get(raw)
+        if value is None:
+            value = parsed[raw] = parse_uses(raw)
         if value.kind is UsesKind.REMOTE and value.action is not None:
             yield value.action
 
@@ -55,6 +66,7 @@ def hinted_repositories(files: Iterable[DiscoveredFile], wants: Wants) -> list[s
     order. Files that cannot be read or decoded are passed over (the reader reports them)."""
     seen: set[str] = set()
     repos: list[str] = []
+    parsed: dict[str, UsesValue] = {}
     for found in files:
         try:  # the reader's own guards: size cap, regular files only (never a FIFO)
             text = read_bytes_capped(found.path, source=found.relpath).decode("utf-8")
@@ -62,7 +74,7 @@ def hinted_repositories(files: Iterable[DiscoveredFile], wants: Wants) -> list[s
             continue
         if "uses" not in text:
             continue
-        for action in hinted_actions(text):
+        for action in hinted_actions(text, parsed):
             key = action.repo_key
             if key not in seen and wants(action, found.relpath):
                 seen.add(key)

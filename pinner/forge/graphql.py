@@ -240,12 +240,13 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
             for raw in nodes:
                 name, target = raw["name"], raw["target"]
                 peeled = target
-                for _ in range(_PEEL_DEPTH + 1):
+                for _ in range(_PEEL_DEPTH):
                     if peeled["__typename"] != "Tag":
                         break
                     peeled = peeled["target"]
                 else:
-                    return None
+                    if peeled["__typename"] == "Tag":
+                        return None  # a tag nested deeper than we peel: git peels fully
                 obj, commit = target["oid"], peeled["oid"]
                 if not (type(name) is str and SHA_RE.match(obj) and SHA_RE.match(commit)):
                     raise TypeError(name)

@@ -46,9 +46,14 @@ PARENT_PAGE = 100
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _PEEL_DEPTH = 3  # tags of tags of tags: deeper nesting is left to git, which peels fully
 
+# What a ref points at, peeled _PEEL_DEPTH tags deep. Listings hold thousands of refs and every
+# field is work for the server (and bytes on the wire), so each level asks only what
+# parse_listing reads: ``oid``, and a Tag's own ``target``. Whether that nested ``target`` key is
+# present tells a tag from anything else, so no level but the innermost needs ``__typename``;
+# the innermost one does, to tell *yet another* tag (too deep: git answers) from a commit.
 _TARGET = "target { __typename oid }"
 for _ in range(_PEEL_DEPTH):
-    _TARGET = "target { __typename oid ... on Tag { " + _TARGET + " } }"
+    _TARGET = "target { oid ... on Tag { " + _TARGET + " } }"
 
 REFS_FRAGMENTS = f"""
 fragment Listing on Repository {{
@@ -241,8 +246,8 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
                 name, target = raw["name"], raw["target"]
                 peeled = target
                 for _ in range(_PEEL_DEPTH):
-                    if peeled["__typename"] != "Tag":
-                        break
+                    if "target" not in peeled:
+                        break  # not a Tag: the commit (a tree or blob is taken as it is)
                     peeled = peeled["target"]
                 else:
                     if peeled["__typename"] == "Tag":

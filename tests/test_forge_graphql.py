@@ -69,10 +69,8 @@ def _target(obj: str, peeled: str | None) -> dict[str, Any]:
 
 
 def _page(refs: list[tuple[str, str, str | None]], total: int | None = None) -> dict[str, Any]:
-    count = len(refs) if total is None else total
     return {
-        "totalCount": count,
-        "pageInfo": {"hasNextPage": count > len(refs)},
+        "totalCount": len(refs) if total is None else total,
         "nodes": [{"name": n, "target": _target(o, p)} for n, o, p in refs],
     }
 
@@ -367,23 +365,15 @@ def one_tag(target: dict[str, Any], name: str = "v1") -> dict[str, Any]:
     """A listing answer holding no branch and one tag with this ``target``."""
     return {
         "defaultBranchRef": None,
-        "heads": {"totalCount": 0, "pageInfo": {"hasNextPage": False}, "nodes": []},
-        "tags": {
-            "totalCount": 1,
-            "pageInfo": {"hasNextPage": False},
-            "nodes": [{"name": name, "target": target}],
-        },
+        "heads": {"totalCount": 0, "nodes": []},
+        "tags": {"totalCount": 1, "nodes": [{"name": name, "target": target}]},
     }
 
 
 def test_a_lightweight_tag_and_a_branch_are_their_commit():
     node = one_tag({"oid": sha(1)})
     node["defaultBranchRef"] = {"name": "main"}
-    node["heads"] = {
-        "totalCount": 1,
-        "pageInfo": {"hasNextPage": False},
-        "nodes": [{"name": "main", "target": {"oid": sha(2)}}],
-    }
+    node["heads"] = {"totalCount": 1, "nodes": [{"name": "main", "target": {"oid": sha(2)}}]}
     assert parse_listing("o/r", node) == RefListing(
         "o/r",
         (GitRef("refs/heads/main", sha(2), sha(2)), GitRef("refs/tags/v1", sha(1), sha(1))),
@@ -427,6 +417,31 @@ def test_a_ref_at_a_tree_or_blob_is_taken_as_its_own_commit_like_any_non_tag(kin
     oids = [sha(20 + i) for i in range(depth)] + [sha(5)]
     (ref,) = parse_listing("o/r", one_tag(chain_target(*oids, kind=kind))).refs
     assert ref == GitRef("refs/tags/v1", oids[0], sha(5))
+
+
+@pytest.mark.parametrize("total", [2, 101])
+def test_a_page_holding_fewer_refs_than_it_counts_is_left_to_git(total):
+    node = one_tag({"oid": sha(1)})
+    node["tags"]["totalCount"] = total
+    assert parse_listing("o/r", node) is None
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        {"nodes": []},  # no count: completeness cannot be told
+        {"totalCount": "0", "nodes": []},
+        {"totalCount": 0, "nodes": None},
+        {"totalCount": 1, "nodes": [None]},
+        {"totalCount": 1, "nodes": [{"target": {"oid": sha(1)}}]},
+        {"totalCount": 1, "nodes": [{"name": 1, "target": {"oid": sha(1)}}]},
+    ],
+)
+def test_a_malformed_page_is_a_remote_error(page):
+    node = one_tag({"oid": sha(1)})
+    node["heads"] = page
+    with pytest.raises(RemoteError, match="refs of o/r: malformed GraphQL answer"):
+        parse_listing("o/r", node)
 
 
 @pytest.mark.parametrize(

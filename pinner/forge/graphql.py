@@ -63,9 +63,17 @@ fragment Listing on Repository {{
 }}
 fragment RefPage on RefConnection {{
   totalCount
-  pageInfo {{ hasNextPage }}
   nodes {{ name {_TARGET} }}
 }}
+"""
+"""The listing of one repository: a page of branches and a page of tags.
+
+A page is complete when ``totalCount == len(nodes)``: every ref the server counts is on it.
+That is the one completeness check :func:`parse_listing` needs, so a page does not also ask
+``pageInfo { hasNextPage }``: on a first page it says nothing the count does not (there is a
+next page exactly when the count exceeds the page), and it would not notice a page that came
+back short of what the count says. ``totalCount`` is one field where ``pageInfo`` is two per
+connection; :data:`OBJECT_FRAGMENT` checks a commit's parents the same way.
 """
 
 OBJECT_FRAGMENT = f"""
@@ -227,6 +235,9 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
     """One ``...Listing`` answer as a :class:`RefListing` in git's order (by full ref name);
     None when it is incomplete (more than a page of refs, a tag nested too deep).
 
+    A target is a Tag when it has a nested ``target`` (only ``... on Tag`` asks for one), and
+    the commit otherwise; see :data:`REFS_FRAGMENTS` for what a complete page is.
+
     Plain dict access in one ``try``: listings hold thousands of refs, and a typed accessor per
     field cost more than the rest of the run's JSON handling together.
     """
@@ -240,8 +251,8 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
             total = page["totalCount"]
             if type(total) is not int or type(nodes) is not list:
                 raise TypeError(key)
-            if page["pageInfo"]["hasNextPage"] is not False or total != len(nodes):
-                return None
+            if total != len(nodes):
+                return None  # more refs than a page (or a page short of them): git lists all
             for raw in nodes:
                 name, target = raw["name"], raw["target"]
                 peeled = target

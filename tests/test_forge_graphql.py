@@ -20,9 +20,9 @@ import respx
 from pinner.errors import NotFoundError, RateLimitError, RemoteError
 from pinner.forge.github import GitHubForge
 from pinner.forge.gitproto import FLUSH, pkt_line
-from pinner.forge.graphql import graphql_url
+from pinner.forge.graphql import _PEEL_DEPTH, REFS_FRAGMENTS, graphql_url, parse_listing
 from pinner.forge.http import Transport
-from pinner.models import Commit, GitRef, TagObject
+from pinner.models import Commit, GitRef, RefListing, TagObject
 from pinner.settings import ForgeUrls, Secret, Settings
 
 SERVER = "https://ghe.example.com"
@@ -62,16 +62,15 @@ OBJECTS: dict[str, dict[str, Any]] = {
 
 
 def _target(obj: str, peeled: str | None) -> dict[str, Any]:
+    """A ref's ``target`` as the listing query asks for it: only a Tag has a nested target."""
     if peeled is None:
-        return {"__typename": "Commit", "oid": obj}
-    return {"__typename": "Tag", "oid": obj, "target": {"__typename": "Commit", "oid": peeled}}
+        return {"oid": obj}
+    return {"oid": obj, "target": {"oid": peeled}}
 
 
 def _page(refs: list[tuple[str, str, str | None]], total: int | None = None) -> dict[str, Any]:
-    count = len(refs) if total is None else total
     return {
-        "totalCount": count,
-        "pageInfo": {"hasNextPage": count > len(refs)},
+        "totalCount": len(refs) if total is None else total,
         "nodes": [{"name": n, "target": _target(o, p)} for n, o, p in refs],
     }
 
@@ -336,6 +335,130 @@ def test_malformed_answers_are_remote_errors(answer):
     respx.post(GRAPHQL).mock(return_value=httpx.Response(200, json=answer))
     (error,) = run(list_many("o/alpha"))
     assert isinstance(error, RemoteError)
+
+
+# ----------------------------------------------------------------------------- peeling
+
+
+def test_the_listing_asks_a_target_its_type_only_where_a_tag_would_be_too_deep():
+    """The cost of a listing is per field per ref: ``__typename`` once, at the innermost level."""
+    assert REFS_FRAGMENTS.count("__typename") == 1
+    assert REFS_FRAGMENTS.count("... on Tag") == _PEEL_DEPTH
+    assert "target { __typename oid }" in REFS_FRAGMENTS
+
+
+def chain_target(*oids: str, kind: str = "Commit") -> dict[str, Any]:
+    """What the listing query answers for a ref at ``oids[0]``, each a tag of the next, the last
+    a ``kind``: ``oid`` at every level, a nested ``target`` on tags only, and ``__typename`` only
+    at the innermost level the query reaches (one below ``_PEEL_DEPTH`` tags)."""
+
+    def level(depth: int) -> dict[str, Any]:
+        more = depth + 1 < len(oids)
+        if depth == _PEEL_DEPTH:
+            return {"__typename": "Tag" if more else kind, "oid": oids[depth]}
+        return {"oid": oids[depth], "target": level(depth + 1)} if more else {"oid": oids[depth]}
+
+    return level(0)
+
+
+def one_tag(target: dict[str, Any], name: str = "v1") -> dict[str, Any]:
+    """A listing answer holding no branch and one tag with this ``target``."""
+    return {
+        "defaultBranchRef": None,
+        "heads": {"totalCount": 0, "nodes": []},
+        "tags": {"totalCount": 1, "nodes": [{"name": name, "target": target}]},
+    }
+
+
+def test_a_lightweight_tag_and_a_branch_are_their_commit():
+    node = one_tag({"oid": sha(1)})
+    node["defaultBranchRef"] = {"name": "main"}
+    node["heads"] = {"totalCount": 1, "nodes": [{"name": "main", "target": {"oid": sha(2)}}]}
+    assert parse_listing("o/r", node) == RefListing(
+        "o/r",
+        (GitRef("refs/heads/main", sha(2), sha(2)), GitRef("refs/tags/v1", sha(1), sha(1))),
+        "main",
+    )
+
+
+def test_an_annotated_tag_keeps_its_object_and_peels_to_its_commit():
+    node = one_tag({"oid": sha(11), "target": {"oid": sha(1)}})
+    (ref,) = parse_listing("o/r", node).refs
+    assert ref == GitRef("refs/tags/v1", sha(11), sha(1)) and ref.annotated
+
+
+def test_a_tag_of_a_tag_peels_through_both():
+    node = one_tag({"oid": sha(12), "target": {"oid": sha(11), "target": {"oid": sha(1)}}})
+    assert parse_listing("o/r", node).refs == (GitRef("refs/tags/v1", sha(12), sha(1)),)
+
+
+@pytest.mark.parametrize("depth", range(_PEEL_DEPTH + 1))
+def test_tags_nested_as_deep_as_we_peel_are_peeled(depth):
+    oids = [sha(20 + i) for i in range(depth)] + [sha(1)]
+    assert parse_listing("o/r", one_tag(chain_target(*oids))).refs == (
+        GitRef("refs/tags/v1", oids[0], sha(1)),
+    )
+
+
+def test_a_tag_nested_deeper_than_we_peel_is_left_to_git():
+    oids = [sha(20 + i) for i in range(_PEEL_DEPTH + 1)] + [sha(1)]
+    innermost = chain_target(*oids)
+    for _ in range(_PEEL_DEPTH):
+        innermost = innermost["target"]
+    assert innermost == {"__typename": "Tag", "oid": oids[_PEEL_DEPTH]}  # the query stops here
+    assert parse_listing("o/r", one_tag(chain_target(*oids))) is None
+
+
+@pytest.mark.parametrize("kind", ["Tree", "Blob"])
+@pytest.mark.parametrize("depth", [0, 1, _PEEL_DEPTH])
+def test_a_ref_at_a_tree_or_blob_is_taken_as_its_own_commit_like_any_non_tag(kind, depth):
+    """Whatever is not a Tag ends the peeling, as before: git's peeled value of a tag of a tree
+    is that tree too."""
+    oids = [sha(20 + i) for i in range(depth)] + [sha(5)]
+    (ref,) = parse_listing("o/r", one_tag(chain_target(*oids, kind=kind))).refs
+    assert ref == GitRef("refs/tags/v1", oids[0], sha(5))
+
+
+@pytest.mark.parametrize("total", [2, 101])
+def test_a_page_holding_fewer_refs_than_it_counts_is_left_to_git(total):
+    node = one_tag({"oid": sha(1)})
+    node["tags"]["totalCount"] = total
+    assert parse_listing("o/r", node) is None
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        {"nodes": []},  # no count: completeness cannot be told
+        {"totalCount": "0", "nodes": []},
+        {"totalCount": 0, "nodes": None},
+        {"totalCount": 1, "nodes": [None]},
+        {"totalCount": 1, "nodes": [{"target": {"oid": sha(1)}}]},
+        {"totalCount": 1, "nodes": [{"name": 1, "target": {"oid": sha(1)}}]},
+    ],
+)
+def test_a_malformed_page_is_a_remote_error(page):
+    node = one_tag({"oid": sha(1)})
+    node["heads"] = page
+    with pytest.raises(RemoteError, match="refs of o/r: malformed GraphQL answer"):
+        parse_listing("o/r", node)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        None,
+        "x",
+        {"target": {"oid": sha(1)}},  # no oid of its own
+        {"oid": sha(11), "target": None},  # a tag that points at nothing
+        {"oid": sha(11), "target": {}},
+        {"oid": sha(11), "target": {"oid": "not-a-sha"}},
+        {"oid": sha(21), "target": {"oid": sha(22), "target": {"oid": sha(23), "target": {}}}},
+    ],
+)
+def test_a_malformed_target_is_a_remote_error(target):
+    with pytest.raises(RemoteError, match="refs of o/r: malformed GraphQL answer"):
+        parse_listing("o/r", one_tag(target))
 
 
 # ----------------------------------------------------------------------------- objects

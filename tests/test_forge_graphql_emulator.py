@@ -20,6 +20,7 @@ from pinner.forge import graphql as gq
 from pinner.forge.github import GitHubForge
 from pinner.models import RefListing
 from pinner.settings import ForgeUrls, Secret, Settings
+from tests.forge.builder import RepoBuilder
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "forge"
 SCHEMA = Path(__file__).resolve().parent / "forge" / "github.graphql"
@@ -85,6 +86,42 @@ def test_fixture_listings_over_graphql_equal_git(emulator):
 def test_every_corpus_listing_over_graphql_equals_git(emulator, corpus_forge_dir):
     emu = emulator(corpus_forge_dir)
     check_same_listings_fewer_requests(emu.url, corpus_forge_dir, ["nobody/nothing-here"])
+
+
+def tag_chain(b: RepoBuilder, name: str, commit: str, depth: int) -> None:
+    """``refs/tags/NAME`` at a tag of a tag ... (``depth`` tag objects) of ``commit``."""
+    obj = commit
+    for level in range(depth):
+        obj = b.tag_object(f"{name}-{level}", obj)
+    b.ref(f"refs/tags/{name}", obj, commit)
+
+
+def test_tags_nested_to_the_peel_depth_and_beyond_list_like_git(emulator, tmp_path):
+    """The fixtures and the corpus hold tags at most two deep. Here every chain up to the depth
+    pinner peels is peeled over GraphQL, and one a level deeper sends its repository (only that
+    one) to git, which peels fully; either way the listing is git's."""
+    shallow, deep = RepoBuilder("deep/peeled"), RepoBuilder("deep/too-deep")
+    for b in (shallow, deep):
+        b.branch("main", b.commit("c1"))
+    head = shallow.commits[0]["sha"]
+    for depth in range(gq._PEEL_DEPTH + 1):
+        tag_chain(shallow, f"d{depth}", head, depth)
+    tag_chain(deep, "deepest", deep.commits[0]["sha"], gq._PEEL_DEPTH + 1)
+    shallow.write(tmp_path)
+    deep.write(tmp_path)
+    emu = emulator(tmp_path)
+    repos = ["deep/peeled", "deep/too-deep"]
+
+    over_graphql, stats = forge_run(emu.url, listings(repos))
+    over_git, _ = forge_run(emu.url, listings(repos), graphql=False)
+    assert [comparable(a) for a in over_graphql] == [comparable(a) for a in over_git]
+    assert stats.sent["graphql"] == 1 and stats.sent["git"] == 1  # deep/too-deep only
+    peeled, too_deep = over_graphql
+    assert [r.name for r in peeled.refs if r.commit == head] == [
+        "refs/heads/main",
+        *(f"refs/tags/d{depth}" for depth in range(gq._PEEL_DEPTH + 1)),
+    ]
+    assert too_deep.tag("deepest").annotated
 
 
 def test_commit_and_tag_lookups_over_graphql_equal_rest(emulator):

@@ -46,9 +46,14 @@ PARENT_PAGE = 100
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _PEEL_DEPTH = 3  # tags of tags of tags: deeper nesting is left to git, which peels fully
 
+# What a ref points at, peeled _PEEL_DEPTH tags deep. Listings hold thousands of refs and every
+# field is work for the server (and bytes on the wire), so each level asks only what
+# parse_listing reads: ``oid``, and a Tag's own ``target``. Whether that nested ``target`` key is
+# present tells a tag from anything else, so no level but the innermost needs ``__typename``;
+# the innermost one does, to tell *yet another* tag (too deep: git answers) from a commit.
 _TARGET = "target { __typename oid }"
 for _ in range(_PEEL_DEPTH):
-    _TARGET = "target { __typename oid ... on Tag { " + _TARGET + " } }"
+    _TARGET = "target { oid ... on Tag { " + _TARGET + " } }"
 
 REFS_FRAGMENTS = f"""
 fragment Listing on Repository {{
@@ -58,9 +63,17 @@ fragment Listing on Repository {{
 }}
 fragment RefPage on RefConnection {{
   totalCount
-  pageInfo {{ hasNextPage }}
   nodes {{ name {_TARGET} }}
 }}
+"""
+"""The listing of one repository: a page of branches and a page of tags.
+
+A page is complete when ``totalCount == len(nodes)``: every ref the server counts is on it.
+That is the one completeness check :func:`parse_listing` needs, so a page does not also ask
+``pageInfo { hasNextPage }``: on a first page it says nothing the count does not (there is a
+next page exactly when the count exceeds the page), and it would not notice a page that came
+back short of what the count says. ``totalCount`` is one field where ``pageInfo`` is two per
+connection; :data:`OBJECT_FRAGMENT` checks a commit's parents the same way.
 """
 
 OBJECT_FRAGMENT = f"""
@@ -222,6 +235,9 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
     """One ``...Listing`` answer as a :class:`RefListing` in git's order (by full ref name);
     None when it is incomplete (more than a page of refs, a tag nested too deep).
 
+    A target is a Tag when it has a nested ``target`` (only ``... on Tag`` asks for one), and
+    the commit otherwise; see :data:`REFS_FRAGMENTS` for what a complete page is.
+
     Plain dict access in one ``try``: listings hold thousands of refs, and a typed accessor per
     field cost more than the rest of the run's JSON handling together.
     """
@@ -235,17 +251,18 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
             total = page["totalCount"]
             if type(total) is not int or type(nodes) is not list:
                 raise TypeError(key)
-            if page["pageInfo"]["hasNextPage"] is not False or total != len(nodes):
-                return None
+            if total != len(nodes):
+                return None  # more refs than a page (or a page short of them): git lists all
             for raw in nodes:
                 name, target = raw["name"], raw["target"]
                 peeled = target
-                for _ in range(_PEEL_DEPTH + 1):
-                    if peeled["__typename"] != "Tag":
-                        break
+                for _ in range(_PEEL_DEPTH):
+                    if "target" not in peeled:
+                        break  # not a Tag: the commit (a tree or blob is taken as it is)
                     peeled = peeled["target"]
                 else:
-                    return None
+                    if peeled["__typename"] == "Tag":
+                        return None  # a tag nested deeper than we peel: git peels fully
                 obj, commit = target["oid"], peeled["oid"]
                 if not (type(name) is str and SHA_RE.match(obj) and SHA_RE.match(commit)):
                     raise TypeError(name)

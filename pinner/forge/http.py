@@ -278,6 +278,8 @@ class Transport:
     Use as ``async with Transport(settings) as t`` or call :meth:`aclose`. ``sleep``,
     ``clock`` (monotonic), ``wall`` (epoch) and ``jitter`` (0..1) are injectable so tests run
     instantly and deterministically; ``client`` lets tests pass a mocked ``httpx.AsyncClient``.
+    Without one, the HTTP clients (and the TLS context) are built by the first request that
+    needs them, so a run that asks nothing, or only plain http, never pays for TLS.
     """
 
     def __init__(
@@ -295,20 +297,11 @@ class Transport:
         max_rate_limit_waits: int = 3,
     ):
         self.settings = settings
-        self._own_client = client is None
-        self.client = client or httpx.AsyncClient(
-            http1=True,
-            follow_redirects=False,
-            timeout=httpx.Timeout(settings.timeout),
-            limits=httpx.Limits(
-                max_connections=settings.jobs, max_keepalive_connections=settings.jobs
-            ),
-            headers={"User-Agent": _USER_AGENT},
-            verify=_tls_context(),
-            # trust_env: honour HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE (corporate networks);
-            # httpx no longer reads .netrc, so no credentials come from the environment
-            trust_env=True,
-        )
+        # An injected client (tests: a mocked one) serves every request. Otherwise the clients
+        # are built on first use, one per scheme (see _client_for).
+        self._injected_client = client
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._closed = False
         self._sleep = sleep
         self._clock = clock
         self._wall = wall
@@ -334,11 +327,48 @@ class Transport:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._own_client:
-            await self.client.aclose()
+        """Close the clients this transport built (an injected one belongs to its owner)."""
+        self._closed = True
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
 
     def __repr__(self) -> str:  # never show the settings (token) or headers
         return f"<Transport jobs={self.settings.jobs} sent={self.stats.total}>"
+
+    def _client_for(self, url: httpx.URL) -> httpx.AsyncClient:
+        """The client for ``url``'s scheme, built on the first request that needs it.
+
+        Why lazily and per scheme: the verifying TLS context loads the CA bundle, about 0.05 s
+        of CPU, and many runs never make an https request (a warm cache answers everything;
+        the test emulator is plain http on loopback). https requests get :func:`_tls_context`,
+        the same verifying context for every one of them. Plain http (loopback only, checked
+        before we get here) gets a client whose context trusts no certificate at all: if an
+        https URL ever reached it, the handshake would fail, never go unverified.
+        """
+        if self._injected_client is not None:
+            return self._injected_client
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        client = self._clients.get(url.scheme)
+        if client is None:
+            verify = _tls_context() if url.scheme == "https" else _trust_nothing_context()
+            client = self._clients[url.scheme] = httpx.AsyncClient(
+                http1=True,
+                follow_redirects=False,
+                timeout=httpx.Timeout(self.settings.timeout),
+                limits=httpx.Limits(
+                    max_connections=self.settings.jobs,
+                    max_keepalive_connections=self.settings.jobs,
+                ),
+                headers={"User-Agent": _USER_AGENT},
+                verify=verify,
+                # trust_env: honour HTTPS_PROXY/NO_PROXY (corporate networks; SSL_CERT_FILE is
+                # honoured by _tls_context); httpx no longer reads .netrc, so no credentials
+                # come from the environment
+                trust_env=True,
+            )
+        return client
 
     # -- token scoping
 
@@ -503,10 +533,11 @@ class Transport:
                 and self.may_send_token(url)
             ):
                 headers.update(self._auth_header(spec.kind))
+            client = self._client_for(url)
             self.stats.sent[spec.kind.value] += 1
-            request = self.client.build_request(method, url, headers=headers, content=content)
+            request = client.build_request(method, url, headers=headers, content=content)
             try:
-                raw = await self.client.send(request, stream=True)
+                raw = await client.send(request, stream=True)
             except httpx.TimeoutException:
                 raise _Retryable("timed out") from None
             except httpx.ConnectError as exc:
@@ -643,6 +674,16 @@ def _tls_context() -> ssl.SSLContext:
     Same trust as httpx's default: certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set.
     """
     return httpx.create_ssl_context(trust_env=True)
+
+
+@functools.cache
+def _trust_nothing_context() -> ssl.SSLContext:
+    """A TLS context that verifies and trusts no CA: for the plain-http client, which must
+    never speak TLS, so that it fails closed if it ever did. Cheap: no CA bundle is loaded."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.verify_mode = ssl.CERT_REQUIRED  # the defaults of PROTOCOL_TLS_CLIENT, said out loud
+    context.check_hostname = True
+    return context
 
 
 def _unknown_host(exc: BaseException) -> bool:

@@ -69,6 +69,14 @@ class RateLimitError(RemoteError):
         super().__init__(message)
 
 
+class TooLargeError(RemoteError):
+    """A response body exceeded the caller's size cap; never retried.
+
+    Raised by :mod:`pinner.forge.http` (which re-exports it), defined here so that code which
+    only catches it, like the audit's graph walk, does not import the HTTP stack for one class.
+    """
+
+
 class NotFoundError(PinnerError):
     """A repository, ref or file that definitively does not exist.
 

@@ -36,9 +36,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from pinner.core.resolve import Resolution, Resolver
-from pinner.errors import InputError, NotFoundError
+from pinner.errors import InputError, NotFoundError, TooLargeError
 from pinner.forge.base import Forge
-from pinner.forge.http import TooLargeError
 from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
 from pinner.singleflight import SingleFlight
 

@@ -30,17 +30,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pinner.errors import RemoteError
+
+# the batch sizes live where importing them costs nothing; re-exported as GraphQL's own
+from pinner.forge.batch_sizes import OBJECTS_PER_QUERY as OBJECTS_PER_QUERY
+from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
 from pinner.forge.http import RequestKind, Transport, safe_url
 from pinner.forge.rest import JsonShape, split_repo
 from pinner.models import SHA_RE, Commit, GitRef, RefListing, TagObject
 
 log = logging.getLogger("pinner.forge")
 
-REPOS_PER_QUERY = 20
-"""Ref listings per query: 20 repositories x 2 pages of 100 refs keep a response well under
-GitHub's node limit and its ten-second query timeout."""
-OBJECTS_PER_QUERY = 50
-"""Commit/tag lookups per query: each is a handful of scalar fields."""
 REF_PAGE = 100  # GitHub's maximum page size for a connection
 PARENT_PAGE = 100
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 import httpx
 
 from pinner import __version__
-from pinner.errors import OfflineMiss, RateLimitError, RemoteError
+from pinner.errors import OfflineMiss, RateLimitError, RemoteError, TooLargeError
 from pinner.settings import Settings
 
 log = logging.getLogger("pinner.forge")
@@ -72,10 +72,6 @@ class RequestKind(enum.Enum):
     GIT = "git"
     RAW = "raw"
     DOWNLOAD = "download"
-
-
-class TooLargeError(RemoteError):
-    """A response body exceeded the caller's size cap; never retried."""
 
 
 class _Retryable(Exception):

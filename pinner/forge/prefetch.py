@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from pinner.forge.graphql import REPOS_PER_QUERY
+from pinner.forge.batch_sizes import REPOS_PER_QUERY
 
 
 class ListingPrefetch:

@@ -1,0 +1,57 @@
+"""What a command line imports: start-up is a fixed cost on every run, so nothing is imported
+that the run cannot use.
+
+Each check runs pinner in a fresh interpreter (imports are per process) and lists which of a
+few heavy modules ended up in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HTTP_STACK = ("httpx", "httpcore", "pinner.forge.http", "pinner.forge.graphql")
+CORE = ("asyncio", "ruamel.yaml", "pinner.models", "pinner.core.pin", *HTTP_STACK)
+
+
+def imported(argv: list[str], watch: tuple[str, ...], *, exit_codes=(0,)) -> list[str]:
+    """Run ``pinner *argv`` in a new interpreter; which of ``watch`` it imported.
+
+    The run must end with one of ``exit_codes``: a run that stopped early would prove nothing.
+    """
+    code = (
+        "import json, sys\n"
+        "from pinner.cli import main\n"
+        f"sys.argv = ['pinner', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        f"print(json.dumps([code, [m for m in {watch!r} if m in sys.modules]]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    exit_code, modules = json.loads(result.stdout.splitlines()[-1])
+    assert exit_code in exit_codes, result.stderr
+    return modules
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["pin", "--help"], ["audit", "--help"]])
+def test_the_command_line_alone_imports_no_core(argv: list[str]) -> None:
+    assert imported(argv, CORE) == []
+
+
+@pytest.mark.parametrize("command", ["pin", "audit"])
+def test_a_snapshot_run_imports_no_http_stack(command: str, fixtures_dir: Path) -> None:
+    """``--snapshot`` never makes a request: httpx and the forge clients are ~0.1 s of imports."""
+    demo = fixtures_dir / "consumers" / "demo"
+    argv = [command, "--snapshot", str(fixtures_dir / "forge"), str(demo)]
+    if command == "pin":
+        argv.insert(1, "--check")
+    # 1: the demo needs pinning and has findings; the run went all the way
+    assert imported(argv, (*HTTP_STACK, "pinner.sources"), exit_codes=(1,)) == ["pinner.sources"]

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 HTTP_STACK = ("httpx", "httpcore", "pinner.forge.http", "pinner.forge.graphql")
-CORE = ("asyncio", "ruamel.yaml", "pinner.models", "pinner.core.pin", *HTTP_STACK)
+CORE = ("asyncio", "ruamel.yaml", "pinner.models", "pinner.core.pin", "tomllib", *HTTP_STACK)
 
 
 def imported(argv: list[str], watch: tuple[str, ...], *, exit_codes=(0,)) -> list[str]:
@@ -55,3 +55,9 @@ def test_a_snapshot_run_imports_no_http_stack(command: str, fixtures_dir: Path) 
         argv.insert(1, "--check")
     # 1: the demo needs pinning and has findings; the run went all the way
     assert imported(argv, (*HTTP_STACK, "pinner.sources"), exit_codes=(1,)) == ["pinner.sources"]
+
+
+def test_a_repository_without_config_file_imports_no_tomllib(tmp_path: Path) -> None:
+    (tmp_path / "snapshot").mkdir()
+    argv = ["pin", "--snapshot", str(tmp_path / "snapshot"), "--check", str(tmp_path)]
+    assert imported(argv, ("tomllib",)) == []

@@ -105,8 +105,13 @@ class _Collector:
             self.skipped.add(skipped.path)
             self._on_skip(skipped)
 
-    def add(self, candidate: Path, root: Path, kind: str) -> None:
-        """Add a file found under ``root`` (resolving symlinks safely)."""
+    def add(self, candidate: Path, root: Path, kind: str, real_dir: Path | None = None) -> None:
+        """Add a file found under ``root`` (resolving symlinks safely).
+
+        ``real_dir`` is the resolved directory ``candidate`` was listed in, when the caller has
+        it: a file there that is no symlink is then ``real_dir / name`` without resolving every
+        component of its path again (a few hundred files cost dozens of ``lstat`` calls each).
+        """
         relpath = candidate.relative_to(root).as_posix()
         real: Path | str
         if candidate.is_symlink():
@@ -121,6 +126,8 @@ class _Collector:
                 return
             if not real.is_file():
                 return
+        elif real_dir is not None:
+            real = real_dir / candidate.name
         else:
             real = candidate.resolve()
         if real in self.seen:
@@ -144,7 +151,7 @@ def _safe_dir(directory: Path, root: Path, on_skip: OnSkip) -> bool:
 
 
 def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
-    found: list[tuple[str, Path, str]] = []
+    found: list[tuple[str, Path, str, Path]] = []
     workflows = root / ".github" / "workflows"
     in_scope = _inside(workflows, scope) or _inside(scope, workflows)
     if (
@@ -152,13 +159,18 @@ def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
         and _safe_dir(root / ".github", root, collector.on_skip)
         and _safe_dir(workflows, root, collector.on_skip)
     ):
+        real_workflows = workflows.resolve()  # .github or workflows may be a link in the root
         for entry in sorted(os.scandir(workflows), key=lambda e: e.name):
             if entry.name.endswith(WORKFLOW_SUFFIXES) and (entry.is_symlink() or entry.is_file()):
                 candidate = workflows / entry.name
-                found.append((candidate.relative_to(root).as_posix(), candidate, "workflow"))
-    actions: list[tuple[str, Path, str]] = []
+                relpath = candidate.relative_to(root).as_posix()
+                found.append((relpath, candidate, "workflow", real_workflows))
+    actions: list[tuple[str, Path, str, Path]] = []
+    real_scope = scope.resolve()
     for dirpath, dirnames, filenames in os.walk(scope, followlinks=False):
         current = Path(dirpath)
+        # os.walk descends into no symlinked directory, so below scope nothing is a link
+        real_current = real_scope / current.relative_to(scope)
         kept = []
         for name in sorted(dirnames):
             if name in SKIP_DIRS:
@@ -179,9 +191,10 @@ def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
         for name in filenames:
             if name in ACTION_NAMES:
                 candidate = current / name
-                actions.append((candidate.relative_to(root).as_posix(), candidate, "action"))
-    for _, candidate, kind in sorted(found) + sorted(actions):
-        collector.add(candidate, root, kind)
+                relpath = candidate.relative_to(root).as_posix()
+                actions.append((relpath, candidate, "action", real_current))
+    for _, candidate, kind, real_dir in sorted(found) + sorted(actions):
+        collector.add(candidate, root, kind, real_dir)
 
 
 def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[DiscoveredFile]:

@@ -7,13 +7,16 @@ Threads would not help (the parse holds the GIL); a second process does. The wor
 right after discovery, so it reads while the main process is still importing the rest of pinner
 and opening the forge; then both read.
 
-How the work is shared, without locks: the worker reads the tail of the file list, in order;
-the main process reads the head, in order, and then takes files from the very end of the list,
-backwards, so the two meet somewhere in the middle and neither ever waits for the other. Every
-file thus gets an outcome exactly once (a file both happened to read keeps the first outcome),
-and the worker is stopped as soon as every file has one. Whatever happens to the worker (it
-crashes, is killed, sends something unreadable), the main process reads what is missing
-itself, so the result never depends on the worker.
+How the work is shared, without locks: the worker reads the file list from the front, in
+order, after the first file, which the main process reads itself. From then on, whenever the
+next file in order has no outcome yet (the worker has not sent it, or the main process had
+other work: imports, the forge, the network), the main process takes a file from the very end
+of the list, backwards. The two meet somewhere in the middle, wherever their speeds put the
+meeting point, and neither ever waits for the other. Every file gets an outcome exactly once
+(a file both happened to read keeps the first), and the worker is stopped as soon as every
+file has one. Whatever happens to the worker (it crashes, is killed, sends something
+unreadable), the main process reads what is missing itself, so the result never depends on
+the worker.
 
 What the caller sees does not change: outcomes come in file order, each a
 :class:`~pinner.models.SourceFile` or the :class:`~pinner.errors.InputError` reading that file
@@ -49,7 +52,7 @@ PARALLEL_MIN_BYTES = 128 * 1024
 """Below this many bytes in all, the files are read in this process: parsing 128 KiB takes
 about 60 ms, forking and handing results back a few."""
 
-WORKER_SHARE = 0.75
+WORKER_SHARE = 1.0
 """Part of the bytes the worker starts with (the tail of the list): the main process also
 imports the rest of pinner and opens the forge while the worker reads. The split only decides
 where each starts; the main process takes over the worker's last files if it finishes first."""
@@ -98,11 +101,10 @@ class FileReader:
         self._fd: int | None = None
         self._buffer = bytearray()
         if parallel is None and len(self.files) >= 2 and parallel_possible():
-            sizes = _sizes(self.files)
-            if sum(sizes) >= PARALLEL_MIN_BYTES:
-                self._fork(_split(sizes))
+            if _total_bytes(self.files) >= PARALLEL_MIN_BYTES:
+                self._fork()
         elif parallel and len(self.files) >= 2 and hasattr(os, "fork"):
-            self._fork(_split(_sizes(self.files)))
+            self._fork()
 
     @property
     def forked(self) -> bool:
@@ -167,7 +169,8 @@ class FileReader:
 
     # -- the worker
 
-    def _fork(self, start: int) -> None:
+    def _fork(self, start: int = 1) -> None:
+        """Start the worker on ``files[start:]`` (the main process keeps ``files[:start]``)."""
         read_fd, write_fd = os.pipe()
         with contextlib.suppress(OSError):
             import fcntl
@@ -267,23 +270,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _sizes(files: Sequence[DiscoveredFile]) -> list[int]:
-    sizes = []
+def _total_bytes(files: Sequence[DiscoveredFile]) -> int:
+    total = 0
     for found in files:
-        try:
-            sizes.append(os.stat(found.path).st_size)
-        except OSError:  # the reader reports it, in order
-            sizes.append(0)
-    return sizes
-
-
-def _split(sizes: Sequence[int]) -> int:
-    """Index where the worker's share (the last :data:`WORKER_SHARE` of the bytes) begins:
-    at least one file for each process."""
-    target = sum(sizes) * (1 - WORKER_SHARE)
-    running = 0
-    for index, size in enumerate(sizes):
-        if running >= target:
-            return max(1, index)
-        running += size
-    return len(sizes) - 1
+        with contextlib.suppress(OSError):  # the reader reports it, in order
+            total += os.stat(found.path).st_size
+    return total

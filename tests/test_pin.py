@@ -328,3 +328,27 @@ def test_cancel_stops_references_in_flight() -> None:
 
     asyncio.run(go())  # no warning about tasks destroyed while pending
     assert forge.calls["list_refs"] == 1
+
+
+class BatchingForge(FakeForge):
+    """A fake whose lookups travel in batches, as GraphQL's do."""
+
+    batches_lookups = True
+
+
+def test_hinted_commits_are_looked_up_at_once_where_lookups_are_batched() -> None:
+    forge, c = world()
+    batching = BatchingForge(*forge.repos.values())
+    source = scan(steps(f"acme/tool@{c['m0']}"), ".github/workflows/a.yml", "workflow")
+
+    async def go(f: FakeForge) -> list[tuple[str, str]]:
+        planner = PinPlanner(f)
+        planner.expect(["acme/tool"], [("acme/tool", c["m0"])])
+        await asyncio.sleep(0)
+        early = list(f.log)
+        await planner.finish([source])
+        return early
+
+    assert ("get_commit", "acme/tool") in asyncio.run(go(batching))
+    # one request per lookup (REST): nothing is asked on a hint
+    assert ("get_commit", "acme/tool") not in asyncio.run(go(FakeForge(*forge.repos.values())))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pinner.sources import discover, read_source
-from pinner.sources.hints import hinted_actions, hinted_repositories
+from pinner.sources.hints import Hints, hinted_actions, hinted_repositories, hints_for
 
 WORKFLOW = """\
 on: push
@@ -118,3 +118,16 @@ def test_unreadable_files_are_passed_over_without_blocking(tmp_path):
 )
 def test_what_is_not_a_block_uses_line_is_not_hinted(line):
     assert list(hinted_actions(line + "\n")) == []
+
+
+def test_pinned_commits_are_hinted_once_each_lower_case(tmp_path):
+    sha = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+    write(tmp_path, "a.yml", f"steps:\n  - uses: acme/tool@{sha}\n  - uses: acme/tool@v1\n")
+    write(tmp_path, "b.yml", f"steps:\n  - uses: Acme/Tool/sub@{sha.lower()}\n  - uses: x/y@main\n")
+    files = discover([tmp_path])
+    hints = hints_for(files, lambda action, relpath: True)
+    assert hints.repositories == ("acme/tool", "x/y")
+    assert hints.commits == (("acme/tool", sha.lower()),)
+    assert hints_for(files, lambda action, relpath: action.repo_key != "acme/tool") == Hints(
+        ("x/y",), ()
+    )

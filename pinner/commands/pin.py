@@ -194,7 +194,7 @@ async def _pin_files(
     )
     from pinner.core.rewrite import Edit, apply_edits, write_all
     from pinner.forge.factory import open_forge
-    from pinner.sources.hints import hinted_repositories
+    from pinner.sources.hints import hints_for
 
     config = _load_config(files, options.paths)
     targets = TargetFilter(
@@ -205,11 +205,10 @@ async def _pin_files(
     async with open_forge(settings) as forge:
         planner = PinPlanner(forge, targets=targets, ignores=ignores, budget=options.verify_budget)
         try:
-            # every listing the files seem to need leaves now; each file's references start
-            # as soon as it is read: the network works while the rest is parsed
-            planner.expect(
-                hinted_repositories(files, lambda a, rel: may_pin(a, rel, targets, ignores))
-            )
+            # every listing (and commit lookup) the files seem to need leaves now; each file's
+            # references start as soon as it is read: the network works while the rest is parsed
+            hints = hints_for(files, lambda a, rel: may_pin(a, rel, targets, ignores))
+            planner.expect(hints.repositories, hints.commits)
             sources, skipped = await common.read_user_files_streaming(
                 files,
                 options.paths,

@@ -18,9 +18,10 @@ expressions (cannot be pinned statically). What is a *remote failure*: the forge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,16 +279,24 @@ class PinPlanner:
         self._actions: dict[tuple[str, str | None, str], ActionRef] = {}
         self._waiting: dict[str, list[tuple[str, str | None, str]]] = {}  # repo key -> refs
         self._tasks: dict[tuple[str, str | None, str], asyncio.Future[None]] = {}
+        self._early: set[asyncio.Future[None]] = set()  # lookups asked for on a hint
         self._added: set[Path] = set()
         self._resolved: dict[tuple[str, str | None, str], Resolution | BaseException] = {}
         self._reach: dict[tuple[str, str], Reachability | BaseException] = {}
         self._verifying: SingleFlight[tuple[str, str], Reachability] = SingleFlight()
 
-    def expect(self, repos: Sequence[str]) -> None:
-        """Ask for these repositories' listings now (a hint: a wrong guess costs a place in
-        a batched query, nothing else)."""
+    def expect(self, repos: Sequence[str], commits: Sequence[tuple[str, str]] = ()) -> None:
+        """Ask for these repositories' listings now, and, where lookups are batched (see
+        ``batches_lookups`` of the forge), for these ``(repo, sha)`` commits: a SHA pin no ref
+        points at needs its lookup after the listing, and asked for now it is in by then.
+        A hint: a wrong guess costs a place in a batched query, nothing else."""
         self._prefetch.want(repos)
         self._prefetch.flush()
+        if commits and getattr(self._forge, "batches_lookups", False):
+            for repo, sha in commits:
+                task = asyncio.ensure_future(_quietly(self._forge.get_commit(repo, sha)))
+                self._early.add(task)
+                task.add_done_callback(self._early.discard)
 
     def add(self, source: SourceFile) -> None:
         """Start resolving the references of a file that was just read."""
@@ -316,7 +325,7 @@ class PinPlanner:
     def cancel(self) -> None:
         """Stop whatever is still in flight (a run that ends early leaves nothing behind)."""
         self._prefetch.cancel()
-        for task in self._tasks.values():
+        for task in (*self._tasks.values(), *self._early):
             task.cancel()
 
     def _listed(self, repos: Sequence[str]) -> None:
@@ -444,6 +453,12 @@ class PinPlanner:
             repositories=len({key[0] for key in actions}),
             skipped=work.skipped,
         )
+
+
+async def _quietly(asked: Awaitable[object]) -> None:
+    """Await an answer asked for early; its outcome, a failure too, is the forge memo's."""
+    with contextlib.suppress(Exception):
+        await asked
 
 
 def _failed(work: _Work, site: UsesSite, error: BaseException) -> None:

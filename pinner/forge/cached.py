@@ -98,6 +98,12 @@ class CachedForge:
     def __repr__(self) -> str:
         return f"CachedForge({self.inner!r}, store={self.store!r}, offline={self.offline})"
 
+    @property
+    def batches_lookups(self) -> bool:
+        """The inner forge's (see :attr:`pinner.forge.github.GitHubForge.batches_lookups`);
+        offline, nothing is asked at all."""
+        return not self.offline and bool(getattr(self.inner, "batches_lookups", False))
+
     # ------------------------------------------------------------------ Forge protocol
 
     async def list_refs(self, repo: str) -> RefListing:

@@ -106,6 +106,13 @@ class GitHubForge:
         return f"<GitHubForge {self.settings.urls.server} requests={self.stats.total}>"
 
     @property
+    def batches_lookups(self) -> bool:
+        """Whether commit and tag lookups travel many to a request (GraphQL, with a token):
+        then asking for a commit that may turn out not to be needed costs a place in a batch,
+        not a request of its own (and no REST quota)."""
+        return self.graphql.usable
+
+    @property
     def stats(self) -> RequestStats:
         """Requests made so far, by channel (``rest``, ``git``, ``raw``, ``download``)."""
         return self.transport.stats

@@ -1,10 +1,11 @@
 """A quick look at the raw text of the user's files: which repositories will the run need?
 
-Why: a cold run waits for one ref listing per repository, a round trip or more each, and
-parsing a large repository's workflows takes a good part of a second. Listings asked for only
-as each file is parsed leave the last files' repositories for the end of the parse; a line
-regex over the raw text finds almost every repository in a few milliseconds, before anything
-is parsed, so all listings can be on the way at once.
+Why: a cold run waits for one ref listing per repository, a round trip or more each, then for
+a lookup of each pinned commit that no ref points at, and parsing a large repository's
+workflows takes a good part of a second. Asked for only as each file is parsed, the last files'
+repositories wait for the end of the parse; a line regex over the raw text finds almost every
+repository and pinned SHA in a few milliseconds, before anything is parsed, so the listings
+and the lookups can be on the way at once.
 
 This is only a hint, never a finding: what it returns is asked for early, nothing more.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from pinner.errors import InputError
 from pinner.models import ActionRef, UsesKind, UsesValue
@@ -34,6 +36,7 @@ from pinner.sources.yamlsafe import read_bytes_capped
 _USES_RE = re.compile(r"""uses[ \t]*:[ \t]+(["']?)([^\s"'#]+)\1[ \t]*(?:#([^\r\n]*))?\r?$""", re.M)
 # what may stand before ``uses:`` on its line: indentation and sequence dashes (``- uses:``)
 _LINE_START_RE = re.compile(r"[ \t]*(?:-[ \t]+)*")
+_ANY_CASE_SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")  # the resolver's test for a SHA pin
 _SILENCED_RE = re.compile(r"\bpinner\s*:\s*ignore\b(?!\s*\[)", re.IGNORECASE)
 
 Wants = Callable[[ActionRef, str], bool]  # (action, relpath) -> whether pin resolves it
@@ -61,11 +64,20 @@ def hinted_actions(text: str, parsed: dict[str, UsesValue] | None = None) -> Ite
             yield value.action
 
 
-def hinted_repositories(files: Iterable[DiscoveredFile], wants: Wants) -> list[str]:
-    """``owner/repo`` of every remote action the files seem to use, first spelling, in file
-    order. Files that cannot be read or decoded are passed over (the reader reports them)."""
+@dataclass(frozen=True, slots=True)
+class Hints:
+    """What the files seem to need, first spelling, in file order, each once."""
+
+    repositories: tuple[str, ...]  # owner/repo
+    commits: tuple[tuple[str, str], ...]  # (owner/repo, lower-case 40-hex SHA) of SHA pins
+
+
+def hints_for(files: Iterable[DiscoveredFile], wants: Wants) -> Hints:
+    """The repositories and pinned commits the files seem to use. Files that cannot be read
+    or decoded are passed over (the reader reports them)."""
     seen: set[str] = set()
     repos: list[str] = []
+    pinned: dict[tuple[str, str], tuple[str, str]] = {}
     parsed: dict[str, UsesValue] = {}
     for found in files:
         try:  # the reader's own guards: size cap, regular files only (never a FIFO)
@@ -76,7 +88,19 @@ def hinted_repositories(files: Iterable[DiscoveredFile], wants: Wants) -> list[s
             continue
         for action in hinted_actions(text, parsed):
             key = action.repo_key
-            if key not in seen and wants(action, found.relpath):
+            sha = action.ref.lower() if _ANY_CASE_SHA_RE.match(action.ref) else None
+            if key in seen and (sha is None or (key, sha) in pinned):
+                continue
+            if not wants(action, found.relpath):
+                continue
+            if key not in seen:
                 seen.add(key)
                 repos.append(action.slug)
-    return repos
+            if sha is not None:
+                pinned.setdefault((key, sha), (action.slug, sha))
+    return Hints(tuple(repos), tuple(pinned.values()))
+
+
+def hinted_repositories(files: Iterable[DiscoveredFile], wants: Wants) -> list[str]:
+    """``owner/repo`` of every remote action the files seem to use (see :func:`hints_for`)."""
+    return list(hints_for(files, wants).repositories)

@@ -125,6 +125,48 @@ def test_each_snapshot_has_its_own_objects(tmp_path):
     assert other["data"]["repository"]["defaultBranchRef"]["target"]["oid"] == sha
 
 
+LISTING = """query($o: String!, $n: String!) { repository(owner: $o, name: $n) {
+  nameWithOwner refs(refPrefix: "refs/tags/", first: 5) { nodes { name target { oid } } } } }"""
+
+
+def test_a_repeated_request_is_answered_from_memory_with_the_same_answer(monkeypatch):
+    data = SnapshotData(FIXTURE_FORGE)
+    runs: list[str] = []
+    real = gql._execute
+
+    def counting(plan, *args):
+        runs.append(plan.variables["n"])
+        return real(plan, *args)
+
+    monkeypatch.setattr(gql, "_execute", counting)
+    ask = {"o": "pinner-fixtures", "n": "toolkit"}
+    first = gql.execute(gql.plan(body(LISTING, ask)), data, "http://h", {})
+    again = gql.execute(gql.plan(body(LISTING, dict(reversed(ask.items())))), data, "http://h", {})
+    assert again == first and runs == ["toolkit"]  # same variables in another order: memoized
+    other = data.repo_names()[1].split("/")[1]
+    gql.execute(gql.plan(body(LISTING, {**ask, "n": other})), data, "http://h", {})
+    gql.execute(gql.plan(body(LISTING, ask)), data, "http://other", {})  # URLs differ
+    gql.execute(gql.plan(body(LISTING, ask)), SnapshotData(FIXTURE_FORGE), "http://h", {})
+    assert runs == ["toolkit", other, "toolkit", "toolkit"]
+
+
+def test_rate_limit_answers_are_never_memoized(emulator):
+    """``rateLimit`` follows the bucket: each request is answered as it stands then."""
+    emu = emulator(FIXTURE_FORGE)
+    query = "{ rateLimit { remaining used } }"
+    seen = [run(emu.url, query)["rateLimit"] for _ in range(3)]
+    assert [s["used"] for s in seen] == [1, 2, 3]
+    assert len({s["remaining"] for s in seen}) == 3
+
+
+def test_the_answer_memory_is_bounded(monkeypatch):
+    monkeypatch.setattr(gql, "ANSWER_CACHE_SIZE", 3)
+    data = SnapshotData(FIXTURE_FORGE)
+    for i in range(6):
+        gql.execute(gql.plan(body(f"query Q{i} {{ __typename }}")), data, "http://h", {})
+    assert len(gql._answers[data]) == 3
+
+
 class _Level(enum.IntEnum):
     HIGH = 3
 

@@ -24,6 +24,7 @@ import hashlib
 import json
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,7 @@ class Plan:
     cost: int
     node_count: int
     dry_run: bool
+    text: str = ""  # the query as sent
 
 
 def plan(body: bytes) -> Plan | list[dict[str, Any]]:
@@ -137,7 +139,7 @@ def plan(body: bytes) -> Plan | list[dict[str, Any]]:
             }
         ]
     cost = max(1, int(walk.requests / 100 + 0.5))
-    return Plan(document, variables, operation_name, cost, walk.nodes, walk.dry_run)
+    return Plan(document, variables, operation_name, cost, walk.nodes, walk.dry_run, query)
 
 
 DOCUMENT_CACHE_SIZE = 256
@@ -266,13 +268,50 @@ def _location(node: Any) -> dict[str, int]:
     return {"line": loc.line, "column": loc.column}
 
 
+ANSWER_CACHE_SIZE = 512
+"""Distinct requests whose answer is kept per snapshot (see :func:`execute`)."""
+
+_answers: weakref.WeakKeyDictionary[SnapshotData, OrderedDict[tuple[Any, ...], dict[str, Any]]]
+_answers = weakref.WeakKeyDictionary()
+_answers_lock = threading.Lock()
+
+
 def execute(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any]) -> dict[str, Any]:
-    """Run a planned request: GitHub's ``{"data": ..., "errors": [...]}`` body.
+    """Run a planned request: GitHub's ``{"data": ..., "errors": [...]}`` body (read-only: it
+    may be shared with other requests).
 
     ``rate`` is what ``rateLimit`` answers (the bucket after this query was charged).
     Raises RuntimeError when a resolver failed for a reason other than a GitHub error: that
     is an emulator bug, and the server answers 500 and remembers it.
+
+    Answers are memoized per snapshot by query text, variables, operation name and base URL,
+    except for queries that mention ``rateLimit`` (their answer follows the bucket). Why: the
+    snapshot never changes while it is served, so the answer is a function of those alone,
+    and graphql-core's per-field execution costs about 0.1 s of CPU for a 20-repository
+    listing. GitHub answers concurrent queries side by side; this process would answer them
+    one after another on one interpreter lock, on the same cores as the client being measured.
     """
+    key: tuple[Any, ...] | None = None
+    if "rateLimit" not in plan.text:
+        variables = json.dumps(plan.variables, sort_keys=True, default=str)
+        key = (plan.text, variables, plan.operation_name, base_url)
+        with _answers_lock:
+            known = _answers.get(data)
+            answer = known.get(key) if known is not None else None
+            if answer is not None:
+                known.move_to_end(key)  # type: ignore[union-attr]
+                return answer
+    body = _execute(plan, data, base_url, rate)
+    if key is not None:
+        with _answers_lock:
+            known = _answers.setdefault(data, OrderedDict())
+            known[key] = body
+            while len(known) > ANSWER_CACHE_SIZE:
+                known.popitem(last=False)
+    return body
+
+
+def _execute(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any]) -> dict[str, Any]:
     result = execute_sync(
         schema(),
         plan.document,

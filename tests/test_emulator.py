@@ -663,3 +663,25 @@ def test_unreadable_request_body_is_a_400(client: httpx.Client, emu) -> None:
     )
     assert r.status_code == 400
     assert emu.emulator.errors == []
+
+
+def test_many_connections_opened_at_once_are_all_accepted(data_dir: Path):
+    """A client opening a pool's worth of connections at once must not find the listen queue
+    full: the kernel drops the extra SYNs and TCP retries them only after a second. Nothing
+    accepts here (the emulator is not started), so only the queue can hold them."""
+    import socket
+
+    from tests.forge.server import Emulator
+
+    emu = Emulator(data_dir)
+    sockets = []
+    try:
+        for _ in range(48):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(0.5)
+            sockets.append(s)
+            s.connect(("127.0.0.1", emu.port))  # times out once the listen queue is full
+    finally:
+        for s in sockets:
+            s.close()
+        emu._server.server_close()  # never served: stop() would wait for serve_forever

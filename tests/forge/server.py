@@ -372,6 +372,11 @@ class Emulator:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a client opening a dozen connections at once
+    # (16 concurrent requests is pinner's default) overflowed it, and the kernel dropped the
+    # extra SYNs, which the client's TCP only retried after its one-second initial timeout.
+    # GitHub's front ends accept them all; so must the emulator.
+    request_queue_size = 128
     emulator: Emulator
 
     def handle_error(self, request: Any, client_address: Any) -> None:

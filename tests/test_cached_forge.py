@@ -465,3 +465,22 @@ def test_memo_only_not_found_is_never_stored(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         run(CachedForge(NoBranch(), store).get_commit("a/b", "feature"))
     assert store.info().entries == 0
+
+
+class _Remote:
+    remote = True
+    batches_lookups = True
+
+
+class _Local:
+    remote = False
+
+
+def test_remote_and_batched_lookups_follow_the_inner_forge_and_never_offline(tmp_path) -> None:
+    store = FileCacheStore(tmp_path)
+    online = CachedForge(_Remote(), store)  # type: ignore[arg-type]
+    offline = CachedForge(_Remote(), store, offline=True)  # type: ignore[arg-type]
+    local = CachedForge(_Local(), None)  # type: ignore[arg-type]
+    assert (online.remote, online.batches_lookups) == (True, True)
+    assert (offline.remote, offline.batches_lookups) == (False, False)
+    assert (local.remote, local.batches_lookups) == (False, False)

@@ -207,8 +207,10 @@ async def _pin_files(
         try:
             # every listing (and commit lookup) the files seem to need leaves now; each file's
             # references start as soon as it is read: the network works while the rest is parsed
-            hints = hints_for(files, lambda a, rel: may_pin(a, rel, targets, ignores))
-            planner.expect(hints.repositories, hints.commits)
+            # (a forge without a network, --snapshot or --offline, has nothing to wait for)
+            if getattr(forge, "remote", True):
+                hints = hints_for(files, lambda a, rel: may_pin(a, rel, targets, ignores))
+                planner.expect(hints.repositories, hints.commits)
             sources, skipped = await common.read_user_files_streaming(
                 files,
                 options.paths,

@@ -99,6 +99,11 @@ class CachedForge:
         return f"CachedForge({self.inner!r}, store={self.store!r}, offline={self.offline})"
 
     @property
+    def remote(self) -> bool:
+        """Whether a question may travel to the inner forge's network (never offline)."""
+        return not self.offline and bool(getattr(self.inner, "remote", True))
+
+    @property
     def batches_lookups(self) -> bool:
         """The inner forge's (see :attr:`pinner.forge.github.GitHubForge.batches_lookups`);
         offline, nothing is asked at all."""

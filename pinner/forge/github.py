@@ -105,6 +105,9 @@ class GitHubForge:
     def __repr__(self) -> str:
         return f"<GitHubForge {self.settings.urls.server} requests={self.stats.total}>"
 
+    remote = True
+    """Every question is a round trip: asking early (hints, prefetch) saves waiting later."""
+
     @property
     def batches_lookups(self) -> bool:
         """Whether commit and tag lookups travel many to a request (GraphQL, with a token):

@@ -635,6 +635,9 @@ class SnapshotForge:
             self.data = SnapshotData(*(d for d in dirs if not isinstance(d, SnapshotData)))
         self.forge_url = forge_url
 
+    remote = False
+    """Answers come from local files: nothing is worth asking for early (see GitHubForge)."""
+
     def _substitute(self, body: bytes) -> bytes:
         if self.forge_url is None:
             return body

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -98,7 +99,7 @@ def pin(
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
-    async def body() -> int:
+    def body() -> Coroutine[Any, Any, int]:
         options = PinOptions.parse(
             paths=tuple(paths or [Path(".")]),
             check=check,
@@ -111,7 +112,7 @@ def pin(
             skip_unreadable=skip_unreadable,
         )
         forge_options.use_color()  # validates the value; pin's output has no colour yet
-        return await run_pin(options, forge_options.settings())
+        return start_pin(options, forge_options.settings())
 
     code = common.run(body)
     raise typer.Exit(code)
@@ -167,13 +168,28 @@ class PinOptions:
         return "diff" if self.diff else "check" if self.check else "write"
 
 
-async def run_pin(options: PinOptions, settings: Settings) -> int:
-    """The whole command after option parsing; returns the exit code."""
+def start_pin(options: PinOptions, settings: Settings) -> Coroutine[Any, Any, int]:
+    """Find the files and start reading them; the coroutine returned does the rest.
+
+    Reading starts here, before the event loop and the rest of pinner are even imported: on a
+    second core when worthwhile (:mod:`pinner.sources.parallel`), so the worker parses while
+    this process sets up.
+    """
     from pinner.sources import discover
 
     files = discover(list(options.paths))
-    # reading starts now, on a second core when worthwhile, while the rest is imported
     reader = common.open_reader(files)
+    try:
+        return run_pin(options, settings, files, reader)
+    except BaseException:
+        reader.close()
+        raise
+
+
+async def run_pin(
+    options: PinOptions, settings: Settings, files: list[DiscoveredFile], reader: FileReader
+) -> int:
+    """The whole command after option parsing; returns the exit code. Closes ``reader``."""
     try:
         return await _pin_files(options, settings, files, reader)
     finally:

@@ -17,7 +17,7 @@ What it does, and why each step is there:
    pinned to a SHA, while ``pinner pin`` verifies each of them (impostor commits, comments), so
    the second pinact row is the like-for-like one. Each tool runs once unmeasured first, so
    the emulator's lazy loading is billed to nobody; the counters are reset before each run.
-   All of this is repeated ``--repeat`` times (default 3), the tools interleaved, and each row
+   All of this is repeated ``--repeat`` times (default 5), the tools interleaved, and each row
    reports the round with the median wall time: a shared machine has slow spells, and they
    should not decide a ratio. pinner's bytecode is compiled once up front, as installing it does.
 4. Measures wall time, CPU time and peak RSS of each child (``os.wait4``), requests from the
@@ -637,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument(
-        "--repeat", type=int, default=3, help="rounds of the network runs (median reported)"
+        "--repeat", type=int, default=5, help="rounds of the network runs (median reported)"
     )
     parser.add_argument("--synthetic-files", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800, help="per run, seconds")

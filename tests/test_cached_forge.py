@@ -469,18 +469,36 @@ def test_memo_only_not_found_is_never_stored(tmp_path: Path) -> None:
 
 class _Remote:
     remote = True
-    batches_lookups = True
+
+    def __init__(self) -> None:
+        self.prefetched: list[tuple[str, str]] = []
+
+    def prefetch_lookups(self, keys) -> None:
+        self.prefetched.extend(keys)
 
 
 class _Local:
     remote = False
 
 
-def test_remote_and_batched_lookups_follow_the_inner_forge_and_never_offline(tmp_path) -> None:
+def test_remote_follows_the_inner_forge_and_is_never_offline(tmp_path) -> None:
     store = FileCacheStore(tmp_path)
-    online = CachedForge(_Remote(), store)  # type: ignore[arg-type]
-    offline = CachedForge(_Remote(), store, offline=True)  # type: ignore[arg-type]
-    local = CachedForge(_Local(), None)  # type: ignore[arg-type]
-    assert (online.remote, online.batches_lookups) == (True, True)
-    assert (offline.remote, offline.batches_lookups) == (False, False)
-    assert (local.remote, local.batches_lookups) == (False, False)
+    assert CachedForge(_Remote(), store).remote  # type: ignore[arg-type]
+    assert not CachedForge(_Remote(), store, offline=True).remote  # type: ignore[arg-type]
+    assert not CachedForge(_Local(), None).remote  # type: ignore[arg-type]
+
+
+def test_early_lookups_leave_out_what_the_store_knows_and_nothing_offline(tmp_path) -> None:
+    store = FileCacheStore(tmp_path)
+    known, unknown = "a" * 40, "b" * 40
+
+    async def fill() -> None:
+        await CachedForge(FakeForge(), store).get_commit("o/r", known)
+
+    asyncio.run(fill())
+    inner = _Remote()
+    CachedForge(inner, store).prefetch_lookups([("O/R", known), ("o/r", unknown)])  # type: ignore[arg-type]
+    offline = _Remote()
+    CachedForge(offline, store, offline=True).prefetch_lookups([("o/r", unknown)])  # type: ignore[arg-type]
+    CachedForge(_Local(), store).prefetch_lookups([("o/r", unknown)])  # type: ignore[arg-type]
+    assert inner.prefetched == [("o/r", unknown)] and offline.prefetched == []

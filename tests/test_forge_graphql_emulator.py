@@ -151,6 +151,39 @@ def test_commit_and_tag_lookups_over_graphql_equal_rest(emulator):
     assert stats.sent["graphql"] <= math.ceil(len(questions) / gq.OBJECTS_PER_QUERY) + 1
 
 
+def test_lookups_started_early_answer_later_questions_and_never_go_to_rest(emulator):
+    """prefetch_lookups: one batched query now; the later get_commit asks nothing more; a
+    repository GraphQL cannot find is left alone (no REST request on a hint)."""
+    if not FIXTURES.is_dir():
+        pytest.skip(f"{FIXTURES} is absent")
+    emu = emulator(FIXTURES)
+    repo = repos_in(FIXTURES)[0]
+    sha = json.loads((FIXTURES / repo / "refs.json").read_text())["refs"][0]["peeled"]
+
+    async def early(forge: GitHubForge) -> Any:
+        forge.prefetch_lookups([(repo.upper(), sha), ("nobody/nothing-here", "1" * 40)])
+        for _ in range(100):  # let the batch leave and come back
+            await asyncio.sleep(0.01)
+            if forge.stats.sent["graphql"] and not forge._prefetching:
+                break
+        before = dict(forge.stats.sent)
+        return await forge.get_commit(repo, sha), before
+
+    (commit, before), stats = forge_run(emu.url, early)
+    assert commit.sha == sha
+    assert before.get("graphql") == 1 and not before.get("rest")
+    assert stats.sent == before  # the question was answered from the early lookup
+
+    async def anonymous() -> dict[str, int]:  # without a token nothing is asked on a hint
+        settings = Settings(urls=ForgeUrls.derive(emu.url), token=None, jobs=16, timeout=30.0)
+        async with GitHubForge(settings) as forge:
+            forge.prefetch_lookups([(repo, sha)])
+            await asyncio.sleep(0.05)
+            return dict(forge.stats.sent)
+
+    assert not any(asyncio.run(anonymous()).values())
+
+
 def test_pinners_queries_are_valid_against_githubs_schema():
     """The emulator's schema file is a subset of GitHub's published one, signatures intact:
     a field, argument or variable type pinner gets wrong fails here, not on github.com."""

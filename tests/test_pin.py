@@ -331,24 +331,25 @@ def test_cancel_stops_references_in_flight() -> None:
 
 
 class BatchingForge(FakeForge):
-    """A fake whose lookups travel in batches, as GraphQL's do."""
+    """A fake that, like GitHubForge with GraphQL, can start lookups early."""
 
-    batches_lookups = True
+    def __init__(self, *repos: FakeRepo) -> None:
+        super().__init__(*repos)
+        self.prefetched: list[tuple[str, str]] = []
+
+    def prefetch_lookups(self, keys) -> None:
+        self.prefetched.extend(keys)
 
 
-def test_hinted_commits_are_looked_up_at_once_where_lookups_are_batched() -> None:
+def test_hinted_commits_are_handed_to_a_forge_that_can_look_them_up_early() -> None:
     forge, c = world()
     batching = BatchingForge(*forge.repos.values())
     source = scan(steps(f"acme/tool@{c['m0']}"), ".github/workflows/a.yml", "workflow")
 
-    async def go(f: FakeForge) -> list[tuple[str, str]]:
+    async def go(f: FakeForge) -> PinPlan:
         planner = PinPlanner(f)
         planner.expect(["acme/tool"], [("acme/tool", c["m0"])])
-        await asyncio.sleep(0)
-        early = list(f.log)
-        await planner.finish([source])
-        return early
+        return await planner.finish([source])
 
-    assert ("get_commit", "acme/tool") in asyncio.run(go(batching))
-    # one request per lookup (REST): nothing is asked on a hint
-    assert ("get_commit", "acme/tool") not in asyncio.run(go(FakeForge(*forge.repos.values())))
+    assert asyncio.run(go(batching)) == asyncio.run(go(FakeForge(*forge.repos.values())))
+    assert batching.prefetched == [("acme/tool", c["m0"])]

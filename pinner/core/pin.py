@@ -18,10 +18,9 @@ expressions (cannot be pinned statically). What is a *remote failure*: the forge
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,24 +278,21 @@ class PinPlanner:
         self._actions: dict[tuple[str, str | None, str], ActionRef] = {}
         self._waiting: dict[str, list[tuple[str, str | None, str]]] = {}  # repo key -> refs
         self._tasks: dict[tuple[str, str | None, str], asyncio.Future[None]] = {}
-        self._early: set[asyncio.Future[None]] = set()  # lookups asked for on a hint
         self._added: set[Path] = set()
         self._resolved: dict[tuple[str, str | None, str], Resolution | BaseException] = {}
         self._reach: dict[tuple[str, str], Reachability | BaseException] = {}
         self._verifying: SingleFlight[tuple[str, str], Reachability] = SingleFlight()
 
     def expect(self, repos: Sequence[str], commits: Sequence[tuple[str, str]] = ()) -> None:
-        """Ask for these repositories' listings now, and, where lookups are batched (see
-        ``batches_lookups`` of the forge), for these ``(repo, sha)`` commits: a SHA pin no ref
-        points at needs its lookup after the listing, and asked for now it is in by then.
-        A hint: a wrong guess costs a place in a batched query, nothing else."""
+        """Ask for these repositories' listings now, and let the forge start looking up these
+        ``(repo, sha)`` commits if it can do so cheaply (``prefetch_lookups``: batched over
+        GraphQL): a SHA pin no ref points at needs its lookup after the listing, and asked for
+        now it is in by then. A hint: a wrong guess costs a place in a batched query."""
         self._prefetch.want(repos)
         self._prefetch.flush()
-        if commits and getattr(self._forge, "batches_lookups", False):
-            for repo, sha in commits:
-                task = asyncio.ensure_future(_quietly(self._forge.get_commit(repo, sha)))
-                self._early.add(task)
-                task.add_done_callback(self._early.discard)
+        prefetch_lookups = getattr(self._forge, "prefetch_lookups", None)
+        if commits and prefetch_lookups is not None:
+            prefetch_lookups(commits)
 
     def add(self, source: SourceFile) -> None:
         """Start resolving the references of a file that was just read."""
@@ -325,7 +321,7 @@ class PinPlanner:
     def cancel(self) -> None:
         """Stop whatever is still in flight (a run that ends early leaves nothing behind)."""
         self._prefetch.cancel()
-        for task in (*self._tasks.values(), *self._early):
+        for task in self._tasks.values():
             task.cancel()
 
     def _listed(self, repos: Sequence[str]) -> None:
@@ -453,12 +449,6 @@ class PinPlanner:
             repositories=len({key[0] for key in actions}),
             skipped=work.skipped,
         )
-
-
-async def _quietly(asked: Awaitable[object]) -> None:
-    """Await an answer asked for early; its outcome, a failure too, is the forge memo's."""
-    with contextlib.suppress(Exception):
-        await asked
 
 
 def _failed(work: _Work, site: UsesSite, error: BaseException) -> None:

@@ -30,7 +30,7 @@ import asyncio
 import enum
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -103,11 +103,21 @@ class CachedForge:
         """Whether a question may travel to the inner forge's network (never offline)."""
         return not self.offline and bool(getattr(self.inner, "remote", True))
 
-    @property
-    def batches_lookups(self) -> bool:
-        """The inner forge's (see :attr:`pinner.forge.github.GitHubForge.batches_lookups`);
-        offline, nothing is asked at all."""
-        return not self.offline and bool(getattr(self.inner, "batches_lookups", False))
+    def prefetch_lookups(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Hand the inner forge the commit lookups it can start early (see
+        :meth:`pinner.forge.github.GitHubForge.prefetch_lookups`), leaving out what the store
+        already knows: a warm run asks nothing. Offline, nothing is asked at all."""
+        start = getattr(self.inner, "prefetch_lookups", None)
+        if start is None or self.offline:
+            return
+        store = self.store
+        start(
+            [
+                (repo, sha)
+                for repo, sha in keys
+                if store is None or store.get(self._key(_COMMIT, repo, (sha,))) is None
+            ]
+        )
 
     # ------------------------------------------------------------------ Forge protocol
 
@@ -186,13 +196,16 @@ class CachedForge:
         unless ``lifetime_of`` decides it from the answer itself.
         """
         ttl = lifetime_of if lifetime_of is not None else self._lifetime_of_kind(kind, args)
-        key = "/".join((kind.name, self.scope, repo.lower(), *args))
+        key = self._key(kind, repo, args)
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a memo's tasks belong to one event loop (one run)
             self._loop, self._memo = loop, SingleFlight()
         if key in self._memo:
             self.stats[f"{kind.name}.memo"] += 1
         return await self._memo.get(key, lambda: self._resolve(kind, key, ttl, fetch, what))
+
+    def _key(self, kind: _Kind[Any], repo: str, args: tuple[str, ...]) -> str:
+        return "/".join((kind.name, self.scope, repo.lower(), *args))
 
     def _lifetime_of_kind(self, kind: _Kind[Any], args: tuple[str, ...]) -> Lifetime:
         if not kind.addressed_by_sha:

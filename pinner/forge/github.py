@@ -20,7 +20,10 @@ when given a store.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Iterable
 
 from pinner.batching import Batcher
 from pinner.errors import NotFoundError, OfflineMiss, RateLimitError, RemoteError
@@ -91,6 +94,7 @@ class GitHubForge:
         )
         # get_commit and get_tag_object of one SHA share one lookup
         self._objects: SingleFlight[tuple[str, str], ObjectAnswer | None] = SingleFlight()
+        self._prefetching: set[asyncio.Future[None]] = set()
 
     async def __aenter__(self) -> GitHubForge:
         return self
@@ -99,6 +103,8 @@ class GitHubForge:
         await self.aclose()
 
     async def aclose(self) -> None:
+        for task in list(self._prefetching):
+            task.cancel()
         if self._own_transport:
             await self.transport.aclose()
 
@@ -108,12 +114,24 @@ class GitHubForge:
     remote = True
     """Every question is a round trip: asking early (hints, prefetch) saves waiting later."""
 
-    @property
-    def batches_lookups(self) -> bool:
-        """Whether commit and tag lookups travel many to a request (GraphQL, with a token):
-        then asking for a commit that may turn out not to be needed costs a place in a batch,
-        not a request of its own (and no REST quota)."""
-        return self.graphql.usable
+    def prefetch_lookups(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Start looking up these ``(owner/repo, 40-hex SHA)`` now, over GraphQL only.
+
+        Why: a SHA pin that no branch or tag points at needs a lookup, and its resolver only
+        learns so once the listing is in; asked for beside the listings (50 to a query), the
+        answer is there by then. Only where lookups are batched (GraphQL, with a token): with
+        one REST request per SHA, asking for the many that turn out to be tips would waste
+        requests and quota. Nothing falls back to REST here: what GraphQL cannot answer is
+        asked again, the usual way, if it is needed at all. The answers land in this run's
+        lookup memo; :meth:`aclose` stops what is still in flight.
+        """
+        if not self.graphql.usable:
+            return
+        for repo, sha in keys:
+            if SHA_RE.match(sha):
+                task = asyncio.ensure_future(_quietly(self._lookup_object(repo, sha)))
+                self._prefetching.add(task)
+                task.add_done_callback(self._prefetching.discard)
 
     @property
     def stats(self) -> RequestStats:
@@ -184,7 +202,7 @@ class GitHubForge:
         if not (self.graphql.usable and SHA_RE.match(ref)):
             return None
         owner, name = split_repo(repo)
-        key = (f"{owner}/{name}", ref.lower())
+        key = (f"{owner}/{name}".lower(), ref.lower())  # GitHub's names are case-insensitive
         return await self._objects.get(key, lambda: self._objects_batch.get(key))
 
     async def list_releases(self, repo: str) -> tuple[Release, ...]:
@@ -192,3 +210,9 @@ class GitHubForge:
 
     async def get_repo(self, repo: str) -> RepoInfo:
         return await self.rest.get_repo(repo)
+
+
+async def _quietly(asked: Awaitable[object]) -> None:
+    """Await an answer asked for early; its outcome, a failure too, is the memo's."""
+    with contextlib.suppress(Exception):
+        await asked

@@ -498,6 +498,12 @@ def test_early_lookups_leave_out_what_the_store_knows_and_nothing_offline(tmp_pa
     asyncio.run(fill())
     inner = _Remote()
     CachedForge(inner, store).prefetch_lookups([("O/R", known), ("o/r", unknown)])  # type: ignore[arg-type]
+
+    async def listed() -> None:  # a fresh listing of the repository: nothing of it is asked
+        await CachedForge(FakeForge(), store).list_refs("o/listed")
+
+    asyncio.run(listed())
+    CachedForge(inner, store).prefetch_lookups([("O/Listed", unknown)])  # type: ignore[arg-type]
     offline = _Remote()
     CachedForge(offline, store, offline=True).prefetch_lookups([("o/r", unknown)])  # type: ignore[arg-type]
     CachedForge(_Local(), store).prefetch_lookups([("o/r", unknown)])  # type: ignore[arg-type]

@@ -481,6 +481,21 @@ def test_corpus_from_snapshot(shared_dir, corpus_forge_dir, tmp_path) -> None:
     assert json_run(second)["summary"]["changes"] == 0
 
 
+def test_warm_cache_with_a_token_makes_no_request(emulator, fixtures_dir, tmp_path) -> None:
+    """With a token, listings and the early lookups of SHA pins travel over GraphQL; a warm
+    run must still ask nothing (early lookups skip what the cache answers)."""
+    emu = emulator(fixtures_dir / "forge")
+    root = copy_consumer(fixtures_dir / "consumers" / "findings", tmp_path / "findings")
+    cache = str(tmp_path / "cache")
+    base = ("--server-url", emu.url, "--token", "pinner-test-token", "--cache-dir", cache)
+    cold = invoke(*base, "--format", "json", "--check", str(root))
+    assert emu.stats()["graphql"] > 0
+    emu.reset()
+    warm = invoke(*base, "--format", "json", "--check", str(root))
+    assert emu.stats()["total"] == 0
+    assert json_run(warm)["records"] == json_run(cold)["records"]
+
+
 def test_warm_cache_makes_no_request_and_offline_answers(emulator, fixtures_dir, tmp_path) -> None:
     emu = emulator(fixtures_dir / "forge")
     root = copy_consumer(fixtures_dir / "consumers" / "findings", tmp_path / "findings")

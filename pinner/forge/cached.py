@@ -106,18 +106,29 @@ class CachedForge:
     def prefetch_lookups(self, keys: Iterable[tuple[str, str]]) -> None:
         """Hand the inner forge the commit lookups it can start early (see
         :meth:`pinner.forge.github.GitHubForge.prefetch_lookups`), leaving out what the store
-        already knows: a warm run asks nothing. Offline, nothing is asked at all."""
+        answers anyway: a commit it holds, and every commit of a repository whose ref listing
+        it holds fresh (whether a pin is a tip is then known at once, and a commit that is not
+        one was stored when it was first looked up). A warm run thus asks nothing; offline,
+        nothing is asked at all."""
         start = getattr(self.inner, "prefetch_lookups", None)
         if start is None or self.offline:
             return
         store = self.store
-        start(
-            [
-                (repo, sha)
-                for repo, sha in keys
-                if store is None or store.get(self._key(_COMMIT, repo, (sha,))) is None
-            ]
-        )
+        if store is None:
+            start(list(keys))
+            return
+        listed: dict[str, bool] = {}
+        wanted = []
+        for repo, sha in keys:
+            fresh = listed.get(repo.lower())
+            if fresh is None:
+                entry = store.get(self._key(_REFS, repo, ()))
+                fresh = listed[repo.lower()] = (
+                    entry is not None and entry.fresh and not _too_old(entry, self.refs_ttl)
+                )
+            if not fresh and store.get(self._key(_COMMIT, repo, (sha,))) is None:
+                wanted.append((repo, sha))
+        start(wanted)
 
     # ------------------------------------------------------------------ Forge protocol
 

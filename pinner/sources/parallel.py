@@ -59,7 +59,6 @@ where each starts; the main process takes over the worker's last files if it fin
 
 _PIPE_BYTES = 1 << 20  # ask Linux for a 1 MiB pipe: the worker rarely waits for a reader
 _HEADER = struct.Struct("!I")
-_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named only from Python 3.10 on Linux
 
 
 def parallel_possible() -> bool:
@@ -172,10 +171,10 @@ class FileReader:
     def _fork(self, start: int = 1) -> None:
         """Start the worker on ``files[start:]`` (the main process keeps ``files[:start]``)."""
         read_fd, write_fd = os.pipe()
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ImportError, AttributeError):
             import fcntl
 
-            fcntl.fcntl(write_fd, _F_SETPIPE_SZ, _PIPE_BYTES)
+            fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         try:
             pid = os.fork()
         except OSError:  # no resources for a process: read everything here

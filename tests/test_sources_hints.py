@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pinner.sources import discover, read_source
-from pinner.sources.hints import Hints, hinted_actions, hinted_repositories, hints_for
+from pinner.sources.hints import Hints, hinted_actions, hints_for
 
 WORKFLOW = """\
 on: push
@@ -69,22 +69,23 @@ def test_repositories_once_each_in_file_order_and_only_those_wanted(tmp_path):
     write(tmp_path, "a.yml", WORKFLOW)
     write(tmp_path, "b.yml", "jobs:\n  x:\n    steps:\n      - uses: other/tool@v2\n")
     files = discover([tmp_path])
-    every = hinted_repositories(files, lambda action, relpath: True)
-    assert every == [
+    every = hints_for(files, lambda action, relpath: True).repositories
+    assert every == (
         "acme/shared",
         "actions/checkout",
         "actions/setup-python",
         "actions/cache",
         "partly/silenced",
         "other/tool",
-    ]  # Actions/Checkout is actions/checkout: asked once, first spelling
+    )  # Actions/Checkout is actions/checkout: asked once, first spelling
     asked: list[tuple[str, str]] = []
 
     def wants(action, relpath):
         asked.append((action.slug, relpath))
         return action.owner.lower() != "actions"
 
-    assert hinted_repositories(files, wants) == ["acme/shared", "partly/silenced", "other/tool"]
+    wanted = hints_for(files, wants).repositories
+    assert wanted == ("acme/shared", "partly/silenced", "other/tool")
     assert ("other/tool", ".github/workflows/b.yml") in asked
 
 
@@ -94,7 +95,7 @@ def test_every_hinted_repository_is_one_the_parse_finds(tmp_path):
     (found,) = discover([tmp_path])
     source = read_source(found)
     parsed = {s.value.action.repo_key for s in source.uses if s.value.action is not None}
-    hinted = {r.lower() for r in hinted_repositories([found], lambda a, r: True)}
+    hinted = {r.lower() for r in hints_for([found], lambda a, r: True).repositories}
     assert hinted <= parsed
 
 
@@ -104,7 +105,7 @@ def test_unreadable_files_are_passed_over_without_blocking(tmp_path):
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / ".github" / "workflows" / "fifo.yml")  # would hang a plain open()
     files = discover([tmp_path])
-    assert hinted_repositories(files, lambda a, r: True) == ["a/ok"]
+    assert list(hints_for(files, lambda a, r: True).repositories) == ["a/ok"]
 
 
 @pytest.mark.parametrize(

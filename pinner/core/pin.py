@@ -182,18 +182,6 @@ def may_pin(action: ActionRef, relpath: str, targets: TargetFilter, ignores: Ign
     return targets.wants(action) and not ignores.configured("*", action.target, relpath)
 
 
-def repositories_to_pin(
-    source: SourceFile, targets: TargetFilter, ignores: IgnorePolicy
-) -> list[str]:
-    """``owner/repo`` of every remote ``uses:`` of ``source`` that ``pin`` will resolve, in
-    file order (what a caller may start listing before planning)."""
-    return [
-        site.value.action.slug  # type: ignore[union-attr]
-        for site in source.uses
-        if site.value.kind is UsesKind.REMOTE and is_pinned_here(site, targets, ignores)
-    ]
-
-
 def _site_issue(
     work: _Work, ignores: IgnorePolicy, severity: str, code: str, site: UsesSite, message: str
 ) -> None:

@@ -99,8 +99,3 @@ def hints_for(files: Iterable[DiscoveredFile], wants: Wants) -> Hints:
             if sha is not None:
                 pinned.setdefault((key, sha), (action.slug, sha))
     return Hints(tuple(repos), tuple(pinned.values()))
-
-
-def hinted_repositories(files: Iterable[DiscoveredFile], wants: Wants) -> list[str]:
-    """``owner/repo`` of every remote action the files seem to use (see :func:`hints_for`)."""
-    return list(hints_for(files, wants).repositories)

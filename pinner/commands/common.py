@@ -399,9 +399,10 @@ async def read_user_files_streaming(
     The event loop runs between files, so requests ``on_source`` starts (ref listings and
     lookups for the file's actions) travel while the rest is parsed. Files are handed over
     in file order and every check applies file by file, so the same first error stops the
-    run and no file after it is handed over; requests already started for earlier, valid
-    files are the only difference, and nothing is ever written before the end. ``reader``
-    is one :func:`open_reader` started earlier for the same ``files`` (it is closed here).
+    run and no file after it is handed over; requests the caller already started (for
+    earlier, valid files, or on hints from the raw text) are the only difference, and nothing
+    is ever written before the end. ``reader`` is one :func:`open_reader` started earlier for
+    the same ``files`` (it is closed here).
     """
     import asyncio
 

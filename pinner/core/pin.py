@@ -3,10 +3,11 @@
 The plan is computed before anything is written, so the command can decide as a whole: write
 all of it, nothing (a remote failure without ``--partial``; ``--check``; ``--diff``), or print it.
 
-Network shape (design.md section 6): all distinct repositories are listed concurrently first (one
-ref listing each), then every distinct ``(repo, path, ref)`` is resolved against those listings,
-then the few SHA pins that are no branch or tag tip get a reachability check. Never a request per
-use when one per repository suffices.
+Network shape (design.md section 6): one ref listing per distinct repository, asked for in batches
+(before the files are parsed when the caller has hints, :meth:`PinPlanner.expect`); every distinct
+``(repo, path, ref)`` is resolved against its listing as soon as both its file and its listing are
+in; the few SHA pins that are no branch or tag tip then get a reachability check. Never a request
+per use when one per repository suffices.
 
 What is a *problem* (exit 1, everything else still pinned): a repository, ref or commit that
 definitively does not exist, an impostor or unverifiable SHA, a comment that lies and cannot be

@@ -64,6 +64,7 @@ from tests.forge.server import (
     EPOCH,
     blob_sha,
     commit_message,
+    dumps_indented,
     node_id,
     snapshot_person,
     tag_message,
@@ -269,16 +270,27 @@ def _location(node: Any) -> dict[str, int]:
 
 
 ANSWER_CACHE_SIZE = 512
-"""Distinct requests whose answer is kept per snapshot (see :func:`execute`)."""
+"""Distinct requests whose answer is kept per snapshot (see :func:`answer`)."""
 
-_answers: weakref.WeakKeyDictionary[SnapshotData, OrderedDict[tuple[Any, ...], dict[str, Any]]]
+_answers: weakref.WeakKeyDictionary[SnapshotData, OrderedDict[tuple[Any, ...], _Answer]]
 _answers = weakref.WeakKeyDictionary()
 _answers_lock = threading.Lock()
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    body: dict[str, Any]  # read-only: shared by every request that gets this answer
+    text: str  # the body as the server writes it (indented JSON)
+
+
 def execute(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any]) -> dict[str, Any]:
     """Run a planned request: GitHub's ``{"data": ..., "errors": [...]}`` body (read-only: it
-    may be shared with other requests).
+    may be shared with other requests). See :func:`answer`."""
+    return answer(plan, data, base_url, rate).body
+
+
+def answer(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any]) -> _Answer:
+    """Run a planned request: its body, and that body as the server writes it.
 
     ``rate`` is what ``rateLimit`` answers (the bucket after this query was charged).
     Raises RuntimeError when a resolver failed for a reason other than a GitHub error: that
@@ -288,8 +300,9 @@ def execute(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any])
     except for queries that mention ``rateLimit`` (their answer follows the bucket). Why: the
     snapshot never changes while it is served, so the answer is a function of those alone,
     and graphql-core's per-field execution costs about 0.1 s of CPU for a 20-repository
-    listing. GitHub answers concurrent queries side by side; this process would answer them
-    one after another on one interpreter lock, on the same cores as the client being measured.
+    listing, writing its JSON another 10 ms. GitHub answers concurrent queries side by side;
+    this process would answer them one after another on one interpreter lock, on the same
+    cores as the client being measured.
     """
     key: tuple[Any, ...] | None = None
     if "rateLimit" not in plan.text:
@@ -297,18 +310,19 @@ def execute(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any])
         key = (plan.text, variables, plan.operation_name, base_url)
         with _answers_lock:
             known = _answers.get(data)
-            answer = known.get(key) if known is not None else None
-            if answer is not None:
+            found = known.get(key) if known is not None else None
+            if found is not None:
                 known.move_to_end(key)  # type: ignore[union-attr]
-                return answer
+                return found
     body = _execute(plan, data, base_url, rate)
+    found = _Answer(body, dumps_indented(body))
     if key is not None:
         with _answers_lock:
             known = _answers.setdefault(data, OrderedDict())
-            known[key] = body
+            known[key] = found
             while len(known) > ANSWER_CACHE_SIZE:
                 known.popitem(last=False)
-    return body
+    return found
 
 
 def _execute(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any]) -> dict[str, Any]:

@@ -759,6 +759,7 @@ class _Context:
                 limited = bucket.remaining < plan.cost
                 if not limited and not plan.dry_run:
                     bucket.used += plan.cost
+        text: str | None = None
         if isinstance(plan, list):
             payload: dict[str, Any] = {"errors": plan}
         elif limited:
@@ -773,8 +774,11 @@ class _Context:
                 "resetAt": format_date(datetime.fromtimestamp(bucket.reset, UTC)),
                 "used": bucket.used,
             }
-            payload = gql.execute(plan, self.emu.data, self.base, rate)
-        response = self.json(200, payload, endpoint, etag=False)
+            answer = gql.answer(plan, self.emu.data, self.base, rate)
+            payload, text = answer.body, answer.text
+        if text is None:
+            text = dumps_indented(payload)
+        response = Response(200, text.encode(), endpoint=endpoint, json_body=payload, etag=False)
         response.rate_limited = limited
         response.headers += self.rate_headers(bucket, "graphql")
         return response

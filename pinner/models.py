@@ -17,6 +17,9 @@ from typing import Any, TypeVar
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 """A full, lowercase commit SHA: the only ref form pinner treats as pinned."""
 
+ANY_CASE_SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")
+"""A full commit SHA as a user may write it: the resolver reads it as that (lower-case) SHA."""
+
 REUSABLE_WORKFLOW_RE = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
 
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pinner.core.versions import best_version_tag
 from pinner.errors import NotFoundError
 from pinner.forge.base import Forge
-from pinner.models import ActionRef, GitRef, RefListing
+from pinner.models import ANY_CASE_SHA_RE, ActionRef, GitRef, RefListing
 from pinner.singleflight import SingleFlight
 
-_ANY_CASE_SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHORT_SHA_RE = re.compile(r"^[0-9a-fA-F]{7,39}$")
 _MAX_TAG_DEPTH = 16  # tags of tags of tags: git allows it, nobody sane nests deeper
 
@@ -72,7 +71,7 @@ class Resolver:
         """Resolve one reference; NotFoundError when its repository, ref or commit is missing."""
         listing = await self.listing(action.slug)
         ref = action.ref
-        if _ANY_CASE_SHA_RE.match(ref):
+        if ANY_CASE_SHA_RE.match(ref):
             return await self._resolve_sha(action, listing, ref.lower())
         tag, branch, name = self._lookup(action, listing)
         if tag is None and branch is None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from pinner.errors import InputError
-from pinner.models import ActionRef, UsesKind, UsesValue
+from pinner.models import ANY_CASE_SHA_RE, ActionRef, UsesKind, UsesValue
 from pinner.sources.discovery import DiscoveredFile
 from pinner.sources.grammar import parse_uses
 from pinner.sources.yamlsafe import read_bytes_capped
@@ -36,7 +36,6 @@ from pinner.sources.yamlsafe import read_bytes_capped
 _USES_RE = re.compile(r"""uses[ \t]*:[ \t]+(["']?)([^\s"'#]+)\1[ \t]*(?:#([^\r\n]*))?\r?$""", re.M)
 # what may stand before ``uses:`` on its line: indentation and sequence dashes (``- uses:``)
 _LINE_START_RE = re.compile(r"[ \t]*(?:-[ \t]+)*")
-_ANY_CASE_SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")  # the resolver's test for a SHA pin
 _SILENCED_RE = re.compile(r"\bpinner\s*:\s*ignore\b(?!\s*\[)", re.IGNORECASE)
 
 Wants = Callable[[ActionRef, str], bool]  # (action, relpath) -> whether pin resolves it
@@ -88,7 +87,7 @@ def hints_for(files: Iterable[DiscoveredFile], wants: Wants) -> Hints:
             continue
         for action in hinted_actions(text, parsed):
             key = action.repo_key
-            sha = action.ref.lower() if _ANY_CASE_SHA_RE.match(action.ref) else None
+            sha = action.ref.lower() if ANY_CASE_SHA_RE.match(action.ref) else None
             if key in seen and (sha is None or (key, sha) in pinned):
                 continue
             if not wants(action, found.relpath):

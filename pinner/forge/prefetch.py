@@ -23,10 +23,9 @@ class ListingPrefetch:
 
     ``list_refs`` must memoise per run (the resolver's single-flight listing does, and so does
     :class:`~pinner.forge.cached.CachedForge`), or the prefetched answers would be asked for
-    again. ``on_sent`` hears each group of repositories
-    the moment their listings are asked for (the planner starts their references then).
-    :meth:`cancel` stops what is still in flight (a run that ends early must not leave
-    requests behind).
+    again. ``on_sent`` hears each group of repositories the moment their listings are asked
+    for (the planner starts their references then). :meth:`cancel` stops what is still in
+    flight (a run that ends early must not leave requests behind).
     """
 
     def __init__(

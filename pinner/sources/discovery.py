@@ -105,14 +105,23 @@ class _Collector:
             self.skipped.add(skipped.path)
             self._on_skip(skipped)
 
-    def add(self, candidate: Path, root: Path, kind: str, real_dir: Path | None = None) -> None:
+    def add(
+        self,
+        candidate: Path,
+        root: Path,
+        kind: str,
+        real_dir: Path | None = None,
+        relpath: str | None = None,
+    ) -> None:
         """Add a file found under ``root`` (resolving symlinks safely).
 
         ``real_dir`` is the resolved directory ``candidate`` was listed in, when the caller has
         it: a file there that is no symlink is then ``real_dir / name`` without resolving every
         component of its path again (a few hundred files cost dozens of ``lstat`` calls each).
+        ``relpath`` is ``candidate`` relative to ``root``, when the caller worked it out already.
         """
-        relpath = candidate.relative_to(root).as_posix()
+        if relpath is None:
+            relpath = candidate.relative_to(root).as_posix()
         real: Path | str
         if candidate.is_symlink():
             real = _resolve(candidate)
@@ -169,8 +178,6 @@ def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
     real_scope = scope.resolve()
     for dirpath, dirnames, filenames in os.walk(scope, followlinks=False):
         current = Path(dirpath)
-        # os.walk descends into no symlinked directory, so below scope nothing is a link
-        real_current = real_scope / current.relative_to(scope)
         kept = []
         for name in sorted(dirnames):
             if name in SKIP_DIRS:
@@ -192,9 +199,11 @@ def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
             if name in ACTION_NAMES:
                 candidate = current / name
                 relpath = candidate.relative_to(root).as_posix()
+                # os.walk descends into no symlinked directory: below scope nothing is a link
+                real_current = real_scope / current.relative_to(scope)
                 actions.append((relpath, candidate, "action", real_current))
-    for _, candidate, kind, real_dir in sorted(found) + sorted(actions):
-        collector.add(candidate, root, kind, real_dir)
+    for relpath, candidate, kind, real_dir in sorted(found) + sorted(actions):
+        collector.add(candidate, root, kind, real_dir, relpath)
 
 
 def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[DiscoveredFile]:

@@ -280,7 +280,7 @@ _answers_lock = threading.Lock()
 @dataclass(frozen=True, slots=True)
 class _Answer:
     body: dict[str, Any]  # read-only: shared by every request that gets this answer
-    text: str  # the body as the server writes it (indented JSON)
+    data: bytes  # the body as the server writes it (indented JSON, UTF-8)
 
 
 def execute(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any]) -> dict[str, Any]:
@@ -315,7 +315,7 @@ def answer(plan: Plan, data: SnapshotData, base_url: str, rate: dict[str, Any]) 
                 known.move_to_end(key)  # type: ignore[union-attr]
                 return found
     body = _execute(plan, data, base_url, rate)
-    found = _Answer(body, dumps_indented(body))
+    found = _Answer(body, dumps_indented(body).encode())
     if key is not None:
         with _answers_lock:
             known = _answers.setdefault(data, OrderedDict())

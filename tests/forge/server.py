@@ -759,12 +759,12 @@ class _Context:
                 limited = bucket.remaining < plan.cost
                 if not limited and not plan.dry_run:
                     bucket.used += plan.cost
-        text: str | None = None
         if isinstance(plan, list):
-            payload: dict[str, Any] = {"errors": plan}
+            response = self.json(200, {"errors": plan}, endpoint, etag=False)
         elif limited:
             message = "API rate limit exceeded for user ID 1."
-            payload = {"errors": [{"type": "RATE_LIMITED", "message": message}]}
+            errors = [{"type": "RATE_LIMITED", "message": message}]
+            response = self.json(200, {"errors": errors}, endpoint, etag=False)
         else:
             rate = {
                 "cost": plan.cost,
@@ -774,11 +774,10 @@ class _Context:
                 "resetAt": format_date(datetime.fromtimestamp(bucket.reset, UTC)),
                 "used": bucket.used,
             }
-            answer = gql.answer(plan, self.emu.data, self.base, rate)
-            payload, text = answer.body, answer.text
-        if text is None:
-            text = dumps_indented(payload)
-        response = Response(200, text.encode(), endpoint=endpoint, json_body=payload, etag=False)
+            answer = gql.answer(plan, self.emu.data, self.base, rate)  # JSON written once
+            response = Response(
+                200, answer.data, endpoint=endpoint, json_body=answer.body, etag=False
+            )
         response.rate_limited = limited
         response.headers += self.rate_headers(bucket, "graphql")
         return response

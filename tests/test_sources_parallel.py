@@ -55,14 +55,20 @@ def assert_reaped(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def test_the_worker_reads_the_same_outcomes_in_file_order(tmp_path):
-    files = tree(tmp_path, bad=(3, 9))
-    reader = FileReader(files, read_source, parallel=True)
+def forked(files, read=read_source) -> list[tuple[str, object]]:
+    """Outcomes read with a worker; the worker is reaped once they are all in."""
+    reader = FileReader(files, read, parallel=True)
     assert reader.forked
     pid = reader._pid
-    assert outcomes(reader) == serial(files)
+    got = outcomes(reader)
     assert pid is not None
     assert_reaped(pid)
+    return got
+
+
+def test_the_worker_reads_the_same_outcomes_in_file_order(tmp_path):
+    files = tree(tmp_path, bad=(3, 9))
+    assert forked(files) == serial(files)
 
 
 def test_both_processes_read_and_every_file_has_one_outcome(tmp_path):
@@ -76,8 +82,7 @@ def test_both_processes_read_and_every_file_has_one_outcome(tmp_path):
             time.sleep(0.01)  # a slow main process: the worker surely gets its share
         return read_source(found)
 
-    reader = FileReader(files, read, parallel=True)
-    got = outcomes(reader)
+    got = forked(files, read)
     assert [relpath for relpath, _ in got] == [f.relpath for f in files]
     assert got == serial(files)
     assert len(set(here)) == len(here)  # this process never read a file twice
@@ -93,11 +98,7 @@ def test_a_worker_that_dies_leaves_its_files_to_this_process(tmp_path):
             os._exit(7)  # the worker crashes half-way through its share
         return read_source(found)
 
-    reader = FileReader(files, read, parallel=True)
-    pid = reader._pid
-    assert outcomes(reader) == serial(files)
-    assert pid is not None
-    assert_reaped(pid)
+    assert forked(files, read) == serial(files)
 
 
 def test_a_bug_in_the_worker_is_met_again_here_with_its_traceback(tmp_path):
@@ -117,7 +118,7 @@ def test_a_bug_in_the_worker_is_met_again_here_with_its_traceback(tmp_path):
             raise RuntimeError("worker only")
         return read_source(found)
 
-    assert outcomes(FileReader(files, read_flaky, parallel=True)) == serial(files)
+    assert forked(files, read_flaky) == serial(files)
 
 
 def test_a_killed_worker_changes_nothing(tmp_path):

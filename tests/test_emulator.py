@@ -77,7 +77,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ],
         },
     ]
-    rel.write(root)
+    meta = {"repo_id": 197814629, "owner_id": 44036562, "archived": True}
+    (rel.write(root) / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     asset = root / "_downloads" / "octo-org" / "releaser" / "releases" / "download" / "v1.0.0"
     asset.mkdir(parents=True)
     (asset / "tool.tar.gz").write_bytes(b"TOOL-BYTES")
@@ -141,6 +142,17 @@ def test_repository_uses_directory_spelling(client: httpx.Client) -> None:
     body = client.get("/repos/OCTO-ORG/hello-action").json()
     assert body["full_name"] == REPO
     assert body["default_branch"] == "main"
+
+
+def test_repository_facts_come_from_meta_json_or_the_name(client: httpx.Client) -> None:
+    """Ids and ``archived`` come from a snapshot's ``meta.json``; without one they are
+    stable numbers derived from the name (the same on every request and every run)."""
+    body = client.get("/repos/octo-org/releaser").json()
+    assert (body["id"], body["owner"]["id"], body["archived"]) == (197814629, 44036562, True)
+    derived = client.get(f"/repos/{REPO}").json()
+    again = client.get(f"/repos/{REPO.upper()}").json()
+    assert derived["id"] == again["id"] and derived["owner"]["id"] == again["owner"]["id"]
+    assert derived["archived"] is False and derived["id"] != body["id"]
 
 
 def test_git_refs_and_tag_objects(client: httpx.Client) -> None:
@@ -562,7 +574,8 @@ def test_schema_validator_rejects_wrong_shapes(shared_dir: Path) -> None:
     # nullable: a release's name may be null, its tag_name may not
     release = "GET /repos/{owner}/{repo}/releases/latest"
     assert validator.describes(release, 200)
-    assert not validator.describes("GET /repos/{owner}/{repo}", 200)
+    assert validator.describes("GET /repos/{owner}/{repo}", 200)
+    assert not validator.describes("GET /repos/{owner}/{repo}/git/refs", 200)
 
 
 def test_cli_prints_listening_line_and_serves(data_dir: Path, tmp_path: Path) -> None:

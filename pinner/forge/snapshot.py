@@ -320,6 +320,25 @@ class RepoSnapshot:
         self._load()
         return self._snapshot_commit
 
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The repository's own facts from an optional ``meta.json`` beside ``refs.json``.
+
+        Keys a snapshot may give: ``repo_id`` and ``owner_id`` (the numbers GitHub's
+        ``GET /repos/{o}/{r}`` answers as ``id`` and ``owner.id``; a repository deleted and
+        re-created under the same name has a new ``repo_id``), ``archived`` (bool) and
+        ``full_name`` (the current spelling, when the repository was renamed). Absent keys
+        mean "derive it": the emulator then answers stable numbers from the name.
+        """
+        path = self._top("meta.json")
+        if path is None:
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"unreadable snapshot file: {exc}", path=str(path)) from exc
+        return data if isinstance(data, dict) else {}
+
     @staticmethod
     def _root_commit(records: dict[str, CommitRecord]) -> str | None:
         roots = [r for r in records.values() if not r.parents]

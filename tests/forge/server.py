@@ -885,28 +885,95 @@ class _Context:
         }
 
     def repository(self, snap: RepoSnapshot) -> Response:
-        owner, name = snap.name.split("/", 1)
-        api = f"{self.api}/repos/{snap.name}"
-        body = {
-            "id": _stable_id("repo", snap.name.lower()),
-            "node_id": node_id("R", snap.name.lower()),
+        """``GET /repos/{o}/{r}``: the full-repository body GitHub's schema requires.
+
+        Ids, ``archived`` and a renamed ``full_name`` come from the snapshot's ``meta.json``
+        when it has one; otherwise ids are stable numbers derived from the name.
+        """
+        meta = snap.meta
+        full_name = meta.get("full_name") or snap.name
+        owner, name = full_name.split("/", 1)
+        api = f"{self.api}/repos/{full_name}"
+        web = f"{self.base}/{full_name}"
+        owner_json = self.user(owner)
+        if "owner_id" in meta:
+            owner_json["id"] = int(meta["owner_id"])
+        templates = {
+            "archive_url": "{archive_format}{/ref}",
+            "assignees_url": "assignees{/user}",
+            "blobs_url": "git/blobs{/sha}",
+            "branches_url": "branches{/branch}",
+            "collaborators_url": "collaborators{/collaborator}",
+            "comments_url": "comments{/number}",
+            "commits_url": "commits{/sha}",
+            "compare_url": "compare/{base}...{head}",
+            "contents_url": "contents/{+path}",
+            "contributors_url": "contributors",
+            "deployments_url": "deployments",
+            "downloads_url": "downloads",
+            "events_url": "events",
+            "forks_url": "forks",
+            "git_commits_url": "git/commits{/sha}",
+            "git_refs_url": "git/refs{/sha}",
+            "git_tags_url": "git/tags{/sha}",
+            "hooks_url": "hooks",
+            "issue_comment_url": "issues/comments{/number}",
+            "issue_events_url": "issues/events{/number}",
+            "issues_url": "issues{/number}",
+            "keys_url": "keys{/key_id}",
+            "labels_url": "labels{/name}",
+            "languages_url": "languages",
+            "merges_url": "merges",
+            "milestones_url": "milestones{/number}",
+            "notifications_url": "notifications{?since,all,participating}",
+            "pulls_url": "pulls{/number}",
+            "releases_url": "releases{/id}",
+            "stargazers_url": "stargazers",
+            "statuses_url": "statuses/{sha}",
+            "subscribers_url": "subscribers",
+            "subscription_url": "subscription",
+            "tags_url": "tags",
+            "teams_url": "teams",
+            "trees_url": "git/trees{/sha}",
+        }
+        host = self.base.split("://", 1)[-1]
+        body: dict[str, Any] = {
+            "id": int(meta.get("repo_id") or _stable_id("repo", full_name.lower())),
+            "node_id": node_id("R", full_name.lower()),
             "name": name,
-            "full_name": snap.name,
+            "full_name": full_name,
             "private": False,
-            "owner": self.user(owner),
-            "html_url": f"{self.base}/{snap.name}",
+            "owner": owner_json,
+            "html_url": web,
             "description": None,
             "fork": False,
             "url": api,
-            "tags_url": f"{api}/tags",
-            "branches_url": f"{api}/branches{{/branch}}",
-            "git_refs_url": f"{api}/git/refs{{/sha}}",
-            "releases_url": f"{api}/releases{{/id}}",
-            "contents_url": f"{api}/contents/{{+path}}",
-            "compare_url": f"{api}/compare/{{base}}...{{head}}",
-            "clone_url": f"{self.base}/{snap.name}.git",
+            **{key: f"{api}/{tail}" for key, tail in templates.items()},
+            "git_url": f"git://{host}/{full_name}.git",
+            "ssh_url": f"git@{host}:{full_name}.git",
+            "clone_url": f"{web}.git",
+            "svn_url": web,
+            "mirror_url": None,
+            "homepage": None,
+            "language": None,
+            "license": None,
+            "size": 0,
+            "forks": 0,
+            "forks_count": 0,
+            "stargazers_count": 0,
+            "watchers": 0,
+            "watchers_count": 0,
+            "open_issues": 0,
+            "open_issues_count": 0,
+            "network_count": 0,
+            "subscribers_count": 0,
             "default_branch": snap.default_branch,
-            "archived": False,
+            "has_issues": True,
+            "has_projects": False,
+            "has_wiki": False,
+            "has_pages": False,
+            "has_discussions": False,
+            "archived": bool(meta.get("archived", False)),
             "disabled": False,
             "visibility": "public",
             "created_at": EPOCH,

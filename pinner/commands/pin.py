@@ -26,15 +26,18 @@ if TYPE_CHECKING:  # the core is imported when the command runs, not for every c
     from pinner.models import SourceFile
     from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
+    from pinner.sources.dockerfile import Dockerfile
     from pinner.sources.parallel import FileReader
 
-HELP = """Pin every action to a full commit SHA with a truthful version comment.
+HELP = """Pin every action to a full commit SHA with a truthful version comment, and every
+container image to its digest.
 
 Finds .github/workflows/*.y{a,}ml and every action.y{a,}ml under PATH (default: .), resolves each
 owner/repo[/path]@ref (tag before branch, annotated tags peeled) and rewrites it to
-owner/repo[/path]@<40-hex commit> # <most specific version tag at that commit>. Nothing else in
-the files changes. Already pinned SHAs are verified (impostor commits are reported, never
-blessed) and get their comment added or corrected.
+owner/repo[/path]@<40-hex commit> # <most specific version tag at that commit>. Container images
+(docker:// steps, container, services, docker actions and their Dockerfile FROM lines) become
+IMAGE:TAG@sha256:<digest>. Nothing else in the files changes. Already pinned SHAs and digests
+are verified (impostor commits and digests are reported, never blessed).
 
 Exit codes: 0 done/clean; 1 problems found, or changes needed with --check; 2 usage or input
 error; 3 remote failure (nothing is written unless --partial).
@@ -67,6 +70,8 @@ Partial = Annotated[
     ),
 ]
 SkipUnreadable = common.skip_unreadable_option("pinned")
+NoImages = common.NoImages
+RegistryAuth = common.RegistryAuth
 VerifyBudget = Annotated[
     int,
     typer.Option(
@@ -96,6 +101,8 @@ def pin(
     partial: Partial = False,
     verify_budget: VerifyBudget = 10,
     skip_unreadable: SkipUnreadable = False,
+    no_images: NoImages = False,
+    registry_auth: RegistryAuth = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -110,6 +117,8 @@ def pin(
             partial=partial,
             verify_budget=verify_budget,
             skip_unreadable=skip_unreadable,
+            images=not no_images,
+            registry_auth=registry_auth,
         )
         forge_options.use_color()  # validates the value; pin's output has no colour yet
         return start_pin(options, forge_options.settings())
@@ -131,6 +140,9 @@ class PinOptions:
     partial: bool = False
     verify_budget: int = 10
     skip_unreadable: bool = False
+    images: bool = True
+    registry_auth: Path | None = None
+    registry_config: Any = None  # the DockerConfig read from registry_auth / DOCKER_CONFIG
 
     @classmethod
     def parse(
@@ -145,12 +157,21 @@ class PinOptions:
         partial: bool = False,
         verify_budget: int = 10,
         skip_unreadable: bool = False,
+        images: bool = True,
+        registry_auth: Path | None = None,
     ) -> PinOptions:
         """Validate raw option values; UsageError (exit 2) names the flag at fault."""
         if output_format not in ("text", "json"):
             raise UsageError(f"--format must be text or json, not {output_format!r}")
         if diff and output_format == "json":
             raise UsageError("--diff prints a patch; use it without --format json")
+        if registry_auth is not None and not images:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        registry_config = None
+        if images:
+            from pinner.registry import load_credentials
+
+            registry_config = load_credentials(registry_auth)
         return cls(
             paths=paths,
             check=check,
@@ -161,6 +182,9 @@ class PinOptions:
             partial=partial,
             verify_budget=verify_budget,
             skip_unreadable=skip_unreadable,
+            images=images,
+            registry_auth=registry_auth,
+            registry_config=registry_config,
         )
 
     @property
@@ -242,22 +266,40 @@ async def _pin_files(
                 for u in skipped
             ]
             plan = await planner.finish(sources, unreadable=unreadable)
+            dockerfiles: list[Dockerfile] = []
+            if options.images:
+                plan, dockerfiles = await _plan_images(
+                    plan, sources, options, settings, forge, config
+                )
         finally:
             planner.cancel()
 
+    from pinner.core.images import dockerfile_bytes, edits_by_file
+
+    image_edits, dockerfile_edits = edits_by_file(plan.image_changes)
     new_bytes: dict[Path, bytes] = {}
     by_path = {s.path: s for s in sources}
     no_ops: set[Path] = set()
     for path in changed_paths(plan):
         source = by_path[path]
         edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
+        edits += [Edit(site, value) for site, value in image_edits.get(path, ())]
         data = apply_edits(source, edits)
         if data == _original_bytes(source):
             no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)
         else:
             new_bytes[path] = data
+    for dockerfile in dockerfiles:
+        if dockerfile.path in dockerfile_edits:
+            new_bytes[dockerfile.path] = dockerfile_bytes(
+                dockerfile, dockerfile_edits[dockerfile.path]
+            )
     if no_ops:
-        plan = replace(plan, changes=tuple(c for c in plan.changes if c.site.path not in no_ops))
+        plan = replace(
+            plan,
+            changes=tuple(c for c in plan.changes if c.site.path not in no_ops),
+            image_changes=tuple(c for c in plan.image_changes if c.target.path not in no_ops),
+        )
 
     remote_failed = bool(plan.remote_failures)
     written = False
@@ -265,15 +307,46 @@ async def _pin_files(
         write_all(new_bytes)
         written = True
 
-    _report(options, plan, sources, new_bytes, written)
+    originals = [(s.path, s.relpath, s.text) for s in sources]
+    originals += [(d.path, d.relpath, d.text) for d in dockerfiles]
+    _report(options, plan, originals, new_bytes, written)
 
     if remote_failed:
         return EXIT_REMOTE
     if plan.problems:
         return EXIT_FINDINGS
-    if options.check and plan.changes:
+    if options.check and (plan.changes or plan.image_changes):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+async def _plan_images(
+    plan: PinPlan,
+    sources: list[SourceFile],
+    options: PinOptions,
+    settings: Settings,
+    forge: object,
+    config: Config | None,
+) -> tuple[PinPlan, list[Dockerfile]]:
+    """The image part of the run: in-repo Dockerfiles found, every image resolved/verified."""
+    from pinner.core.images import ImagePlan, collect_dockerfiles, image_targets, plan_images
+    from pinner.registry import open_registry
+
+    dockerfiles, found_issues = collect_dockerfiles(
+        sources, on_error="report" if options.skip_unreadable else "raise"
+    )
+    targets = image_targets(sources, dockerfiles)
+    if not targets and not found_issues:
+        return plan, dockerfiles
+    async with open_registry(settings, forge, config=options.registry_config) as registry:
+        if registry is None:
+            note = (
+                f"{len(targets)} image reference(s) not checked: --snapshot serves no container "
+                "registry (--no-images leaves images out)"
+            )
+            return plan.with_images(ImagePlan(issues=tuple(found_issues)), [note]), dockerfiles
+        image_plan = await plan_images(targets, registry, config=config, extra_issues=found_issues)
+    return plan.with_images(image_plan), dockerfiles
 
 
 def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:
@@ -289,7 +362,7 @@ def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config
 def _report(
     options: PinOptions,
     plan: PinPlan,
-    sources: list[SourceFile],
+    originals: list[tuple[Path, str, str]],
     new_bytes: dict[Path, bytes],
     written: bool,
 ) -> None:
@@ -304,10 +377,9 @@ def _report(
     out, err = pin_text.render(plan)
     if options.diff:
         diffs = []
-        for source in sources:
-            if source.path in new_bytes:
-                new_text = _decode(new_bytes[source.path])
-                diffs.append((source.relpath, _original_text(source), new_text))
+        for path, relpath, text in originals:
+            if path in new_bytes:
+                diffs.append((relpath, text, _decode(new_bytes[path])))
         sys.stdout.write(pin_diff.render(diffs))
     else:
         for line in out:
@@ -325,10 +397,6 @@ def _report(
 def _original_bytes(source: SourceFile) -> bytes:
     data = source.text.encode("utf-8")
     return b"\xef\xbb\xbf" + data if source.bom else data
-
-
-def _original_text(source: SourceFile) -> str:
-    return source.text
 
 
 def _decode(data: bytes) -> str:

@@ -6,6 +6,7 @@ branch names, error messages quoting the forge) passes through :func:`for_termin
 
 from __future__ import annotations
 
+from pinner.core.images import ImageChange
 from pinner.core.pin import PinChange, PinIssue, PinPlan
 from pinner.sanitize import for_terminal
 
@@ -30,6 +31,16 @@ def change_line(change: PinChange) -> str:
     )
 
 
+def image_line(change: ImageChange) -> str:
+    """``file:line: docker://alpine:3.19 -> docker://alpine:3.19@sha256:... (image pinned)``."""
+    what = "multi-platform index" if change.index else "image"
+    where = " in the matrix" if change.target.context == "matrix" else ""
+    return for_terminal(
+        f"{change.relpath}:{change.line}: {change.old} -> {change.new} ({what} pinned{where})",
+        single_line=True,
+    )
+
+
 def issue_line(issue: PinIssue) -> str:
     """``file:line: problem|warning|remote error: message``."""
     label = "remote error" if issue.severity == "remote" else issue.severity
@@ -38,13 +49,18 @@ def issue_line(issue: PinIssue) -> str:
 
 def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
     """One closing line: what happened, in numbers."""
-    files = len({c.site.path for c in plan.changes})
+    files = plan.changed_files
     n = len(plan.changes)
+    what = f"{n} use(s)"
+    if plan.image_changes:
+        images = f"{len(plan.image_changes)} image(s)"
+        what = f"{what} and {images}" if n else images
+    n += len(plan.image_changes)
     if mode == "write":
         verb = "changed" if written else "not written"
-        head = f"{n} use(s) in {files} file(s) {verb}" if n else "nothing to change"
+        head = f"{what} in {files} file(s) {verb}" if n else "nothing to change"
     else:
-        head = f"{n} use(s) in {files} file(s) would change" if n else "nothing would change"
+        head = f"{what} in {files} file(s) would change" if n else "nothing would change"
     tail = [
         f"{len(plan.problems)} problem(s)",
         f"{len(plan.warnings)} warning(s)",
@@ -72,4 +88,9 @@ def render(plan: PinPlan) -> tuple[list[str], list[str]]:
         errors.append(issue_line(issue))
     for message, count in repeats.items():
         errors[first[message]] += f" (and {count} more use{'s' if count > 1 else ''})"
-    return [change_line(c) for c in plan.changes], errors
+    errors += [for_terminal(f"pinner: note: {note}", single_line=True) for note in plan.notes]
+    changes = [(c.relpath, c.line, change_line(c)) for c in plan.changes]
+    changes += [(c.relpath, c.line, image_line(c)) for c in plan.image_changes]
+    if plan.image_changes:  # in file order, uses and images together
+        changes.sort(key=lambda c: (c[0], c[1]))
+    return [line for _, _, line in changes], errors

@@ -110,6 +110,8 @@ def audit(
     rules_only: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    no_images: common.NoImages = False,
+    registry_auth: common.RegistryAuth = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -121,6 +123,7 @@ def audit(
         from pinner.config import load_config
         from pinner.core.audit import run_audit
         from pinner.forge.factory import open_forge
+        from pinner.registry import load_credentials, open_registry
         from pinner.rules.base import Severity, all_rules
 
         if output_format not in FORMATS:
@@ -137,6 +140,9 @@ def audit(
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
+        if registry_auth is not None and no_images:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        credentials = None if no_images else load_credentials(registry_auth)
         found, root = common.discover_one_repository(paths or [Path(".")], command="audit")
         if not found:
             typer.echo("pinner: no workflow or action files found", err=True)
@@ -148,7 +154,13 @@ def audit(
         )
         sources, _ = common.read_user_files(found, paths or [])
         async with open_forge(settings) as forge:
-            result = await run_audit(sources, forge, root=root, config=config, budget=budget)
+            if no_images:
+                result = await run_audit(sources, forge, root=root, config=config, budget=budget)
+            else:
+                async with open_registry(settings, forge, config=credentials) as registry:
+                    result = await run_audit(
+                        sources, forge, root=root, config=config, budget=budget, registry=registry
+                    )
         text = render(result, output_format, color=paint)
         if output is not None:
             output.write_text(text, encoding="utf-8")

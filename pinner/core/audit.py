@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
@@ -21,6 +22,10 @@ from pinner.core.walk import Graph, walk
 from pinner.forge.base import Forge
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
+
+if TYPE_CHECKING:
+    from pinner.core.images import ImageFacts
+    from pinner.registry.client import RegistryClient
 
 ALL_RULES_MARKERS = frozenset({"*", "all"})
 """Inline ``# pinner: ignore[*]`` / ``ignore[all]`` silences every rule on that line."""
@@ -78,14 +83,17 @@ def evaluate(
     min_severity: Severity = Severity.MEDIUM,
     rules: Sequence[Rule] | None = None,
     downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
+    images: Mapping[str, ImageFacts] | None = None,
 ) -> AuditResult:
     """Apply ``rules`` (default: all registered) to every edge of ``graph``.
 
-    ``downloads`` maps node ids to the downloads found in them (``mutable-download``).
+    ``downloads`` maps node ids to the downloads found in them (``mutable-download``);
+    ``images`` what registries said about each image (``unpinned-image``'s fix,
+    ``impostor-image``, ``stale-image-tag``).
     """
     config = config or Config()
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph, downloads or {})
+    context = RuleContext(graph, downloads or {}, images or {})
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -145,13 +153,25 @@ async def run_audit(
     config: Config | None = None,
     min_severity: Severity | None = None,
     budget: int = 10,
+    registry: RegistryClient | None = None,
 ) -> AuditResult:
-    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
+    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
+
+    With ``registry``, every image the graph reaches (in your files and inside remote docker
+    actions at their pinned commits) is resolved and its digest verified.
+    """
     config = config or Config()
     graph = await walk(sources, forge, root=root, budget=budget, select=config.selects)
     threshold = min_severity or config.min_severity or Severity.MEDIUM
     downloads = await downloads_by_node(graph, forge)
-    return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+    images = None
+    if registry is not None:
+        from pinner.core.images import facts_for
+
+        images = await facts_for((e.image for e in graph.edges if e.image), registry)
+    return evaluate(
+        graph, config=config, min_severity=threshold, downloads=downloads, images=images
+    )
 
 
 async def downloads_by_node(graph: Graph, forge: Forge) -> dict[str, tuple[DownloadSite, ...]]:

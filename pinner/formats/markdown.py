@@ -50,6 +50,9 @@ def _date(value: datetime | None) -> str:
 
 
 def _point(point: VersionPoint) -> str:
+    if point.digest is not None or (point.sha is None and "@sha" in point.ref):
+        digest = f" ({_code(point.digest[:19])})" if point.digest else ""
+        return f"{_code(point.version or point.ref)}{digest}"  # an image: its tag and digest
     sha = f" ({_code(point.sha[:7])})" if point.sha else ""
     if point.version and point.ref not in (point.version, point.sha):
         return f"{_code(point.ref)} → {_code(point.version)}{sha}"
@@ -85,7 +88,8 @@ def _held_row(summary: HeldSummary) -> str:
     version = _link(_code(held.candidate.version or held.candidate.ref), held.release_url)
     if held.reason == "cooldown":
         wait = format_duration(held.cooldown) if held.cooldown is not None else "?"
-        why = f"cooldown {wait}, released {_date(held.released_at)}"
+        word = {"created": "built", "first-seen": "first seen"}.get(held.date_source, "released")
+        why = f"cooldown {wait}, {word} {_date(held.released_at)}"
         when = _date(held.eligible_at) if held.eligible_at else "unknown release date"
     else:
         why = f"{held.level or 'newer'} update, beyond `--bump`"
@@ -113,9 +117,14 @@ def _summary(group: Group) -> str:
     if "comment" in by_kind:
         n = len(by_kind["comment"])
         parts.append(f"corrects the version comments of {_count(n, 'action', 'actions')}")
+    if "image" in by_kind:
+        n = len(by_kind["image"])
+        parts.append(f"moves {_count(n, 'container image', 'container images')} to new digests")
     said = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
     if any(c.mutable for c in group.changes):
         tail = "; `--keep-style` tags stay mutable."
+    elif set(by_kind) == {"image"}:
+        tail = "; every image is pinned by digest, its tag kept for people."
     else:
         tail = "; every use is pinned to a full commit SHA with its version in a comment."
     return f"This change set {said}{tail}"

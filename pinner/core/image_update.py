@@ -23,6 +23,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pinner.core.images import ImageTarget, inspect
 from pinner.core.update import (
@@ -35,8 +36,10 @@ from pinner.core.update import (
     VersionPoint,
 )
 from pinner.errors import NotFoundError, RemoteError
-from pinner.registry.client import ImageDate, RegistryClient
 from pinner.registry.names import ImageNameError, ImageRef, parse_image
+
+if TYPE_CHECKING:
+    from pinner.registry.client import ImageDate, RegistryClient
 
 _TAG_VERSION_RE = re.compile(r"^(?P<prefix>[vV]?)(?P<numbers>\d+(?:\.\d+){0,3})(?P<suffix>.*)$")
 

@@ -27,13 +27,16 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from pinner.errors import NotFoundError, RemoteError
 from pinner.models import ImageSite, SourceFile
-from pinner.registry.client import ManifestInfo, RegistryClient
 from pinner.registry.names import ImageNameError, ImageRef, parse_image
 from pinner.sources.comments import parse_ignore
 from pinner.sources.dockerfile import Dockerfile, FromLine, read_dockerfile
+
+if TYPE_CHECKING:  # the HTTP stack loads when a registry is really asked (not for --snapshot)
+    from pinner.registry.client import ManifestInfo, RegistryClient
 
 PROBLEM = "problem"
 WARNING = "warning"

@@ -563,9 +563,14 @@ class Transport:
                 if _unknown_host(exc):
                     # DNS says the name does not exist: retrying for a minute will not change
                     # that (no network, or a typo in --server-url), so say it at once.
+                    wrong = (
+                        "image name"
+                        if spec.kind is RequestKind.REGISTRY
+                        else "--server-url/--api-url"
+                    )
                     raise RemoteError(
                         f"cannot resolve host {httpx.URL(url).host}: no network, or a wrong "
-                        "--server-url/--api-url?"
+                        f"{wrong}?"
                     ) from None
                 raise _Retryable(self._describe(exc)) from None
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:

@@ -34,12 +34,12 @@ async def open_registry(
     With ``forge`` (what :func:`pinner.forge.factory.open_forge` gave), its transport and its
     persistent cache are shared; otherwise a transport of its own is opened and closed here.
     """
-    from pinner.forge.http import Transport
-    from pinner.registry.client import RegistryClient
-
     if settings.snapshot_dirs:
         yield None
         return
+    from pinner.forge.http import Transport
+    from pinner.registry.client import RegistryClient
+
     store = getattr(forge, "store", None)
     transport = getattr(getattr(forge, "inner", None), "transport", None)
     own = None

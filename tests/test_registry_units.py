@@ -375,12 +375,20 @@ def test_dockerfile_from_lines() -> None:
         "   python:3.12 AS final\n"
         "  FROM $BASE\n"
         "RUN echo FROM nothing\n"
+        "RUN <<EOT bash\n"
+        "FROM inside:heredoc\n"
+        "EOT\n"
+        "COPY <<-'X' /a\n"
+        "\tFROM also:data\n"
+        "\tX\n"
+        "FROM last:1\n"
     )
     froms = parse_froms(text)
     assert [(f.line, f.image, f.stage) for f in froms] == [
         (3, "golang:1.22", "Build"),
         (7, "python:3.12", "final"),
         (8, "$BASE", None),
+        (16, "last:1", None),
     ]
     for entry in froms:
         assert text[entry.span.start : entry.span.end] == entry.image
@@ -400,3 +408,19 @@ def test_image_tag_versions_and_families() -> None:
     assert tag_level(parse_tag("v1.2.3"), parse_tag("v2.0.0")) == "major"  # type: ignore[arg-type]
     assert within(a, b, "minor") and not within(a, b, "patch")
     assert not within(parse_tag("1"), parse_tag("2"), "minor")  # type: ignore[arg-type]
+
+
+def test_hostile_tag_names_from_a_registry_are_never_candidates() -> None:
+    from datetime import UTC, datetime
+
+    from pinner.core.image_update import ImageUpdater
+    from pinner.core.update import UpdatePolicy, VersionPoint
+
+    class Listing:
+        async def list_tags(self, ref: object) -> tuple[str, ...]:
+            return ("1.3\n", "\uff11.4", "1.5\x1b[2J", "1.6 ", "9" * 200, "1.3", "1.2")
+
+    updater = ImageUpdater(Listing(), UpdatePolicy(now=datetime(2026, 1, 1, tzinfo=UTC)))  # type: ignore[arg-type]
+    old = VersionPoint(ref="1.2", version="1.2", sha=None)
+    found = asyncio.run(updater._newer_tags(parse_image("a/b:1.2"), "1.2", {}, old, ()))
+    assert found == [("1.3", "minor")]

@@ -36,12 +36,14 @@ from pinner.core.update import (
     VersionPoint,
 )
 from pinner.errors import NotFoundError, RemoteError
-from pinner.registry.names import ImageNameError, ImageRef, parse_image
+from pinner.registry.names import TAG_RE, ImageNameError, ImageRef, parse_image
 
 if TYPE_CHECKING:
     from pinner.registry.client import ImageDate, RegistryClient
 
-_TAG_VERSION_RE = re.compile(r"^(?P<prefix>[vV]?)(?P<numbers>\d+(?:\.\d+){0,3})(?P<suffix>.*)$")
+_TAG_VERSION_RE = re.compile(
+    r"^(?P<prefix>[vV]?)(?P<numbers>\d+(?:\.\d+){0,3})(?P<suffix>.*)$", re.ASCII | re.DOTALL
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,8 @@ class ImageUpdater:
             return []
         found: list[tuple[TagVersion, str]] = []
         for name in await self.registry.list_tags(ref):
+            if not TAG_RE.match(name):
+                continue  # a registry's list is remote text: only real tag names are written
             version = parse_tag(name)
             if version is None or version.family != current.family:
                 continue

@@ -10,6 +10,7 @@ anything else (``--platform=...`` flags and ``AS name`` are kept as written):
   continues the instruction on the next line;
 * ``FROM scratch`` and ``FROM <earlier stage>`` name no image; a stage name is compared
   case-insensitively, as BuildKit does;
+* the body of a heredoc (``RUN <<EOF`` ... ``EOF``) is data, whatever its lines say;
 * an image built from a build argument (``FROM $BASE``, ``FROM python:${PY}``) cannot be
   pinned statically and is reported as such.
 """
@@ -28,6 +29,7 @@ MAX_DOCKERFILE_BYTES = 1024 * 1024
 """Largest Dockerfile read (real ones are a few KiB)."""
 
 _DIRECTIVE_RE = re.compile(r"^#\s*([A-Za-z_]+)\s*=\s*(\S+)\s*$")
+_HEREDOC_RE = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ def parse_froms(text: str) -> list[FromLine]:
     while index < len(lines):
         tokens, index = _instruction(lines, offsets, index, escape)
         if not tokens or tokens[0][0].upper() != "FROM":
+            index = _after_heredocs(lines, index, tokens)
             continue
         args = tokens[1:]
         while args and args[0][0].startswith("--"):
@@ -94,6 +97,18 @@ def parse_froms(text: str) -> list[FromLine]:
         if stage:
             stages.add(stage.lower())
     return found
+
+
+def _after_heredocs(lines: list[str], index: int, tokens: list[tuple[str, int, int]]) -> int:
+    """The line after the bodies of the heredocs an instruction opens (``<<EOF``, ``<<-EOF``)."""
+    for token, _, _ in tokens:
+        for dash, _, word in _HEREDOC_RE.findall(token):
+            while index < len(lines):
+                line = lines[index].rstrip("\r\n")
+                index += 1
+                if (line.lstrip("\t") if dash else line) == word:
+                    break
+    return index
 
 
 def _instruction(

@@ -22,6 +22,7 @@ from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
 
 if TYPE_CHECKING:  # the core is imported when the command runs, not for every command line
     from pinner.config import Config
+    from pinner.core.images import ImagePlan
     from pinner.core.pin import PinPlan
     from pinner.models import SourceFile
     from pinner.settings import Settings
@@ -265,12 +266,22 @@ async def _pin_files(
                 )
                 for u in skipped
             ]
-            plan = await planner.finish(sources, unreadable=unreadable)
             dockerfiles: list[Dockerfile] = []
-            if options.images:
-                plan, dockerfiles = await _plan_images(
-                    plan, sources, options, settings, forge, config
+            if not options.images:
+                plan = await planner.finish(sources, unreadable=unreadable)
+            else:
+                # registries and the forge are asked side by side: neither waits for the other
+                import asyncio
+
+                images = asyncio.ensure_future(
+                    _plan_images(sources, options, settings, forge, config)
                 )
+                try:
+                    plan = await planner.finish(sources, unreadable=unreadable)
+                    image_plan, notes, dockerfiles = await images
+                finally:
+                    images.cancel()
+                plan = plan.with_images(image_plan, notes)
         finally:
             planner.cancel()
 
@@ -321,14 +332,15 @@ async def _pin_files(
 
 
 async def _plan_images(
-    plan: PinPlan,
     sources: list[SourceFile],
     options: PinOptions,
     settings: Settings,
     forge: object,
     config: Config | None,
-) -> tuple[PinPlan, list[Dockerfile]]:
-    """The image part of the run: in-repo Dockerfiles found, every image resolved/verified."""
+) -> tuple[ImagePlan, list[str], list[Dockerfile]]:
+    """The image part of the run: in-repo Dockerfiles found, every image resolved/verified.
+
+    Returns the image plan, notes about the run, and the Dockerfiles the plan may rewrite."""
     from pinner.core.images import ImagePlan, collect_dockerfiles, image_targets, plan_images
     from pinner.registry import open_registry
 
@@ -337,16 +349,16 @@ async def _plan_images(
     )
     targets = image_targets(sources, dockerfiles)
     if not targets and not found_issues:
-        return plan, dockerfiles
+        return ImagePlan(), [], dockerfiles
     async with open_registry(settings, forge, config=options.registry_config) as registry:
         if registry is None:
             note = (
                 f"{len(targets)} image reference(s) not checked: --snapshot serves no container "
                 "registry (--no-images leaves images out)"
             )
-            return plan.with_images(ImagePlan(issues=tuple(found_issues)), [note]), dockerfiles
+            return ImagePlan(issues=tuple(found_issues)), [note], dockerfiles
         image_plan = await plan_images(targets, registry, config=config, extra_issues=found_issues)
-    return plan.with_images(image_plan), dockerfiles
+    return image_plan, [], dockerfiles
 
 
 def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:

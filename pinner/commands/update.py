@@ -41,8 +41,9 @@ def register(app: typer.Typer) -> None:
         cls=FastCommand,
         help=(
             "Move every action to its newest eligible release (cooldown, --bump policy), pinned "
-            "to a commit SHA with a version comment, and write the PR title/body/commit message "
-            "a bot needs. --check: exit 1 when updates are available, write nothing."
+            "to a commit SHA with a version comment, and container images to the digest their tag "
+            "(or a newer tag) names, and write the PR title/body/commit message a bot needs. "
+            "--check: exit 1 when updates are available, write nothing."
         ),
     )(update)
 

@@ -216,6 +216,9 @@ def collect_dockerfiles(
         image = runs.get("image") if isinstance(runs, MappingNode) else None
         if not isinstance(image, ScalarNode) or not image.value.strip():
             continue
+        using = runs.get("using") if isinstance(runs, MappingNode) else None
+        if isinstance(using, ScalarNode) and using.value.strip().lower() != "docker":
+            continue  # runs.image means nothing to the runner outside a docker action
         value = image.value.strip()
         if value.startswith("docker://"):
             continue

@@ -138,8 +138,6 @@ def audit(
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
         found, root = common.discover_one_repository(paths or [Path(".")], command="audit")
-        if not found:
-            typer.echo("pinner: no workflow or action files found", err=True)
         config = load_config(root, explicit=config_file).merged(
             min_severity=threshold,
             include=common.compile_patterns(include, "--include"),

@@ -448,27 +448,45 @@ class _UserFiles:
         return outcome
 
 
+def discover_files(
+    paths: Sequence[Path], *, as_given: Sequence[Path] | None = None
+) -> list[DiscoveredFile]:
+    """The workflow and action files every command reads, found under ``paths`` (default ``.``).
+
+    The one place commands discover the user's files, so each of them refuses alike (exit 2,
+    ``no workflow or action files under PATH``) to run where nothing is found: a wrong
+    directory or a typo must never pass for a clean repository. ``as_given`` are the paths as
+    the user typed them, when ``paths`` were resolved first: the message names what was typed.
+    """
+    from pinner.sources.discovery import NoFilesFound, discover
+
+    wanted = list(paths) or [Path(".")]
+    try:
+        return discover(wanted, require=True)
+    except NoFilesFound as exc:
+        if as_given is None or len(as_given) != len(wanted):
+            raise
+        raise NoFilesFound(as_given[wanted.index(exc.given)]) from None
+
+
 def discover_one_repository(
     targets: Sequence[Path], *, command: str
 ) -> tuple[list[DiscoveredFile], Path]:
     """Discover the files under ``targets``, which must all lie in one repository.
 
-    ``audit`` and ``checksums`` walk one repository's graph per run: local ``./`` references
-    resolve against its root. Returns the files and that root.
+    ``checksums`` walks one repository's graph per run: local ``./`` references resolve
+    against its root. Returns the files (at least one: see :func:`discover_files`) and that
+    root.
     """
-    from pinner.sources import discover
-
     for target in targets:
         if not target.exists():
             raise UsageError(f"{target}: no such file or directory")
-    found = discover(list(targets))
+    found = discover_files(targets)
     roots = {f.root for f in found}
     if len(roots) > 1:
         listed = ", ".join(sorted(str(r) for r in roots))
         raise UsageError(f"{command} works on one repository at a time (paths span {listed})")
-    if found:
-        return found, found[0].root
-    return found, targets[0] if targets[0].is_dir() else targets[0].parent
+    return found, found[0].root
 
 
 def refuse_invalid_uses(sources: Sequence[SourceFile]) -> None:

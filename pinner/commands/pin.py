@@ -175,9 +175,7 @@ def start_pin(options: PinOptions, settings: Settings) -> Coroutine[Any, Any, in
     second core when worthwhile (:mod:`pinner.sources.parallel`), so the worker parses while
     this process sets up.
     """
-    from pinner.sources import discover
-
-    files = discover(list(options.paths))
+    files = common.discover_files(options.paths)
     reader = common.open_reader(files)
     try:
         return run_pin(options, settings, files, reader)

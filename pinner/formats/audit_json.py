@@ -26,12 +26,13 @@ from typing import Any
 from pinner import __version__
 from pinner.core.audit import AuditResult
 from pinner.core.walk import Edge, Node
+from pinner.formats import schemas
 from pinner.formats.jsontext import dumps_document
 from pinner.rules.base import Finding
 
-SCHEMA = "pinner.audit/1"
-SCHEMA_FILE = Path(__file__).with_name("audit_schema.json")
-"""The JSON Schema (draft-07) of this document, shipped with the package."""
+SCHEMA = schemas.AUDIT
+SCHEMA_FILE = Path(__file__).with_name(schemas.SCHEMA_FILES[SCHEMA])
+"""The JSON Schema of this document, shipped with the package."""
 
 
 def node_json(node: Node) -> dict[str, Any]:

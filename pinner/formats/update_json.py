@@ -30,10 +30,11 @@ from typing import Any
 
 from pinner.core.cooldown import format_duration
 from pinner.core.update import Change, Group, HeldBack, Location, Skipped, UpdatePlan, VersionPoint
+from pinner.formats import schemas
 from pinner.formats.markdown import pr_body
 from pinner.formats.update_messages import commit_message, pr_title
 
-SCHEMA = "pinner.update/1"
+SCHEMA = schemas.UPDATE
 
 
 def _date(value: datetime | None) -> str | None:
@@ -153,7 +154,4 @@ def render(
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of ``pinner.update/1`` (shipped as ``update_schema.json``)."""
-    from importlib.resources import files
-
-    text = files("pinner.formats").joinpath("update_schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return schemas.load_schema(SCHEMA)

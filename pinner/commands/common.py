@@ -469,6 +469,65 @@ def discover_files(
         raise NoFilesFound(as_given[wanted.index(exc.given)]) from None
 
 
+def repository_labels(files: Sequence[DiscoveredFile]) -> dict[Path, str]:
+    """Each repository root of ``files`` (in order) and the label its paths get in output.
+
+    With one repository the label is ``""``: paths are relative to its root, as always. With
+    several, every path must say which repository it belongs to, so each root is labelled by
+    its path relative to the current directory (``tokio/``, ``../uv/``; an absolute path
+    where none is shorter): a label and a path together are then a path a terminal or an
+    editor can open from where pinner ran.
+    """
+    import os
+
+    roots = list(dict.fromkeys(f.root for f in files))
+    if len(roots) < 2:
+        return {root: "" for root in roots}
+    labels = {}
+    for root in roots:
+        try:
+            relative = os.path.relpath(root)
+        except ValueError:  # another drive (Windows)
+            relative = str(root)
+        label = relative if len(relative) <= len(str(root)) else str(root)
+        labels[root] = "" if label == "." else label.replace(os.sep, "/") + "/"
+    return labels
+
+
+def file_labels(files: Sequence[DiscoveredFile]) -> dict[Path, str]:
+    """Each file's repository label (:func:`repository_labels`), by the file's path on disk."""
+    labels = repository_labels(files)
+    return {f.path: labels[f.root] for f in files}
+
+
+def label_sources(
+    sources: Sequence[SourceFile], files: Sequence[DiscoveredFile]
+) -> list[SourceFile]:
+    """``sources`` with every ``relpath`` prefixed by its repository's label.
+
+    For commands whose output names files only by ``relpath`` (``update``): with several
+    repositories, two ``.github/workflows/ci.yml`` stay two files in every format. With one
+    repository, the sources are returned as they are.
+    """
+    from dataclasses import replace
+
+    labels = file_labels(files)
+    if not any(labels.values()):
+        return list(sources)
+    out = []
+    for source in sources:
+        label = labels.get(source.path, "")
+        out.append(
+            replace(
+                source,
+                relpath=label + source.relpath,
+                uses=tuple(replace(s, relpath=label + s.relpath) for s in source.uses),
+                images=tuple(replace(i, relpath=label + i.relpath) for i in source.images),
+            )
+        )
+    return out
+
+
 def discover_one_repository(
     targets: Sequence[Path], *, command: str
 ) -> tuple[list[DiscoveredFile], Path]:

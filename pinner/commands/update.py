@@ -247,17 +247,15 @@ def load_sources(
     become problem records of the plan. ``as_given``: ``roots`` as the user typed them."""
     from pinner.core.update import Location, Skipped
 
-    sources, skipped = common.read_user_files(
-        common.discover_files(roots, as_given=as_given),
-        roots,
-        verb="updates",
-        skip_unreadable=skip,
-    )
-    unreadable = [
-        Skipped(u.relpath, f"not read: {u.reason}", (Location(u.relpath, u.line),), problem=True)
-        for u in skipped
-    ]
-    return sources, unreadable
+    files = common.discover_files(roots, as_given=as_given)
+    sources, skipped = common.read_user_files(files, roots, verb="updates", skip_unreadable=skip)
+    labels = common.file_labels(files)  # several repositories: every path says which
+    unreadable = []
+    for u in skipped:
+        name = labels.get(u.path, "") + u.relpath
+        reason = f"not read: {u.reason}"
+        unreadable.append(Skipped(name, reason, (Location(name, u.line),), problem=True))
+    return common.label_sources(sources, files), unreadable
 
 
 def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[SourceFile]:

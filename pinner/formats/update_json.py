@@ -6,10 +6,12 @@ incompatible change bumps the number). Top level:
 - ``schema``, ``now`` (the clock used), ``policy`` (bump, pre, keep_style, group, cooldown with
   its ``source``: ``--cooldown``, ``.github/dependabot.yml``, ``pyproject.toml`` or ``default``),
 - ``changes``: one record per change: ``id``, ``group``, ``action``, ``repo``, ``kind``
-  (``update`` | ``pin`` | ``comment``), ``level`` (semver level crossed), ``files``
+  (``update`` | ``pin`` | ``comment`` | ``branch``), ``level`` (semver level crossed), ``files``
   (``[{file, line}]``), ``from``/``to`` (``{ref, version, sha}``), ``value`` (the new ``uses:``),
   ``released_at``, ``date_source`` (``release`` | ``tagger`` | ``commit`` | ``unknown``),
   ``age_days``, ``release_url``, ``compare_url``, ``mutable``, ``immutable_release``, ``note``,
+  ``branch`` (kind ``branch``: the branch a SHA pin follows moved; ``note`` says "branch X
+  moved"),
 - ``held_back``: newer releases not taken: ``reason`` (``cooldown`` | ``bump``), ``candidate``,
   ``eligible_at`` (cooldown), ``cooldown``, ``released_at``, ``release_url``, ``files``,
 - ``skipped``: uses left alone (branch refs, missing repositories, no version known),
@@ -70,6 +72,7 @@ def change_record(change: Change, group: str | None) -> dict[str, Any]:
         "mutable": change.mutable,
         "immutable_release": change.immutable_release,
         "note": change.note,
+        "branch": change.branch,
     }
 
 
@@ -87,6 +90,7 @@ def held_record(held: HeldBack) -> dict[str, Any]:
         "cooldown": format_duration(held.cooldown) if held.cooldown is not None else None,
         "release_url": held.release_url,
         "files": _files(held.locations),
+        "branch": held.branch,
     }
 
 

@@ -270,3 +270,23 @@ def test_tree_wanted_is_few_causes_and_a_short_tree() -> None:
     )
     assert not audit_text.tree_wanted(AuditResult(graph, many, (), Severity.MEDIUM), 3)
     assert audit_text.tree_wanted(AuditResult(graph, many[:-1], (), Severity.MEDIUM), 3)
+
+
+@pytest.mark.corpus
+def test_corpus_consumers_print_each_cause_once(corpus_forge_dir: Path, shared_dir: Path) -> None:
+    """Real repositories: as many entries as causes, every occurrence's line listed."""
+    consumers = shared_dir / "corpus" / "consumers"
+    names = ["certbot__certbot", "sphinx-doc__sphinx", "rust-lang__rust-analyzer"]
+    entry = re.compile(r"^(?:\S+:\d+:\d+: )?(high|medium|low|informational) [a-z-]+: ")
+    for name in names:
+        args = ("--snapshot", str(corpus_forge_dir), str(consumers / name))
+        env = {"PINNER_NO_GH": "1", "GITHUB_TOKEN": "", "GH_TOKEN": "", "NO_COLOR": "1"}
+        text = CliRunner().invoke(app, ["audit", *args], env=env).stdout
+        doc = json.loads(CliRunner().invoke(app, ["audit", *args, "-f", "json"], env=env).stdout)
+        entries = [ln for ln in text.splitlines() if entry.match(ln)]
+        assert len(entries) == doc["summary"]["groups"] < len(doc["findings"]), name
+        for finding in doc["findings"]:
+            listed = f"{finding['file']}:{finding['line']}"
+            assert re.search(rf"{re.escape(finding['file'])}:(\d+, )*{finding['line']}\b", text), (
+                listed
+            )

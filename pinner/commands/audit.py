@@ -146,11 +146,8 @@ def audit(
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
-        targets = [p for p in paths or [Path(".")]]
-        for target in targets:
-            if not target.exists():
-                raise UsageError(f"{target}: no such file or directory")
-        found = common.discover_files(targets)
+        # several repositories may be audited together; each path must hold files to read
+        found = common.discover_files(paths or [Path(".")])
         roots = common.repository_labels(found)
         # one configuration for the run: the first repository's (as pin and update do)
         config = load_config(found[0].root, explicit=config_file).merged(

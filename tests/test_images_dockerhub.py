@@ -168,3 +168,27 @@ def test_a_docker_hub_rate_limit_is_exit_3_with_the_reset_time_and_writes_nothin
     assert "--registry-auth" in result.output and "Traceback" not in result.output
     assert "no file was written" in result.output
     assert (root / ".github/workflows/ci.yml").read_text() == workflow
+
+
+def test_snapshot_runs_ask_no_registry_and_say_so(tmp_path: Path) -> None:
+    import json
+
+    import jsonschema
+
+    from pinner.formats.schemas import PIN, load_schema
+
+    forge = Path(__file__).resolve().parents[1] / "fixtures" / "forge"
+    workflow = "jobs:\n  a:\n    container: alpine:3.19\n    steps:\n      - uses: docker://x/y:1\n"
+    root = repo(tmp_path, workflow)
+    with respx.mock(assert_all_mocked=True) as mock:
+        text = invoke("pin", "--snapshot", str(forge), str(root))
+        document = invoke("pin", "--snapshot", str(forge), "--format", "json", str(root))
+    assert not mock.calls
+    assert text.exit_code == 0, text.output
+    assert (
+        "2 image reference(s) not checked: --snapshot serves no container registry" in text.output
+    )
+    data = json.loads(document.stdout)
+    jsonschema.validate(data, load_schema(PIN))
+    assert data["notes"] and data["records"] == []
+    assert (root / ".github/workflows/ci.yml").read_text() == workflow

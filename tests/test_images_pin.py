@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 
+from pinner.formats.schemas import PIN, load_schema
 from tests.registry.fixtures import (
     GITHUB_TOKEN,
     Registries,
@@ -179,6 +181,7 @@ def test_json_records_each_image_change(regs: Registries, tmp_path: Path) -> Non
     result = run("pin", "--no-cache", "--check", "--format", "json", str(root))
     assert result.returncode == 1
     document = json.loads(result.stdout)
+    jsonschema.validate(document, load_schema(PIN))
     (record,) = document["records"]
     assert record["kind"] == "image" and record["index"] is True
     assert record["new"] == pinned(regs, host, "o/multi:v2")

@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pinner.formats.update_json import json_schema
+from pinner.formats.schemas import UPDATE, load_schema
 from tests.registry.fixtures import clean_env, pinner_command
 from tests.registry.harness import REGISTRY_BINARY, Registry, require_tools
 from tests.registry.images import Pusher, build_image
@@ -77,7 +77,7 @@ def test_a_moved_tag_moves_the_digest_after_the_cooldown(
     held = run(*cache, "--now", "2026-06-01T00:00:00Z", "--format", "json", str(root))
     assert held.returncode == 0, held.stderr
     document = json.loads(held.stdout)
-    jsonschema.validate(document, json_schema())
+    jsonschema.validate(document, load_schema(UPDATE))
     assert document["changes"] == []
     (record,) = document["held_back"]
     assert record["reason"] == "cooldown" and record["date_source"] == "created"
@@ -97,7 +97,7 @@ def test_a_moved_tag_moves_the_digest_after_the_cooldown(
     )  # fmt: skip
     assert moved.returncode == 0, moved.stderr
     document = json.loads(moved.stdout)
-    jsonschema.validate(document, json_schema())
+    jsonschema.validate(document, load_schema(UPDATE))
     (change,) = document["changes"]
     assert change["kind"] == "image" and change["level"] is None
     assert change["from"] == {"ref": f"1.0@{old.digest}", "version": "1.0", "sha": None,

@@ -200,9 +200,7 @@ def start_pin(options: PinOptions, settings: Settings) -> Coroutine[Any, Any, in
     second core when worthwhile (:mod:`pinner.sources.parallel`), so the worker parses while
     this process sets up.
     """
-    from pinner.sources import discover
-
-    files = discover(list(options.paths))
+    files = common.discover_files(options.paths)
     reader = common.open_reader(files)
     try:
         return run_pin(options, settings, files, reader)
@@ -273,8 +271,9 @@ async def _pin_files(
                 # registries and the forge are asked side by side: neither waits for the other
                 import asyncio
 
+                roots = {f.path: f.root for f in files}
                 images = asyncio.ensure_future(
-                    _plan_images(sources, options, settings, forge, config)
+                    _plan_images(sources, roots, options, settings, forge, config)
                 )
                 try:
                     plan = await planner.finish(sources, unreadable=unreadable)
@@ -320,7 +319,9 @@ async def _pin_files(
 
     originals = [(s.path, s.relpath, s.text) for s in sources]
     originals += [(d.path, d.relpath, d.text) for d in dockerfiles]
-    _report(options, plan, originals, new_bytes, written)
+    labels = common.file_labels(files)
+    labels.update(_dockerfile_labels(files, labels, dockerfiles))
+    _report(options, plan, originals, new_bytes, written, labels)
 
     if remote_failed:
         return EXIT_REMOTE
@@ -333,6 +334,7 @@ async def _pin_files(
 
 async def _plan_images(
     sources: list[SourceFile],
+    roots: dict[Path, Path],
     options: PinOptions,
     settings: Settings,
     forge: object,
@@ -345,7 +347,7 @@ async def _plan_images(
     from pinner.registry import open_registry
 
     dockerfiles, found_issues = collect_dockerfiles(
-        sources, on_error="report" if options.skip_unreadable else "raise"
+        sources, roots=roots, on_error="report" if options.skip_unreadable else "raise"
     )
     targets = image_targets(sources, dockerfiles)
     if not targets and not found_issues:
@@ -359,6 +361,20 @@ async def _plan_images(
             return ImagePlan(issues=tuple(found_issues)), [note], dockerfiles
         image_plan = await plan_images(targets, registry, config=config, extra_issues=found_issues)
     return image_plan, [], dockerfiles
+
+
+def _dockerfile_labels(
+    files: list[DiscoveredFile], labels: dict[Path, str], dockerfiles: list[Dockerfile]
+) -> dict[Path, str]:
+    """The repository label of each Dockerfile: the one of the repository it lies in."""
+    roots = {f.root: labels.get(f.path, "") for f in files}
+    out: dict[Path, str] = {}
+    for dockerfile in dockerfiles:
+        for root, label in roots.items():
+            if root in dockerfile.path.parents:
+                out[dockerfile.path] = label
+                break
+    return out
 
 
 def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:
@@ -377,6 +393,7 @@ def _report(
     originals: list[tuple[Path, str, str]],
     new_bytes: dict[Path, bytes],
     written: bool,
+    labels: dict[Path, str],
 ) -> None:
     if options.output_format == "json":
         from pinner.formats import pin_json
@@ -386,12 +403,12 @@ def _report(
         return
     from pinner.formats import pin_diff, pin_text
 
-    out, err = pin_text.render(plan)
+    out, err = pin_text.render(plan, labels)
     if options.diff:
         diffs = []
         for path, relpath, text in originals:
             if path in new_bytes:
-                diffs.append((relpath, text, _decode(new_bytes[path])))
+                diffs.append((labels.get(path, "") + relpath, text, _decode(new_bytes[path])))
         sys.stdout.write(pin_diff.render(diffs))
     else:
         for line in out:

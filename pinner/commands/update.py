@@ -204,13 +204,22 @@ def update(
         if registry_auth is not None and no_images:
             raise UsageError("--registry-auth is for images; it cannot go with --no-images")
         credentials = None if no_images else load_credentials(registry_auth)
-        sources, unreadable = load_sources(roots, skip=skip_unreadable)
+        sources, unreadable, repository_roots = load_sources(
+            roots, skip=skip_unreadable, as_given=paths or [Path(".")]
+        )
         dockerfiles: list[Dockerfile] = []
         async with open_forge(settings) as forge:
             images = None
             if not no_images:
                 images, dockerfiles, notes = await plan_images(
-                    sources, policy, settings, forge, credentials, skip_unreadable, config
+                    sources,
+                    policy,
+                    settings,
+                    forge,
+                    credentials,
+                    skip_unreadable,
+                    config,
+                    repository_roots,
                 )
                 unreadable = [*unreadable, *notes]
             plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
@@ -260,22 +269,24 @@ def repository_root(path: Path) -> Path:
 
 
 def load_sources(
-    roots: Sequence[Path], *, skip: bool = False
-) -> tuple[list[SourceFile], list[Skipped]]:
+    roots: Sequence[Path], *, skip: bool = False, as_given: Sequence[Path] | None = None
+) -> tuple[list[SourceFile], list[Skipped], dict[Path, Path]]:
     """Discover and read every workflow and action file under ``roots`` (as ``pin`` does: see
     :func:`pinner.commands.common.read_user_files`); unreadable files skipped with ``skip``
-    become problem records of the plan."""
+    become problem records of the plan. ``as_given``: ``roots`` as the user typed them.
+    Also returns each file's repository root, by its path (in-repo Dockerfiles are found
+    relative to it)."""
     from pinner.core.update import Location, Skipped
-    from pinner.sources import discover
 
-    sources, skipped = common.read_user_files(
-        discover(list(roots)), roots, verb="updates", skip_unreadable=skip
-    )
-    unreadable = [
-        Skipped(u.relpath, f"not read: {u.reason}", (Location(u.relpath, u.line),), problem=True)
-        for u in skipped
-    ]
-    return sources, unreadable
+    files = common.discover_files(roots, as_given=as_given)
+    sources, skipped = common.read_user_files(files, roots, verb="updates", skip_unreadable=skip)
+    labels = common.file_labels(files)  # several repositories: every path says which
+    unreadable = []
+    for u in skipped:
+        name = labels.get(u.path, "") + u.relpath
+        reason = f"not read: {u.reason}"
+        unreadable.append(Skipped(name, reason, (Location(name, u.line),), problem=True))
+    return common.label_sources(sources, files), unreadable, {f.path: f.root for f in files}
 
 
 def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[SourceFile]:
@@ -339,6 +350,7 @@ async def plan_images(
     credentials: DockerConfig | None,
     skip_unreadable: bool,
     config: Config,
+    roots: dict[Path, Path],
 ) -> tuple[ImageUpdates | None, list[Dockerfile], list[Skipped]]:
     """The images' part of an update: in-repo Dockerfiles, each image's move (or none).
 
@@ -350,7 +362,7 @@ async def plan_images(
     from pinner.registry import open_registry
 
     dockerfiles, issues = collect_dockerfiles(
-        sources, on_error="report" if skip_unreadable else "raise"
+        sources, roots=roots, on_error="report" if skip_unreadable else "raise"
     )
     found = [
         Skipped(i.target.written, i.message, (Location(i.target.relpath, i.target.line),), True)

@@ -24,7 +24,8 @@ writes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -194,14 +195,19 @@ def _site_targets(site: ImageSite) -> list[ImageTarget]:
 
 
 def collect_dockerfiles(
-    sources: Sequence[SourceFile], *, on_error: str = "raise"
+    sources: Sequence[SourceFile],
+    *,
+    roots: Mapping[Path, Path] | None = None,
+    on_error: str = "raise",
 ) -> tuple[list[Dockerfile], list[ImageIssue]]:
     """The Dockerfiles that in-repo docker actions (``runs.image: Dockerfile``) build.
 
     A Dockerfile path is relative to its action's directory and must stay inside the
-    repository; one that does not exist is a problem on the action's ``runs.image`` line.
-    A Dockerfile that cannot be read (binary, too large) raises InputError (exit 2) unless
-    ``on_error="report"``, which makes it a problem instead.
+    repository (``roots``: each source's repository root by its path; by default what its
+    ``relpath`` implies); one that does not exist is a problem on the action's
+    ``runs.image`` line. Its ``relpath`` continues the action's (a repository label of a
+    multi-repository run included). A Dockerfile that cannot be read (binary, too large)
+    raises InputError (exit 2) unless ``on_error="report"``, which makes it a problem instead.
     """
     from pinner.errors import InputError
     from pinner.sources.yamlsafe import MappingNode, ScalarNode, compose
@@ -222,14 +228,13 @@ def collect_dockerfiles(
         value = image.value.strip()
         if value.startswith("docker://"):
             continue
-        directory = PurePosixPath(source.relpath).parent
-        relpath = (directory / value).as_posix().removeprefix("./")
-        repo_root = _root_of(source)
+        relpath = posixpath.normpath(f"{PurePosixPath(source.relpath).parent}/{value}")
+        repo_root = roots.get(source.path) if roots is not None else _root_of(source)
         target = ImageTarget(
             source.path, source.relpath, image.line, image.column, "runs.image", value
         )
-        path = (repo_root / relpath) if repo_root is not None else None
-        if path is None or not _inside(path, repo_root):  # type: ignore[arg-type]
+        path = source.path.parent / value
+        if repo_root is None or not _inside(path, repo_root):
             message = f"runs.image {value} is outside the repository; not read"
             issues.append(ImageIssue(PROBLEM, "unresolvable-image", target, message))
             continue
@@ -241,25 +246,12 @@ def collect_dockerfiles(
         if resolved in found:
             continue
         try:
-            found[resolved] = read_dockerfile(path, relpath=_normal(relpath))
+            found[resolved] = read_dockerfile(path, relpath=relpath)
         except InputError as exc:
             if on_error == "raise":
                 raise
             issues.append(ImageIssue(PROBLEM, "unreadable", target, f"not pinned: {exc}"))
     return list(found.values()), issues
-
-
-def _normal(relpath: str) -> str:
-    parts: list[str] = []
-    for part in relpath.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            continue
-        parts.append(part)
-    return "/".join(parts)
 
 
 def _root_of(source: SourceFile) -> Path | None:

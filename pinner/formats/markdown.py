@@ -63,7 +63,13 @@ def _where(change: Change | HeldBack) -> str:
     return "<br>".join(_code(f"{loc.file}:{loc.line}") for loc in change.locations)
 
 
+def _branch_point(branch: str, point: VersionPoint) -> str:
+    return f"{_code(branch)} ({_code((point.sha or point.ref)[:7])})"
+
+
 def _change_row(change: Change) -> str:
+    if change.branch is not None:
+        return _branch_row(change)
     links = [
         _link("release notes", change.release_url) if change.release_url else None,
         _link("compare", change.compare_url) if change.compare_url else None,
@@ -82,14 +88,32 @@ def _change_row(change: Change) -> str:
     )
 
 
+def _branch_row(change: Change) -> str:
+    """A SHA pin following a branch, moved to its new tip: "branch stable moved"."""
+    branch = change.branch or ""
+    committed = _date(change.released_at)
+    if change.age_days is not None:
+        committed += f" ({change.age_days} days ago)"
+    compare = _link("compare", change.compare_url) if change.compare_url else ""
+    return (
+        f"| {_code(change.action)} | {_branch_point(branch, change.old)} "
+        f"| {_branch_point(branch, change.new)} | branch {_code(branch)} moved "
+        f"| {committed} | {compare} | {_where(change)} |"
+    )
+
+
 def _held_row(summary: HeldSummary) -> str:
     held = summary.held
     current = "<br>".join(_point(old) for old in summary.olds)
     version = _link(_code(held.candidate.version or held.candidate.ref), held.release_url)
+    released = {"created": "built", "first-seen": "first seen"}.get(held.date_source, "released")
+    if held.branch is not None:
+        current = "<br>".join(_branch_point(held.branch, old) for old in summary.olds)
+        version = f"new tip {_branch_point(held.branch, held.candidate)}"
+        released = "committed"
     if held.reason == "cooldown":
         wait = format_duration(held.cooldown) if held.cooldown is not None else "?"
-        word = {"created": "built", "first-seen": "first seen"}.get(held.date_source, "released")
-        why = f"cooldown {wait}, {word} {_date(held.released_at)}"
+        why = f"cooldown {wait}, {released} {_date(held.released_at)}"
         when = _date(held.eligible_at) if held.eligible_at else "unknown release date"
     else:
         why = f"{held.level or 'newer'} update, beyond `--bump`"
@@ -117,6 +141,9 @@ def _summary(group: Group) -> str:
     if "comment" in by_kind:
         n = len(by_kind["comment"])
         parts.append(f"corrects the version comments of {_count(n, 'action', 'actions')}")
+    if "branch" in by_kind:
+        n = len(by_kind["branch"])
+        parts.append(f"moves {_count(n, 'branch pin', 'branch pins')} to their branch's new tip")
     if "image" in by_kind:
         n = len(by_kind["image"])
         parts.append(f"moves {_count(n, 'container image', 'container images')} to new digests")

@@ -63,6 +63,10 @@ def action_line(action: str, changes: Sequence[Change]) -> str:
     kinds = {c.kind for c in changes}
     if kinds == {"image"}:
         return image_line(name, changes)
+    if kinds == {"branch"}:  # follow actions-rs/toolchain branch stable to fa04a14
+        branches = _unique([_one_line(c.branch or "") for c in changes])
+        tips = _unique([_one_line(c.new.ref[:7]) for c in changes])
+        return f"follow {name} branch {', '.join(branches)} to {', '.join(tips)}"
     if kinds == {"comment"}:
         return f"fix version comment of {name} to {', '.join(news)}"
     if "update" in kinds:
@@ -96,7 +100,7 @@ def pr_title(group: Group) -> str:
         return f"{SUBJECT_PREFIX}: update {len(actions)} container images"
     verb = (
         "update"
-        if verbs & {"update", "image"}
+        if verbs & {"update", "branch", "image"}
         else ("pin" if "pin" in verbs else "fix comments of")
     )
     what = "GitHub Actions and container images" if "image" in verbs else "GitHub Actions"

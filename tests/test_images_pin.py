@@ -495,3 +495,41 @@ def test_digest_content_is_verified(regs: Registries) -> None:
         headers={"Accept": "application/vnd.oci.image.index.v1+json"},
     ).content
     assert digest_of(body) == regs.digest("o/multi:v2")
+
+
+def test_several_repositories_with_their_dockerfiles(regs: Registries, tmp_path: Path) -> None:
+    """Two repositories in one run: each Dockerfile is found in its own repository and every
+    path printed says which repository it is in (pin and update alike)."""
+    host = regs.anonymous.host
+    files = {
+        ".github/actions/b/action.yml": "runs:\n  using: docker\n  image: Dockerfile\n",
+        ".github/actions/b/Dockerfile": f"FROM {host}/o/tool:v1\n",
+        ".github/workflows/ci.yml": "jobs:\n  a:\n    steps:\n      - uses: ./.github/actions/b\n",
+    }
+    for name in ("one", "two"):
+        write(tmp_path / name, files)
+        (tmp_path / name / ".git").mkdir()
+    done = subprocess.run(
+        pinner_command("pin", "--no-cache", "one", "two"),
+        capture_output=True, text=True, env=clean_env(), timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {line.split(":")[0] for line in done.stdout.splitlines()} == {
+        "one/.github/actions/b/Dockerfile",
+        "two/.github/actions/b/Dockerfile",
+    }
+    for name in ("one", "two"):
+        assert (tmp_path / name / ".github/actions/b/Dockerfile").read_text() == (
+            f"FROM {pinned(regs, host, 'o/tool:v1')}\n"
+        )
+    write(tmp_path / "two", files)  # unpinned again: update pins it, in its own repository
+    updated = subprocess.run(
+        pinner_command("update", "--no-cache", "--cooldown", "0", "--format", "json", "one", "two"),
+        capture_output=True, text=True, env=clean_env(), timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert updated.returncode == 0, updated.stderr
+    (change,) = json.loads(updated.stdout)["changes"]
+    assert change["files"] == [{"file": "two/.github/actions/b/Dockerfile", "line": 1}]
+    assert (tmp_path / "two" / ".github/actions/b/Dockerfile").read_text() == (
+        f"FROM {pinned(regs, host, 'o/tool:v1')}\n"
+    )

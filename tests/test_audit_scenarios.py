@@ -177,7 +177,8 @@ def test_impostor_verdict_and_unknown_when_out_of_budget() -> None:
         f"audit-org/leaf@{L['L2']}",
         f"audit-org/leaf@{L['N1']}",
     }
-    assert all(f.severity is Severity.LOW and "unknown" in f.message for f in unknown)
+    assert all(f.severity is Severity.MEDIUM and "unknown" in f.message for f in unknown)
+    assert all("--budget" in f.message for f in unknown)  # says what would decide it
     assert not [f for f in broke.findings if f.rule == "stale-pin"]
 
 

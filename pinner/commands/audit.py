@@ -77,15 +77,18 @@ def audit(
     include: Include = None,
     exclude: Exclude = None,
     budget: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--budget",
             metavar="N",
             min=0,
             max=1000,
-            help="Compare requests at most per unverified SHA pin.",
+            help="Requests spent at most proving that a SHA pin no branch or tag points at is "
+            "in the repository (default: no fixed cap; with a token every ref is compared, 50 "
+            "to a GraphQL query; without one, until the anonymous API quota runs low).",
+            show_default=False,
         ),
-    ] = 10,
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(

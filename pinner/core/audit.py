@@ -144,7 +144,7 @@ async def run_audit(
     root: Path | None = None,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
 ) -> AuditResult:
     """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
     config = config or Config()

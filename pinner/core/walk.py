@@ -47,8 +47,6 @@ MAX_DEPTH = 9
 METADATA_FILES = ("action.yml", "action.yaml", "Dockerfile")
 """What the runner looks for in an action's directory, in this order."""
 
-REACHABILITY_BUDGET = 10
-"""Compare requests spent at most per unverified SHA (design.md section 3)."""
 
 EDGE_KINDS = ("action", "reusable-workflow", "docker")
 
@@ -300,7 +298,7 @@ class _Pending:
 class _Walk:
     forge: Forge
     resolver: Resolver
-    reachability: Callable[[str, str, object], Awaitable[object]] | None
+    reachability: Callable[[str, str, object, str | None], Awaitable[object]] | None
     max_depth: int
     root_dir: Path | None
     local_files: dict[str, SourceFile]
@@ -324,11 +322,17 @@ class _Walk:
         key = (repo.lower(), commit, path)
         return await self._files.get(key, lambda: self.forge.get_file(repo, commit, path))
 
-    async def check(self, repo: str, sha: str, listing: object) -> object | None:
+    async def check(
+        self, repo: str, sha: str, listing: object, *, claim: str | None
+    ) -> object | None:
+        """The containment verdict on ``sha``, asked once per run; ``claim`` (the version its
+        comment names) only orders the refs tried first."""
         if self.reachability is None:
             return None
         reachability = self.reachability
-        return await self._reach.get((repo.lower(), sha), lambda: reachability(repo, sha, listing))
+        return await self._reach.get(
+            (repo.lower(), sha), lambda: reachability(repo, sha, listing, claim)
+        )
 
     # --- edges
 
@@ -402,10 +406,13 @@ class _Walk:
                 message = f"{value.raw}: {message}"
             return replace(base, error=message), None
         reach = None
-        if resolution.kind == "sha" and not resolution.is_tip and value.kind is UsesKind.REMOTE:
+        if resolution.needs_containment and value.kind is UsesKind.REMOTE:
             # ($/path runs the parent's own commit: the parent's pin was already verified)
             reach = await self.check(
-                resolution.listing.repo or action.slug, resolution.commit, resolution.listing
+                resolution.listing.repo or action.slug,
+                resolution.commit,
+                resolution.listing,
+                claim=version,
             )
         repo = resolution.listing.repo or action.slug
         path = action.path or ""
@@ -748,7 +755,7 @@ async def walk(
     resolver: Resolver | None = None,
     root: Path | None = None,
     max_depth: int = MAX_DEPTH,
-    budget: int = REACHABILITY_BUDGET,
+    budget: int | None = None,
     verify: bool = True,
     read_local: Callable[[Path, str], SourceFile] | None = None,
     select: Callable[[str], bool] | None = None,
@@ -757,8 +764,9 @@ async def walk(
 
     ``root`` is the repository root for in-repo references that are not among ``sources``;
     ``read_local(root, relpath)`` reads such a file (default: the sources package's reader).
-    ``verify`` runs the impostor check (bounded by ``budget`` compare requests per SHA) for
-    SHA pins no branch or tag points at. ``select(owner/repo[/path])`` False means the
+    ``verify`` runs the impostor check for SHA pins (and tag objects) whose commit no branch or
+    tag points at; ``budget`` caps its requests per commit (None: only the API quota does, see
+    :mod:`pinner.core.verify`). ``select(owner/repo[/path])`` False means the
     reference is skipped entirely (``--exclude`` / config ``exclude``).
     """
     resolver = resolver or Resolver(forge)
@@ -766,8 +774,15 @@ async def walk(
     if verify:
         from pinner.core.verify import check_reachability
 
-        async def reach(repo: str, sha: str, listing: object) -> object:
-            return await check_reachability(forge, repo, sha, listing, budget=budget)  # type: ignore[arg-type]
+        async def reach(repo: str, sha: str, listing: object, claim: str | None) -> object:
+            return await check_reachability(
+                forge,
+                repo,
+                sha,
+                listing,  # type: ignore[arg-type]
+                budget=budget,
+                claim=claim,
+            )
 
     if read_local is None and root is not None:
         read_local = _default_read_local

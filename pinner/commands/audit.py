@@ -18,9 +18,11 @@ import typer
 
 from pinner.commands import common
 from pinner.commands.params import FastCommand
+from pinner.core.graph_limits import GraphLimits
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
+LIMITS = GraphLimits()  # the documented defaults, shown by --help
 
 
 def register(app: typer.Typer) -> None:
@@ -89,6 +91,42 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    max_file_edges: Annotated[
+        int,
+        typer.Option(
+            "--max-file-edges",
+            metavar="N",
+            min=1,
+            help="References (uses:, images) followed in one remote action or workflow.",
+        ),
+    ] = LIMITS.file_edges,
+    max_file_nodes: Annotated[
+        int,
+        typer.Option(
+            "--max-file-nodes",
+            metavar="N",
+            min=1,
+            help="Distinct actions and workflows one remote file may bring into the graph.",
+        ),
+    ] = LIMITS.file_nodes,
+    max_edges: Annotated[
+        int,
+        typer.Option(
+            "--max-edges",
+            metavar="N",
+            min=1,
+            help="uses: references in remote files resolved in one run.",
+        ),
+    ] = LIMITS.edges,
+    max_nodes: Annotated[
+        int,
+        typer.Option(
+            "--max-nodes",
+            metavar="N",
+            min=1,
+            help="Remote actions and workflows read in one run (beyond: graph-limit findings).",
+        ),
+    ] = LIMITS.nodes,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -151,7 +189,15 @@ def audit(
         )
         sources, _ = common.read_user_files(found, paths or [])
         async with open_forge(settings) as forge:
-            result = await run_audit(sources, forge, root=root, config=config, budget=budget)
+            limits = GraphLimits(
+                file_edges=max_file_edges,
+                file_nodes=max_file_nodes,
+                nodes=max_nodes,
+                edges=max_edges,
+            )
+            result = await run_audit(
+                sources, forge, root=root, config=config, budget=budget, limits=limits
+            )
         text = render(result, output_format, color=paint)
         if output is not None:
             output.write_text(text, encoding="utf-8")

@@ -17,6 +17,7 @@ from pathlib import Path
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
+from pinner.core.graph_limits import GraphLimits
 from pinner.core.walk import Graph, walk
 from pinner.forge.base import Forge
 from pinner.models import SourceFile
@@ -145,10 +146,17 @@ async def run_audit(
     config: Config | None = None,
     min_severity: Severity | None = None,
     budget: int | None = None,
+    limits: GraphLimits | None = None,
 ) -> AuditResult:
-    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
+    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
+
+    ``budget`` caps the requests of each impostor check; ``limits`` what remote files may add
+    to the graph (what lies beyond is a ``graph-limit`` finding).
+    """
     config = config or Config()
-    graph = await walk(sources, forge, root=root, budget=budget, select=config.selects)
+    graph = await walk(
+        sources, forge, root=root, budget=budget, select=config.selects, limits=limits
+    )
     threshold = min_severity or config.min_severity or Severity.MEDIUM
     downloads = await downloads_by_node(graph, forge)
     return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)

@@ -126,6 +126,7 @@ RULE_ORDER = (
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
+    "graph-limit",
     "mutable-download",
 )
 """The documented order of the rules (README, SARIF ``rules``, ``--list-rules``)."""

@@ -21,6 +21,13 @@ never expanded again, so cycles terminate. The runner refuses to nest deeper tha
 edge that would go deeper (or closes a cycle, which at run time recurses until that limit) is
 recorded as ``depth_exceeded`` and not followed.
 
+Remote files are code their authors control, so the walk has bounds
+(:class:`~pinner.core.graph_limits.GraphLimits`): references and distinct actions per remote file,
+remote files and nested references per run. Each layer is fetched first, then its files are
+bounded one after the other in layer order, then their references are resolved: a bound falls
+where the graph puts it, whatever the network timing. What a bound leaves out is recorded on the
+node (``Node.limit``) for the ``graph-limit`` rule.
+
 The result is a :class:`Graph` of facts (resolutions, reachability verdicts, fetch errors). The
 rules in :mod:`pinner.rules` read those facts; the walk itself judges nothing. A remote failure
 (network, rate limit, 5xx) propagates: a partial graph must never be reported as a clean one.

@@ -2,15 +2,16 @@
 
 Four channels, each used for what it does cheapest:
 
-* **GraphQL** (with a token) for ref listings and commit/tag lookups, many repositories per
-  request (:mod:`pinner.forge.graphql`): concurrent questions are batched by a
+* **GraphQL** (with a token) for ref listings, commit/tag lookups and the impostor check's
+  comparisons, many per request (:mod:`pinner.forge.graphql`): concurrent questions are batched by a
   :class:`~pinner.batching.Batcher`; whatever GraphQL cannot answer completely goes to
   git or REST below, so answers are the same either way;
 * **git smart HTTP** for ref listings: one request per repository, tags peeled, no API quota;
 * **raw content** for files at a commit: no API quota either; when the raw host is unavailable
   (network failure, or it refuses us) the REST ``contents`` endpoint with the raw media type
   takes over for the rest of the run;
-* **REST** for commits, comparisons, tag objects, releases and repository metadata.
+* **REST** for commits, comparisons and tag objects without a token (or what GraphQL could not
+  answer), releases and repository metadata.
 
 All four share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
 token scoping). Per-run memoisation and the persistent cache of answers live in

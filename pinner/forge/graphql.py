@@ -6,6 +6,9 @@ uses 120 repositories therefore costs 120 round trips before anything else can h
 GraphQL query can carry many repositories under aliases (``r0: repository(...) {...}``), so
 the same questions travel in a handful of requests.
 
+The impostor check's comparisons travel the same way: ``Ref.compare(headRef:)`` under aliases
+compares a commit with 50 refs in one query, where REST needs a ``compare`` request per ref.
+
 GraphQL is only used where it gives the very answer the other channels give, in one page:
 
 * it needs a token (GitHub refuses anonymous GraphQL), so without one nothing here runs;

@@ -173,6 +173,13 @@ def test_corpus_impostor_under_actions_checkout_with_a_token_costs_three_queries
     assert emu.stats()["total"] <= 8  # listing, commit lookup, 3 compares, metadata files
     pinned = invoke("pin", str(root), "--server-url", emu.url, "--no-cache", token=TOKEN)
     assert pinned.exit_code == 1 and "in no branch or tag of actions/checkout" in pinned.output
+    # a budget, when one is given, caps the queries and the message says what finishes the job
+    capped = invoke(
+        "pin", str(root), "--server-url", emu.url, "--no-cache", "--verify-budget", "1", token=TOKEN
+    )
+    assert capped.exit_code == 1
+    assert "none of the 50 refs checked of 111" in capped.output
+    assert "--verify-budget 3 checks them all" in capped.output
 
 
 @pytest.mark.corpus

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,23 @@ from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
 LIMITS = GraphLimits()  # the documented defaults, shown by --help
+
+
+def _limit_option(flag: str, help_text: str) -> Any:
+    """An option raising one of the graph's :class:`GraphLimits` (a positive count)."""
+    return Annotated[int, typer.Option(flag, metavar="N", min=1, help=help_text)]
+
+
+MaxFileEdges = _limit_option(
+    "--max-file-edges", "References (uses:, images) followed in one remote action or workflow."
+)
+MaxFileNodes = _limit_option(
+    "--max-file-nodes", "Distinct actions and workflows one remote file may bring into the graph."
+)
+MaxEdges = _limit_option("--max-edges", "uses: references in remote files resolved in one run.")
+MaxNodes = _limit_option(
+    "--max-nodes", "Remote actions and workflows read in one run (beyond: graph-limit findings)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -91,42 +108,10 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    max_file_edges: Annotated[
-        int,
-        typer.Option(
-            "--max-file-edges",
-            metavar="N",
-            min=1,
-            help="References (uses:, images) followed in one remote action or workflow.",
-        ),
-    ] = LIMITS.file_edges,
-    max_file_nodes: Annotated[
-        int,
-        typer.Option(
-            "--max-file-nodes",
-            metavar="N",
-            min=1,
-            help="Distinct actions and workflows one remote file may bring into the graph.",
-        ),
-    ] = LIMITS.file_nodes,
-    max_edges: Annotated[
-        int,
-        typer.Option(
-            "--max-edges",
-            metavar="N",
-            min=1,
-            help="uses: references in remote files resolved in one run.",
-        ),
-    ] = LIMITS.edges,
-    max_nodes: Annotated[
-        int,
-        typer.Option(
-            "--max-nodes",
-            metavar="N",
-            min=1,
-            help="Remote actions and workflows read in one run (beyond: graph-limit findings).",
-        ),
-    ] = LIMITS.nodes,
+    max_file_edges: MaxFileEdges = LIMITS.file_edges,
+    max_file_nodes: MaxFileNodes = LIMITS.file_nodes,
+    max_edges: MaxEdges = LIMITS.edges,
+    max_nodes: MaxNodes = LIMITS.nodes,
     output: Annotated[
         Path | None,
         typer.Option(

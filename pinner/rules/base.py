@@ -141,6 +141,7 @@ RULE_ORDER = (
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
+    "graph-limit",
     "mutable-download",
 )
 """The documented order of the rules (docs/rules.md, SARIF ``rules``, ``--list-rules``)."""

@@ -128,7 +128,12 @@ def write_repo_facts(root: Path, name: str, repo: dict) -> Path:
     builder = RepoBuilder(name, default_branch=repo.get("default_branch", "main"))
     commits: dict[str, dict] = {}
 
+    history = repo.get("parents", {})
+
     def commit(sha: str, parents: tuple[str, ...] = ()) -> str:
+        parents = parents or tuple(history.get(sha, ()))
+        for parent in parents:
+            commit(parent)
         if sha not in commits:
             commits[sha] = {"sha": sha, "parents": list(parents), "date": "2024-01-01T00:00:00Z"}
             builder.commits.append(commits[sha])
@@ -166,7 +171,7 @@ def write_repo_facts(root: Path, name: str, repo: dict) -> Path:
             for r in repo["releases"]
         ]
     written = builder.write(root)
-    meta = {k: repo[k] for k in ("repo_id", "owner_id") if k in repo}
+    meta = {k: repo[k] for k in ("repo_id", "owner_id", "full_name") if k in repo}
     (written / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     return written
 

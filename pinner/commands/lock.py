@@ -182,7 +182,7 @@ async def run_lock(command: LockCommand, settings: Settings) -> int:
         accept_moved=command.accept_moved,
         migrate_local=command.migrate_local,
         budget=command.budget,
-        write=command.mode == "write",
+        repair=not command.check,
     )
     async with open_forge(settings) as forge:
         planner = LockPlanner(forge, root, before, options=options, before_bytes=before_bytes)

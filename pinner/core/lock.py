@@ -101,7 +101,7 @@ class LockOptions:
     accept_moved: bool = False  # re-lock entries whose ref moved anywhere
     migrate_local: bool = True  # ./path -> $/path
     budget: int = 10  # compare requests per commit no tip vouches for
-    write: bool = True  # False for --check and --diff: the plan repairs nothing
+    repair: bool = True  # False for --check: findings describe the lockfile as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +427,7 @@ class LockPlanner:
                     "stale-workflow",
                     f"the lockfile lists {path}, which is gone: pruned",
                     workflow=path,
-                    fixed=self.options.write,
+                    fixed=self.options.repair,
                 )
         for scan in scans:
             if scan.invalid_self_ref or scan.unmigrated_local:
@@ -695,7 +695,7 @@ class LockPlanner:
         comparison = await self.forge.compare(key_repo(key), res.commit, entry.sha)
         forward = comparison is not None and comparison.head_in_base
         relock = self.options.accept_moved or (forward and self.options.relock)
-        fixed = relock and self.options.write
+        fixed = relock and self.options.repair
         locked, live = entry.sha[:12], res.commit[:12]
         if forward:
             self.add(
@@ -860,7 +860,7 @@ class LockPlanner:
         """The extension's structural checks of the lockfile on disk against the workflows
         as they are (``not-pinned``, ``ref-changed``, ``stale``, ``sha-as-ref``), and pinner's
         own on its graph (a composite's step not locked, an entry nothing reaches)."""
-        write = self.options.write
+        write = self.options.repair
         for scan in scans:
             if scan.invalid_self_ref:
                 continue
@@ -922,7 +922,7 @@ class LockPlanner:
         )
 
     def diagnose_graph(self, before: Lockfile, after: Lockfile) -> None:
-        write = self.options.write
+        write = self.options.repair
         for key, node in self.nodes.items():
             old = before.dependencies.get(key)
             if old is None or node.entry is None:
@@ -930,6 +930,8 @@ class LockPlanner:
             for child in sorted(node.children):
                 if child in old.uses and before.dependencies.get(child) is not None:
                     continue
+                if self.nodes[child].entry is None:
+                    continue  # could not be locked: reported when it was tried
                 self.add(
                     "not-pinned",
                     f"{key} uses {child}, which the lockfile does not lock",

@@ -113,11 +113,8 @@ def test_what_the_writer_writes_reads_back_in_githubs_parser(tmp_path: Path) -> 
     data = render(Lockfile(workflows=workflows, dependencies=deps))
     ok, message = lockcheck_accepts(data, tmp_path)
     assert ok, message
-    parsed = json.loads(
-        __import__("subprocess")
-        .run([str(LOCKCHECK), str(tmp_path / "candidate.lock")], capture_output=True, text=True)
-        .stdout
-    )
+    oracle = [str(LOCKCHECK), str(tmp_path / "candidate.lock")]
+    parsed = json.loads(subprocess.run(oracle, capture_output=True, text=True, check=True).stdout)
     assert {k: v["Ref"] for k, v in parsed["Dependencies"].items()} == {k: k[4:] for k in deps}
     assert _canonical(parse_lockfile(data)) == _canonical(Lockfile(workflows, deps))
 

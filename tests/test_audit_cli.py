@@ -103,7 +103,7 @@ def test_list_rules() -> None:
     result = _run("--list-rules")
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("unpinned-ref")
-    assert len(result.output.splitlines()) == 13
+    assert len(result.output.splitlines()) == 15
 
 
 def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:

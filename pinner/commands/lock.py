@@ -206,12 +206,14 @@ def find_workflows(paths: tuple[Path, ...]) -> tuple[Path, list, bool]:
     the lockfile's entries for deleted workflows are pruned); a file must be one of those
     (only it is relocked, the other workflows' entries stay as they are).
     """
+    from pinner.core.lock import is_workflow_file
+
     found, root = common.discover_one_repository(paths, command="lock")
     explicit = [p for p in paths if not p.is_dir()]
-    workflows = [f for f in found if f.kind == "workflow" and _is_workflow(f.relpath)]
+    workflows = [f for f in found if f.kind == "workflow" and is_workflow_file(f.relpath)]
     for path in explicit:
         named = [f for f in found if f.path == path.resolve() or f.path == path.absolute()]
-        if not named or not all(_is_workflow(f.relpath) for f in named):
+        if not named or not all(is_workflow_file(f.relpath) for f in named):
             raise UsageError(
                 f"{path}: not a workflow of .github/workflows; the lockfile covers those only"
             )
@@ -220,7 +222,7 @@ def find_workflows(paths: tuple[Path, ...]) -> tuple[Path, list, bool]:
     return root, workflows, not explicit
 
 
-def _is_workflow(relpath: str) -> bool:
+def is_workflow_file(relpath: str) -> bool:
     parts = relpath.split("/")
     return (
         len(parts) == 3

@@ -17,8 +17,11 @@ from pathlib import Path
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
+from pinner.core.lock_index import LockIndex
+from pinner.core.lockfile import read_lockfile
 from pinner.core.walk import Graph, walk
 from pinner.forge.base import Forge
+from pinner.formats.lockfile import Lockfile
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
 
@@ -78,14 +81,17 @@ def evaluate(
     min_severity: Severity = Severity.MEDIUM,
     rules: Sequence[Rule] | None = None,
     downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
+    lockfile: Lockfile | None = None,
 ) -> AuditResult:
     """Apply ``rules`` (default: all registered) to every edge of ``graph``.
 
-    ``downloads`` maps node ids to the downloads found in them (``mutable-download``).
+    ``downloads`` maps node ids to the downloads found in them (``mutable-download``);
+    ``lockfile`` is the repository's ``actions.lock`` (what it locks is not "unpinned").
     """
     config = config or Config()
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph, downloads or {})
+    lock = LockIndex.build(lockfile, graph) if lockfile is not None else None
+    context = RuleContext(graph, downloads or {}, lock)
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -148,10 +154,13 @@ async def run_audit(
 ) -> AuditResult:
     """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
     config = config or Config()
+    lockfile = read_lockfile(root) if root is not None else None  # exit 2 if GitHub refuses it
     graph = await walk(sources, forge, root=root, budget=budget, select=config.selects)
     threshold = min_severity or config.min_severity or Severity.MEDIUM
     downloads = await downloads_by_node(graph, forge)
-    return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+    return evaluate(
+        graph, config=config, min_severity=threshold, downloads=downloads, lockfile=lockfile
+    )
 
 
 async def downloads_by_node(graph: Graph, forge: Forge) -> dict[str, tuple[DownloadSite, ...]]:

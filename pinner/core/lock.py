@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pinner.core.lock_scan import RootUse, WorkflowScan, scan_workflow
+from pinner.core.lock_scan import ReadAction, RootUse, WorkflowScan, scan_workflow
 from pinner.core.lockfile import (
     is_full_sha,
     key_of,
@@ -258,8 +258,10 @@ class LockPlanner:
         *,
         options: LockOptions | None = None,
         before_bytes: bytes | None = None,
+        read_action: ReadAction | None = None,
     ) -> None:
         self.forge = forge
+        self.read_action = read_action or _read_action
         self.root = root
         self.before = before
         self.before_bytes = before_bytes
@@ -281,7 +283,7 @@ class LockPlanner:
         before = self.before or Lockfile()
         scans = [
             scan_workflow(
-                w, self.root, migrate=self.options.migrate_local, read_action=_read_action
+                w, self.root, migrate=self.options.migrate_local, read_action=self.read_action
             )
             for w in workflows
         ]
@@ -1043,3 +1045,56 @@ def _read_action(root: Path, relpath: str) -> SourceFile:
     from pinner import sources
 
     return sources.read_source(root / relpath, root=root)
+
+
+async def lockfile_in_step(
+    forge: Forge, root: Path, sources: Sequence[SourceFile], writes: Mapping[Path, bytes]
+) -> LockPlan | None:
+    """The repository's lockfile brought in step with files ``pinner update`` is about to
+    write (None when the repository has no lockfile).
+
+    What Dependabot and Renovate do by running ``gh actions-lock`` after a bump: the
+    references update wrote are locked (at the commits update chose: a full version tag names
+    one), the ones no workflow uses any more are dropped, every other entry stays as it is.
+    Nothing is narrowed or migrated: update decided what the files say.
+    """
+    from pinner.core.lockfile import parse_lockfile
+    from pinner.formats.lockfile import LOCKFILE_PATH
+    from pinner.sources import scan
+
+    path = root / LOCKFILE_PATH
+    if not path.is_file():
+        return None
+    before_bytes = path.read_bytes()
+    updated: dict[str, SourceFile] = {}
+    for source in sources:
+        data = writes.get(source.path)
+        if data is not None:
+            text = data.decode("utf-8").removeprefix("\ufeff")
+            source = scan(text, source.relpath, source.kind, path=source.path, bom=source.bom)
+        updated[source.relpath] = source
+
+    def read_action(base: Path, relpath: str) -> SourceFile:
+        return updated.get(relpath) or _read_action(base, relpath)
+
+    workflows = [s for s in updated.values() if is_workflow_file(s.relpath)]
+    options = LockOptions(narrow=False, migrate_local=False)
+    planner = LockPlanner(
+        forge,
+        root,
+        parse_lockfile(before_bytes),
+        options=options,
+        before_bytes=before_bytes,
+        read_action=read_action,
+    )
+    return await planner.plan(workflows, full_scan=False)
+
+
+def is_workflow_file(relpath: str) -> bool:
+    """``.github/workflows/NAME.y{a,}ml``: the files GitHub runs, and the lockfile lists."""
+    parts = relpath.split("/")
+    return (
+        len(parts) == 3
+        and parts[:2] == [".github", "workflows"]
+        and relpath.endswith((".yml", ".yaml"))
+    )

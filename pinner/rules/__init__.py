@@ -12,12 +12,14 @@ from pinner.rules import (  # noqa: F401
     impostor_commit,
     missing_comment,
     mutable_download,
+    not_in_lockfile,
     ref_confusion,
     stale_pin,
     tag_object_pin,
     unpinned_image,
     unpinned_ref,
     unresolvable,
+    workflow_not_in_lockfile,
 )
 from pinner.rules.base import Finding, Rule, Severity, all_rules
 

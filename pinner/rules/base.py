@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from pinner.core.downloads import DownloadSite
+    from pinner.core.lock_index import LockIndex
     from pinner.core.walk import Edge, Graph
 
 
@@ -77,11 +78,14 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What a rule may consult besides the edge: the whole graph (e.g. the parent node), and
-    the downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`)."""
+    """What a rule may consult besides the edge: the whole graph (e.g. the parent node), the
+    downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`), and
+    what the repository's ``actions.lock`` covers, when it has one
+    (:class:`pinner.core.lock_index.LockIndex`)."""
 
     graph: Graph
     downloads: Mapping[str, tuple[DownloadSite, ...]] = field(default_factory=dict)
+    lock: LockIndex | None = None
 
 
 class Rule:
@@ -127,6 +131,8 @@ RULE_ORDER = (
     "unresolvable",
     "depth-exceeded",
     "mutable-download",
+    "not-in-lockfile",
+    "workflow-not-in-lockfile",
 )
 """The documented order of the rules (docs/rules.md, SARIF ``rules``, ``--list-rules``)."""
 

@@ -170,6 +170,10 @@ def test_json_matches_the_shipped_schema(emulator, tmp_path: Path) -> None:
     from pinner.core.lock import FINDINGS
 
     assert set(schema["definitions"]["finding"]["properties"]["category"]["enum"]) == set(FINDINGS)
+    documented = (REPO_ROOT / "docs" / "lock.md").read_text(encoding="utf-8")
+    for category, (severity, blocking, _) in FINDINGS.items():  # the docs' table is the code's
+        row = next(line for line in documented.splitlines() if line.startswith(f"| `{category}`"))
+        assert f"| {severity}" in row and ("| yes" in row) == blocking, row
     files = {
         ".github/workflows/ci.yml": workflow("acme/wrap@v2.0.0", "acme/tool@v1"),
         ".github/workflows/docs.yml": workflow("./local-thing"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "pinner-test-token"
+_LOCKCHECK = REPO_ROOT.parent / "shared" / "actions-lockfile" / "lockcheck"
 
 
 def clean_env() -> dict[str, str]:
@@ -24,9 +25,13 @@ def clean_env() -> dict[str, str]:
 
 
 def run_lock(emu, *args: str, cwd: Path, token: bool = True) -> subprocess.CompletedProcess[str]:
-    """``pinner lock ARGS`` in ``cwd`` against the emulator ``emu`` (no cache)."""
+    """``pinner lock ARGS`` in ``cwd`` against the emulator ``emu`` (no cache).
+
+    Whatever lockfile the run leaves must be one GitHub's parser accepts: checked here, after
+    every run of every test (when ``lockcheck`` is there).
+    """
     forge = ["--server-url", emu.url, "--no-cache", *(["--token", TOKEN] if token else [])]
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "pinner", "lock", *forge, *args],
         capture_output=True,
         text=True,
@@ -34,6 +39,12 @@ def run_lock(emu, *args: str, cwd: Path, token: bool = True) -> subprocess.Compl
         cwd=cwd,
         timeout=180,
     )
+    written = cwd / ".github/workflows/actions.lock"
+    if written.is_file() and done.returncode != 2 and _LOCKCHECK.exists():
+        from tests.lockvectors import lockcheck
+
+        lockcheck(written)
+    return done
 
 
 def files_of(root: Path) -> dict[str, bytes]:

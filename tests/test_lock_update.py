@@ -110,3 +110,55 @@ def test_update_without_a_lockfile_still_pins_to_shas(emulator, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert f"acme/tool@{C3} # v1.3.0" in (repo / ".github/workflows/ci.yml").read_text()
     assert not (repo / LOCK).exists()
+
+
+def test_the_extensions_cooldown_is_a_floor_in_a_locked_repository(
+    emulator, tmp_path: Path
+) -> None:
+    """Dependabot's ``semver-minor-days: 0`` would let pinner take a two-day-old minor release;
+    ``gh actions-lock`` reads only ``default-days`` (7), and a repository keeping
+    ``actions.lock`` is maintained through it: update never waits less than that there."""
+    dependabot = (
+        "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n"
+        "    schedule:\n      interval: weekly\n    cooldown:\n      default-days: 7\n"
+        "      semver-minor-days: 0\n"
+    )
+    files = {
+        ".github/workflows/ci.yml": workflow("acme/tool@v1.2.0"),
+        ".github/dependabot.yml": dependabot,
+    }
+    forge, repo = make(tmp_path, released(), files)
+    emu = emulator(forge)
+    unlocked = update(emu, repo, "--dry-run", "--format", "json")
+    assert [c["to"]["version"] for c in json.loads(unlocked.stdout)["changes"]] == ["v1.3.0"]
+    assert run_lock(emu, cwd=repo).returncode == 0
+    locked = json.loads(update(emu, repo, "--dry-run", "--format", "json").stdout)
+    assert locked["changes"] == []
+    assert locked["policy"]["cooldown"]["floor"] == "7d"
+    assert [h["candidate"]["version"] for h in locked["held_back"]] == ["v1.3.0"]
+
+
+def test_extension_cooldown_reading(tmp_path: Path) -> None:
+    from pinner.core.cooldown import extension_cooldown_days
+
+    def days(text: str) -> int | None:
+        (tmp_path / ".github").mkdir(exist_ok=True)
+        (tmp_path / ".github/dependabot.yml").write_text(text)
+        return extension_cooldown_days(tmp_path)
+
+    entry = "  - package-ecosystem: {eco}\n    directory: {d}\n"
+    both = (
+        "version: 2\nupdates:\n"
+        + entry.format(eco="npm", d="/")
+        + "    cooldown:\n      default-days: 30\n"
+        + entry.format(eco="github-actions", d="/a")
+        + entry.format(eco="github-actions", d="/b")
+        + "    cooldown:\n      default-days: 3\n      semver-major-days: 40\n"
+        + entry.format(eco="github-actions", d="/c")
+        + "    cooldown:\n      default-days: 9\n"
+    )
+    assert days(both) == 3  # the first github-actions entry with a cooldown; default-days only
+    assert days(both.replace("default-days: 3", "default-days: 0")) is None  # 0 is "not set"
+    assert days("version: 2\nupdates: []\n") is None
+    (tmp_path / ".github/dependabot.yml").unlink()
+    assert extension_cooldown_days(tmp_path) is None

@@ -184,6 +184,7 @@ def update(
                 root=repo_root,
                 config=config.cooldown,
                 config_source=_config_source(config, repo_root),
+                lockfile=locked,
             ),
             bump=bump,
             pre=pre,

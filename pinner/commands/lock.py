@@ -206,7 +206,7 @@ def find_workflows(paths: tuple[Path, ...]) -> tuple[Path, list, bool]:
     the lockfile's entries for deleted workflows are pruned); a file must be one of those
     (only it is relocked, the other workflows' entries stay as they are).
     """
-    from pinner.core.lock import is_workflow_file
+    from pinner.core.lockfile import is_workflow_file
 
     found, root = common.discover_one_repository(paths, command="lock")
     explicit = [p for p in paths if not p.is_dir()]
@@ -220,15 +220,6 @@ def find_workflows(paths: tuple[Path, ...]) -> tuple[Path, list, bool]:
     if not explicit and root.is_dir():
         root = root.resolve()
     return root, workflows, not explicit
-
-
-def is_workflow_file(relpath: str) -> bool:
-    parts = relpath.split("/")
-    return (
-        len(parts) == 3
-        and parts[:2] == [".github", "workflows"]
-        and relpath.endswith((".yml", ".yaml"))
-    )
 
 
 def write_plan(plan: LockPlan, lock_path: Path) -> None:

@@ -43,6 +43,7 @@ from pathlib import Path
 from pinner.core.lock_scan import ReadAction, RootUse, WorkflowScan, scan_workflow
 from pinner.core.lockfile import (
     is_full_sha,
+    is_workflow_file,
     key_of,
     key_ref,
     key_repo,
@@ -1088,13 +1089,3 @@ async def lockfile_in_step(
         read_action=read_action,
     )
     return await planner.plan(workflows, full_scan=False)
-
-
-def is_workflow_file(relpath: str) -> bool:
-    """``.github/workflows/NAME.y{a,}ml``: the files GitHub runs, and the lockfile lists."""
-    parts = relpath.split("/")
-    return (
-        len(parts) == 3
-        and parts[:2] == [".github", "workflows"]
-        and relpath.endswith((".yml", ".yaml"))
-    )

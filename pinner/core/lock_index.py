@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pinner.core.lockfile import key_of
+from pinner.core.lockfile import is_workflow_file, key_of
 from pinner.core.walk import Edge, Graph
 from pinner.formats.lockfile import Lockfile
 from pinner.models import UsesKind
@@ -34,10 +34,6 @@ def edge_key(edge: Edge) -> str | None:
     if edge.kind != "action" or value.action.is_reusable_workflow:
         return None
     return key_of(value.action)
-
-
-def _in_workflows_dir(relpath: str) -> bool:
-    return relpath.startswith(".github/workflows/") and relpath.count("/") == 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +56,7 @@ class LockIndex:
         for edge in graph.edges:
             if (
                 edge.depth == 0
-                and _in_workflows_dir(edge.file)
+                and is_workflow_file(edge.file)
                 and edge.file not in lockfile.workflows
                 and edge_key(edge) is not None
             ):
@@ -77,7 +73,7 @@ class LockIndex:
             return False
         if edge.depth > 0:
             return edge.parent in locked
-        if _in_workflows_dir(edge.file):
+        if is_workflow_file(edge.file):
             return key in self.lockfile.workflows.get(edge.file, ())
         return True  # in one of the repository's own actions
 
@@ -90,7 +86,7 @@ class LockIndex:
             if edge.parent not in self.locked_nodes:
                 return None  # the action using it is not locked either: reported there
             return f"{edge.uses}: the locked action {edge.parent} uses it, but {key} has no entry"
-        if _in_workflows_dir(edge.file):
+        if is_workflow_file(edge.file):
             if edge.file not in self.lockfile.workflows:
                 return None  # the whole workflow is not onboarded: workflow-not-in-lockfile
             return f"{edge.uses}: {edge.file} is in actions.lock but {key} is not in its list"

@@ -95,6 +95,16 @@ def key_repo(key: str) -> str:
     return key.partition("@")[0]
 
 
+def is_workflow_file(relpath: str) -> bool:
+    """``.github/workflows/NAME.y{a,}ml``: the files GitHub runs, and the lockfile lists."""
+    parts = relpath.split("/")
+    return (
+        len(parts) == 3
+        and parts[:2] == [".github", "workflows"]
+        and relpath.endswith((".yml", ".yaml"))
+    )
+
+
 def is_full_sha(ref: str) -> bool:
     """A 40- or 64-hex ref: a commit, not a name (the lockfile's SHA keys)."""
     return bool(_FULL_SHA_RE.match(ref))

@@ -62,6 +62,13 @@ def test_locked_tags_are_not_unpinned(emulator, tmp_path: Path) -> None:
     code, found = audit(emu, repo)
     assert code == 0, found
     assert not [f for f in found if f["rule"] in ("unpinned-ref", "branch-ref")]
+    tree = subprocess.run(
+        [sys.executable, "-m", "pinner", "audit", "--server-url", emu.url, "--token", TOKEN,
+         "--no-cache", "--color", "never", str(repo)],
+        capture_output=True, text=True, env=clean_env(), timeout=180,
+    ).stdout  # fmt: skip
+    assert "acme/tool@main  -> 333333333333  [locked]" in tree
+    assert "acme/tool@v1.2.0  -> 222222222222  [locked]" in tree  # nested in the composite
 
 
 def test_a_dependency_missing_from_the_lockfile(emulator, tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ class AuditResult:
     findings: tuple[Finding, ...]  # after ignores, sorted by file, line, rule
     ignored: tuple[Ignored, ...]
     min_severity: Severity
+    lock: LockIndex | None = None  # what the repository's actions.lock covers, when it has one
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -140,7 +141,7 @@ def evaluate(
         (f for f in findings.values() if id(f) not in silenced),
         key=lambda f: (f.file, f.line, f.column, len(f.chain), f.chain, f.rule),
     )
-    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity)
+    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity, lock)
 
 
 async def run_audit(

@@ -352,7 +352,7 @@ class LockPlanner:
         }
         todo: dict[str, RootUse] = {}
         for scan in scans:
-            if scan.invalid_self_ref:
+            if not scan.lockable:
                 continue
             for use in scan.roots:
                 key = key_of(use.action)
@@ -404,7 +404,7 @@ class LockPlanner:
         await asyncio.gather(*(one(k, u) for k, u in todo.items()))
         decided: dict[tuple[str, int], str] = {}
         for scan in scans:
-            if scan.invalid_self_ref:
+            if not scan.lockable:
                 continue
             for use in scan.roots:
                 key = key_of(use.action)
@@ -433,7 +433,7 @@ class LockPlanner:
                     fixed=self.options.repair,
                 )
         for scan in scans:
-            if scan.invalid_self_ref or scan.unmigrated_local:
+            if not scan.lockable:
                 continue  # left as it is: the workflow cannot be (re)locked now
             keys = sorted({roots[_site_key(u)] for u in scan.roots if _site_key(u) in roots})
             if keys or scan.path in lists:
@@ -865,8 +865,8 @@ class LockPlanner:
         own on its graph (a composite's step not locked, an entry nothing reaches)."""
         write = self.options.repair
         for scan in scans:
-            if scan.invalid_self_ref:
-                continue
+            if not scan.lockable:
+                continue  # its local-action or $/ finding says why
             items = before.workflows.get(scan.path, ())
             now = after.workflows.get(scan.path, ())
             used: set[str] = set()

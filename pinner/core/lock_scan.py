@@ -71,6 +71,11 @@ class WorkflowScan:
     def path(self) -> str:
         return self.source.relpath
 
+    @property
+    def lockable(self) -> bool:
+        """Whether the lockfile can cover the workflow now (else its entry stays as it is)."""
+        return not (self.invalid_self_ref or self.unmigrated_local)
+
 
 ReadAction = Callable[[Path, str], SourceFile]
 

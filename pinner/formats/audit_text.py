@@ -11,6 +11,7 @@ their subtree. Every string that came from a repository passes through
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from pinner.core.audit import AuditResult
 from pinner.core.walk import Edge, Graph
@@ -55,7 +56,9 @@ def _pinned(edge: Edge) -> bool:
     return bool(SHA_RE.match(action.ref))
 
 
-def _edge_label(edge: Edge, rules: dict[str, Severity], paint: _Painter) -> str:
+def _edge_label(
+    edge: Edge, rules: dict[str, Severity], paint: _Painter, locked: bool = False
+) -> str:
     text = _safe(edge.uses)
     if edge.comment:
         text += paint(f"  # {_safe(edge.comment)}", "dim")
@@ -66,6 +69,8 @@ def _edge_label(edge: Edge, rules: dict[str, Severity], paint: _Painter) -> str:
         mark = paint("x " + ", ".join(sorted(rules, key=lambda r: (-rules[r], r))), worst)
     elif _pinned(edge):
         mark = paint("pinned", "ok")
+    elif locked:
+        mark = paint("locked", "ok")  # actions.lock pins it
     else:
         mark = paint("unpinned", Severity.MEDIUM)
     return f"{text}  [{mark}]"
@@ -82,8 +87,15 @@ def _edge_rules(findings: tuple[Finding, ...]) -> dict[int, dict[str, Severity]]
     return out
 
 
-def render_tree(graph: Graph, findings: tuple[Finding, ...], *, color: bool = False) -> list[str]:
-    """The indented tree, one line per edge, user files as the top level."""
+def render_tree(
+    graph: Graph,
+    findings: tuple[Finding, ...],
+    *,
+    color: bool = False,
+    locked: Callable[[Edge], bool] = lambda edge: False,
+) -> list[str]:
+    """The indented tree, one line per edge, user files as the top level; ``locked`` says which
+    edges the repository's ``actions.lock`` covers."""
     paint = _Painter(color)
     rules = _edge_rules(findings)
     lines: list[str] = []
@@ -94,7 +106,8 @@ def render_tree(graph: Graph, findings: tuple[Finding, ...], *, color: bool = Fa
         for i, edge in enumerate(edges):
             last = i == len(edges) - 1
             branch = "└── " if last else "├── "
-            lines.append(prefix + branch + _edge_label(edge, rules.get(edge.index, {}), paint))
+            label = _edge_label(edge, rules.get(edge.index, {}), paint, locked(edge))
+            lines.append(prefix + branch + label)
             child = edge.child
             if child is None or edge.depth_exceeded or edge.cycle:
                 continue
@@ -153,7 +166,9 @@ def summary_line(result: AuditResult) -> str:
 
 def render(result: AuditResult, *, color: bool = False) -> str:
     """The whole text report: tree, findings, summary."""
-    lines = render_tree(result.graph, result.findings, color=color)
+    lock = result.lock
+    locked = lock.covers if lock is not None else (lambda edge: False)
+    lines = render_tree(result.graph, result.findings, color=color, locked=locked)
     if result.findings:
         lines.append("")
         lines.extend(render_findings(result.findings, color=color))

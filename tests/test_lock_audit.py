@@ -64,7 +64,7 @@ def test_locked_tags_are_not_unpinned(emulator, tmp_path: Path) -> None:
     assert not [f for f in found if f["rule"] in ("unpinned-ref", "branch-ref")]
     tree = subprocess.run(
         [sys.executable, "-m", "pinner", "audit", "--server-url", emu.url, "--token", TOKEN,
-         "--no-cache", "--color", "never", str(repo)],
+         "--no-cache", "--color", "never", "--tree", str(repo)],
         capture_output=True, text=True, env=clean_env(), timeout=180,
     ).stdout  # fmt: skip
     assert "acme/tool@main  -> 333333333333  [locked]" in tree
@@ -108,3 +108,25 @@ def test_a_workflow_the_lockfile_does_not_list(emulator, tmp_path: Path) -> None
     assert {f["file"] for f in found if f["rule"] == "unpinned-ref"} == {
         ".github/workflows/new.yml"
     }
+
+
+def test_each_repository_has_its_own_lockfile(emulator, tmp_path: Path) -> None:
+    """One audit of two repositories: the one with a lockfile is locked, the other is not (and
+    is not told to onboard a lockfile it does not have)."""
+    files = {".github/workflows/ci.yml": workflow("acme/tool@v1.2.0")}
+    forge, locked = make(tmp_path, world(), files)
+    emu = emulator(forge)
+    assert run_lock(emu, cwd=locked).returncode == 0
+    plain = tmp_path / "plain"
+    (plain / ".github/workflows").mkdir(parents=True)
+    (plain / ".github/workflows/ci.yml").write_text(workflow("acme/tool@v1.2.0"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pinner", "audit", "--server-url", emu.url, "--token", TOKEN,
+         "--no-cache", "--format", "json", str(locked), str(plain)],
+        capture_output=True, text=True, env=clean_env(), timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    found = json.loads(done.stdout)["findings"]
+    assert [(f["rule"], f["file"]) for f in found] == [
+        ("unpinned-ref", "plain/.github/workflows/ci.yml")
+    ]

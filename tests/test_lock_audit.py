@@ -127,6 +127,6 @@ def test_each_repository_has_its_own_lockfile(emulator, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     found = json.loads(done.stdout)["findings"]
-    assert [(f["rule"], f["file"]) for f in found] == [
-        ("unpinned-ref", "plain/.github/workflows/ci.yml")
-    ]
+    (only,) = found
+    assert only["rule"] == "unpinned-ref"
+    assert only["file"].endswith("plain/.github/workflows/ci.yml")

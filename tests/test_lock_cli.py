@@ -60,7 +60,6 @@ def files_of(root: Path) -> dict[str, bytes]:
 
 import json  # noqa: E402
 import shutil  # noqa: E402
-from importlib import resources  # noqa: E402
 
 import jsonschema  # noqa: E402
 import pytest  # noqa: E402
@@ -175,12 +174,12 @@ def test_check_diff_and_write_agree(emulator, tmp_path: Path) -> None:
 
 @needs_lockcheck
 def test_json_matches_the_shipped_schema(emulator, tmp_path: Path) -> None:
-    schema = json.loads(
-        resources.files("pinner.formats").joinpath("lock_schema.json").read_text("utf-8")
-    )
+    from pinner.formats import schemas
+
+    schema = schemas.load_schema(schemas.LOCK)
     from pinner.core.lock import FINDINGS
 
-    assert set(schema["definitions"]["finding"]["properties"]["category"]["enum"]) == set(FINDINGS)
+    assert set(schema["$defs"]["finding"]["properties"]["category"]["enum"]) == set(FINDINGS)
     documented = (REPO_ROOT / "docs" / "lock.md").read_text(encoding="utf-8")
     for category, (severity, blocking, _) in FINDINGS.items():  # the docs' table is the code's
         row = next(line for line in documented.splitlines() if line.startswith(f"| `{category}`"))
@@ -196,7 +195,9 @@ def test_json_matches_the_shipped_schema(emulator, tmp_path: Path) -> None:
         run_lock(emu, "--format", "json", *mode, cwd=repo) for mode in (["--check"], [], [])
     ]
     for result in documents:
-        jsonschema.validate(json.loads(result.stdout), schema)
+        document = json.loads(result.stdout)
+        assert document["schema"] == schemas.LOCK
+        jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
     check, write, again = (json.loads(r.stdout) for r in documents)
     assert check["mode"] == "check" and not check["written"] and check["lockfile"]["changed"]
     assert write["written"] and write["summary"]["added"] == 3

@@ -28,11 +28,12 @@ from typing import Any
 from pinner import __version__
 from pinner.core.lock import LockFinding, LockPlan
 from pinner.core.lockfile import key_repo
+from pinner.formats import schemas
 from pinner.formats.jsontext import dumps_document
 from pinner.formats.lock_text import render_diff
 from pinner.formats.lockfile import LOCKFILE_PATH
 
-SCHEMA = "pinner.lock/1"
+SCHEMA = schemas.LOCK
 
 
 def finding_record(finding: LockFinding) -> dict[str, Any]:

@@ -302,6 +302,14 @@ def test_composite_step_missing_from_the_lockfile(emulator, tmp_path: Path) -> N
     assert (hit["dependency"], hit["required_by"]) == ("acme/tool@v1.2.0", "acme/wrap@v2.0.0")
     assert run_lock(emu, cwd=repo).returncode == 0
     assert lockfile_of(repo) == lockfile
+    # the composite still lists its step in `uses`, but the step's entry is gone
+    deps = {k: v for k, v in lockfile.dependencies.items() if k != "acme/tool@v1.2.0"}
+    (repo / LOCK).write_bytes(render(Lockfile(lockfile.workflows, deps)))
+    dangling = run_lock(emu, "--check", "--format", "json", cwd=repo)
+    assert dangling.returncode == 1
+    assert [(f["category"], f["dependency"]) for f in findings(dangling)] == [
+        ("not-pinned", "acme/tool@v1.2.0")
+    ]
 
 
 # ----------------------------------------------------------------------------- input

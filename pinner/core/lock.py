@@ -930,11 +930,11 @@ class LockPlanner:
             old = before.dependencies.get(key)
             if old is None or node.entry is None:
                 continue
-            for child in sorted(node.children):
+            for child in sorted(node.children | set(old.uses)):
                 if child in old.uses and before.dependencies.get(child) is not None:
                     continue
-                if self.nodes[child].entry is None:
-                    continue  # could not be locked: reported when it was tried
+                if child not in self.nodes or self.nodes[child].entry is None:
+                    continue  # could not be locked (or not reached): reported where it was
                 self.add(
                     "not-pinned",
                     f"{key} uses {child}, which the lockfile does not lock",

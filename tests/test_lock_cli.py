@@ -453,3 +453,19 @@ def test_a_uses_cycle_is_left_out_and_reported(emulator, tmp_path: Path) -> None
     assert "uses-cycle" in categories(result)
     lockcheck(repo / LOCK)  # GitHub's parser refuses cycles: none is written
     assert lockfile_of(repo).dependencies["acme/b@v1.0.0"].uses == ()  # type: ignore[union-attr]
+
+
+def test_hostile_text_in_a_lockfile_is_never_printed_raw(emulator, tmp_path: Path) -> None:
+    """Keys and refs come from a file anyone can edit in a pull request: escapes must not reach
+    the terminal (or a CI log, where a line could start a workflow command)."""
+    forge, repo = make(
+        tmp_path, world(), {".github/workflows/ci.yml": workflow("acme/tool@v1.2.0")}
+    )
+    evil = "x\x1b]0;owned\x07\x1b[31m"
+    deps = {f"acme/tool@{evil}": LockEntry(evil, f"sha1-{C2}", 10, 20)}
+    workflows = {".github/workflows/ci.yml": (f"acme/tool@{evil}",)}
+    (repo / LOCK).write_bytes(render(Lockfile(workflows, deps)))
+    result = run_lock(emulator(forge), "--check", cwd=repo)
+    assert result.returncode == 1
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stderr
+    assert "stale" in result.stderr  # the entry is still reported, escaped

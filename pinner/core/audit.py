@@ -19,6 +19,7 @@ from pathlib import Path
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
+from pinner.core.graph_limits import GraphLimits
 from pinner.core.lock_index import LockIndex
 from pinner.core.lockfile import read_lockfile
 from pinner.core.walk import Edge, Graph, merge_graphs, walk
@@ -240,12 +241,17 @@ async def run_audit(
     root: Path | None = None,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
 ) -> AuditResult:
-    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
+    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
+
+    ``budget`` caps the requests of each impostor check; ``limits`` what remote files may add
+    to the graph (what lies beyond is a ``graph-limit`` finding).
+    """
     target = AuditTarget(tuple(sources), root)
     return await audit_repositories(
-        [target], forge, config=config, min_severity=min_severity, budget=budget
+        [target], forge, config=config, min_severity=min_severity, budget=budget, limits=limits
     )
 
 
@@ -255,12 +261,15 @@ async def audit_repositories(
     *,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
 ) -> AuditResult:
     """Walk each repository from its own root, concurrently, and evaluate them as one graph.
 
     Each walk resolves ``./`` references against its own repository; remote actions the
-    repositories share are fetched once (the forge asks each question once per run).
+    repositories share are fetched once (the forge asks each question once per run). The
+    run-wide ``limits`` apply to each repository's walk: walks that share counters while they
+    run side by side would cut wherever the network timing put them.
     """
     config = config or Config()
     # each repository's own lockfile, read first: one GitHub's parser refuses is exit 2
@@ -268,7 +277,12 @@ async def audit_repositories(
 
     async def one(target: AuditTarget) -> tuple[Graph, dict[str, tuple[DownloadSite, ...]]]:
         graph = await walk(
-            target.sources, forge, root=target.root, budget=budget, select=config.selects
+            target.sources,
+            forge,
+            root=target.root,
+            budget=budget,
+            select=config.selects,
+            limits=limits,
         )
         return graph, await downloads_by_node(graph, forge)
 

@@ -132,6 +132,7 @@ RULE_ORDER = (
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
+    "graph-limit",
     "mutable-download",
     "not-in-lockfile",
     "workflow-not-in-lockfile",

@@ -302,17 +302,26 @@ def raise_usage(message: str) -> None:
 
 
 def run(func: Callable[[], Awaitable[T] | T]) -> T:
-    """Run a command body; turn every error a user can cause into one line and an exit code."""
-    try:
-        result = func()
-        if inspect.iscoroutine(result):
-            import asyncio
+    """Run a command body; turn every error a user can cause into one line and an exit code.
 
-            result = asyncio.run(result)
-        return result  # type: ignore[return-value]
+    Ctrl-C, SIGTERM and SIGHUP stop the body the same way (:mod:`pinner.interrupts`): exit
+    130 with one line that says whether files were written.
+    """
+    from pinner import interrupts
+
+    try:
+        with interrupts.handled():
+            try:
+                result = func()
+                if inspect.iscoroutine(result):
+                    result = interrupts.run(result)
+                return result  # type: ignore[return-value]
+            except KeyboardInterrupt:
+                message = interrupts.message()  # before handled() starts the next run afresh
+                raise KeyboardInterrupt(message) from None
     except PinnerError as exc:
         _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt as exc:  # rewrite.write_all says when the files were written
+    except KeyboardInterrupt as exc:
         # A connection being opened at the moment of Ctrl-C leaves a coroutine of the HTTP
         # stack's never started; Python would report it at exit, after our one line.
         warnings.filterwarnings("ignore", r"coroutine .* was never awaited", RuntimeWarning)
@@ -379,10 +388,13 @@ def open_reader(files: Sequence[DiscoveredFile]) -> FileReader:
     :func:`read_user_files_streaming` later: the worker reads while the command imports the
     rest of its core and opens the forge.
     """
+    from pinner import interrupts
     from pinner.sources import read_source
     from pinner.sources.parallel import FileReader
 
-    return FileReader(files, read_source)
+    reader = FileReader(files, read_source)
+    interrupts.close_at_end(reader)  # even when a signal lands before its owner's finally
+    return reader
 
 
 async def read_user_files_streaming(

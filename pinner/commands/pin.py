@@ -208,7 +208,7 @@ async def _pin_files(
         changed_paths,
         may_pin,
     )
-    from pinner.core.rewrite import Edit, apply_edits, write_all
+    from pinner.core.rewrite import Edit, apply_edits, original_bytes, write_all
     from pinner.forge.factory import open_forge
     from pinner.sources.hints import hints_for
 
@@ -252,7 +252,7 @@ async def _pin_files(
         source = by_path[path]
         edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
         data = apply_edits(source, edits)
-        if data == _original_bytes(source):
+        if data == original_bytes(source):
             no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)
         else:
             new_bytes[path] = data
@@ -262,7 +262,8 @@ async def _pin_files(
     remote_failed = bool(plan.remote_failures)
     written = False
     if options.mode == "write" and new_bytes and (not remote_failed or options.partial):
-        write_all(new_bytes)
+        # every file must still hold what was read: an edit made meanwhile is never lost
+        write_all(new_bytes, expected={p: original_bytes(by_path[p]) for p in new_bytes})
         written = True
 
     _report(options, plan, sources, new_bytes, written)
@@ -320,11 +321,6 @@ def _report(
             err=True,
         )
     typer.echo(pin_text.summary_line(plan, mode=options.mode, written=written), err=True)
-
-
-def _original_bytes(source: SourceFile) -> bytes:
-    data = source.text.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if source.bom else data
 
 
 def _original_text(source: SourceFile) -> str:

@@ -925,7 +925,7 @@ def render_writes(
     sources: Sequence[SourceFile], changes: Sequence[Change]
 ) -> tuple[dict[Path, bytes], dict[Path, str]]:
     """Apply every change as a byte-exact splice; only files whose bytes change are returned."""
-    from pinner.core.rewrite import Edit, apply_edits
+    from pinner.core.rewrite import Edit, apply_edits, original_bytes
 
     wanted: dict[tuple[str, int, str], Change] = {}
     for change in changes:
@@ -946,8 +946,7 @@ def render_writes(
             edits.append(Edit(site, change.value, change.comment))
         if edits:
             data = apply_edits(source, edits)
-            original = source.text.encode("utf-8")
-            if data != (b"\xef\xbb\xbf" + original if source.bom else original):
+            if data != original_bytes(source):
                 writes[source.path] = data  # (every edit may have been declined: then no write)
                 relpaths[source.path] = source.relpath
     return writes, relpaths

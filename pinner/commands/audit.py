@@ -47,6 +47,7 @@ def list_rules() -> str:
 
 
 Include = common.include_option("follow")
+Output = common.output_option("the report")
 Exclude = common.exclude_option("follow")
 
 
@@ -86,17 +87,7 @@ def audit(
             help="Compare requests at most per unverified SHA pin.",
         ),
     ] = 10,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the report to FILE instead of stdout.",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    output: Output = None,
     config_file: Annotated[
         Path | None,
         typer.Option(
@@ -135,6 +126,7 @@ def audit(
         for rule in ignore or ():
             if rule not in known:
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
+        common.check_output_files({"--output": output})  # before the walk, not after it
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
         found, root = common.discover_one_repository(paths or [Path(".")], command="audit")

@@ -13,7 +13,7 @@ import inspect
 import re
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -232,6 +232,21 @@ def exclude_option(verb: str) -> Any:
     ]
 
 
+def output_option(what: str) -> Any:
+    """``--output FILE`` / ``-o FILE``: ``what`` goes to FILE instead of stdout."""
+    return Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help=f"Write {what} to FILE instead of stdout.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ]
+
+
 def skip_unreadable_option(verb: str) -> Any:
     """``--skip-unreadable`` for a command that writes (see :func:`read_user_files`)."""
     return Annotated[
@@ -283,6 +298,32 @@ def compile_patterns(values: Iterable[str] | None, flag: str) -> tuple[re.Patter
         except re.error as exc:
             raise UsageError(f"{flag} {value!r}: invalid regular expression: {exc}") from None
     return tuple(out)
+
+
+def check_output_files(files: Mapping[str, Path | None]) -> None:
+    """Refuse, before any work is done, an output file that could not be written.
+
+    ``files`` maps each flag to the path it names (None: not given). A missing or unwritable
+    directory, a path that is a directory, or two flags naming one file is a usage error
+    (exit 2) naming the flag: found at the end of a run, it would come after the workflows
+    were already rewritten, or after every download was made for nothing.
+    """
+    import os
+
+    seen: dict[Path, str] = {}
+    for flag, path in files.items():
+        if path is None:
+            continue
+        real = Path(os.path.realpath(path))  # a symlink is written through, like the shell's >
+        if real.is_dir():
+            raise UsageError(f"{flag} {path}: is a directory, not a file")
+        if not real.parent.is_dir():
+            raise UsageError(f"{flag} {path}: no such directory: {real.parent}")
+        if not os.access(real.parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {path}: directory {real.parent} is not writable")
+        if real in seen:
+            raise UsageError(f"{flag} and {seen[real]} name the same file: {path}")
+        seen[real] = flag
 
 
 def use_color(choice: str, stream=sys.stdout) -> bool:

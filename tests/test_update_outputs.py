@@ -113,3 +113,26 @@ def test_a_workflow_edited_during_the_run_is_kept_and_nothing_is_written(
     assert_refused(result, "ci.yml", "edited")
     assert tree_bytes(repo) == {**before, ".github/workflows/ci.yml": edited}
     assert not body.exists()  # the pull-request text was not written either
+
+
+def test_output_to_a_pipe_is_written_into(repo: Path) -> None:
+    """``--output /dev/stdout`` is a pipe here: it cannot be replaced by a rename, so it is
+    written into, as the shell's ``>`` would."""
+    import subprocess
+    import sys
+
+    from tests.test_hardening_faults import ROOT, hermetic_env
+
+    args = ["--snapshot", str(FORGE), "--no-cache", "--now", NOW, "--format", "json"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pinner", "update", *args, "--output", "/dev/stdout", str(repo)],
+        env={**hermetic_env(token=None), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["written"] == [
+        ".github/workflows/ci.yml",
+        "local-action/action.yml",
+    ]

@@ -143,7 +143,9 @@ def audit(
             result = await run_audit(sources, forge, root=root, config=config, budget=budget)
         text = render(result, output_format, color=paint)
         if output is not None:
-            output.write_text(text, encoding="utf-8")
+            from pinner.core.rewrite import write_all
+
+            write_all({output: text.encode("utf-8")})  # whole or not at all, even on Ctrl-C
         else:
             typer.echo(text, nl=False, color=paint)  # click strips ANSI off-tty unless told
         return EXIT_FINDINGS if result.failing else EXIT_OK

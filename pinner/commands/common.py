@@ -309,11 +309,18 @@ def check_output_files(files: Mapping[str, Path | None]) -> None:
     were already rewritten, or after every download was made for nothing.
     """
     import os
+    import stat
 
     seen: dict[Path, str] = {}
     for flag, path in files.items():
         if path is None:
             continue
+        try:
+            mode: int | None = os.stat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            continue  # a device or a pipe (/dev/stdout): written into, as is
         real = Path(os.path.realpath(path))  # a symlink is written through, like the shell's >
         if real.is_dir():
             raise UsageError(f"{flag} {path}: is a directory, not a file")

@@ -358,6 +358,8 @@ def write_all(
     Every step works relative to a descriptor of the file's directory, opened and checked
     once, so a directory swapped for a symlink midway cannot redirect a write either.
 
+    An output that is a device or a pipe (``/dev/stdout``) is written into, last.
+
     Ctrl-C, SIGTERM and SIGHUP (:mod:`pinner.interrupts`): before the renames begin, the
     phase stops at the next file, removes what it made and raises :class:`KeyboardInterrupt`
     with no file changed; once they have begun, the signal waits until every file is in place,
@@ -367,22 +369,22 @@ def write_all(
     """
     from pinner import interrupts
 
+    expected = expected or {}
+    streams = {p: d for p, d in changes.items() if p not in expected and _is_stream(p)}
     with interrupts.handled(), interrupts.held():
         interrupts.stop_if_pending()  # a signal before the phase began: touch nothing
         directories: dict[Path, int] = {}
         targets: list[_Target] = []
         try:
-            targets = _targets(changes, expected or {}, directories)
+            files = {p: d for p, d in changes.items() if p not in streams}
+            targets = _targets(files, expected, directories)
             _prepare_all(targets, interrupts.stop_if_pending)
             interrupts.stop_if_pending()  # the last moment at which stopping changes nothing
         except BaseException as exc:
             _remove_made(targets)
             _close(directories)
-            if isinstance(exc, OSError):
-                shown = getattr(exc, "pinner_path", None)
-                raise InputError(
-                    f"cannot write: {exc.strerror or exc}; no file was changed", path=shown
-                ) from None
+            if isinstance(exc, OSError):  # flushing the filesystems failed
+                raise _cannot_write(exc, None) from None
             raise
         try:
             _replace_all(targets)
@@ -392,6 +394,26 @@ def write_all(
                 _fsync_dir(fd)
         finally:
             _close(directories)
+        for path, data in streams.items():
+            _write_stream(path, data)
+
+
+def _is_stream(path: Path) -> bool:
+    """An output that is a device or a pipe (``--output /dev/stdout``): written into, as the
+    shell's ``>`` would, after every file is in place; it cannot be replaced by a rename."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_stream(path: Path, data: bytes) -> None:
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=str(path)) from None
 
 
 def _targets(
@@ -400,6 +422,7 @@ def _targets(
     """A :class:`_Target` per file, its directory opened (and checked, for files read)."""
     targets: list[_Target] = []
     changed: list[tuple[str, str]] = []
+    real: dict[Path, bool] = {}  # directory -> still the real directory at that path
     for raw_path, data in changes.items():
         path = Path(raw_path)
         original = expected.get(path)
@@ -411,9 +434,9 @@ def _targets(
             try:
                 fd = directories[directory] = _open_directory(directory)
             except OSError as exc:
-                exc.pinner_path = _shown(path)  # type: ignore[attr-defined]
-                raise
-        if original is not None and not _is_real_directory(directory, fd):
+                raise _cannot_write(exc, _shown(path)) from None
+            real[directory] = _is_real_directory(directory, fd)
+        if original is not None and not real[directory]:
             changed.append((_shown(path), "its directory was moved or replaced by a symlink"))
         targets.append(_Target(_shown(path), fd, path.name, data, original))
     if changed:
@@ -422,7 +445,7 @@ def _targets(
 
 
 def _open_directory(directory: Path) -> int:
-    return os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    return os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
 
 
 def _is_real_directory(directory: Path, fd: int) -> bool:
@@ -449,8 +472,7 @@ def _prepare_all(targets: list[_Target], stop_if_pending: Callable[[], None]) ->
         try:
             problem = _prepare(target, fsync=syncfs is None)
         except OSError as exc:
-            exc.pinner_path = target.shown  # type: ignore[attr-defined]
-            raise
+            raise _cannot_write(exc, target.shown) from None
         if problem is not None:
             changed.append((target.shown, problem))
     if changed:
@@ -459,7 +481,11 @@ def _prepare_all(targets: list[_Target], stop_if_pending: Callable[[], None]) ->
         _flush_filesystems(syncfs, {t.directory for t in targets})
 
 
-_OPEN_EXISTING = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC
+# O_NOFOLLOW: a symlink in the file's place fails the open instead of being followed;
+# O_NONBLOCK: a FIFO there must not hang the run (no effect on a regular file). Python makes
+# every descriptor non-inheritable already.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_EXISTING = os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_NONBLOCK", 0)
 
 
 def _prepare(target: _Target, *, fsync: bool) -> str | None:
@@ -524,9 +550,7 @@ def _replace_all(targets: list[_Target]) -> None:
                     dst_dir_fd=target.directory,
                 )
             except OSError as exc:
-                raise InputError(
-                    f"cannot write: {exc.strerror or exc}; no file was changed", path=target.shown
-                ) from None
+                raise _cannot_write(exc, target.shown) from None
             done.append(target)
     except BaseException:
         for target in reversed(done):
@@ -559,6 +583,10 @@ def _changed_since_prepared(target: _Target) -> str | None:
     return None
 
 
+def _cannot_write(exc: OSError, shown: str | None) -> InputError:
+    return InputError(f"cannot write: {exc.strerror or exc}; no file was changed", path=shown)
+
+
 def _changed_error(changed: list[tuple[str, str]]) -> FileChangedError:
     shown, why = changed[0]
     others = len(changed) - 1
@@ -583,7 +611,7 @@ def _new_temp(directory: int, name: str, suffix: str) -> tuple[str, int]:
     The name is random rather than reserved with mkstemp: one file creation less per file,
     which on a thousand-file rewrite is a measurable share of the run.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW
     for _ in range(8):
         temp = f".{name}.{os.urandom(6).hex()}{suffix}"
         try:

@@ -12,7 +12,8 @@ So, for the duration of a command (:func:`handled`), all three signals go to one
 
 * normally it stops the run at once, the way ``asyncio.run`` would for Ctrl-C: the command's
   main task is cancelled (its ``finally`` blocks close connections and the reading worker);
-  outside the event loop, or on a second signal, :class:`KeyboardInterrupt` is raised;
+  outside the event loop, or on a second signal, :class:`Stopped` (a
+  :class:`KeyboardInterrupt`) is raised;
 * while a write phase :func:`holds <held>` signals, it only records them; the writer checks
   :func:`pending` between files it has not yet put in place, and after the last rename it
   reports the interruption itself (:func:`rewrite.write_all <pinner.core.rewrite.write_all>`);
@@ -39,6 +40,18 @@ HANDLED = tuple(
     if sig is not None
 )
 """The signals that stop a run: Ctrl-C, a polite kill, a closed terminal."""
+
+
+class Stopped(KeyboardInterrupt):
+    """What the handler raises: a :class:`KeyboardInterrupt` (every ``except`` for one catches
+    it, asyncio and click included) of pinner's own type.
+
+    Why not ``KeyboardInterrupt`` itself: CPython remembers a plain ``KeyboardInterrupt`` that
+    leaves code run by ``exec()`` of a string (dataclasses and namedtuples make their methods
+    that way, so any import can be in one), and then ends the process by killing itself with
+    SIGINT, after pinner has caught the interruption and printed its line. Python checks the
+    exact type, so a subclass leaves the exit status to pinner.
+    """
 
 
 class Closeable(Protocol):
@@ -77,7 +90,7 @@ def _on_signal(signum: int, frame: object) -> None:
         task.cancel()
         task.get_loop().call_soon_threadsafe(_nothing)
         return
-    raise KeyboardInterrupt
+    raise Stopped
 
 
 def _nothing() -> None:
@@ -142,7 +155,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     except asyncio.CancelledError:
         if _state.signum is None:
             raise
-        raise KeyboardInterrupt from None
+        raise Stopped from None
     finally:
         main.close()  # a no-op when it ran; otherwise no "never awaited" warning at exit
 
@@ -156,7 +169,7 @@ def stop_if_pending() -> None:
     """Raise :class:`KeyboardInterrupt` when a signal has been received (a writer's check
     between files, while nothing is in place yet)."""
     if _state.signum is not None:
-        raise KeyboardInterrupt
+        raise Stopped
 
 
 @contextlib.contextmanager
@@ -210,6 +223,7 @@ def reset_in_child() -> None:
 
 __all__ = [
     "HANDLED",
+    "Stopped",
     "close_at_end",
     "handled",
     "held",

@@ -153,7 +153,7 @@ def renamed(index: int, original: dict[str, bytes]) -> Moment:
 def write_moments(original: dict[str, bytes], files: int) -> dict[str, Moment]:
     """From start-up to after the last rename of a run writing ``files`` workflows."""
     return {
-        STARTING: after(0.25),
+        STARTING: after(0.3),
         "reading": after(0.6),
         "first temporary file": temps_at_least(1),
         "a third of the temporary files": temps_at_least(files // 3),
@@ -201,7 +201,7 @@ def stop_at_moments(
     original = snapshot(original_repo)
     outcomes: dict[str, str] = {}
     for name, due in moments.items():
-        repo = scratch / f"run-{signum}-{len(outcomes)}"
+        repo = Path(tempfile.mkdtemp(dir=scratch)) / original_repo.name
         shutil.copytree(original_repo, repo)
         before_each()
         process = start([a.replace("{repo}", str(repo)) for a in args], scratch)
@@ -214,7 +214,7 @@ def stop_at_moments(
         assert_no_process_left(process.pid)
         outcomes[name] = outcome(repo, original, done, process.returncode, stderr, signum, name)
         assert signalled or outcomes[name] == "finished", name
-        shutil.rmtree(repo)
+        shutil.rmtree(repo.parent)
     return outcomes
 
 
@@ -255,14 +255,14 @@ def reference_run(
     args: list[str], original_repo: Path, scratch: Path, name: str
 ) -> dict[str, bytes]:
     """What an uninterrupted run leaves."""
-    repo = scratch / name
+    repo = Path(tempfile.mkdtemp(prefix=name, dir=scratch)) / original_repo.name
     shutil.copytree(original_repo, repo)
     process = start([a.replace("{repo}", str(repo)) for a in args], scratch)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     files = snapshot(repo)
     assert files != snapshot(original_repo)
-    shutil.rmtree(repo)
+    shutil.rmtree(repo.parent)
     return files
 
 
@@ -383,7 +383,7 @@ def test_checksums_write_stopped_at_any_moment_keeps_the_old_manifest_or_writes_
         return lambda repo: arrived.is_set() and waited(repo)
 
     moments = {
-        STARTING: after(0.25),
+        STARTING: after(0.3),
         "first download": downloading(0.0),
         "downloads half done": downloading(0.4),
     }

@@ -366,7 +366,7 @@ def run(func: Callable[[], Awaitable[T] | T]) -> T:
                 return result  # type: ignore[return-value]
             except KeyboardInterrupt:
                 message = interrupts.message()  # before handled() starts the next run afresh
-                raise KeyboardInterrupt(message) from None
+                raise interrupts.Stopped(message) from None
     except PinnerError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt as exc:

@@ -15,7 +15,7 @@ So, for the duration of a command (:func:`handled`), all three signals go to one
   outside the event loop, or on a second signal, :class:`Stopped` (a
   :class:`KeyboardInterrupt`) is raised;
 * while a write phase :func:`holds <held>` signals, it only records them; the writer checks
-  :func:`pending` between files it has not yet put in place, and after the last rename it
+  :func:`stop_if_pending` between files it has not yet put in place, and after the last rename it
   reports the interruption itself (:func:`rewrite.write_all <pinner.core.rewrite.write_all>`);
 * :func:`message` then tells which it was: nothing written, or every file already written
   (:func:`note_written` is called once a write phase has replaced its files).
@@ -160,11 +160,6 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         main.close()  # a no-op when it ran; otherwise no "never awaited" warning at exit
 
 
-def pending() -> bool:
-    """Whether a stopping signal has been received during this run."""
-    return _state.signum is not None
-
-
 def stop_if_pending() -> None:
     """Raise :class:`KeyboardInterrupt` when a signal has been received (a writer's check
     between files, while nothing is in place yet)."""
@@ -192,12 +187,10 @@ def note_written() -> None:
     _state.written = True
 
 
-def message(*, telling: bool = True) -> str:
-    """The one line for a run stopped by a signal: which signal, and what was written.
-
-    ``telling``: the caller prints it (see :func:`untold`).
-    """
-    _state.told = _state.told or telling
+def message() -> str:
+    """The one line for a run stopped by a signal (which signal, and what was written), for
+    the caller to print (see :func:`untold`)."""
+    _state.told = True
     what = "terminated (SIGTERM)" if _state.signum == getattr(signal, "SIGTERM", None) else None
     if what is None and _state.signum == getattr(signal, "SIGHUP", None):
         what = "hung up (SIGHUP)"
@@ -229,7 +222,6 @@ __all__ = [
     "held",
     "message",
     "note_written",
-    "pending",
     "reset_in_child",
     "run",
     "stop_if_pending",

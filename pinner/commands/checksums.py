@@ -150,13 +150,13 @@ async def run_checksums(settings: Settings, request: ChecksumsRequest) -> int:
 
     async with Transport(settings) as transport:
         downloader = Downloader(transport, max_bytes=request.max_bytes, timeout=request.timeout)
-        fetch: Fetch = _not_offline if settings.offline else downloader.fetch
+        fetch: Fetch = _offline_download if settings.offline else downloader.fetch
         if request.verify is not None:
             return await _verify(settings, request, request.verify, fetch)
         return await _hash(settings, request, fetch)
 
 
-async def _not_offline(url: str) -> Download:
+async def _offline_download(url: str) -> Download:
     """``--offline``: the forge answers from the cache, but downloads are never cached."""
     raise RemoteError("not downloaded: --offline (downloads are never cached)")
 

@@ -117,6 +117,20 @@ RegistryAuth = Annotated[
         show_default=False,
     ),
 ]
+VerifyBudget = Annotated[
+    int | None,
+    typer.Option(
+        "--verify-budget",
+        metavar="N",
+        min=0,
+        max=1000,
+        help="Requests spent at most proving that a commit no branch or tag points at is in "
+        "its repository (default: no fixed cap; with a token every ref is compared, 50 to a "
+        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
+        "commit is reported as unverified.",
+        show_default=False,
+    ),
+]
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(

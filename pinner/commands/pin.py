@@ -73,20 +73,7 @@ Partial = Annotated[
 SkipUnreadable = common.skip_unreadable_option("pinned")
 NoImages = common.NoImages
 RegistryAuth = common.RegistryAuth
-VerifyBudget = Annotated[
-    int | None,
-    typer.Option(
-        "--verify-budget",
-        metavar="N",
-        min=0,
-        max=1000,
-        help="Requests spent at most proving that a SHA pin no branch or tag points at is in "
-        "the repository (default: no fixed cap; with a token every ref is compared, 50 to a "
-        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
-        "commit is reported as unverified.",
-        show_default=False,
-    ),
-]
+VerifyBudget = common.VerifyBudget
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pinner.cli import app
+from pinner.rules import all_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 FORGE_DIR = ROOT / "fixtures" / "forge"
@@ -103,7 +104,7 @@ def test_list_rules() -> None:
     result = _run("--list-rules")
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("unpinned-ref")
-    assert len(result.output.splitlines()) == 13
+    assert len(result.output.splitlines()) == len(all_rules()) == 15
 
 
 def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ Four channels, each used for what it does cheapest:
 * **raw content** for files at a commit: no API quota either; when the raw host is unavailable
   (network failure, or it refuses us) the REST ``contents`` endpoint with the raw media type
   takes over for the rest of the run;
-* **REST** for commits, comparisons, tag objects, releases and repository metadata.
+* **REST** for commits, comparisons, tag objects, releases, repository metadata and security
+  advisories (many packages per request).
 
 All four share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
 token scoping). Per-run memoisation and the persistent cache of answers live in
@@ -48,6 +49,7 @@ from pinner.forge.rest import (
 )
 from pinner.models import (
     SHA_RE,
+    Advisory,
     Commit,
     Comparison,
     RefListing,
@@ -62,6 +64,10 @@ log = logging.getLogger("pinner.forge")
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Action metadata files are a few KiB; 2 MiB is generous and bounds memory per file."""
+
+ADVISORY_PACKAGES_PER_QUERY = 100
+"""Packages per ``GET /advisories?affects=...``: GitHub takes up to 1,000, but the URL must stay
+well below what proxies accept (100 names of ~30 characters: about 3 KiB)."""
 
 
 class GitHubForge:
@@ -91,6 +97,9 @@ class GitHubForge:
         )
         self._objects_batch: Batcher[tuple[str, str], ObjectAnswer | None] = Batcher(
             lambda keys: lookup_objects_many(self.graphql, keys), max_size=OBJECTS_PER_QUERY
+        )
+        self._advisories_batch: Batcher[str, tuple[Advisory, ...]] = Batcher(
+            self.rest.list_advisories, max_size=ADVISORY_PACKAGES_PER_QUERY
         )
         # get_commit and get_tag_object of one SHA share one lookup
         self._objects: SingleFlight[tuple[str, str], ObjectAnswer | None] = SingleFlight()
@@ -221,3 +230,7 @@ class GitHubForge:
 
     async def get_repo(self, repo: str) -> RepoInfo:
         return await self.rest.get_repo(repo)
+
+    async def list_advisories(self, package: str) -> tuple[Advisory, ...]:
+        """One package's advisories; the packages asked at the same time share a request."""
+        return await self._advisories_batch.get(package)

@@ -5,11 +5,13 @@ and of SARIF ``rules``.
 """
 
 from pinner.rules import (  # noqa: F401
+    archived_action,
     branch_ref,
     comment_mismatch,
     depth_exceeded,
     expression_ref,
     impostor_commit,
+    known_vulnerable_action,
     missing_comment,
     mutable_download,
     ref_confusion,

@@ -478,6 +478,9 @@ class _Repository:
         self._tags: dict[tuple[str, Any], _Tag] = {}
         self._refs: dict[tuple[str, str], _Ref] = {}
 
+    def isArchived(self, info: Any) -> bool:
+        return bool(self.snap.meta.get("archived", False))  # meta.json, as REST answers
+
     def defaultBranchRef(self, info: Any) -> _Ref | None:
         entry = self.snap.ref(f"refs/heads/{self.snap.default_branch}")
         return self.make_ref(entry, "refs/heads/") if entry else None

@@ -3,11 +3,11 @@
 GitHub's advisory database names an action as a package of the ``actions`` ecosystem
 (``tj-actions/changed-files``) with a range of vulnerable versions in its own syntax:
 constraints separated by commas, every one of which must hold (``< 46.0.1``,
-``>= 1.0.0, <= 1.2.0``, ``= 1``), with the operators ``=``, ``!=``, ``<``, ``<=``, ``>`` and
-``>=``. A version operand is compared with :mod:`packaging`'s rules, a leading ``v`` ignored
-on both sides (tags are ``v46.0.1``, advisories write ``46.0.1``); an operand that is no version
-names a tag exactly, or a commit (40 hex digits, or an abbreviation of at least 7 with a
-letter in it, as advisories write ``0e58ed8``).
+``>= 1.0.0, <= 1.2.0``, ``= 1``), with the operators ``=``, ``<``, ``<=``, ``>`` and ``>=``.
+A version operand is compared with :mod:`packaging`'s rules, a leading ``v`` ignored on both
+sides (tags are ``v46.0.1``, advisories write ``46.0.1``); an operand that is no version names
+a tag exactly, or a commit (40 hex digits, or an abbreviation of at least 7 with a letter in
+it, as advisories write ``0e58ed8``), and takes only ``=``.
 
 What version a resolved action *is* comes from the refs, never from a comment: the version
 tag at its commit that ``pinner pin`` writes as the ``# vX.Y.Z`` comment
@@ -41,10 +41,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pinner.advisories")
 
-OPERATORS = ("<=", ">=", "!=", "<", ">", "=")
+OPERATORS = ("<=", ">=", "<", ">", "=")
 """Longest first, so ``<=`` is not read as ``<`` followed by ``=1``."""
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
+"""A tag name an operand may be (what git allows, and nothing that reads as an operator)."""
 
 
 # ----------------------------------------------------------------------------- ranges
@@ -74,19 +76,15 @@ class Constraint:
 
     def holds(self, subject: Subject) -> bool | None:
         """True or False, or None when the subject's version is unknown and that matters."""
-        if self.commit is not None:
-            same = subject.commit.lower().startswith(self.commit)
-            return same if self.op == "=" else not same
-        if self.version is None:  # a name: only = and != (checked when parsed)
-            named = self.operand in subject.names
-            return named if self.op == "=" else not named
+        if self.commit is not None:  # only "=" (checked when parsed)
+            return subject.commit.lower().startswith(self.commit)
+        if self.version is None:  # a name: only "=" too
+            return self.operand in subject.names
         if subject.version is None:
             return None
         left, right = subject.version, self.version
         if self.op == "=":
             return left == right
-        if self.op == "!=":
-            return left != right
         if self.op == "<":
             return left < right
         if self.op == "<=":
@@ -123,10 +121,12 @@ def _constraint(part: str, text: str) -> Constraint:
     version = None if is_commit else version_of(operand)
     if version is not None:
         return Constraint(op, operand, version=version)
-    if op not in ("=", "!="):
+    if op != "=":
         raise ValueError(f"version range {text!r}: {op} needs a version, not {operand!r}")
     if is_commit:
         return Constraint(op, operand, commit=lowered)
+    if not _NAME_RE.match(operand):
+        raise ValueError(f"unreadable version range {text!r}")
     return Constraint(op, operand)
 
 

@@ -48,6 +48,10 @@ NOW = "2025-03-20T00:00:00Z"
 for a 7-day cooldown, v45.0.7 is long eligible."""
 
 TJ = "GHSA-mrrh-fwg8-r2c3"
+TJ_SUMMARY = (
+    "tj-actions changed-files through 45.0.7 allows remote attackers to discover secrets by "
+    "reading actions logs."
+)
 REVIEWDOG = "GHSA-qmg3-hpqr-gqvc"
 
 
@@ -256,8 +260,7 @@ def build_advisories(repos: dict[str, Repo]) -> list[dict]:
             "ghsa_id": TJ,
             "cve_id": "CVE-2025-30066",
             "html_url": f"https://github.com/advisories/{TJ}",
-            "summary": "tj-actions changed-files through 45.0.7 allows remote attackers to "
-            "discover secrets by reading actions logs.",
+            "summary": TJ_SUMMARY,
             "description": "tj-actions changed-files before 46 allows remote attackers to "
             "discover secrets by reading actions logs. (The tags v1 through v45.0.7 were "
             "affected on 2025-03-14 and 2025-03-15 because they were modified by a threat actor "

@@ -286,7 +286,10 @@ async def audit_repositories(
         advisories={k: v for _, _, f in walked for k, v in f.advisories.items()},
         archived={k: v for _, _, f in walked for k, v in f.archived.items()},
     )
-    threshold = min_severity or config.min_severity or Severity.MEDIUM
+    # "is None", not "or": informational is Severity 0, which is false
+    threshold = next(
+        (s for s in (min_severity, config.min_severity) if s is not None), Severity.MEDIUM
+    )
     return evaluate(graph, config=config, min_severity=threshold, downloads=downloads, facts=facts)
 
 

@@ -20,6 +20,7 @@ from pinner.config import Config, IgnoreEntry
 from pinner.core.advisories import RepositoryFacts, gather_facts, remote_actions
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
+from pinner.core.graph_limits import GraphLimits
 from pinner.core.walk import Edge, Graph, merge_graphs, walk
 from pinner.forge.base import Forge
 from pinner.models import SourceFile
@@ -244,12 +245,17 @@ async def run_audit(
     root: Path | None = None,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
 ) -> AuditResult:
-    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
+    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
+
+    ``budget`` caps the requests of each impostor check; ``limits`` what remote files may add
+    to the graph (what lies beyond is a ``graph-limit`` finding).
+    """
     target = AuditTarget(tuple(sources), root)
     return await audit_repositories(
-        [target], forge, config=config, min_severity=min_severity, budget=budget
+        [target], forge, config=config, min_severity=min_severity, budget=budget, limits=limits
     )
 
 
@@ -259,18 +265,26 @@ async def audit_repositories(
     *,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
 ) -> AuditResult:
     """Walk each repository from its own root, concurrently, and evaluate them as one graph.
 
     Each walk resolves ``./`` references against its own repository; remote actions the
-    repositories share are fetched once (the forge asks each question once per run).
+    repositories share are fetched once (the forge asks each question once per run). The
+    run-wide ``limits`` apply to each repository's walk: walks that share counters while they
+    run side by side would cut wherever the network timing put them.
     """
     config = config or Config()
 
     async def one(target: AuditTarget) -> tuple[Graph, Downloads, RepositoryFacts]:
         graph = await walk(
-            target.sources, forge, root=target.root, budget=budget, select=config.selects
+            target.sources,
+            forge,
+            root=target.root,
+            budget=budget,
+            select=config.selects,
+            limits=limits,
         )
         # both after the walk, at once: the downloads in the actions it reached, and what
         # the forge says about their repositories (advisories, archived)

@@ -14,6 +14,7 @@ from pinner.models import (
     Advisory,
     Commit,
     Comparison,
+    GitRef,
     RefListing,
     Release,
     RepoInfo,
@@ -73,6 +74,44 @@ class Forge(Protocol):
         GitHub forge batches concurrent questions into one request (``affects`` takes many
         packages).
         """
+        ...
+
+
+class NotBatched(Exception):
+    """A batched comparison (:meth:`BatchedCompare.compare_ref`) the batch could not answer.
+
+    Not a failure: the caller asks :meth:`Forge.compare` itself, one request per ref, where it
+    can count each request against its budget and the API quota.
+    """
+
+
+@runtime_checkable
+class BatchedCompare(Protocol):
+    """What a forge may add to :class:`Forge` so that containment checks cost few requests.
+
+    Optional (duck-typed, like ``prefetch_lookups``): the containment check
+    (:func:`pinner.core.verify.check_reachability`) uses what a forge has and falls back to
+    :meth:`Forge.compare`, one ref at a time, otherwise.
+    """
+
+    @property
+    def compares_per_request(self) -> int:
+        """How many :meth:`compare_ref` answers one request carries now (1: no batching)."""
+        ...
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether requests carry a token (a token is what unlocks batching on GitHub)."""
+        ...
+
+    async def compare_ref(self, repo: str, ref: GitRef, head: str) -> Comparison | None:
+        """``compare(repo, ref.commit, head)``, asked together with every other comparison
+        asked at the same moment; :class:`NotBatched` when the batch cannot answer it."""
+        ...
+
+    def compare_quota(self) -> int | None:
+        """Single comparisons (REST) that may still be spent before the API quota runs low;
+        None when no limit is known."""
         ...
 
 

@@ -10,6 +10,7 @@ from pinner.rules import (  # noqa: F401
     comment_mismatch,
     depth_exceeded,
     expression_ref,
+    graph_limit,
     impostor_commit,
     known_vulnerable_action,
     missing_comment,

@@ -160,6 +160,7 @@ RULE_ORDER = (
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
+    "graph-limit",
     "mutable-download",
     "known-vulnerable-action",
     "archived-action",

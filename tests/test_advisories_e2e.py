@@ -308,3 +308,30 @@ def test_list_rules_names_both_rules() -> None:
     assert code == 0
     assert re.search(r"^known-vulnerable-action +high ", out, re.MULTILINE)
     assert re.search(r"^archived-action +medium ", out, re.MULTILINE)
+
+
+def test_hostile_advisory_text_is_printed_escaped(tmp_path: Path) -> None:
+    """An advisory's summary is remote text: it cannot drive the terminal or end an annotation."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    hostile = {
+        "ghsa_id": TJ,
+        "summary": "evil\x1b]0;pwned\x07\n::error::injected\u202e",
+        "severity": "high",
+        "vulnerabilities": [
+            {
+                "package": {"ecosystem": "actions", "name": "tj-actions/changed-files"},
+                "vulnerable_version_range": "< 46.0.1",
+                "first_patched_version": "46.0.1",
+            }
+        ],
+    }
+    (overlay / "advisories.json").write_text(json.dumps([hostile]))
+    args = (str(WORKFLOWS / "changed.yml"), "--snapshot", str(FORGE), "--snapshot", str(overlay))
+    code, text, _ = audit(*args, "--no-tree")
+    assert code == 1 and "evil" in text
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+    code, annotations, _ = audit(*args, "-f", "github")
+    lines = [ln for ln in annotations.splitlines() if ln.startswith("::")]
+    assert len(lines) == 1  # the injected command stays inside the one annotation's message
+    assert "\x1b" not in annotations and "\\x1b" in annotations

@@ -335,3 +335,36 @@ def test_hostile_advisory_text_is_printed_escaped(tmp_path: Path) -> None:
     lines = [ln for ln in annotations.splitlines() if ln.startswith("::")]
     assert len(lines) == 1  # the injected command stays inside the one annotation's message
     assert "\x1b" not in annotations and "\\x1b" in annotations
+
+
+@pytest.mark.corpus
+def test_the_real_changed_files_repository(corpus_forge_dir: Path, tmp_path: Path) -> None:
+    """The corpus's real tj-actions/changed-files (395 refs) with the real advisory: its real
+    v45.0.7 is affected and fixed by its real v46.0.1; the corpus consumers' pins (v47.0.6 by
+    SHA, @v46 = v46.0.5) are clean."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    shutil.copy(FORGE / "advisories.json", overlay / "advisories.json")
+    refs = json.loads((corpus_forge_dir / "tj-actions" / "changed-files" / "refs.json").read_text())
+    peeled = {r["ref"].removeprefix("refs/tags/"): r["peeled"] for r in refs["refs"]}
+    root = tmp_path / "repo"
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "ci.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f"      - uses: tj-actions/changed-files@{peeled['v45.0.7']} # v45.0.7\n"
+        f"      - uses: tj-actions/changed-files@{peeled['v47.0.6']} # v47.0.6\n"
+        "      - uses: tj-actions/changed-files@v46\n"
+    )
+    snapshots = ("--snapshot", str(corpus_forge_dir), "--snapshot", str(overlay))
+    _, doc = audit_json(str(root), *snapshots, "--ignore", "unpinned-ref")
+    [finding] = rule(doc, "known-vulnerable-action")
+    assert finding["line"] == 6 and finding["advisory"]["ghsa_id"] == TJ
+    assert finding["fix"] == f"tj-actions/changed-files@{peeled['v46.0.1']} # v46.0.1"
+    consumers = corpus_forge_dir.parent / "consumers"
+    names = ("open-telemetry__opentelemetry-python", "pypa__setuptools")
+    if not all((consumers / name).is_dir() for name in names):
+        pytest.skip("the corpus consumers using tj-actions/changed-files are absent")
+    _, doc = audit_json(*(str(consumers / n) for n in names), *snapshots)  # one run, both
+    uses = [e for e in doc["edges"] if e["uses"].startswith("tj-actions/changed-files@")]
+    assert len(uses) == 3 and {e["commit"] for e in uses} == {peeled["v47.0.6"], peeled["v46"]}
+    assert not rule(doc, "known-vulnerable-action")

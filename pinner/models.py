@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import operator
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -374,3 +375,17 @@ class Advisory:
         return tuple(
             p for p in self.packages if p.ecosystem == "actions" and p.name.lower() == wanted
         )
+
+
+def cvss_base_score(advisory: Mapping[str, Any]) -> float | None:
+    """An advisory object's CVSS base score: ``cvss.score`` (REST API version 2022-11-28), else
+    the newest of ``cvss_severities`` (which replaces it in later API versions); None without."""
+    severities = advisory.get("cvss_severities")
+    candidates = [advisory.get("cvss")]
+    if isinstance(severities, dict):
+        candidates += [severities.get("cvss_v4"), severities.get("cvss_v3")]
+    for cvss in candidates:
+        score = cvss.get("score") if isinstance(cvss, dict) else None
+        if isinstance(score, int | float) and not isinstance(score, bool) and 0 <= score <= 10:
+            return float(score)
+    return None

@@ -390,3 +390,15 @@ def test_a_forge_without_advisory_database_is_said_once_and_checks_nothing(caplo
     assert facts.archived == {"o/r": True, "l/listed": False}  # the listing's flag: not asked
     [record] = caplog.records
     assert "no security advisory database" in record.getMessage()
+
+
+def test_the_cvss_score_falls_back_to_cvss_severities() -> None:
+    from pinner.models import cvss_base_score
+
+    v3 = {"score": 8.6, "vector_string": "CVSS:3.1/..."}
+    v4 = {"score": 9.3, "vector_string": "CVSS:4.0/..."}
+    assert cvss_base_score({"cvss": v3}) == 8.6
+    assert cvss_base_score({"cvss": None, "cvss_severities": {"cvss_v3": v3, "cvss_v4": v4}}) == 9.3
+    assert cvss_base_score({"cvss_severities": {"cvss_v3": v3, "cvss_v4": None}}) == 8.6
+    for none in ({}, {"cvss": {"score": None}}, {"cvss": {"score": True}}, {"cvss": {"score": 11}}):
+        assert cvss_base_score(none) is None

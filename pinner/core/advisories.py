@@ -217,7 +217,8 @@ def judge(advisory: Advisory, packages: Sequence[str], subject: Subject) -> Verd
         if holds:
             return Verdict(advisory, entry, True)
         if holds is None:
-            unknown = unknown or Verdict(advisory, entry, None, "no version tag at the commit")
+            why = f"version unknown: no version tag points at {subject.commit[:12]}"
+            unknown = unknown or Verdict(advisory, entry, None, why)
     return unknown or Verdict(advisory, entries[0] if entries else None, False)
 
 

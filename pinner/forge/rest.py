@@ -34,6 +34,7 @@ from pinner.models import (
     ReleaseAsset,
     RepoInfo,
     TagObject,
+    cvss_base_score,
 )
 
 log = logging.getLogger("pinner.forge")
@@ -274,8 +275,6 @@ def parse_advisory(obj: Any) -> Advisory:
                 first_patched=entry.opt_str("first_patched_version"),
             )
         )
-    cvss = shape.opt_sub("cvss")
-    score = cvss.obj.get("score") if cvss is not None else None
     return Advisory(
         ghsa_id=ghsa,
         cve_id=shape.opt_str("cve_id"),
@@ -285,9 +284,7 @@ def parse_advisory(obj: Any) -> Advisory:
         published_at=shape.date("published_at"),
         withdrawn_at=shape.date("withdrawn_at"),
         packages=tuple(packages),
-        cvss_score=float(score)
-        if isinstance(score, int | float) and not isinstance(score, bool)
-        else None,
+        cvss_score=cvss_base_score(shape.obj),
     )
 
 

@@ -63,6 +63,7 @@ from pinner.models import (
     ReleaseAsset,
     RepoInfo,
     TagObject,
+    cvss_base_score,
 )
 
 FORGE_URL_PLACEHOLDER = "__FORGE_URL__"
@@ -719,7 +720,6 @@ def advisory_from_json(data: dict[str, Any], html_base: str) -> Advisory:
             )
         )
     ghsa = data["ghsa_id"]
-    score = (data.get("cvss") or {}).get("score")
     return Advisory(
         ghsa_id=ghsa,
         cve_id=data.get("cve_id"),
@@ -729,7 +729,7 @@ def advisory_from_json(data: dict[str, Any], html_base: str) -> Advisory:
         published_at=parse_date(data.get("published_at")),
         withdrawn_at=parse_date(data.get("withdrawn_at")),
         packages=tuple(packages),
-        cvss_score=float(score) if isinstance(score, int | float) else None,
+        cvss_score=cvss_base_score(data),
     )
 
 

@@ -83,14 +83,15 @@ class KnownVulnerableAction(Rule):
         for verdict in judged:
             if verdict.affected:
                 yield self._affected(edge, verdict, advisories, subject)
-        unknown = [v for v in judged if v.affected is None]
-        if unknown:
-            ids = ", ".join(v.advisory.ghsa_id for v in unknown)
-            why = unknown[0].reason
+        undecided: dict[str, list[str]] = {}  # why -> advisory ids
+        for verdict in judged:
+            if verdict.affected is None:
+                undecided.setdefault(verdict.reason, []).append(verdict.advisory.ghsa_id)
+        for why, ids in undecided.items():
+            many = "y" if len(ids) == 1 else "ies"
             yield self.hit(
-                f"{edge.uses}: version unknown ({why}), so it cannot be checked against "
-                f"{len(unknown)} advisor{'y' if len(unknown) == 1 else 'ies'} of "
-                f"{action.slug}: {ids}",
+                f"{edge.uses}: {why}, so pinner cannot tell whether {len(ids)} advisor{many} "
+                f"of {action.slug} appl{'ies' if len(ids) == 1 else 'y'}: {', '.join(ids)}",
                 severity=Severity.INFORMATIONAL,
             )
 

@@ -23,8 +23,8 @@ after the walk (:func:`gather_facts`), so the rules stay pure.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -38,8 +38,6 @@ from pinner.models import ActionRef, Advisory, AffectedPackage, GitRef, RefListi
 
 if TYPE_CHECKING:
     from pinner.core.walk import Edge
-
-log = logging.getLogger("pinner.advisories")
 
 OPERATORS = ("<=", ">=", "<", ">", "=")
 """Longest first, so ``<=`` is not read as ``<`` followed by ``=1``."""
@@ -354,9 +352,10 @@ async def gather_facts(actions: Iterable[ResolvedAction], forge: Forge) -> Repos
         asyncio.gather(*(archived(r) for r in asked.values())),
     )
     if ordered and all(a is None for a in found):
-        log.warning(
-            "warning: the forge has no security advisory database (GET /advisories); "
-            "known-vulnerable-action was not checked"
+        print(
+            "pinner: warning: the forge has no security advisory database (GET /advisories); "
+            "known-vulnerable-action was not checked",
+            file=sys.stderr,
         )
     return RepositoryFacts(
         advisories={p: a for p, a in zip(ordered, found, strict=True) if a},

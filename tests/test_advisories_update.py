@@ -155,3 +155,29 @@ def test_over_the_emulator_one_advisory_request(repo: Path, emulator) -> None:
     assert code == 0, out
     assert "v45.0.7 -> v46.0.1" in out
     assert emu.stats()["endpoints"]["GET /advisories"] == 1
+
+
+def test_without_an_advisory_database_the_cooldown_holds_and_stderr_says_why(capsys) -> None:
+    import asyncio
+    from datetime import datetime
+
+    from pinner.core.update import UpdatePolicy, Updater
+    from pinner.errors import NotFoundError
+    from pinner.forge.snapshot import SnapshotForge
+    from pinner.sources import discover, read_source
+
+    class OldEnterpriseServer(SnapshotForge):
+        async def list_advisories(self, package: str) -> tuple:
+            raise NotFoundError("security advisories: the forge has no /advisories endpoint")
+
+    sources = [read_source(f) for f in discover([CONSUMER / WORKFLOW])]
+    policy = UpdatePolicy(now=datetime.fromisoformat(NOW.replace("Z", "+00:00")))
+    updater = Updater(OldEnterpriseServer(FORGE), policy, server_url="https://github.com")
+    result = asyncio.run(updater.plan(sources, render=False))
+    assert result.changes == ()  # v46.0.x are inside the cooldown, and nothing says why not
+    assert {h.candidate.version for h in result.held_back} == {"v46.0.2", "v2.0.0"}
+    [line] = capsys.readouterr().err.splitlines()  # once, for both actions
+    assert line == (
+        "pinner: warning: the forge has no security advisory database (GET /advisories); "
+        "no update is known to be a security fix"
+    )

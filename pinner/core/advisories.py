@@ -302,6 +302,16 @@ class RepositoryFacts:
         return tuple(found[k] for k in sorted(found))
 
 
+def warn_no_advisory_database(consequence: str) -> None:
+    """Say on stderr that the forge keeps no advisories (an old GitHub Enterprise Server), and
+    what that leaves unchecked: silence would read as "no known vulnerability"."""
+    print(
+        "pinner: warning: the forge has no security advisory database (GET /advisories); "
+        + consequence,
+        file=sys.stderr,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedAction:
     """A resolved remote reference, as the facts need it: the action, its repository as the
@@ -352,11 +362,7 @@ async def gather_facts(actions: Iterable[ResolvedAction], forge: Forge) -> Repos
         asyncio.gather(*(archived(r) for r in asked.values())),
     )
     if ordered and all(a is None for a in found):
-        print(
-            "pinner: warning: the forge has no security advisory database (GET /advisories); "
-            "known-vulnerable-action was not checked",
-            file=sys.stderr,
-        )
+        warn_no_advisory_database("known-vulnerable-action was not checked")
     return RepositoryFacts(
         advisories={p: a for p, a in zip(ordered, found, strict=True) if a},
         archived={**known, **{k: f for k, f in zip(asked, flags, strict=True) if f is not None}},

@@ -43,7 +43,12 @@ from urllib.parse import quote
 
 from packaging.version import Version
 
-from pinner.core.advisories import affected_by, packages_of, subject_of
+from pinner.core.advisories import (
+    affected_by,
+    packages_of,
+    subject_of,
+    warn_no_advisory_database,
+)
 from pinner.core.cooldown import Cooldown, format_duration
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.versions import best_version_tag, parse_version, tag_prefix
@@ -430,6 +435,7 @@ class Updater:
         self.server_url = server_url.rstrip("/")
         self.resolver = Resolver(forge)
         self._memo = _Memo()
+        self._said_no_advisories = False
         self._candidates: dict[tuple[str, str | None, str], list[Candidate]] = {}
 
     # --------------------------------------------------------------------- public
@@ -932,8 +938,11 @@ class Updater:
             async def fetch() -> tuple[Advisory, ...]:
                 try:
                     return tuple(await self.forge.list_advisories(package))
-                except NotFoundError:
-                    return ()  # no advisory database on this forge (old GHES)
+                except NotFoundError:  # no advisory database on this forge (old GHES)
+                    if not self._said_no_advisories:
+                        self._said_no_advisories = True
+                        warn_no_advisory_database("no update is known to be a security fix")
+                    return ()
 
             return await self._memo.get(("advisories", package), fetch)
 

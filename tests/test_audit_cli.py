@@ -105,7 +105,7 @@ def test_list_rules() -> None:
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("unpinned-ref")
     assert [line.split()[0] for line in result.output.splitlines()] == list(all_rules())
-    assert "graph-limit" in result.output
+    assert "graph-limit" in result.output and "impostor-image" in result.output
 
 
 def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:
@@ -115,6 +115,7 @@ def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:
         "--server-url",
         emu.url,
         "--no-cache",
+        "--no-images",  # its images are public ones: no registry here
         "--format",
         "json",
         env={"GITHUB_TOKEN": "emulator-token"},

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from pinner.core.advisories import RepositoryFacts
     from pinner.core.downloads import DownloadSite
+    from pinner.core.images import ImageFacts
+    from pinner.core.lock_index import LockIndex
     from pinner.core.resolve import Resolution
     from pinner.core.walk import Edge, Graph
     from pinner.models import Advisory
@@ -89,13 +91,25 @@ class Finding:
 @dataclass(frozen=True, slots=True)
 class RuleContext:
     """What a rule may consult besides the edge: the whole graph (e.g. the parent node), the
-    downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`), and
-    the forge's short-lived facts about the graph's repositories (advisories, archived flags;
-    None when they were not gathered)."""
+    downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`),
+    what the container registries said about each image (the image as written ->
+    :class:`pinner.core.images.ImageFacts`; empty when no registry was asked), what the
+    repository's ``actions.lock`` covers, when it has one
+    (:class:`pinner.core.lock_index.LockIndex`), and the forge's short-lived facts about the
+    graph's repositories (advisories, archived flags; None when they were not gathered)."""
 
     graph: Graph
     downloads: Mapping[str, tuple[DownloadSite, ...]] = field(default_factory=dict)
+    images: Mapping[str, ImageFacts] = field(default_factory=dict)
+    lock: LockIndex | None = None
     facts: RepositoryFacts | None = None
+
+
+def image_facts(edge: Edge, context: RuleContext) -> ImageFacts | None:
+    """What the registry said about a docker edge's image (None: not an image, or not asked)."""
+    if edge.kind != "docker" or edge.image is None:
+        return None
+    return context.images.get(edge.image)
 
 
 class Rule:
@@ -157,6 +171,8 @@ RULE_ORDER = (
     "tag-object-pin",
     "stale-pin",
     "unpinned-image",
+    "impostor-image",
+    "stale-image-tag",
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
@@ -164,6 +180,8 @@ RULE_ORDER = (
     "mutable-download",
     "known-vulnerable-action",
     "archived-action",
+    "not-in-lockfile",
+    "workflow-not-in-lockfile",
 )
 """The documented order of the rules (docs/rules.md, SARIF ``rules``, ``--list-rules``)."""
 

@@ -281,7 +281,9 @@ def test_over_the_emulator_with_pagination(
     assert 2 <= stats["graphql"] <= 3
     assert stats["endpoints"].get("GET /repos/{owner}/{repo}/git/tags/{tag_sha}") is None
     assert stats["endpoints"].get("GET /repos/{owner}/{repo}/commits/{ref}") is None
-    assert stats["rest"] == stats["endpoints"]["GET /repos/{owner}/{repo}/releases"] == 6
+    assert stats["endpoints"]["GET /repos/{owner}/{repo}/releases"] == 6
+    assert stats["endpoints"]["GET /advisories"] == 1  # every use's advisories in one request
+    assert stats["rest"] == 6 + 1
     assert "ghp_test_token_never_printed" not in out + err
     # the same answer as the snapshot forge gives without HTTP
     _, offline_out, _ = run("--format", "json", "--dry-run")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinner.config import Config, IgnoreEntry
+from pinner.core.advisories import RepositoryFacts, gather_facts, remote_actions
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
 from pinner.core.graph_limits import GraphLimits
@@ -29,6 +30,8 @@ from pinner.formats.lockfile import Lockfile
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
 
+Downloads = dict[str, tuple[DownloadSite, ...]]
+"""Node id -> the downloads found in that node."""
 if TYPE_CHECKING:
     from pinner.core.images import ImageFacts
     from pinner.registry.client import RegistryClient
@@ -90,20 +93,22 @@ def evaluate(
     min_severity: Severity = Severity.MEDIUM,
     rules: Sequence[Rule] | None = None,
     downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
+    facts: RepositoryFacts | None = None,
     images: Mapping[str, ImageFacts] | None = None,
     lockfiles: Mapping[str, Lockfile | None] | None = None,
 ) -> AuditResult:
     """Apply ``rules`` (default: all registered) to every edge of ``graph``.
 
     ``downloads`` maps node ids to the downloads found in them (``mutable-download``);
-    ``images`` what registries said about each image (``unpinned-image``'s fix,
-    ``impostor-image``, ``stale-image-tag``); ``lockfiles`` maps each repository's label to its
-    ``actions.lock`` (None: it has none): what a lockfile covers is not "unpinned".
+    ``facts`` the advisories and archived flags of the graph's repositories; ``images`` what
+    registries said about each image (``unpinned-image``'s fix, ``impostor-image``,
+    ``stale-image-tag``); ``lockfiles`` maps each repository's label to its ``actions.lock``
+    (None: it has none): what a lockfile covers is not "unpinned".
     """
     config = config or Config()
     lock = LockIndex.build(lockfiles, graph) if lockfiles and any(lockfiles.values()) else None
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph, downloads or {}, images or {}, lock)
+    context = RuleContext(graph, downloads or {}, images=images or {}, lock=lock, facts=facts)
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -126,6 +131,8 @@ def evaluate(
                     remote=remote,
                     edge=edge.index,
                     route=chain.edges,
+                    advisory=hit.advisory,
+                    fix=hit.fix,
                 )
                 key = (
                     finding.rule,
@@ -206,7 +213,8 @@ def identify(findings: Sequence[Finding], graph: Graph) -> dict[int, Finding]:
     place upstream, or the reference itself on the user's lines): the 88 findings a mutable
     download in one action yields through 88 ``uses:`` lines are one group, printed once.
 
-    ``fingerprint``: a hash of the rule, the user's file, and for each reference from the
+    ``fingerprint``: a hash of the rule (and the advisory's id for a finding about one), the
+    user's file, and for each reference from the
     user's line down to the offending one its normalised value and occurrence index in its
     file. It stays the same when lines move because of unrelated edits, and tells apart two
     identical lines of one file (code scanning would otherwise merge their alerts). Several
@@ -219,7 +227,10 @@ def identify(findings: Sequence[Finding], graph: Graph) -> dict[int, Finding]:
         hops = [f"{normalised_uses(graph.edges[i])}\x1e{counted[i]}" for i in finding.route]
         if not hops:  # a finding without a route (built by hand): its chain is what we have
             hops = list(finding.chain)
-        key = _digest(finding.rule, finding.file, *hops, size=64)
+        rule = finding.rule  # one alert per advisory, however many advisories come and go
+        if finding.advisory is not None:
+            rule += f"/{finding.advisory.ghsa_id}"
+        key = _digest(rule, finding.file, *hops, size=64)
         by_key.setdefault(key, []).append(finding)
     out: dict[int, Finding] = {}
     for key, same in by_key.items():
@@ -292,7 +303,7 @@ async def audit_repositories(
     # each repository's own lockfile, read first: one GitHub's parser refuses is exit 2
     lockfiles = {t.label: read_lockfile(t.root) if t.root is not None else None for t in targets}
 
-    async def one(target: AuditTarget) -> tuple[Graph, dict[str, tuple[DownloadSite, ...]]]:
+    async def one(target: AuditTarget) -> tuple[Graph, Downloads, RepositoryFacts]:
         graph = await walk(
             target.sources,
             forge,
@@ -301,12 +312,24 @@ async def audit_repositories(
             select=config.selects,
             limits=limits,
         )
-        return graph, await downloads_by_node(graph, forge)
+        # both after the walk, at once: the downloads in the actions it reached, and what
+        # the forge says about their repositories (advisories, archived)
+        downloads, facts = await asyncio.gather(
+            downloads_by_node(graph, forge), gather_facts(remote_actions(graph.edges), forge)
+        )
+        return graph, downloads, facts
 
     walked = await asyncio.gather(*(one(t) for t in targets))
-    graph = merge_graphs([(t.label, g) for t, (g, _) in zip(targets, walked, strict=True)])
-    downloads = {node: sites for _, found in walked for node, sites in found.items()}
-    threshold = min_severity or config.min_severity or Severity.MEDIUM
+    graph = merge_graphs([(t.label, g) for t, (g, _, _) in zip(targets, walked, strict=True)])
+    downloads = {node: sites for _, found, _ in walked for node, sites in found.items()}
+    facts = RepositoryFacts(
+        advisories={k: v for _, _, f in walked for k, v in f.advisories.items()},
+        archived={k: v for _, _, f in walked for k, v in f.archived.items()},
+    )
+    # "is None", not "or": informational is Severity 0, which is false
+    threshold = next(
+        (s for s in (min_severity, config.min_severity) if s is not None), Severity.MEDIUM
+    )
     images = None
     if registry is not None:
         from pinner.core.images import facts_for
@@ -317,6 +340,7 @@ async def audit_repositories(
         config=config,
         min_severity=threshold,
         downloads=downloads,
+        facts=facts,
         images=images,
         lockfiles=lockfiles,
     )

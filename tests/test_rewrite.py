@@ -52,11 +52,11 @@ def pin_all(source: SourceFile, comment: str | None = "v4.2.2") -> str:
         ),
         (
             "      - uses: actions/checkout@v4 #tag=v4.0.0",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2",
+            f"      - uses: actions/checkout@{SHA} #tag=v4.2.2",  # the dialect is kept
         ),
         (
             "      - uses: actions/checkout@v4 # ratchet:actions/checkout@v4",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2",
+            f"      - uses: actions/checkout@{SHA} # ratchet:actions/checkout@v4",  # tracked
         ),
         (
             "      - uses: actions/checkout@v4 # v4 needed for x",
@@ -64,7 +64,7 @@ def pin_all(source: SourceFile, comment: str | None = "v4.2.2") -> str:
         ),
         (
             "      - uses: actions/checkout@v4 # needed for x",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2 needed for x",
+            f"      - uses: actions/checkout@{SHA} # v4.2.2 # needed for x",
         ),
         (
             "      - uses: actions/checkout@v4 # v4 # pinner: ignore[ref-confusion]",

@@ -250,7 +250,9 @@ async def _pin_files(
     no_ops: set[Path] = set()
     for path in changed_paths(plan):
         source = by_path[path]
-        edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
+        edits = [
+            Edit(c.site, c.new_value, c.claim, c.word_is_ref) for c in plan.changes_for(source)
+        ]
         data = apply_edits(source, edits)
         if data == _original_bytes(source):
             no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pinner.core.claims import claim_holds, comment_claim, word_is_ref
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.verify import IMPOSTOR, REACHABLE, Reachability, check_reachability
-from pinner.core.versions import parse_version, tag_prefix
 from pinner.errors import NotFoundError, RemoteError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
@@ -60,14 +60,15 @@ class PinChange:
     sha: str
     version: str | None  # the version tag (or branch) the comment names
     reason: str  # "pinned-tag" | "pinned-branch" | "tag-object" | "comment-added" | ...
+    word_is_ref: bool = False  # the old comment's lone word names a ref: a claim to replace
 
     @property
     def new_comment(self) -> str | None:
         """The whole comment after the change (without ``#``): the claim in the old comment's
-        dialect, its note and ``pinner: ignore`` directive kept."""
+        dialect, everything else in it kept (see :func:`render_comment`)."""
         if self.claim is None:
             return self.old_comment
-        return render_comment(self.old_comment, self.claim)
+        return render_comment(self.old_comment, self.claim, word_is_ref=self.word_is_ref)
 
     @property
     def rule(self) -> str:
@@ -172,9 +173,20 @@ class IgnorePolicy:
 
 
 def is_pinned_here(site: UsesSite, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
-    """Whether ``pin`` resolves this remote ``uses:`` (selected, and not silenced outright)."""
+    """Whether ``pin`` resolves this remote ``uses:`` (selected, not silenced outright, and not
+    excluded from pinning by ``# ratchet:exclude``, which pinner honours as ratchet does)."""
     action = site.value.action
-    return action is not None and targets.wants(action) and not ignores.silenced(site, "*")
+    return (
+        action is not None
+        and targets.wants(action)
+        and not ignores.silenced(site, "*")
+        and not excluded_from_pinning(site)
+    )
+
+
+def excluded_from_pinning(site: UsesSite) -> bool:
+    """``# ratchet:exclude`` on the line: no tool is to pin or move it."""
+    return bool(site.comment) and parse_comment(site.comment).excluded  # type: ignore[arg-type]
 
 
 def may_pin(action: ActionRef, relpath: str, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
@@ -510,7 +522,7 @@ def _check_sha_pin(
     if _refused_unpublished(work, site, verdict, f"{action.slug}@{res.commit[:12]}"):
         return  # never rewrite an unverified pin to look legitimate
     new_value = f"{action.target}@{res.commit}"
-    value_changed = new_value != site.value.raw  # e.g. an upper-case SHA
+    value_changed = new_value != site.value.raw  # e.g. a SHA in upper case
     if not any(r.is_tag for r in res.listing.at_commit(res.commit)):
         via = f"in the history of {verdict.via.split('/', 2)[2]}" if verdict and verdict.via else ""
         if not via:
@@ -523,31 +535,32 @@ def _check_sha_pin(
             f"no tag points at {res.commit[:12]} ({via}): an unreleased commit",
         )
     best = res.version.short if res.version else None
-    current = site.comment
-    if best is None and not (current or "").strip():
+    claim = comment_claim(site.comment, res.listing)
+    if best is None and claim is None and not (site.comment or "").strip():
         # a branch tip without a tag: name the branch, as for @branch pins (only on a line
         # without a comment: a branch name is no version, a note after it would not parse)
         tip = next((r for r in res.listing.at_commit(res.commit) if r.is_branch), None)
         best = tip.short if tip is not None and safe_comment(tip.short) else None
-    named = _comment_version(current)
-    if named is None:  # no comment, or a note without a version: add one when we know it
+    if claim is None:  # no comment, a note or a directive: add a version when we know it
         if best is not None:
             work.changes.append(
-                _sha_change(site, new_value, best, res.commit, best, "comment-added")
+                _sha_change(site, new_value, best, res.commit, best, "comment-added", res)
             )
         elif value_changed:
             work.changes.append(
-                _sha_change(site, new_value, None, res.commit, None, "sha-normalized")
+                _sha_change(site, new_value, None, res.commit, None, "sha-normalized", res)
             )
         return
-    if _comment_is_true(named, res) is not False:
+    named = claim.version
+    assert named is not None
+    if claim_holds(claim, res) is not False:
         if value_changed:
             work.changes.append(
-                _sha_change(site, new_value, None, res.commit, named, "sha-normalized")
+                _sha_change(site, new_value, None, res.commit, named, "sha-normalized", res)
             )
         return
     # the comment names something that is not this commit
-    where = _where(named, res)
+    where = _where(named, claim.tracks, res)
     if res.version is None:
         work.issue(
             PROBLEM,
@@ -556,12 +569,13 @@ def _check_sha_pin(
             f"comment names {named}, {where}; no version tag points at {res.commit[:12]}",
         )
         return
-    work.changes.append(_sha_change(site, new_value, best, res.commit, best, "comment-fixed"))
+    change = _sha_change(site, new_value, best, res.commit, best, "comment-fixed", res)
+    work.changes.append(change)
     work.issue(
         WARNING,
         "comment-mismatch",
         site,
-        f"comment named {named}, {where}; corrected to {best}",
+        f"comment named {named}, {where}; corrected to {change.new_comment}",
     )
 
 
@@ -584,7 +598,8 @@ def _commit_pin(
     site: UsesSite, action: ActionRef, res: Resolution, comment: str | None, reason: str
 ) -> PinChange:
     """A tag, branch or tag object pinned to the commit it resolves to; the comment names it."""
-    return _sha_change(site, f"{action.target}@{res.commit}", comment, res.commit, comment, reason)
+    new_value = f"{action.target}@{res.commit}"
+    return _sha_change(site, new_value, comment, res.commit, comment, reason, res)
 
 
 def _sha_change(
@@ -594,47 +609,22 @@ def _sha_change(
     sha: str,
     version: str | None,
     reason: str,
+    res: Resolution,
 ) -> PinChange:
-    return PinChange(site, site.value.raw, new_value, site.comment, claim, sha, version, reason)
-
-
-def _comment_is_true(named: str, res: Resolution) -> bool | None:
-    """Whether the ref a comment names points at the pinned commit.
-
-    True/False for a tag or a version; True for a branch (a branch comment on a commit in its
-    history is as true as a branch comment gets; branches move, the pin itself is verified);
-    None when the word names no ref at all (a one-word note: not pinner's to rewrite).
-    """
-    listing = res.listing
-    tag = listing.tag(named)
-    if tag is not None:
-        return tag.commit == res.commit
-    if listing.branch(named) is not None:
-        return True
-    path = res.action.path
-    claimed = parse_version(named, path=path)
-    if claimed is None:
-        return None
-    # "# version: 1.0.0" for tag v1.0.0: the same version, spelled without the "v"
-    prefix = tag_prefix(named)
-    return any(
-        tag_prefix(t.short) == prefix and parse_version(t.short, path=path) == claimed
-        for t in listing.at_commit(res.commit)
-        if t.is_tag
+    parsed = parse_comment(site.comment) if site.comment else None
+    is_ref = parsed is not None and word_is_ref(parsed, res.listing)
+    return PinChange(
+        site, site.value.raw, new_value, site.comment, claim, sha, version, reason, is_ref
     )
 
 
-def _where(named: str, res: Resolution) -> str:
+def _where(named: str, tracked: bool, res: Resolution) -> str:
     tag = res.listing.tag(named)
+    if tracked and tag is not None:
+        return f"which points at {tag.commit[:12]} and has no release at the pin"
     if tag is not None:
         return f"which is commit {tag.commit[:12]}"
     return f"which is no tag of {res.listing.repo}"
-
-
-def _comment_version(comment: str | None) -> str | None:
-    """The ref a trailing comment names, in every dialect in use (``# v1``, ``# tag=v1``,
-    ``# version: 1.2``, ``# pin@v1``, ``# ratchet:owner/repo@v1``)."""
-    return parse_comment(comment).version if comment else None
 
 
 _SAFE_COMMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")

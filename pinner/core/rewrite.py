@@ -6,13 +6,15 @@ endings and the BOM stay exactly as they were (ratchet's re-serialising is its m
 complaint). After splicing, the result is parsed again and must have the same structure as
 before with only the edited values changed; otherwise nothing is returned for that file.
 
-Comment policy (``Edit.comment`` set):
+Comment policy (``Edit.comment`` set; the comment is other people's text, see
+:func:`pinner.sources.comments.render_comment`):
 
-* an existing version comment, in any dialect (``# tag=v4``, ``# ratchet:o/r@v4``,
-  ``# pin@v4``), becomes ``# <comment>``; human text after the version is kept
-  (``# v4 needed for x`` -> ``# v4.2.2 needed for x``), and so is a ``pinner: ignore[...]``
-  directive; the spacing before the ``#`` is kept;
-* a comment without a version (``# needed for x``) gets the version in front of it;
+* an existing claim, in any dialect, is replaced in place and spelled in that dialect
+  (``# tag=v4`` -> ``# tag=v4.2.2``, ``# version: 4`` -> ``# version: 4.2.2``); a tracked
+  ref that still includes the new version (``# ratchet:o/r@v4``) is kept; every other byte of
+  the comment (spacing after the ``#``, notes, other tools' directives) stays;
+* a comment without a claim (a note, ``# zizmor: ignore[x]``, a lone word that is no ref)
+  is kept verbatim as its own segment after the new version: ``# v4.2.2 # zizmor: ignore[x]``;
 * no comment: `` # <comment>`` is appended at the end of the value's line: after the value in
   block style, after the rest of the line in flow style (``- {uses: o/r@sha, with: {a: 1}} #
   v1.2.3``), never in the middle of a line;
@@ -55,12 +57,17 @@ _UNWRITABLE_RE = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace one site's value with ``value``; set its version comment to ``comment``
-    (without ``#``), or leave the comment alone when ``comment`` is ``None``."""
+    """Replace one site's value with ``value``; make its comment claim ``comment`` (a version
+    or branch, without ``#``), or leave the comment alone when ``comment`` is ``None``.
+
+    ``word_is_ref``: the comment's lone word (``# main``) names a branch or tag of the action's
+    repository, so it is the claim to replace; otherwise it is a note to keep (``# TODO``).
+    """
 
     site: UsesSite
     value: str
     comment: str | None = None
+    word_is_ref: bool = False
 
 
 def _quoted(value: str, quote: str) -> str:
@@ -135,9 +142,10 @@ def _splices(
         if lines_with_sites.get(site.line, 0) > 1:
             continue  # one comment cannot describe two pins on one line
         if site.comment_span is not None:
-            new = "# " + render_comment(site.comment, edit.comment)
             cs = site.comment_span
-            if text[cs.start : cs.end] != new:
+            old = text[cs.start : cs.end]
+            new = render_comment(old, edit.comment, word_is_ref=edit.word_is_ref)
+            if new != old:
                 splices.append((cs.start, cs.end, new))
         else:
             _, content_end = _line_bounds(text, span.end)
@@ -173,10 +181,11 @@ def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> list[Edit]:
             raise ValueError(f"{source.relpath}:{edit.site.line}: control character in edit")
         key = edit.site.value_span.start
         previous = by_start.get(key)
-        if previous is not None and (previous.value, previous.comment) != (
-            edit.value,
-            edit.comment,
-        ):
+        if previous is not None and (
+            previous.value,
+            previous.comment,
+            previous.word_is_ref,
+        ) != (edit.value, edit.comment, edit.word_is_ref):
             raise ValueError(f"{source.relpath}:{edit.site.line}: conflicting edits")
         by_start[key] = edit
     return [by_start[k] for k in sorted(by_start)]

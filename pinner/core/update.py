@@ -37,6 +37,7 @@ from urllib.parse import quote
 
 from packaging.version import Version
 
+from pinner.core.claims import word_is_ref
 from pinner.core.cooldown import Cooldown
 from pinner.core.resolve import Resolver
 from pinner.core.versions import best_version_tag, parse_version, tag_prefix
@@ -52,7 +53,7 @@ from pinner.models import (
     UsesKind,
     UsesSite,
 )
-from pinner.sources.comments import parse_version_comment
+from pinner.sources.comments import parse_comment, parse_version_comment, render_comment
 
 BUMPS = ("major", "minor", "patch")
 GROUPINGS = ("all", "action", "none")
@@ -164,6 +165,7 @@ class Change:
     immutable_release: bool  # GitHub marks the release immutable
     note: str | None = None
     id: str = ""  # stable, unique in the plan, safe as a file name or branch component
+    ref_words: frozenset[str] = frozenset()  # lone comment words that are refs (claims)
 
     def base_id(self) -> str:
         """``actions-checkout-v4.1.0-to-v4.2.2``: the id before de-duplication."""
@@ -636,7 +638,8 @@ class Updater:
         else:
             kind = "comment"
         # Only sites whose text actually changes: a run after a run reports nothing.
-        touched = [s for s in sites if _site_changes(s, value, comment)]
+        ref_words = _ref_words(sites, listing)
+        touched = [s for s in sites if _site_changes(s, value, comment, ref_words)]
         if not touched:
             return ()
         age = None
@@ -665,6 +668,7 @@ class Updater:
                 mutable=keep_style,
                 immutable_release=bool(target.release and target.release.immutable),
                 note=note,
+                ref_words=ref_words,
             ),
         )
 
@@ -677,7 +681,8 @@ class Updater:
         listing: RefListing,
     ) -> tuple[Change, ...]:
         value = f"{action.target}@{current.commit}"  # a tag-object or upper-case SHA: the commit
-        touched = [s for s in sites if _site_changes(s, value, current.short)]
+        ref_words = _ref_words(sites, listing)
+        touched = [s for s in sites if _site_changes(s, value, current.short, ref_words)]
         if not touched:
             return ()
         return (
@@ -699,6 +704,7 @@ class Updater:
                 mutable=False,
                 immutable_release=False,
                 note="version comment corrected; the pin itself does not move",
+                ref_words=ref_words,
             ),
         )
 
@@ -821,15 +827,16 @@ def _version_comment(site: UsesSite) -> str | None:
 
 
 def _ignored(site: UsesSite) -> bool:
-    """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is.
+    """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is,
+    and so does ``# ratchet:exclude`` (no tool is to move it).
 
     The same inline policy ``pin`` applies (:class:`pinner.core.pin.IgnorePolicy`).
     """
     if not site.comment:
         return False
-    from pinner.core.pin import IgnorePolicy
+    from pinner.core.pin import IgnorePolicy, excluded_from_pinning
 
-    return IgnorePolicy().silenced(site, "update")
+    return IgnorePolicy().silenced(site, "update") or excluded_from_pinning(site)
 
 
 def _comment_version(sites: Sequence[UsesSite]) -> str | None:
@@ -838,10 +845,29 @@ def _comment_version(sites: Sequence[UsesSite]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _site_changes(site: UsesSite, value: str, comment: str | None) -> bool:
+def _site_changes(
+    site: UsesSite, value: str, comment: str | None, ref_words: frozenset[str]
+) -> bool:
+    """Whether writing ``value`` and a comment claiming ``comment`` changes the site's text
+    (a tracked ``# ratchet:o/a@v4`` that includes the new version, say, stays as it is)."""
     if site.value.raw != value:
         return True
-    return comment is not None and _version_comment(site) != comment
+    if comment is None:
+        return False
+    if not site.comment:
+        return True
+    is_ref = parse_comment(site.comment).version in ref_words
+    return render_comment(site.comment, comment, word_is_ref=is_ref) != site.comment
+
+
+def _ref_words(sites: Iterable[UsesSite], listing: RefListing) -> frozenset[str]:
+    """The lone comment words of ``sites`` that name a branch or tag (claims, not notes)."""
+    words = set()
+    for site in sites:
+        parsed = parse_comment(site.comment) if site.comment else None
+        if parsed is not None and word_is_ref(parsed, listing):
+            words.add(parsed.version)
+    return frozenset(w for w in words if w)
 
 
 def _sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
@@ -941,9 +967,10 @@ def render_writes(
             change = wanted.get((site.relpath, site.line, site.value.action.target.lower()))
             if change is None or site.value.action.ref != change.old.ref:
                 continue
-            if not _site_changes(site, change.value, change.comment):
+            if not _site_changes(site, change.value, change.comment, change.ref_words):
                 continue
-            edits.append(Edit(site, change.value, change.comment))
+            is_ref = bool(site.comment) and parse_comment(site.comment).version in change.ref_words  # type: ignore[arg-type]
+            edits.append(Edit(site, change.value, change.comment, is_ref))
         if edits:
             data = apply_edits(source, edits)
             original = source.text.encode("utf-8")

@@ -23,6 +23,7 @@ from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
 if TYPE_CHECKING:  # the core is imported when the command runs, not for every command line
     from pinner.config import Config
     from pinner.core.pin import PinPlan
+    from pinner.core.rewrite import Declined
     from pinner.models import SourceFile
     from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
@@ -208,7 +209,7 @@ async def _pin_files(
         changed_paths,
         may_pin,
     )
-    from pinner.core.rewrite import Edit, apply_edits, write_all
+    from pinner.core.rewrite import Edit, apply_possible_edits, write_all
     from pinner.forge.factory import open_forge
     from pinner.sources.hints import hints_for
 
@@ -248,18 +249,20 @@ async def _pin_files(
     new_bytes: dict[Path, bytes] = {}
     by_path = {s.path: s for s in sources}
     no_ops: set[Path] = set()
+    declined: list[Declined] = []
     for path in changed_paths(plan):
         source = by_path[path]
         edits = [
             Edit(c.site, c.new_value, c.claim, c.word_is_ref) for c in plan.changes_for(source)
         ]
-        data = apply_edits(source, edits)
+        data, refused = apply_possible_edits(source, edits)
+        declined.extend(refused)
         if data == _original_bytes(source):
             no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)
         else:
             new_bytes[path] = data
-    if no_ops:
-        plan = replace(plan, changes=tuple(c for c in plan.changes if c.site.path not in no_ops))
+    if no_ops or declined:
+        plan = _without_declined(plan, no_ops, declined)
 
     remote_failed = bool(plan.remote_failures)
     written = False
@@ -276,6 +279,32 @@ async def _pin_files(
     if options.check and plan.changes:
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _without_declined(plan: PinPlan, no_ops: set[Path], declined: list[Declined]) -> PinPlan:
+    """The plan without the changes the rewrite could not make; each declined value becomes a
+    problem on its line (the other files and lines are still written)."""
+    from pinner.core.pin import PROBLEM, PinIssue
+
+    refused = {(d.edit.site.path, d.edit.site.value_span.start) for d in declined}
+    changes = tuple(
+        c
+        for c in plan.changes
+        if c.site.path not in no_ops and (c.site.path, c.site.value_span.start) not in refused
+    )
+    problems = tuple(
+        PinIssue(
+            PROBLEM,
+            "not-rewritten",
+            d.edit.site.relpath,
+            d.edit.site.line,
+            d.edit.site.value.raw,
+            f"not pinned: {d.reason}",
+            d.edit.site.path,
+        )
+        for d in declined
+    )
+    return replace(plan, changes=changes, issues=(*plan.issues, *problems))
 
 
 def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:

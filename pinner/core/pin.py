@@ -34,6 +34,7 @@ from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
 from pinner.singleflight import SingleFlight
 from pinner.sources.comments import parse_comment, parse_ignore, render_comment
+from pinner.sources.grammar import describe_invalid, is_canonical
 
 _REASON_RULES = {
     "pinned-tag": "unpinned-ref",
@@ -42,6 +43,7 @@ _REASON_RULES = {
     "comment-added": "missing-comment",
     "comment-fixed": "comment-mismatch",
     "sha-normalized": "unpinned-ref",
+    "uses-normalized": "unpinned-ref",
 }
 
 PROBLEM = "problem"
@@ -394,13 +396,10 @@ class PinPlanner:
                         "uses an expression (${{ }}): cannot be pinned statically",
                     )
                 elif kind is UsesKind.INVALID:
+                    # a problem on its line: never requested, never rewritten, and nothing
+                    # else in the file depends on it, so the rest is still pinned
                     _site_issue(
-                        work,
-                        ignores,
-                        PROBLEM,
-                        "invalid",
-                        site,
-                        f"invalid uses: {site.value.error or 'unparsable'}",
+                        work, ignores, PROBLEM, "invalid", site, describe_invalid(site.value)
                     )
                 elif kind is UsesKind.REMOTE and site.value.action is not None:
                     if is_pinned_here(site, targets, ignores):
@@ -469,6 +468,14 @@ def _decide(
     verdict: Reachability | None,
 ) -> None:
     """What one resolved ``uses:`` should become, and what to tell the user about it."""
+    if not is_canonical(site.value):
+        work.issue(
+            WARNING,
+            "non-canonical",
+            site,
+            f"written as {site.value.raw.strip()!r}, which the runner reads as {action}: "
+            "written in that form",
+        )
     if res.ambiguous:
         work.issue(
             WARNING,
@@ -522,7 +529,9 @@ def _check_sha_pin(
     if _refused_unpublished(work, site, verdict, f"{action.slug}@{res.commit[:12]}"):
         return  # never rewrite an unverified pin to look legitimate
     new_value = f"{action.target}@{res.commit}"
-    value_changed = new_value != site.value.raw  # e.g. a SHA in upper case
+    written = site.value.raw.rstrip("\r\n")
+    value_changed = new_value != written  # a SHA in upper case, a path the runner normalises
+    normalized = "sha-normalized" if new_value.lower() == written.lower() else "uses-normalized"
     if not any(r.is_tag for r in res.listing.at_commit(res.commit)):
         via = f"in the history of {verdict.via.split('/', 2)[2]}" if verdict and verdict.via else ""
         if not via:
@@ -548,7 +557,7 @@ def _check_sha_pin(
             )
         elif value_changed:
             work.changes.append(
-                _sha_change(site, new_value, None, res.commit, None, "sha-normalized", res)
+                _sha_change(site, new_value, None, res.commit, None, normalized, res)
             )
         return
     named = claim.version
@@ -556,7 +565,7 @@ def _check_sha_pin(
     if claim_holds(claim, res) is not False:
         if value_changed:
             work.changes.append(
-                _sha_change(site, new_value, None, res.commit, named, "sha-normalized", res)
+                _sha_change(site, new_value, None, res.commit, named, normalized, res)
             )
         return
     # the comment names something that is not this commit
@@ -613,9 +622,8 @@ def _sha_change(
 ) -> PinChange:
     parsed = parse_comment(site.comment) if site.comment else None
     is_ref = parsed is not None and word_is_ref(parsed, res.listing)
-    return PinChange(
-        site, site.value.raw, new_value, site.comment, claim, sha, version, reason, is_ref
-    )
+    old_value = site.value.raw.rstrip("\r\n")  # a block scalar's line break is kept as is
+    return PinChange(site, old_value, new_value, site.comment, claim, sha, version, reason, is_ref)
 
 
 def _where(named: str, tracked: bool, res: Resolution) -> str:

@@ -54,6 +54,7 @@ from pinner.models import (
     UsesSite,
 )
 from pinner.sources.comments import parse_comment, parse_version_comment, render_comment
+from pinner.sources.grammar import shown
 
 BUMPS = ("major", "minor", "patch")
 GROUPINGS = ("all", "action", "none")
@@ -458,7 +459,7 @@ class Updater:
         )
         skipped = tuple(
             sorted(
-                [*(s for o in outcomes for s in o.skipped), *unreadable],
+                [*(s for o in outcomes for s in o.skipped), *unreadable, *_invalid(sources)],
                 key=lambda s: (s.uses.lower(), s.locations),
             )
         )
@@ -812,6 +813,21 @@ def _collect(sources: Sequence[SourceFile]) -> list[_Use]:
                 by_key[key] = _Use(action=action, sites=[])
             by_key[key].sites.append(site)
     return [by_key[k] for k in sorted(by_key)]
+
+
+def _invalid(sources: Sequence[SourceFile]) -> list[Skipped]:
+    """A value outside the runner's grammar: a problem on its line, the rest still updated."""
+    return [
+        Skipped(
+            shown(site.value.raw),
+            f"invalid uses value: {site.value.error}",
+            (Location(site.relpath, site.line),),
+            problem=True,
+        )
+        for source in sources
+        for site in source.uses
+        if site.value.kind is UsesKind.INVALID
+    ]
 
 
 def _locations(sites: Iterable[UsesSite]) -> tuple[Location, ...]:

@@ -40,6 +40,7 @@ from pinner.errors import InputError, NotFoundError, TooLargeError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
 from pinner.singleflight import SingleFlight
+from pinner.sources.grammar import describe_invalid, shown
 
 MAX_DEPTH = 9
 """The runner's limit on nested composite actions; deeper is a finding."""
@@ -357,7 +358,7 @@ class _Walk:
             index=-1,
             parent=parent.id,
             child=None,
-            uses=value.raw,
+            uses=value.raw if value.kind is not UsesKind.INVALID else shown(value.raw),
             kind=_edge_kind(value),
             file=file,
             line=site.line,
@@ -391,9 +392,7 @@ class _Walk:
         if value.kind is UsesKind.EXPRESSION:
             return replace(base, error=None), None
         if value.kind is UsesKind.INVALID or action is None:
-            return replace(
-                base, error=f"{value.raw}: {value.error or 'not a valid uses value'}"
-            ), None
+            return replace(base, error=describe_invalid(value)), None
         try:
             resolution = await self.resolve(action)
         except NotFoundError as exc:

@@ -48,6 +48,7 @@ def list_rules() -> str:
 
 Include = common.include_option("follow")
 Exclude = common.exclude_option("follow")
+SkipUnreadable = common.skip_unreadable_option("audited")
 
 
 @common.with_forge_options(jobs=16)
@@ -110,6 +111,7 @@ def audit(
     rules_only: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    skip_unreadable: SkipUnreadable = False,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -119,7 +121,7 @@ def audit(
 
     async def body() -> int:
         from pinner.config import load_config
-        from pinner.core.audit import run_audit
+        from pinner.core.audit import SkippedFile, run_audit
         from pinner.forge.factory import open_forge
         from pinner.rules.base import Severity, all_rules
 
@@ -146,9 +148,18 @@ def audit(
             exclude=common.compile_patterns(exclude, "--exclude"),
             ignore_rules=tuple(ignore or ()),
         )
-        sources, _ = common.read_user_files(found, paths or [])
+        sources, unreadable = common.read_user_files(
+            found, paths or [], verb="audits", skip_unreadable=skip_unreadable
+        )
+        skipped = tuple(SkippedFile(u.relpath, u.line, u.reason) for u in unreadable)
         async with open_forge(settings) as forge:
-            result = await run_audit(sources, forge, root=root, config=config, budget=budget)
+            result = await run_audit(
+                sources, forge, root=root, config=config, budget=budget, skipped=skipped
+            )
+        for item in result.skipped:  # in every format: a file left out is never silent
+            typer.echo(
+                f"pinner: skipped {item.file}:{item.line}: not audited: {item.reason}", err=True
+            )
         text = render(result, output_format, color=paint)
         if output is not None:
             output.write_text(text, encoding="utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pinner.config import Config, IgnoreEntry
@@ -35,6 +35,15 @@ class Ignored:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file of the user's repository left out of the audit (``--skip-unreadable``)."""
+
+    file: str  # repository-relative path
+    line: int
+    reason: str  # why it could not be read (malformed YAML, duplicate key, ...)
+
+
+@dataclass(frozen=True, slots=True)
 class AuditResult:
     """Everything an output format needs."""
 
@@ -42,6 +51,7 @@ class AuditResult:
     findings: tuple[Finding, ...]  # after ignores, sorted by file, line, rule
     ignored: tuple[Ignored, ...]
     min_severity: Severity
+    skipped: tuple[SkippedFile, ...] = ()  # not audited: the report says so, in every format
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -145,13 +155,19 @@ async def run_audit(
     config: Config | None = None,
     min_severity: Severity | None = None,
     budget: int = 10,
+    skipped: Sequence[SkippedFile] = (),
 ) -> AuditResult:
-    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
+    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
+
+    ``skipped`` are the user's files that could not be read and were left out on request
+    (``--skip-unreadable``): they are carried into the result so every format reports them.
+    """
     config = config or Config()
     graph = await walk(sources, forge, root=root, budget=budget, select=config.selects)
     threshold = min_severity or config.min_severity or Severity.MEDIUM
     downloads = await downloads_by_node(graph, forge)
-    return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+    result = evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+    return replace(result, skipped=tuple(skipped))
 
 
 async def downloads_by_node(graph: Graph, forge: Forge) -> dict[str, tuple[DownloadSite, ...]]:

@@ -636,7 +636,13 @@ class _Walk:
                 await self._dockerfile(node, node.path, repo=None, commit=None, missing=None)
             )
         assert self.root_dir is not None and self.read_local is not None
-        source = self.read_local(self.root_dir, node.path)
+        try:
+            source = self.read_local(self.root_dir, node.path)
+        except InputError as exc:  # (a file --skip-unreadable left out, say): a finding
+            kind = "workflow" if node.path.startswith(".github/workflows/") else "action"
+            error = f"{node.path} cannot be read: {exc.reason}"
+            self.nodes[node.id] = Node(node.id, kind, True, 0, path=node.path, error=error)
+            return _Expansion()
         self.local_files[source.relpath] = source
         self.nodes[node.id] = Node(
             node.id, source.kind, True, 0, path=source.relpath, file=source.relpath

@@ -129,6 +129,16 @@ def test_comment_mismatch() -> None:
     assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha"))
 
 
+def test_a_sha_in_upper_case_is_described_as_one() -> None:
+    upper = f"o/r@{A.upper()}"
+    rule = all_rules()["unpinned-ref"]()
+    [hit] = rule.check(edge(upper, kind="sha"), CONTEXT)
+    assert hit.severity is Severity.LOW
+    assert "a SHA in upper case" in hit.message and "not to a commit SHA" not in hit.message
+    assert fired("missing-comment", edge(upper, kind="sha"))  # a pin: its comment matters
+    assert not fired("missing-comment", edge(upper, kind="sha", comment="v1.0.0"))
+
+
 def test_comment_mismatch_judges_comments_as_pin_does() -> None:
     # a lone word that names no ref is a note, not a false claim
     assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha", comment="TODO"))

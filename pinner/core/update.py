@@ -704,7 +704,11 @@ class Updater:
                 compare_url=None,
                 mutable=False,
                 immutable_release=False,
-                note="version comment corrected; the pin itself does not move",
+                note=(
+                    "SHA written in lower case; the pin itself does not move"
+                    if action.is_upper_sha
+                    else "version comment corrected; the pin itself does not move"
+                ),
                 ref_words=ref_words,
             ),
         )

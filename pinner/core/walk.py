@@ -478,7 +478,7 @@ class _Walk:
         for image in images:
             if image.context == "step":
                 continue  # a docker:// step: already an edge through its uses site
-            raw = image.image
+            raw = image.image  # (one value of the job's matrix, when image.template is set)
             if image.context == "runs.image" and not raw.startswith("docker://"):
                 raw = "docker://" + raw  # the value as written in action.yml
             base = Edge(

@@ -15,7 +15,9 @@ Where ``uses:`` can appear (anything else is not a ``uses:`` the runner reads):
 Images: ``docker://`` uses (context ``"step"``), ``jobs.<id>.container`` as a string or its
 ``image`` (``"container"``), ``jobs.<id>.services.<name>.image`` (``"service"``) and a docker
 action's ``runs.image: docker://...`` (``"runs.image"``). ``runs.image: Dockerfile`` builds
-locally and is not an image reference.
+locally and is not an image reference. A job image written with ``${{ matrix.x }}`` is
+expanded over the job's literal ``strategy.matrix`` (:mod:`pinner.sources.matrix`): one site
+per distinct image, as the runner runs one job per combination.
 
 Both ``jobs`` and ``runs`` are looked for whatever the file's kind, so a file passed
 explicitly under the wrong name is still scanned completely. A value reached twice through a
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from pinner.models import ImageSite, SiteContext, SourceFile, Span, UsesKind, UsesSite, UsesValue
 from pinner.sources.grammar import parse_uses
+from pinner.sources.matrix import expand
 from pinner.sources.yamlsafe import (
     MappingNode,
     Node,
@@ -36,6 +39,7 @@ from pinner.sources.yamlsafe import (
     SequenceNode,
     compose,
     dominant_newline,
+    to_python,
 )
 
 _QUOTE_OPENERS = " \t[{,:"
@@ -145,9 +149,9 @@ class _Scanner:
         if value.kind is UsesKind.DOCKER and value.image:
             self.add_image(node, value.image, "step")
 
-    def add_image(self, node: Node, image: str, context: str) -> None:
+    def add_image(self, node: Node, image: str, context: str, template: str | None = None) -> None:
         self.images.append(
-            ImageSite(self.path, self.relpath, node.line, node.column, image, context)
+            ImageSite(self.path, self.relpath, node.line, node.column, image, context, template)
         )
 
     def steps(self, node: Node | None, context: SiteContext, job: str | None) -> None:
@@ -159,9 +163,20 @@ class _Scanner:
                 if uses is not None:
                     self.add_uses(uses, context, job, index)
 
-    def image_value(self, node: Node | None, context: str) -> None:
-        if isinstance(node, ScalarNode) and node.value.strip():
-            self.add_image(node, node.value.strip(), context)
+    def image_value(self, node: Node | None, context: str, matrix: Node | None = None) -> None:
+        """An image of a job; ``${{ matrix.x }}`` in it is expanded over a literal matrix (one
+        site per distinct image, each judged on its own, as the runner runs each)."""
+        if not isinstance(node, ScalarNode) or not node.value.strip():
+            return
+        written = node.value.strip()
+        images = (
+            expand(written, to_python(matrix)) if matrix is not None and "${{" in written else None
+        )
+        if images is None:
+            self.add_image(node, written, context)
+            return
+        for image in images:
+            self.add_image(node, image, context, template=written)
 
     def workflow(self, root: MappingNode) -> None:
         jobs = root.get("jobs")
@@ -175,16 +190,18 @@ class _Scanner:
             if uses is not None:
                 self.add_uses(uses, SiteContext.REUSABLE_JOB, job_id, None)
             self.steps(job.get("steps"), SiteContext.WORKFLOW_STEP, job_id)
+            strategy = job.get("strategy")
+            matrix = strategy.get("matrix") if isinstance(strategy, MappingNode) else None
             container = job.get("container")
             if isinstance(container, MappingNode):
-                self.image_value(container.get("image"), "container")
+                self.image_value(container.get("image"), "container", matrix)
             else:
-                self.image_value(container, "container")
+                self.image_value(container, "container", matrix)
             services = job.get("services")
             if isinstance(services, MappingNode):
                 for _, service in services.pairs:
                     if isinstance(service, MappingNode):
-                        self.image_value(service.get("image"), "service")
+                        self.image_value(service.get("image"), "service", matrix)
 
     def action(self, root: MappingNode) -> None:
         runs = root.get("runs")

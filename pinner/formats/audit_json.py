@@ -1,7 +1,7 @@
 """``pinner audit --format json``: the graph and findings in a versioned schema.
 
 The schema id is ``pinner.audit/1``; fields are only ever added within a major version. Layout
-(documented in the README)::
+(documented in docs/audit.md)::
 
     {"schema": "pinner.audit/1",
      "tool": {"name": "pinner", "version": "0.1.0"},

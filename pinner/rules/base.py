@@ -128,7 +128,7 @@ RULE_ORDER = (
     "depth-exceeded",
     "mutable-download",
 )
-"""The documented order of the rules (README, SARIF ``rules``, ``--list-rules``)."""
+"""The documented order of the rules (docs/rules.md, SARIF ``rules``, ``--list-rules``)."""
 
 
 def register(cls: type[Rule]) -> type[Rule]:

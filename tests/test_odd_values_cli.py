@@ -92,6 +92,23 @@ def test_block_scalar_values_are_pinned_inside_the_block(emulator, fixtures_dir,
     assert not roots, roots
 
 
+def test_update_moves_a_block_scalar_inside_the_block(emulator, fixtures_dir, tmp_path):
+    """Item 4, for update: the block is rewritten in place, and a second run has nothing to do
+    (the block's line break is no difference)."""
+    block = HEAD + "      - uses: |\n          upd-fixtures/setup-tool@v1\n"
+    root = repository(tmp_path, block=block)
+    emu = emulator(fixtures_dir / "forge")
+    args = ("--server-url", emu.url, "--no-cache", "--now", "2026-06-01T00:00:00Z", str(root))
+    first = cli("update", *args)
+    assert first.exit_code == 0, first.output
+    assert read(root, "block") == HEAD + (
+        "      - uses: | # v2.1.0\n"
+        "          upd-fixtures/setup-tool@fc1881c4b5a34f611583941f5368ae95acee6c48\n"
+    )
+    again = cli("update", *args)
+    assert again.exit_code == 0 and "nothing to update" in again.stdout, again.output
+
+
 def test_a_value_that_cannot_be_rewritten_is_reported_and_the_rest_pinned(
     emulator, fixtures_dir, tmp_path
 ):

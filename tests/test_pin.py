@@ -239,6 +239,7 @@ def test_a_lone_word_is_a_claim_only_when_it_names_a_ref() -> None:
             "acme/tool@v1 # main",
             "acme/tool@v1 # releases/v1",
             f"acme/tool@{c['m1']} # wip",
+            f"acme/tool@{c['m5']} # wip",  # an untagged branch tip: the branch is named
         ),
         forge,
     )
@@ -247,9 +248,10 @@ def test_a_lone_word_is_a_claim_only_when_it_names_a_ref() -> None:
         f"acme/tool@{c['m2']} # v1.1.0",
         f"acme/tool@{c['m2']} # v1.1.0",
         f"acme/tool@{c['m1']} # v1.0.0 # wip",
+        f"acme/tool@{c['m5']} # main # wip",
     )
     # "releases/v1" reads as a (monorepo-style) version: a claim whatever the listing says
-    assert [ch.word_is_ref for ch in plan.changes] == [False, True, False, False]
+    assert [ch.word_is_ref for ch in plan.changes] == [False, True, False, False, False]
 
 
 class _Config:

@@ -545,9 +545,9 @@ def _check_sha_pin(
         )
     best = res.version.short if res.version else None
     claim = comment_claim(site.comment, res.listing)
-    if best is None and claim is None and not (site.comment or "").strip():
-        # a branch tip without a tag: name the branch, as for @branch pins (only on a line
-        # without a comment: a branch name is no version, a note after it would not parse)
+    if best is None and claim is None:
+        # a branch tip without a tag: name the branch, as for @branch pins (a note already
+        # there stays after it, as its own segment: "# main # TODO")
         tip = next((r for r in res.listing.at_commit(res.commit) if r.is_branch), None)
         best = tip.short if tip is not None and safe_comment(tip.short) else None
     if claim is None:  # no comment, a note or a directive: add a version when we know it

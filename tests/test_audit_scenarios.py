@@ -264,7 +264,7 @@ def test_json_document_lists_nodes_edges_findings(result: AuditResult) -> None:
 def test_text_tree_marks_edges(result: AuditResult) -> None:
     from pinner.formats import audit_text
 
-    text = audit_text.render(result, color=False)
+    text = audit_text.render(result, color=False, tree=True)
     assert "\x1b[" not in text
     lines = text.splitlines()
     assert ".github/workflows/nested.yml" in lines
@@ -274,7 +274,7 @@ def test_text_tree_marks_edges(result: AuditResult) -> None:
         lines[composite + 1]
         == "│   ├── audit-org/leaf@v1  -> " + L["L3"][:12] + "  [x unpinned-ref]"
     )
-    assert lines[-1].startswith(f"{len(result.graph.edges)} references")
+    assert lines[0].startswith(f"{len(result.graph.edges)} references")
     coloured = audit_text.render(result, color=True)
     assert "\x1b[1;31m" in coloured
 

@@ -54,7 +54,7 @@ def test_matrix_images_are_judged_one_by_one(emulator, fixtures_dir, tmp_path: P
         (20, "image postgres:17 uses tag :17 without a digest"),
         (25, "image ${{ matrix.image }} named by an expression or build argument"),
     ]
-    text = cli("audit", "--server-url", emu.url, "--no-cache", str(root)).stdout
+    text = cli("audit", "--server-url", emu.url, "--no-cache", "--tree", str(root)).stdout
     assert f"python:3.13{DIGEST}  [pinned]" in text and "postgres:17  [x unpinned-image]" in text
 
 

@@ -111,6 +111,15 @@ def audit(
     rules_only: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    tree: Annotated[
+        bool | None,
+        typer.Option(
+            "--tree/--no-tree",
+            help="Text output: print the graph of every reference as a tree (default: only "
+            "when there are at most 5 causes of findings and the tree fits in 50 lines).",
+            show_default=False,
+        ),
+    ] = None,
     skip_unreadable: SkipUnreadable = False,
     *,
     forge_options: common.ForgeOptions,
@@ -121,7 +130,7 @@ def audit(
 
     async def body() -> int:
         from pinner.config import load_config
-        from pinner.core.audit import SkippedFile, run_audit
+        from pinner.core.audit import AuditTarget, SkippedFile, audit_repositories
         from pinner.forge.factory import open_forge
         from pinner.rules.base import Severity, all_rules
 
@@ -139,10 +148,11 @@ def audit(
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
-        found, root = common.discover_one_repository(paths or [Path(".")], command="audit")
-        if not found:
-            typer.echo("pinner: no workflow or action files found", err=True)
-        config = load_config(root, explicit=config_file).merged(
+        # several repositories may be audited together; each path must hold files to read
+        found = common.discover_files(paths or [Path(".")])
+        roots = common.repository_labels(found)
+        # one configuration for the run: the first repository's (as pin and update do)
+        config = load_config(found[0].root, explicit=config_file).merged(
             min_severity=threshold,
             include=common.compile_patterns(include, "--include"),
             exclude=common.compile_patterns(exclude, "--exclude"),
@@ -151,16 +161,31 @@ def audit(
         sources, unreadable = common.read_user_files(
             found, paths or [], verb="audits", skip_unreadable=skip_unreadable
         )
-        skipped = tuple(SkippedFile(u.relpath, u.line, u.reason) for u in unreadable)
+        by_path = {s.path: s for s in sources}
+        repositories = [
+            AuditTarget(
+                tuple(by_path[f.path] for f in found if f.root == root and f.path in by_path),
+                root,
+                label,
+            )
+            for root, label in roots.items()
+        ]
+        label_of = {f.path: roots[f.root] for f in found}
+        skipped = tuple(
+            SkippedFile(f"{label_of.get(u.path, '')}{u.relpath}", u.line, u.reason)
+            for u in unreadable
+        )
         async with open_forge(settings) as forge:
-            result = await run_audit(
-                sources, forge, root=root, config=config, budget=budget, skipped=skipped
+            result = await audit_repositories(
+                repositories, forge, config=config, budget=budget, skipped=skipped
             )
         for item in result.skipped:  # in every format: a file left out is never silent
             typer.echo(
                 f"pinner: skipped {item.file}:{item.line}: not audited: {item.reason}", err=True
             )
-        text = render(result, output_format, color=paint)
+        text = render(
+            result, output_format, color=paint, tree=tree, server_url=settings.urls.server
+        )
         if output is not None:
             output.write_text(text, encoding="utf-8")
         else:
@@ -179,7 +204,14 @@ class _NoTty:
         return False
 
 
-def render(result, output_format: str, *, color: bool = False) -> str:  # type: ignore[no-untyped-def]
+def render(  # type: ignore[no-untyped-def]
+    result,
+    output_format: str,
+    *,
+    color: bool = False,
+    tree: bool | None = None,
+    server_url: str = "https://github.com",
+) -> str:
     """The report in ``output_format`` (one of :data:`FORMATS`)."""
     if output_format == "json":
         from pinner.formats import audit_json
@@ -188,11 +220,11 @@ def render(result, output_format: str, *, color: bool = False) -> str:  # type: 
     if output_format == "sarif":
         from pinner.formats import sarif
 
-        return sarif.render(result.findings)
+        return sarif.render(result, server_url=server_url)
     if output_format == "github":
         from pinner.formats import audit_text, github
 
         return github.render(result.findings) + audit_text.summary_line(result) + "\n"
     from pinner.formats import audit_text
 
-    return audit_text.render(result, color=color)
+    return audit_text.render(result, color=color, tree=tree)

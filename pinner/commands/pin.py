@@ -176,9 +176,7 @@ def start_pin(options: PinOptions, settings: Settings) -> Coroutine[Any, Any, in
     second core when worthwhile (:mod:`pinner.sources.parallel`), so the worker parses while
     this process sets up.
     """
-    from pinner.sources import discover
-
-    files = discover(list(options.paths))
+    files = common.discover_files(options.paths)
     reader = common.open_reader(files)
     try:
         return run_pin(options, settings, files, reader)
@@ -270,7 +268,7 @@ async def _pin_files(
         write_all(new_bytes)
         written = True
 
-    _report(options, plan, sources, new_bytes, written)
+    _report(options, plan, sources, new_bytes, written, common.file_labels(files))
 
     if remote_failed:
         return EXIT_REMOTE
@@ -323,6 +321,7 @@ def _report(
     sources: list[SourceFile],
     new_bytes: dict[Path, bytes],
     written: bool,
+    labels: dict[Path, str],
 ) -> None:
     if options.output_format == "json":
         from pinner.formats import pin_json
@@ -332,13 +331,14 @@ def _report(
         return
     from pinner.formats import pin_diff, pin_text
 
-    out, err = pin_text.render(plan)
+    out, err = pin_text.render(plan, labels)
     if options.diff:
         diffs = []
         for source in sources:
             if source.path in new_bytes:
                 new_text = _decode(new_bytes[source.path])
-                diffs.append((source.relpath, _original_text(source), new_text))
+                name = labels.get(source.path, "") + source.relpath
+                diffs.append((name, _original_text(source), new_text))
         sys.stdout.write(pin_diff.render(diffs))
     else:
         for line in out:

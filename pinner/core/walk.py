@@ -133,6 +133,7 @@ class Chain:
 
     root: int  # index of the root edge (in the user's files)
     uses: tuple[str, ...]  # uses values from the root edge down to the edge itself
+    edges: tuple[int, ...] = ()  # indices of those edges, root first (same length as uses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ class Graph:
     nodes: dict[str, Node]
     edges: tuple[Edge, ...]
     roots: tuple[str, ...] = ()  # ids of the user's files, in discovery order
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
+    """Local node id -> the label its repository's paths start with (:func:`merge_graphs`)."""
     _out_index: dict[str, tuple[Edge, ...]] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -171,10 +174,11 @@ class Graph:
         for root in self.edges:
             if not root.local:
                 continue
-            result.setdefault(root.index, []).append(Chain(root.index, (root.uses,)))
+            start = Chain(root.index, (root.uses,), (root.index,))
+            result.setdefault(root.index, []).append(start)
             seen_nodes: set[str] = set()
-            queue: deque[tuple[str | None, tuple[str, ...]]] = deque()
-            queue.append((root.child, (root.uses,)))
+            queue: deque[tuple[str | None, Chain]] = deque()
+            queue.append((root.child, start))
             while queue:
                 node_id, prefix = queue.popleft()
                 if node_id is None or node_id in seen_nodes:
@@ -184,8 +188,8 @@ class Graph:
                 if node is None or node.local:
                     continue
                 for e in out.get(node_id, ()):
-                    chain = (*prefix, e.uses)
-                    result.setdefault(e.index, []).append(Chain(root.index, chain))
+                    chain = Chain(root.index, (*prefix.uses, e.uses), (*prefix.edges, e.index))
+                    result.setdefault(e.index, []).append(chain)
                     if not e.depth_exceeded and not e.cycle:
                         queue.append((e.child, chain))
         return result
@@ -784,3 +788,55 @@ def _default_read_local(root: Path, relpath: str) -> SourceFile:
     from pinner import sources
 
     return sources.read_source(root / relpath, root=root)
+
+
+def merge_graphs(parts: Sequence[tuple[str, Graph]]) -> Graph:
+    """One graph of several repositories' walks, each repository's own files named ``LABEL``-first.
+
+    Why: ``audit`` walks each repository on its own (``./`` references resolve against its
+    root, its files are named relative to it), but reports one graph, in which two
+    repositories' ``.github/workflows/ci.yml`` must stay two files. Every local node, root and
+    the file of every edge in a local node get the part's label prepended (``"tokio/"``); remote
+    nodes are shared, and a remote node the walks share keeps the first walk's edges (each walk
+    read the same immutable files at the same commit, so they are the same facts). A single
+    part with label ``""`` is returned as it was.
+    """
+    if len(parts) == 1 and not parts[0][0]:
+        return parts[0][1]
+    nodes: dict[str, Node] = {}
+    edges: list[Edge] = []
+    roots: list[str] = []
+    labels: dict[str, str] = {}
+    for label, graph in parts:
+
+        def rename(node_id: str | None, graph: Graph = graph, label: str = label) -> str | None:
+            node = graph.nodes.get(node_id) if node_id is not None else None
+            return f"{label}{node_id}" if node is not None and node.local else node_id
+
+        taken = {n for n, node in graph.nodes.items() if not node.local and n in nodes}
+        for node_id, node in graph.nodes.items():
+            if node.local:
+                labels[f"{label}{node_id}"] = label
+                nodes[f"{label}{node_id}"] = replace(
+                    node,
+                    id=f"{label}{node_id}",
+                    path=f"{label}{node.path}" if node.path is not None else None,
+                    file=f"{label}{node.file}" if node.file is not None else None,
+                )
+            elif node_id not in nodes:
+                nodes[node_id] = node
+        roots.extend(f"{label}{r}" for r in graph.roots)
+        for edge in graph.edges:
+            if edge.parent in taken:
+                continue
+            local = edge.parent in graph.nodes and graph.nodes[edge.parent].local
+            edges.append(
+                replace(
+                    edge,
+                    index=len(edges),
+                    parent=rename(edge.parent) or edge.parent,
+                    child=rename(edge.child),
+                    file=f"{label}{edge.file}" if local else edge.file,
+                )
+            )
+    return Graph(nodes=nodes, edges=tuple(edges), roots=tuple(roots), labels=labels)

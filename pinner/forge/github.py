@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 
 from pinner.batching import Batcher
 from pinner.errors import NotFoundError, OfflineMiss, RateLimitError, RemoteError
@@ -129,9 +129,20 @@ class GitHubForge:
             return
         for repo, sha in keys:
             if SHA_RE.match(sha):
-                task = asyncio.ensure_future(_quietly(self._lookup_object(repo, sha)))
+                task = asyncio.ensure_future(self._prefetch_lookup(repo, sha))
                 self._prefetching.add(task)
                 task.add_done_callback(self._prefetching.discard)
+
+    async def _prefetch_lookup(self, repo: str, sha: str) -> None:
+        """One early lookup; its outcome, a failure too, is the memo's.
+
+        The lookup's coroutine is made here, inside the task, not by the caller: a task
+        cancelled before it first runs (the run stopped at a malformed file right after the
+        hints went out) then leaves no coroutine behind that was never awaited, which Python
+        would report on stderr as a RuntimeWarning.
+        """
+        with contextlib.suppress(Exception):
+            await self._lookup_object(repo, sha)
 
     @property
     def stats(self) -> RequestStats:
@@ -210,9 +221,3 @@ class GitHubForge:
 
     async def get_repo(self, repo: str) -> RepoInfo:
         return await self.rest.get_repo(repo)
-
-
-async def _quietly(asked: Awaitable[object]) -> None:
-    """Await an answer asked for early; its outcome, a failure too, is the memo's."""
-    with contextlib.suppress(Exception):
-        await asked

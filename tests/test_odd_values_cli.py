@@ -280,3 +280,18 @@ def test_audit_skips_unreadable_files_when_asked_and_says_so(emulator, fixtures_
     assert (6, "unpinned-ref") in rules  # the good workflow is audited
     [local] = [f for f in document["findings"] if f["line"] == 7]
     assert local["rule"] == "unresolvable" and "x/action.yml cannot be read" in local["message"]
+
+
+def test_audit_of_several_repositories_names_the_repository_of_a_skipped_file(
+    emulator, fixtures_dir, tmp_path, monkeypatch
+):
+    one = repository(tmp_path / "one", good=HEAD + f"      - uses: {LITE}@{V123} # v1.2.3\n")
+    two = repository(tmp_path / "two", broken="on: push\njobs: [\n")
+    monkeypatch.chdir(tmp_path)
+    emu = emulator(fixtures_dir / "forge")
+    forge = ("--server-url", emu.url, "--no-cache", "--format", "json", "--skip-unreadable")
+    audited = cli("audit", *forge, str(one.relative_to(tmp_path)), str(two.relative_to(tmp_path)))
+    assert audited.exit_code == 0, audited.output
+    [skip] = json.loads(audited.stdout)["skipped"]
+    assert skip["file"] == "two/repo/.github/workflows/broken.yml"
+    assert "pinner: skipped two/repo/.github/workflows/broken.yml:" in audited.stderr

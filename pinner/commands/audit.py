@@ -12,15 +12,34 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from pinner.commands import common
 from pinner.commands.params import FastCommand
+from pinner.core.graph_limits import GraphLimits
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
+LIMITS = GraphLimits()  # the documented defaults, shown by --help
+
+
+def _limit_option(flag: str, help_text: str) -> Any:
+    """An option raising one of the graph's :class:`GraphLimits` (a positive count)."""
+    return Annotated[int, typer.Option(flag, metavar="N", min=1, help=help_text)]
+
+
+MaxFileEdges = _limit_option(
+    "--max-file-edges", "References (uses:, images) followed in one remote action or workflow."
+)
+MaxFileNodes = _limit_option(
+    "--max-file-nodes", "Distinct actions and workflows one remote file may bring into the graph."
+)
+MaxEdges = _limit_option("--max-edges", "uses: references in remote files resolved in one run.")
+MaxNodes = _limit_option(
+    "--max-nodes", "Remote actions and workflows read in one run (beyond: graph-limit findings)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -78,15 +97,22 @@ def audit(
     include: Include = None,
     exclude: Exclude = None,
     budget: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--budget",
             metavar="N",
             min=0,
             max=1000,
-            help="Compare requests at most per unverified SHA pin.",
+            help="Requests spent at most proving that a SHA pin no branch or tag points at is "
+            "in the repository (default: no fixed cap; with a token every ref is compared, 50 "
+            "to a GraphQL query; without one, until the anonymous API quota runs low).",
+            show_default=False,
         ),
-    ] = 10,
+    ] = None,
+    max_file_edges: MaxFileEdges = LIMITS.file_edges,
+    max_file_nodes: MaxFileNodes = LIMITS.file_nodes,
+    max_edges: MaxEdges = LIMITS.edges,
+    max_nodes: MaxNodes = LIMITS.nodes,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -176,8 +202,14 @@ def audit(
             for u in unreadable
         )
         async with open_forge(settings) as forge:
+            limits = GraphLimits(
+                file_edges=max_file_edges,
+                file_nodes=max_file_nodes,
+                nodes=max_nodes,
+                edges=max_edges,
+            )
             result = await audit_repositories(
-                repositories, forge, config=config, budget=budget, skipped=skipped
+                repositories, forge, config=config, budget=budget, limits=limits, skipped=skipped
             )
         for item in result.skipped:  # in every format: a file left out is never silent
             typer.echo(

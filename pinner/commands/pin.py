@@ -69,14 +69,17 @@ Partial = Annotated[
 ]
 SkipUnreadable = common.skip_unreadable_option("pinned")
 VerifyBudget = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--verify-budget",
         metavar="N",
         min=0,
         max=1000,
-        help="Compare requests spent at most per SHA pin that is no branch or tag tip; out of "
-        "budget the commit is reported as unverified.",
+        help="Requests spent at most proving that a SHA pin no branch or tag points at is in "
+        "the repository (default: no fixed cap; with a token every ref is compared, 50 to a "
+        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
+        "commit is reported as unverified.",
+        show_default=False,
     ),
 ]
 
@@ -95,7 +98,7 @@ def pin(
     include: Include = None,
     exclude: Exclude = None,
     partial: Partial = False,
-    verify_budget: VerifyBudget = 10,
+    verify_budget: VerifyBudget = None,
     skip_unreadable: SkipUnreadable = False,
     *,
     forge_options: common.ForgeOptions,
@@ -130,7 +133,7 @@ class PinOptions:
     include: tuple[re.Pattern[str], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
     partial: bool = False
-    verify_budget: int = 10
+    verify_budget: int | None = None
     skip_unreadable: bool = False
 
     @classmethod
@@ -144,7 +147,7 @@ class PinOptions:
         include: tuple[str, ...] = (),
         exclude: tuple[str, ...] = (),
         partial: bool = False,
-        verify_budget: int = 10,
+        verify_budget: int | None = None,
         skip_unreadable: bool = False,
     ) -> PinOptions:
         """Validate raw option values; UsageError (exit 2) names the flag at fault."""

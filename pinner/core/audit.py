@@ -19,6 +19,7 @@ from pathlib import Path
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
+from pinner.core.graph_limits import GraphLimits
 from pinner.core.walk import Edge, Graph, merge_graphs, walk
 from pinner.forge.base import Forge
 from pinner.models import SourceFile
@@ -242,17 +243,26 @@ async def run_audit(
     root: Path | None = None,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
     skipped: Sequence[SkippedFile] = (),
 ) -> AuditResult:
     """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
 
-    ``skipped`` are the user's files that could not be read and were left out on request
-    (``--skip-unreadable``): they are carried into the result so every format reports them.
+    ``budget`` caps the requests of each impostor check; ``limits`` what remote files may add
+    to the graph (what lies beyond is a ``graph-limit`` finding). ``skipped`` are the user's
+    files that could not be read and were left out on request (``--skip-unreadable``): they
+    are carried into the result so every format reports them.
     """
     target = AuditTarget(tuple(sources), root)
     return await audit_repositories(
-        [target], forge, config=config, min_severity=min_severity, budget=budget, skipped=skipped
+        [target],
+        forge,
+        config=config,
+        min_severity=min_severity,
+        budget=budget,
+        limits=limits,
+        skipped=skipped,
     )
 
 
@@ -262,20 +272,28 @@ async def audit_repositories(
     *,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
     skipped: Sequence[SkippedFile] = (),
 ) -> AuditResult:
     """Walk each repository from its own root, concurrently, and evaluate them as one graph.
 
     Each walk resolves ``./`` references against its own repository; remote actions the
-    repositories share are fetched once (the forge asks each question once per run).
-    ``skipped``: as for :func:`run_audit` (paths as the report names them).
+    repositories share are fetched once (the forge asks each question once per run). The
+    run-wide ``limits`` apply to each repository's walk: walks that share counters while they
+    run side by side would cut wherever the network timing put them. ``skipped``: as for
+    :func:`run_audit` (paths as the report names them).
     """
     config = config or Config()
 
     async def one(target: AuditTarget) -> tuple[Graph, dict[str, tuple[DownloadSite, ...]]]:
         graph = await walk(
-            target.sources, forge, root=target.root, budget=budget, select=config.selects
+            target.sources,
+            forge,
+            root=target.root,
+            budget=budget,
+            select=config.selects,
+            limits=limits,
         )
         return graph, await downloads_by_node(graph, forge)
 

@@ -394,6 +394,8 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             "--format", "json",
             # zizmor ships a deliberately invalid action.yml among its test fixtures
             "--skip-unreadable",
+            # like for like: pinact pins no container images, and the emulator is no registry
+            "--no-images",
         )  # fmt: skip
         env = _clean_env(GITHUB_TOKEN="x")  # a token, as real users have one
         return run_measured(

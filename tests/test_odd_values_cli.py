@@ -120,7 +120,7 @@ def test_a_value_that_cannot_be_rewritten_is_reported_and_the_rest_pinned(
     result = cli("pin", "--server-url", emu.url, "--no-cache", str(root))
     assert result.exit_code == 1, result.output
     assert (
-        ".github/workflows/odd.yml:6: problem: not pinned: cannot rewrite a uses: value spread "
+        ".github/workflows/odd.yml:6: problem: not pinned: cannot rewrite a value spread "
         "over several lines; put it on one line" in result.stderr.splitlines()
     )
     assert read(root, "odd") == odd.replace(f"{LEAF}@v3", f"{LEAF}@{LEAF_V310} # v3.1.0")

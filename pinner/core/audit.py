@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
@@ -24,6 +25,10 @@ from pinner.core.walk import Edge, Graph, merge_graphs, walk
 from pinner.forge.base import Forge
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
+
+if TYPE_CHECKING:
+    from pinner.core.images import ImageFacts
+    from pinner.registry.client import RegistryClient
 
 ALL_RULES_MARKERS = frozenset({"*", "all"})
 """Inline ``# pinner: ignore[*]`` / ``ignore[all]`` silences every rule on that line."""
@@ -91,14 +96,17 @@ def evaluate(
     min_severity: Severity = Severity.MEDIUM,
     rules: Sequence[Rule] | None = None,
     downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
+    images: Mapping[str, ImageFacts] | None = None,
 ) -> AuditResult:
     """Apply ``rules`` (default: all registered) to every edge of ``graph``.
 
-    ``downloads`` maps node ids to the downloads found in them (``mutable-download``).
+    ``downloads`` maps node ids to the downloads found in them (``mutable-download``);
+    ``images`` what registries said about each image (``unpinned-image``'s fix,
+    ``impostor-image``, ``stale-image-tag``).
     """
     config = config or Config()
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph, downloads or {})
+    context = RuleContext(graph, downloads or {}, images or {})
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -246,6 +254,7 @@ async def run_audit(
     budget: int | None = None,
     limits: GraphLimits | None = None,
     skipped: Sequence[SkippedFile] = (),
+    registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
 
@@ -263,6 +272,7 @@ async def run_audit(
         budget=budget,
         limits=limits,
         skipped=skipped,
+        registry=registry,
     )
 
 
@@ -275,14 +285,17 @@ async def audit_repositories(
     budget: int | None = None,
     limits: GraphLimits | None = None,
     skipped: Sequence[SkippedFile] = (),
+    registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk each repository from its own root, concurrently, and evaluate them as one graph.
 
     Each walk resolves ``./`` references against its own repository; remote actions the
     repositories share are fetched once (the forge asks each question once per run). The
     run-wide ``limits`` apply to each repository's walk: walks that share counters while they
-    run side by side would cut wherever the network timing put them. ``skipped``: as for
-    :func:`run_audit` (paths as the report names them).
+    run side by side would cut wherever the network timing put them. With ``registry``, every
+    image the graph reaches (in your files and inside remote docker actions at their pinned
+    commits) is resolved and its digest verified. ``skipped``: as for :func:`run_audit` (paths
+    as the report names them).
     """
     config = config or Config()
 
@@ -301,7 +314,14 @@ async def audit_repositories(
     graph = merge_graphs([(t.label, g) for t, (g, _) in zip(targets, walked, strict=True)])
     downloads = {node: sites for _, found in walked for node, sites in found.items()}
     threshold = min_severity or config.min_severity or Severity.MEDIUM
-    result = evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+    images = None
+    if registry is not None:
+        from pinner.core.images import facts_for
+
+        images = await facts_for((e.image for e in graph.edges if e.image), registry)
+    result = evaluate(
+        graph, config=config, min_severity=threshold, downloads=downloads, images=images
+    )
     return replace(result, skipped=tuple(skipped))
 
 

@@ -45,7 +45,7 @@ from ruamel.yaml import events as ev
 from ruamel.yaml.error import YAMLError
 
 from pinner.errors import InputError
-from pinner.models import SourceFile, Span, UsesSite
+from pinner.models import ImageSite, SourceFile, Span, UsesSite
 from pinner.sources.comments import render_comment
 from pinner.sources.yamlsafe import iter_events, scalar_start
 
@@ -62,12 +62,27 @@ class Edit:
 
     ``word_is_ref``: the comment's lone word (``# main``) names a branch or tag of the action's
     repository, so it is the claim to replace; otherwise it is a note to keep (``# TODO``).
+
+    The site is a ``uses:`` or an image value (:class:`ImageSite` with its span: a container
+    image, or the matrix scalar an image expression takes it from).
     """
 
-    site: UsesSite
+    site: UsesSite | ImageSite
     value: str
     comment: str | None = None
     word_is_ref: bool = False
+
+
+def _raw(site: UsesSite | ImageSite) -> str:
+    """The site's value as parsed (what the written text must read back as)."""
+    return site.value.raw if isinstance(site, UsesSite) else site.raw
+
+
+def _span(site: UsesSite | ImageSite) -> Span:
+    span = site.value_span
+    if span is None:
+        raise ValueError(f"{site.relpath}:{site.line}: the value has no span to rewrite")
+    return span
 
 
 def _quoted(value: str, quote: str) -> str:
@@ -120,11 +135,12 @@ def _block_content(text: str, span: Span) -> tuple[int, int] | None:
     return found
 
 
-def _is_block(text: str, site: UsesSite) -> bool:
-    return not site.quote and text[site.value_span.start : site.value_span.start + 1] in "|>"
+def _is_block(text: str, site: UsesSite | ImageSite) -> bool:
+    start = _span(site).start
+    return not site.quote and text[start : start + 1] in "|>"
 
 
-def _check_site(source: SourceFile, site: UsesSite) -> str | None:
+def _check_site(source: SourceFile, site: UsesSite | ImageSite) -> str | None:
     """Cheap checks before splicing: why the site cannot be rewritten byte for byte, or None.
 
     That the site is really a scalar of this text is checked against the event stream in
@@ -133,18 +149,19 @@ def _check_site(source: SourceFile, site: UsesSite) -> str | None:
     if site.relpath != source.relpath:
         raise ValueError(f"edit for {site.relpath} applied to {source.relpath}")
     text = source.text
-    start, end = site.value_span.start, site.value_span.end
+    span = _span(site)
+    start, end = span.start, span.end
     written = text[start:end]
-    multi_line = "cannot rewrite a uses: value spread over several lines; put it on one line"
+    multi_line = "cannot rewrite a value spread over several lines; put it on one line"
     if _is_block(text, site):
-        content = _block_content(text, site.value_span)
+        content = _block_content(text, span)
         if content is None:
             return multi_line
-        stale = text[content[0] : content[1]] != site.value.raw.strip()
+        stale = text[content[0] : content[1]] != _raw(site).strip()
     elif site.quote:
         stale = len(written) < 2 or not (written[0] == written[-1] == site.quote)
     else:  # a plain scalar folded over lines reads back with single spaces
-        stale = written.split() != site.value.raw.split() or not written
+        stale = written.split() != _raw(site).split() or not written
     if stale:
         raise ValueError(
             f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
@@ -166,7 +183,7 @@ def _splices(
     splices: list[tuple[int, int, str]] = []
     for edit in edits:
         site = edit.site
-        span = site.value_span
+        span = _span(site)
         block = _block_content(text, span) if _is_block(text, site) else None
         if block is not None:  # the value's line inside the block: no quoting there
             splices.append((block[0], block[1], edit.value))
@@ -227,7 +244,7 @@ def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> tuple[list[Edit], list
             edit.comment is not None and _UNWRITABLE_RE.search(edit.comment)
         ):
             raise ValueError(f"{source.relpath}:{edit.site.line}: control character in edit")
-        key = edit.site.value_span.start
+        key = _span(edit.site).start
         previous = by_start.get(key) or (declined[key].edit if key in declined else None)
         if previous is not None and (
             previous.value,
@@ -274,7 +291,7 @@ def apply_possible_edits(
     todo, declined = _dedupe(source, edits)
     if not todo:
         return _encoded(source, source.text), tuple(declined)
-    by_start = {e.site.value_span.start: e for e in todo}
+    by_start = {_span(e.site).start: e for e in todo}
     commented = {start for start, e in by_start.items() if e.comment is not None}
     with_comments = set(commented)
     if all(_safe_by_construction(source, e) for e in todo):
@@ -307,7 +324,7 @@ def apply_possible_edits(
             if _compare(
                 source,
                 _splice(text, _splices(source, [e], set())),
-                {e.site.value_span.start: e},
+                {_span(e.site).start: e},
             )
             is not None
         ]
@@ -319,7 +336,7 @@ def apply_possible_edits(
         todo = [e for e in todo if e not in bad] if bad else []
         if not todo:
             return _encoded(source, source.text), tuple(declined)
-        by_start = {e.site.value_span.start: e for e in todo}
+        by_start = {_span(e.site).start: e for e in todo}
         with_comments = {start for start in commented if start in by_start}
 
 
@@ -337,7 +354,7 @@ def _safe_by_construction(source: SourceFile, edit: Edit) -> bool:
     collection's content). Anything else goes through the full event-stream comparison.
     """
     site = edit.site
-    span = site.value_span
+    span = _span(site)
     if not _SAFE_PLAIN_VALUE.match(edit.value) or _is_block(source.text, site):
         return False
     text = source.text
@@ -381,7 +398,7 @@ def _compare(source: SourceFile, new_text: str, by_start: Mapping[int, Edit]) ->
                     ):
                         return "a value that was not edited changed"
                     continue
-                if old.end_mark.index != edit.site.value_span.end:
+                if old.end_mark.index != _span(edit.site).end:
                     raise ValueError(
                         f"{source.relpath}:{edit.site.line}: site does not "
                         "match the text (stale SourceFile?)"

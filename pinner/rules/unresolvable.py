@@ -6,6 +6,8 @@ whoever controls the repository, a ``./path`` inside a remote action that the wo
 caller decides. A value outside the runner's grammar (``invalid uses value ...``: a ``..`` above
 the repository, invisible characters) is never followed either, and neither is a local action
 that cannot be read. The walk stops there, so everything below is unaudited; this rule says so.
+An image whose repository or tag the registry does not have (or refuses to show) is the same
+kind of hole.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pinner.models import UsesKind
-from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
 
 
 @register
@@ -33,6 +35,10 @@ class Unresolvable(Rule):
             return  # expression-ref says it
         if edge.error is not None:
             yield self.hit(edge.error)
+            return
+        facts = image_facts(edge, context)
+        if facts is not None and facts.error is not None:
+            yield self.hit(f"image {edge.image}: {facts.error}")
             return
         if edge.child is not None and not edge.depth_exceeded:
             node = context.graph.nodes.get(edge.child)

@@ -1,125 +1,189 @@
-"""A job's ``strategy.matrix``, expanded the way the runner expands it, to name its images.
+"""Expand ``${{ matrix.* }}`` in a job's values from a literal ``strategy.matrix``, as runners do.
 
-``container: ${{ matrix.image }}`` runs one image per matrix combination. When the matrix is
-written out literally, those images are known without running anything, and each can be
-judged like an image written in place: a matrix whose every image is pinned by digest is no
-finding, one tag among them is. GitHub's rules (workflow syntax, ``jobs.<id>.strategy.matrix``):
+``container: ${{ matrix.image }}`` names as many images as the matrix has values for ``image``;
+``image: python:${{ matrix.python }}-slim`` one per Python version. The runner builds the
+combinations like this (GitHub's documentation of ``jobs.<id>.strategy.matrix``):
 
-* the combinations are the cartesian product of every key's list (keys other than ``include``
-  and ``exclude``);
-* ``exclude`` entries then remove each combination they match (a partial match suffices);
-* each ``include`` entry is then added to every *original* combination none of whose original
-  values it would overwrite (values added by an earlier include may be overwritten); an entry
-  that fits none becomes a combination of its own.
+1. every key but ``include`` and ``exclude`` is a list; the combinations are their product;
+2. an ``exclude`` entry removes every combination it matches (all its keys equal);
+3. each ``include`` entry is added to every combination whose *original* values it does not
+   change (values added by an earlier include may be overwritten); an entry that fits no
+   combination becomes a combination of its own.
 
-Anything not written out (a list or the whole matrix given by an expression, a value that is a
-mapping where a string is needed, an expression that reads another context) is not guessed:
-the caller keeps the image as written, and it is reported as named by an expression.
+Only literal data takes part: a matrix that is an expression (``${{ fromJSON(...) }}``), a key
+whose list is one, or a value built from anything but ``matrix.*`` cannot be expanded, and
+:func:`expand` says why instead of guessing. Each expanded value remembers the scalar node
+that supplied it when that node holds the whole value, so a rewrite can pin the image where
+it is written: in the matrix.
+
+This is the one implementation of matrix expansion: the audit's ``unpinned-image`` rule and
+``pinner pin`` both read its result (:attr:`pinner.models.ImageSite.variants`).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pinner.sources.yamlsafe import MappingNode, Node, ScalarNode, SequenceNode, to_python
 
 MAX_COMBINATIONS = 256
-"""GitHub runs at most 256 jobs per matrix; a larger product is no matrix GitHub would run."""
+"""The runner's own limit on a matrix's jobs: larger is not a matrix GitHub would run."""
 
 _EXPRESSION_RE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
-_MATRIX_PATH_RE = re.compile(r"\s*matrix((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)\s*")
+_MATRIX_REF_RE = re.compile(r"^\s*matrix((?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\s*'[^']*'\s*\])+)\s*$")
+_STEP_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*'([^']*)'\s*\]")
 
 
-def combinations(matrix: object) -> list[dict[str, object]] | None:
-    """Every combination of a literal ``strategy.matrix`` (plain data), in the runner's order;
-    None when it is not written out literally or is larger than GitHub allows."""
-    if not isinstance(matrix, Mapping):
-        return None
-    keys = [k for k in matrix if k not in ("include", "exclude")]
-    vectors = [matrix[k] for k in keys]
-    if not all(isinstance(v, list) and v for v in vectors):
-        return None  # a vector given by an expression (or empty: GitHub refuses the job)
+@dataclass(frozen=True, slots=True)
+class Expanded:
+    """One value an expression takes; ``node`` is the matrix scalar holding all of it, when
+    the expression is exactly one ``${{ matrix.x }}`` (the place to pin it), else None."""
+
+    value: str
+    node: ScalarNode | None
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """Every value (deduplicated, in matrix order), or why there is none."""
+
+    values: tuple[Expanded, ...] = ()
+    reason: str | None = None  # set when the expression cannot be expanded
+
+
+def has_expression(value: str) -> bool:
+    return "${{" in value
+
+
+def expand(value: str, job: Node | None) -> Expansion:
+    """The values ``value`` takes over the job's matrix (see module doc)."""
+    pieces: list[str | tuple[str, ...]] = []
+    position = 0
+    for match in _EXPRESSION_RE.finditer(value):
+        pieces.append(value[position : match.start()])
+        ref = _MATRIX_REF_RE.match(match.group(1))
+        if ref is None:
+            inner = " ".join(match.group(1).split())
+            return Expansion(reason=f"${{{{ {inner} }}}} is not a matrix value")
+        pieces.append(tuple(a or b for a, b in _STEP_RE.findall(ref.group(1))))
+        position = match.end()
+    pieces.append(value[position:])
+    if "${{" in value[position:]:
+        return Expansion(reason="unterminated ${{ expression")
+    paths = [p for p in pieces if isinstance(p, tuple)]
+    if not paths:
+        return Expansion(reason="no matrix value in the expression")
+    combos = combinations(job)
+    if isinstance(combos, str):
+        return Expansion(reason=combos)
+    whole = len(pieces) == 3 and pieces[0] == "" and pieces[2] == ""
+    found: dict[str, Expanded] = {}
+    for combo in combos:
+        parts: list[str] = []
+        node: ScalarNode | None = None
+        for piece in pieces:
+            if isinstance(piece, str):
+                parts.append(piece)
+                continue
+            got = _lookup(combo, piece)
+            if isinstance(got, str):
+                return Expansion(reason=got)
+            parts.append(got.value)
+            node = got if whole else None
+        text = "".join(parts)
+        if text not in found:
+            found[text] = Expanded(text, node)
+        elif found[text].node is not None and found[text].node is not node:
+            found[text] = Expanded(text, None)  # written in two places: no single one to pin
+    if not found:
+        return Expansion(reason="the matrix has no combination")
+    return Expansion(values=tuple(found.values()))
+
+
+def _lookup(combo: dict[str, Node], path: tuple[str, ...]) -> ScalarNode | str:
+    """The scalar at ``matrix.<path>`` in one combination, or why there is none."""
+    name = "matrix." + ".".join(path)
+    node: Node | None = combo.get(path[0])
+    for step in path[1:]:
+        node = node.get(step) if isinstance(node, MappingNode) else None
+    if node is None:
+        return f"{name} is not set in every matrix combination"
+    if not isinstance(node, ScalarNode) or node.style in ("|", ">"):
+        return f"{name} is not a plain value"
+    if has_expression(node.value):
+        return f"{name} is itself an expression"
+    return node
+
+
+def combinations(job: Node | None) -> list[dict[str, Node]] | str:
+    """The matrix combinations of a job (key -> value node), or why they are not literal."""
+    if not isinstance(job, MappingNode):
+        return "the job has no matrix"
+    strategy = job.get("strategy")
+    if not isinstance(strategy, MappingNode):
+        return "the job has no strategy.matrix"
+    matrix = strategy.get("matrix")
+    if matrix is None:
+        return "the job has no strategy.matrix"
+    if not isinstance(matrix, MappingNode):
+        return "strategy.matrix is not literal (an expression)"
+    base: list[tuple[str, list[Node]]] = []
+    include: list[MappingNode] = []
+    exclude: list[MappingNode] = []
+    for key_node, value in matrix.pairs:
+        if not isinstance(key_node, ScalarNode):
+            return "strategy.matrix has a key that is not a string"
+        key = key_node.value
+        if key in ("include", "exclude"):
+            if not isinstance(value, SequenceNode) or not all(
+                isinstance(item, MappingNode) for item in value.items
+            ):
+                return f"strategy.matrix.{key} is not a literal list of mappings"
+            (include if key == "include" else exclude).extend(value.items)  # type: ignore[arg-type]
+            continue
+        if not isinstance(value, SequenceNode):
+            return f"strategy.matrix.{key} is not a literal list"
+        base.append((key, list(value.items)))
     size = 1
-    for vector in vectors:
-        size *= len(vector)
-    if size > MAX_COMBINATIONS:
-        return None
-    exclude = matrix.get("exclude", [])
-    include = matrix.get("include", [])
-    if not isinstance(exclude, list) or not isinstance(include, list):
-        return None
-    if not all(isinstance(e, Mapping) for e in (*exclude, *include)):
-        return None
-    originals = [dict(zip(keys, values, strict=True)) for values in itertools.product(*vectors)]
-    if not keys:
-        originals = []  # only include entries: each is a combination of its own
-    originals = [c for c in originals if not any(_matches(c, e) for e in exclude)]
-    combos = [dict(c) for c in originals]
-    extra: list[dict[str, object]] = []
+    for _, items in base:
+        size *= len(items)
+        if size > MAX_COMBINATIONS:
+            return f"strategy.matrix has more than {MAX_COMBINATIONS} combinations"
+    keys = [key for key, _ in base]
+    combos: list[dict[str, Node]] = []
+    if base:
+        for values in itertools.product(*(items for _, items in base)):
+            combos.append(dict(zip(keys, values, strict=True)))
+    combos = [c for c in combos if not any(_matches(entry, c) for entry in exclude)]
+    original = {k for k, _ in base}
+    extra: list[dict[str, Node]] = []
     for entry in include:
+        pairs = [(k.value, v) for k, v in entry.pairs if isinstance(k, ScalarNode)]
         fitted = False
-        for original, combo in zip(originals, combos, strict=True):
-            if all(original[k] == v for k, v in entry.items() if k in original):
-                combo.update(entry)
+        for combo in combos:
+            if all(
+                _same(combo[key], value) for key, value in pairs if key in original and key in combo
+            ):
+                for key, value in pairs:
+                    if key not in original:
+                        combo[key] = value
                 fitted = True
         if not fitted:
-            extra.append(dict(entry))
-    result = combos + extra
-    return result if len(result) <= MAX_COMBINATIONS else None
+            extra.append(dict(pairs))
+    return combos + extra
 
 
-def _matches(combo: Mapping[str, object], entry: Mapping[str, object]) -> bool:
-    return all(k in combo and combo[k] == v for k, v in entry.items())
+def _matches(entry: MappingNode, combo: dict[str, Node]) -> bool:
+    for key_node, value in entry.pairs:
+        if not isinstance(key_node, ScalarNode):
+            return False
+        have = combo.get(key_node.value)
+        if have is None or not _same(have, value):
+            return False
+    return True
 
 
-def expand(template: str, matrix: object) -> list[str] | None:
-    """Every distinct value of ``template`` (``ghcr.io/o/i:${{ matrix.tag }}``) over the
-    combinations of ``matrix``, in order; None when it reads anything but literal matrix
-    values. ``${{ matrix.x }}`` alone is empty where a combination has no ``x``: that
-    combination runs without the image (no container), so it names none."""
-    parts = _EXPRESSION_RE.split(template)  # literal, expression, literal, ..., literal
-    paths = []
-    for inner in parts[1::2]:
-        path = _MATRIX_PATH_RE.fullmatch(inner)
-        if path is None:
-            return None
-        paths.append(path.group(1)[1:].split("."))
-    combos = combinations(matrix)
-    if not paths or combos is None:
-        return None
-    alone = len(paths) == 1 and not parts[0].strip() and not parts[2].strip()
-    out: dict[str, None] = {}
-    for combo in combos:
-        pieces = list(parts)
-        for index, path in enumerate(paths):
-            value = _lookup(combo, path)
-            if value is _MISSING and alone:
-                value = ""
-            if not isinstance(value, str):
-                return None
-            pieces[2 * index + 1] = value
-        image = "".join(pieces).strip()
-        if image:
-            out[image] = None
-    return list(out)
-
-
-_MISSING = object()
-
-
-def _lookup(combo: Mapping[str, object], path: list[str]) -> object:
-    """``matrix.a.b`` as the runner formats it into a string: null is empty, booleans are
-    ``true``/``false``; a missing key is :data:`_MISSING`, and a mapping or list (no string)
-    is returned as it is, for the caller to refuse."""
-    value: object = combo
-    for key in path:
-        if not isinstance(value, Mapping) or key not in value:
-            return _MISSING
-        value = value[key]
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return value
+def _same(a: Node, b: Node) -> bool:
+    return to_python(a) == to_python(b)

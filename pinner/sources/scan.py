@@ -15,9 +15,7 @@ Where ``uses:`` can appear (anything else is not a ``uses:`` the runner reads):
 Images: ``docker://`` uses (context ``"step"``), ``jobs.<id>.container`` as a string or its
 ``image`` (``"container"``), ``jobs.<id>.services.<name>.image`` (``"service"``) and a docker
 action's ``runs.image: docker://...`` (``"runs.image"``). ``runs.image: Dockerfile`` builds
-locally and is not an image reference. A job image written with ``${{ matrix.x }}`` is
-expanded over the job's literal ``strategy.matrix`` (:mod:`pinner.sources.matrix`): one site
-per distinct image, as the runner runs one job per combination.
+locally and is not an image reference.
 
 Both ``jobs`` and ``runs`` are looked for whatever the file's kind, so a file passed
 explicitly under the wrong name is still scanned completely. A value reached twice through a
@@ -29,9 +27,18 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pinner.models import ImageSite, SiteContext, SourceFile, Span, UsesKind, UsesSite, UsesValue
+from pinner.models import (
+    ImageSite,
+    ImageVariant,
+    SiteContext,
+    SourceFile,
+    Span,
+    UsesKind,
+    UsesSite,
+    UsesValue,
+)
 from pinner.sources.grammar import parse_uses
-from pinner.sources.matrix import expand
+from pinner.sources.matrix import Expanded, expand, has_expression
 from pinner.sources.yamlsafe import (
     MappingNode,
     Node,
@@ -39,7 +46,6 @@ from pinner.sources.yamlsafe import (
     SequenceNode,
     compose,
     dominant_newline,
-    to_python,
 )
 
 _QUOTE_OPENERS = " \t[{,:"
@@ -149,9 +155,31 @@ class _Scanner:
         if value.kind is UsesKind.DOCKER and value.image:
             self.add_image(node, value.image, "step")
 
-    def add_image(self, node: Node, image: str, context: str, template: str | None = None) -> None:
+    def add_image(self, node: Node, image: str, context: str, job: Node | None = None) -> None:
+        variants: tuple[ImageVariant, ...] = ()
+        unexpanded = None
+        if has_expression(image):
+            expansion = expand(image, job)
+            unexpanded = expansion.reason
+            variants = tuple(_variant(e, node) for e in expansion.values)
+        scalar = isinstance(node, ScalarNode)
+        found = trailing_comment(self.text, node.end) if scalar else None
         self.images.append(
-            ImageSite(self.path, self.relpath, node.line, node.column, image, context, template)
+            ImageSite(
+                self.path,
+                self.relpath,
+                node.line,
+                node.column,
+                image,
+                context,
+                value_span=Span(node.start, node.end) if scalar else None,
+                quote=node.style if scalar and node.style in ("'", '"') else "",  # type: ignore[attr-defined]
+                raw=node.value if scalar else "",  # type: ignore[attr-defined]
+                comment=found[0] if found else None,
+                comment_span=found[1] if found else None,
+                variants=variants,
+                unexpanded=unexpanded,
+            )
         )
 
     def steps(self, node: Node | None, context: SiteContext, job: str | None) -> None:
@@ -163,20 +191,9 @@ class _Scanner:
                 if uses is not None:
                     self.add_uses(uses, context, job, index)
 
-    def image_value(self, node: Node | None, context: str, matrix: Node | None = None) -> None:
-        """An image of a job; ``${{ matrix.x }}`` in it is expanded over a literal matrix (one
-        site per distinct image, each judged on its own, as the runner runs each)."""
-        if not isinstance(node, ScalarNode) or not node.value.strip():
-            return
-        written = node.value.strip()
-        images = (
-            expand(written, to_python(matrix)) if matrix is not None and "${{" in written else None
-        )
-        if images is None:
-            self.add_image(node, written, context)
-            return
-        for image in images:
-            self.add_image(node, image, context, template=written)
+    def image_value(self, node: Node | None, context: str, job: Node | None) -> None:
+        if isinstance(node, ScalarNode) and node.value.strip():
+            self.add_image(node, node.value.strip(), context, job)
 
     def workflow(self, root: MappingNode) -> None:
         jobs = root.get("jobs")
@@ -190,18 +207,16 @@ class _Scanner:
             if uses is not None:
                 self.add_uses(uses, SiteContext.REUSABLE_JOB, job_id, None)
             self.steps(job.get("steps"), SiteContext.WORKFLOW_STEP, job_id)
-            strategy = job.get("strategy")
-            matrix = strategy.get("matrix") if isinstance(strategy, MappingNode) else None
             container = job.get("container")
             if isinstance(container, MappingNode):
-                self.image_value(container.get("image"), "container", matrix)
+                self.image_value(container.get("image"), "container", job)
             else:
-                self.image_value(container, "container", matrix)
+                self.image_value(container, "container", job)
             services = job.get("services")
             if isinstance(services, MappingNode):
                 for _, service in services.pairs:
                     if isinstance(service, MappingNode):
-                        self.image_value(service.get("image"), "service", matrix)
+                        self.image_value(service.get("image"), "service", job)
 
     def action(self, root: MappingNode) -> None:
         runs = root.get("runs")
@@ -211,6 +226,17 @@ class _Scanner:
         image = runs.get("image")
         if isinstance(image, ScalarNode) and image.value.startswith("docker://"):
             self.add_image(image, image.value[len("docker://") :], "runs.image")
+
+
+def _variant(expanded: Expanded, site: Node) -> ImageVariant:
+    """One image an expression takes: pinnable where one matrix scalar holds all of it."""
+    node = expanded.node
+    if node is None:
+        return ImageVariant(expanded.value, site.line, site.column)
+    quote = node.style if node.style in ("'", '"') else ""
+    return ImageVariant(
+        expanded.value, node.line, node.column, Span(node.start, node.end), quote, node.value
+    )
 
 
 def scan_nodes(

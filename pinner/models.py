@@ -367,8 +367,19 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class RepoInfo:
+    """``GET /repos/{owner}/{repo}``: what a repository is now.
+
+    ``repo_id`` and ``owner_id`` are GitHub's database ids (REST ``id`` and ``owner.id``,
+    GraphQL ``databaseId``): unlike names they are never reused, so a repository deleted and
+    re-created under the same name, or a name re-registered by someone else, has new ones
+    (what GitHub's actions lockfile records to detect it). ``full_name`` is the current
+    spelling: after a rename or transfer the old name still answers, with the new one here.
+    """
+
     full_name: str  # canonical spelling
     default_branch: str
     html_url: str
     archived: bool = False
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    repo_id: int | None = None
+    owner_id: int | None = None

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported where used: `pinner pin` and `--help` need none of
     from pinner.config import Config
     from pinner.core.image_update import ImageUpdates
     from pinner.core.images import ImageTarget
+    from pinner.core.lock import LockPlan
     from pinner.core.pin import TargetFilter
     from pinner.core.update import Skipped, UpdatePlan, UpdatePolicy
     from pinner.models import SourceFile
@@ -182,6 +183,9 @@ def update(
                 raise UsageError(f"{root}: no such file or directory")
         repo_root = repository_root(roots[0])
         config = _load_config(repo_root, config_file)
+        # a repository that locks its actions in actions.lock keeps readable tags: the
+        # lockfile pins them (pinner lock), so update moves tags to tags and relocks
+        locked = (repo_root / ".github/workflows/actions.lock").is_file()
         policy = UpdatePolicy(
             now=parse_now(now),
             cooldown=resolve_cooldown(
@@ -189,10 +193,11 @@ def update(
                 root=repo_root,
                 config=config.cooldown,
                 config_source=_config_source(config, repo_root),
+                lockfile=locked,
             ),
             bump=bump,
             pre=pre,
-            keep_style=keep_style,
+            keep_style=keep_style or locked,
             group=group,
         )
         if diff and output_format != "text":
@@ -228,17 +233,21 @@ def update(
                 images=images,
                 dockerfiles=dockerfiles,
             )
-        if only_group is not None:
-            plan = plan.only_group(only_group)
-            plan = _restrict_writes(plan, sources, dockerfiles)
+            if only_group is not None:
+                plan = plan.only_group(only_group)
+                plan = _restrict_writes(plan, sources, dockerfiles)
+            lock = await _lockfile_in_step(forge, repo_root, sources, plan) if locked else None
         if diff:
-            typer.echo(render_diff(plan, sources), nl=False)
+            typer.echo(render_diff(plan, sources) + _lock_diff(lock), nl=False)
             return EXIT_OK
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
         written: list[str] = []
-        if not check and not dry_run and plan.writes:
-            write_all(dict(plan.writes))
-            written = sorted(plan.relpaths[p] for p in plan.writes)
+        writes = dict(plan.writes)
+        if lock is not None and lock.after_bytes is not None and lock.lockfile_changed:
+            writes[repo_root / ".github/workflows/actions.lock"] = lock.after_bytes
+        if not check and not dry_run and writes:
+            write_all(writes)
+            written = sorted(plan.relpaths.get(p, ".github/workflows/actions.lock") for p in writes)
         if not check:
             write_outputs(plan, outputs)
         emit(
@@ -249,6 +258,7 @@ def update(
             outputs=outputs,
             color=forge_options.color,
         )
+        _report_lock(lock)
         return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK
 
     code = common.run(body)
@@ -257,6 +267,34 @@ def update(
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+async def _lockfile_in_step(
+    forge: object, root: Path, sources: list[SourceFile], plan: UpdatePlan
+) -> LockPlan | None:
+    """``actions.lock`` as it must be once the plan's files are written (see
+    :func:`pinner.core.lock.lockfile_in_step`)."""
+    from pinner.core.lock import lockfile_in_step
+
+    return await lockfile_in_step(forge, root, sources, plan.writes)  # type: ignore[arg-type]
+
+
+def _lock_diff(lock: LockPlan | None) -> str:
+    if lock is None or not lock.lockfile_changed or lock.after_bytes is None:
+        return ""
+    from pinner.formats.lock_text import render_diff
+
+    return render_diff(lock)
+
+
+def _report_lock(lock: LockPlan | None) -> None:
+    """What keeping the lockfile in step found (a ref update wrote that cannot be locked)."""
+    if lock is None:
+        return
+    from pinner.formats.lock_text import finding_line
+
+    for finding in lock.blocking:
+        typer.echo(f"lockfile: {finding_line(finding)}", err=True)
 
 
 def repository_root(path: Path) -> Path:

@@ -21,8 +21,11 @@ from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
 from pinner.core.graph_limits import GraphLimits
+from pinner.core.lock_index import LockIndex
+from pinner.core.lockfile import read_lockfile
 from pinner.core.walk import Edge, Graph, merge_graphs, walk
 from pinner.forge.base import Forge
+from pinner.formats.lockfile import Lockfile
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
 
@@ -59,6 +62,7 @@ class AuditResult:
     findings: tuple[Finding, ...]  # after ignores, sorted by file, line, rule
     ignored: tuple[Ignored, ...]
     min_severity: Severity
+    lock: LockIndex | None = None  # what the repositories' actions.lock cover, when they have one
     skipped: tuple[SkippedFile, ...] = ()  # not audited: the report says so, in every format
 
     @property
@@ -97,16 +101,19 @@ def evaluate(
     rules: Sequence[Rule] | None = None,
     downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
     images: Mapping[str, ImageFacts] | None = None,
+    lockfiles: Mapping[str, Lockfile | None] | None = None,
 ) -> AuditResult:
     """Apply ``rules`` (default: all registered) to every edge of ``graph``.
 
     ``downloads`` maps node ids to the downloads found in them (``mutable-download``);
     ``images`` what registries said about each image (``unpinned-image``'s fix,
-    ``impostor-image``, ``stale-image-tag``).
+    ``impostor-image``, ``stale-image-tag``); ``lockfiles`` maps each repository's label to its
+    ``actions.lock`` (None: it has none): what a lockfile covers is not "unpinned".
     """
     config = config or Config()
+    lock = LockIndex.build(lockfiles, graph) if lockfiles and any(lockfiles.values()) else None
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph, downloads or {}, images or {})
+    context = RuleContext(graph, downloads or {}, images or {}, lock)
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -160,7 +167,7 @@ def evaluate(
         (identities[id(f)] for f in findings.values() if id(f) not in silenced),
         key=lambda f: (f.file, f.line, f.column, len(f.chain), f.chain, f.rule),
     )
-    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity)
+    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity, lock)
 
 
 def _digest(*parts: str, size: int) -> str:
@@ -298,6 +305,8 @@ async def audit_repositories(
     as the report names them).
     """
     config = config or Config()
+    # each repository's own lockfile, read first: one GitHub's parser refuses is exit 2
+    lockfiles = {t.label: read_lockfile(t.root) if t.root is not None else None for t in targets}
 
     async def one(target: AuditTarget) -> tuple[Graph, dict[str, tuple[DownloadSite, ...]]]:
         graph = await walk(
@@ -320,7 +329,12 @@ async def audit_repositories(
 
         images = await facts_for((e.image for e in graph.edges if e.image), registry)
     result = evaluate(
-        graph, config=config, min_severity=threshold, downloads=downloads, images=images
+        graph,
+        config=config,
+        min_severity=threshold,
+        downloads=downloads,
+        images=images,
+        lockfiles=lockfiles,
     )
     return replace(result, skipped=tuple(skipped))
 

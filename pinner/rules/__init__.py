@@ -14,6 +14,7 @@ from pinner.rules import (  # noqa: F401
     impostor_image,
     missing_comment,
     mutable_download,
+    not_in_lockfile,
     ref_confusion,
     stale_image_tag,
     stale_pin,
@@ -21,6 +22,7 @@ from pinner.rules import (  # noqa: F401
     unpinned_image,
     unpinned_ref,
     unresolvable,
+    workflow_not_in_lockfile,
 )
 from pinner.rules.base import Finding, Rule, Severity, all_rules
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from pinner.core.downloads import DownloadSite
     from pinner.core.images import ImageFacts
+    from pinner.core.lock_index import LockIndex
     from pinner.core.walk import Edge, Graph
 
 
@@ -82,12 +83,15 @@ class Finding:
 class RuleContext:
     """What a rule may consult besides the edge: the whole graph (e.g. the parent node), the
     downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`),
-    and what the container registries said about each image (the image as written ->
-    :class:`pinner.core.images.ImageFacts`; empty when no registry was asked)."""
+    what the container registries said about each image (the image as written ->
+    :class:`pinner.core.images.ImageFacts`; empty when no registry was asked), and what the
+    repository's ``actions.lock`` covers, when it has one
+    (:class:`pinner.core.lock_index.LockIndex`)."""
 
     graph: Graph
     downloads: Mapping[str, tuple[DownloadSite, ...]] = field(default_factory=dict)
     images: Mapping[str, ImageFacts] = field(default_factory=dict)
+    lock: LockIndex | None = None
 
 
 def image_facts(edge: Edge, context: RuleContext) -> ImageFacts | None:
@@ -143,6 +147,8 @@ RULE_ORDER = (
     "depth-exceeded",
     "graph-limit",
     "mutable-download",
+    "not-in-lockfile",
+    "workflow-not-in-lockfile",
 )
 """The documented order of the rules (docs/rules.md, SARIF ``rules``, ``--list-rules``)."""
 

@@ -39,6 +39,8 @@ class UnpinnedRef(Rule):
             return  # $/path: the caller's own commit, as immutable as the caller's pin
         if SHA_RE.match(action.ref):
             return
+        if context.lock is not None and context.lock.covers(edge):
+            return  # actions.lock pins it: the runner runs the locked commit
         if action.is_upper_sha:
             # a full commit SHA in upper case: immutable, but not the form GitHub's SHA-pinning
             # policy, review tools and update bots compare against

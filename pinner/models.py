@@ -97,7 +97,14 @@ class ActionRef:
 
     @property
     def is_sha(self) -> bool:
-        return bool(SHA_RE.match(self.ref))
+        """The ref is a full commit SHA, in any case (``ABC...`` names the same commit as
+        ``abc...``: it is pinned, only not in the form tools compare; see :attr:`is_upper_sha`)."""
+        return bool(ANY_CASE_SHA_RE.match(self.ref))
+
+    @property
+    def is_upper_sha(self) -> bool:
+        """A full commit SHA with upper-case letters: pinned, but described as what it is."""
+        return self.is_sha and not SHA_RE.match(self.ref)
 
     @property
     def is_reusable_workflow(self) -> bool:

@@ -393,7 +393,7 @@ def test_crlf_and_bom_survive_and_the_second_run_is_clean(
         == b"\xef\xbb\xbf"
         + (
             "on: push\r\njobs:\r\n  a:\r\n    runs-on: x\r\n    steps:\r\n"
-            f"      - uses: {OWNER}/setup-tool@{new}   # v2.1.0 keep this note\r\n"
+            f"      - uses: {OWNER}/setup-tool@{new}   # tag=v2.1.0 keep this note\r\n"
             f"      - uses: '{OWNER}/monorepo/cache@{cache}' # cache/v3.1.0\r\n"
         ).encode()
     )

@@ -49,6 +49,15 @@ class Ignored:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file of the user's repository left out of the audit (``--skip-unreadable``)."""
+
+    file: str  # repository-relative path
+    line: int
+    reason: str  # why it could not be read (malformed YAML, duplicate key, ...)
+
+
+@dataclass(frozen=True, slots=True)
 class AuditResult:
     """Everything an output format needs."""
 
@@ -57,6 +66,7 @@ class AuditResult:
     ignored: tuple[Ignored, ...]
     min_severity: Severity
     lock: LockIndex | None = None  # what the repositories' actions.lock cover, when they have one
+    skipped: tuple[SkippedFile, ...] = ()  # not audited: the report says so, in every format
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -261,12 +271,15 @@ async def run_audit(
     min_severity: Severity | None = None,
     budget: int | None = None,
     limits: GraphLimits | None = None,
+    skipped: Sequence[SkippedFile] = (),
     registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
 
     ``budget`` caps the requests of each impostor check; ``limits`` what remote files may add
-    to the graph (what lies beyond is a ``graph-limit`` finding).
+    to the graph (what lies beyond is a ``graph-limit`` finding). ``skipped`` are the user's
+    files that could not be read and were left out on request (``--skip-unreadable``): they
+    are carried into the result so every format reports them.
     """
     target = AuditTarget(tuple(sources), root)
     return await audit_repositories(
@@ -276,6 +289,7 @@ async def run_audit(
         min_severity=min_severity,
         budget=budget,
         limits=limits,
+        skipped=skipped,
         registry=registry,
     )
 
@@ -288,6 +302,7 @@ async def audit_repositories(
     min_severity: Severity | None = None,
     budget: int | None = None,
     limits: GraphLimits | None = None,
+    skipped: Sequence[SkippedFile] = (),
     registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk each repository from its own root, concurrently, and evaluate them as one graph.
@@ -297,7 +312,8 @@ async def audit_repositories(
     run-wide ``limits`` apply to each repository's walk: walks that share counters while they
     run side by side would cut wherever the network timing put them. With ``registry``, every
     image the graph reaches (in your files and inside remote docker actions at their pinned
-    commits) is resolved and its digest verified.
+    commits) is resolved and its digest verified. ``skipped``: as for :func:`run_audit` (paths
+    as the report names them).
     """
     config = config or Config()
     # each repository's own lockfile, read first: one GitHub's parser refuses is exit 2
@@ -335,7 +351,7 @@ async def audit_repositories(
         from pinner.core.images import facts_for
 
         images = await facts_for((e.image for e in graph.edges if e.image), registry)
-    return evaluate(
+    result = evaluate(
         graph,
         config=config,
         min_severity=threshold,
@@ -344,6 +360,7 @@ async def audit_repositories(
         images=images,
         lockfiles=lockfiles,
     )
+    return replace(result, skipped=tuple(skipped))
 
 
 async def downloads_by_node(graph: Graph, forge: Forge) -> dict[str, tuple[DownloadSite, ...]]:

@@ -49,6 +49,7 @@ from pinner.core.advisories import (
     subject_of,
     warn_no_advisory_database,
 )
+from pinner.core.claims import word_is_ref
 from pinner.core.cooldown import Cooldown, format_duration
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.versions import best_version_tag, parse_version, tag_prefix
@@ -65,7 +66,8 @@ from pinner.models import (
     UsesKind,
     UsesSite,
 )
-from pinner.sources.comments import parse_version_comment
+from pinner.sources.comments import parse_comment, parse_version_comment, render_comment
+from pinner.sources.grammar import shown
 
 if TYPE_CHECKING:
     from pinner.core.image_update import ImageUpdates
@@ -193,6 +195,7 @@ class Change:
     security: tuple[Advisory, ...] = ()
     cooldown_ignored: bool = False
     security_note: str | None = None
+    ref_words: frozenset[str] = frozenset()  # lone comment words that are refs (claims)
 
     def base_id(self) -> str:
         """``actions-checkout-v4.1.0-to-v4.2.2``: the id before de-duplication."""
@@ -504,7 +507,7 @@ class Updater:
         )
         skipped = tuple(
             sorted(
-                [*(s for o in outcomes for s in o.skipped), *unreadable],
+                [*(s for o in outcomes for s in o.skipped), *unreadable, *_invalid(sources)],
                 key=lambda s: (s.uses.lower(), s.locations),
             )
         )
@@ -780,7 +783,8 @@ class Updater:
         else:
             kind = "comment"
         # Only sites whose text actually changes: a run after a run reports nothing.
-        touched = [s for s in sites if _site_changes(s, value, comment)]
+        ref_words = _ref_words(sites, listing)
+        touched = [s for s in sites if _site_changes(s, value, comment, ref_words)]
         if not touched:
             return ()
         age = None
@@ -809,6 +813,7 @@ class Updater:
                 mutable=keep_style,
                 immutable_release=bool(target.release and target.release.immutable),
                 note=note,
+                ref_words=ref_words,
             ),
         )
 
@@ -889,7 +894,8 @@ class Updater:
         listing: RefListing,
     ) -> tuple[Change, ...]:
         value = f"{action.target}@{current.commit}"  # a tag-object or upper-case SHA: the commit
-        touched = [s for s in sites if _site_changes(s, value, current.short)]
+        ref_words = _ref_words(sites, listing)
+        touched = [s for s in sites if _site_changes(s, value, current.short, ref_words)]
         if not touched:
             return ()
         return (
@@ -910,7 +916,12 @@ class Updater:
                 compare_url=None,
                 mutable=False,
                 immutable_release=False,
-                note="version comment corrected; the pin itself does not move",
+                note=(
+                    "SHA written in lower case; the pin itself does not move"
+                    if action.is_upper_sha
+                    else "version comment corrected; the pin itself does not move"
+                ),
+                ref_words=ref_words,
             ),
         )
 
@@ -1052,6 +1063,21 @@ def _collect(sources: Sequence[SourceFile]) -> list[_Use]:
     return [by_key[k] for k in sorted(by_key)]
 
 
+def _invalid(sources: Sequence[SourceFile]) -> list[Skipped]:
+    """A value outside the runner's grammar: a problem on its line, the rest still updated."""
+    return [
+        Skipped(
+            shown(site.value.raw),
+            f"invalid uses value: {site.value.error}",
+            (Location(site.relpath, site.line),),
+            problem=True,
+        )
+        for source in sources
+        for site in source.uses
+        if site.value.kind is UsesKind.INVALID
+    ]
+
+
 def _locations(sites: Iterable[UsesSite]) -> tuple[Location, ...]:
     return tuple(
         sorted({Location(s.relpath, s.line) for s in sites}, key=lambda x: (x.file, x.line))
@@ -1065,15 +1091,16 @@ def _version_comment(site: UsesSite) -> str | None:
 
 
 def _ignored(site: UsesSite) -> bool:
-    """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is.
+    """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is,
+    and so does ``# ratchet:exclude`` (no tool is to move it).
 
     The same inline policy ``pin`` applies (:class:`pinner.core.pin.IgnorePolicy`).
     """
     if not site.comment:
         return False
-    from pinner.core.pin import IgnorePolicy
+    from pinner.core.pin import IgnorePolicy, excluded_from_pinning
 
-    return IgnorePolicy().silenced(site, "update")
+    return IgnorePolicy().silenced(site, "update") or excluded_from_pinning(site)
 
 
 def followed_branch(sites: Sequence[UsesSite], listing: RefListing) -> GitRef | None:
@@ -1116,10 +1143,29 @@ def _comment_version(sites: Sequence[UsesSite]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _site_changes(site: UsesSite, value: str, comment: str | None) -> bool:
-    if site.value.raw != value:
+def _site_changes(
+    site: UsesSite, value: str, comment: str | None, ref_words: frozenset[str] = frozenset()
+) -> bool:
+    """Whether writing ``value`` and a comment claiming ``comment`` changes the site's text
+    (a tracked ``# ratchet:o/a@v4`` that includes the new version, say, stays as it is)."""
+    if site.value.raw.rstrip("\r\n") != value:  # (a block scalar's line break is kept)
         return True
-    return comment is not None and _version_comment(site) != comment
+    if comment is None:
+        return False
+    if not site.comment:
+        return True
+    is_ref = parse_comment(site.comment).version in ref_words
+    return render_comment(site.comment, comment, word_is_ref=is_ref) != site.comment
+
+
+def _ref_words(sites: Iterable[UsesSite], listing: RefListing) -> frozenset[str]:
+    """The lone comment words of ``sites`` that name a branch or tag (claims, not notes)."""
+    words = set()
+    for site in sites:
+        parsed = parse_comment(site.comment) if site.comment else None
+        if parsed is not None and word_is_ref(parsed, listing):
+            words.add(parsed.version)
+    return frozenset(w for w in words if w)
 
 
 def _sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
@@ -1239,9 +1285,10 @@ def render_writes(
             change = wanted.get((site.relpath, site.line, site.value.action.target.lower()))
             if change is None or site.value.action.ref != change.old.ref:
                 continue
-            if not _site_changes(site, change.value, change.comment):
+            if not _site_changes(site, change.value, change.comment, change.ref_words):
                 continue
-            edits.append(Edit(site, change.value, change.comment))
+            is_ref = bool(site.comment) and parse_comment(site.comment).version in change.ref_words  # type: ignore[arg-type]
+            edits.append(Edit(site, change.value, change.comment, is_ref))
         if edits:
             data = apply_edits(source, edits)
             if data != original_bytes(source):

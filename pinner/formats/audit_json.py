@@ -13,6 +13,7 @@ The schema id is ``pinner.audit/1``; fields are only ever added within a major v
      "findings": [{"rule", "severity", "message", "file", "line", "column", "chain", "remote",
                    "edge", "route", "group", "fingerprint", "advisory", "fix"}],
      "ignored": [{... finding ..., "ignored_by"}],
+     "skipped": [{"file", "line", "reason"}],
      "summary": {"references", "nested", "files", "findings": {"high": n, ...}, "groups",
                  "failing"}}
 
@@ -125,6 +126,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
         "edges": [edge_json(e) for e in graph.edges],
         "findings": [finding_json(f) for f in result.findings],
         "ignored": [{**finding_json(i.finding), "ignored_by": i.by} for i in result.ignored],
+        "skipped": [{"file": s.file, "line": s.line, "reason": s.reason} for s in result.skipped],
         "summary": {
             "references": len(graph.edges),
             "nested": sum(1 for e in graph.edges if not e.local),

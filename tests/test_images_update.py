@@ -181,3 +181,35 @@ def test_no_images_leaves_images_alone(registry: Registry, pusher: Pusher, tmp_p
     pinned = run("--no-cache", "--cooldown", "0", str(root))
     assert pinned.returncode == 0, pinned.stderr
     assert "@sha256:" in (root / ".github/workflows/ci.yml").read_text()
+
+
+def test_an_image_value_that_cannot_be_rewritten_is_a_problem_and_the_rest_moves(
+    registry: Registry, pusher: Pusher, tmp_path: Path
+) -> None:
+    """One odd value never aborts the run: an image continued over two lines (an escaped line
+    break) is reported on its line, and the same image elsewhere still moves."""
+    host = registry.host
+    old = build_image("odd: old", created="2026-01-01T00:00:00Z")
+    new = build_image("odd: new", created="2026-05-01T00:00:00Z")
+    pusher.push("u/odd", "1.0", old)
+    workflow = (
+        "jobs:\n"
+        "  a:\n"
+        f'    container: "{host}/u/odd\\\n      :1.0@{old.digest}"\n'
+        "  b:\n"
+        f"    container: {host}/u/odd:1.0@{old.digest}\n"
+    )
+    root = repo(tmp_path / "repo", {".github/workflows/ci.yml": workflow})
+    pusher.push("u/odd", "1.0", new)
+    result = run("--no-cache", "--now", "2026-06-10T00:00:00Z", "--format", "json", str(root))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, load_schema(UPDATE))
+    (change,) = document["changes"]
+    assert change["files"] == [{"file": ".github/workflows/ci.yml", "line": 6}]
+    (problem,) = [s for s in document["skipped"] if s["problem"]]
+    assert problem["files"] == [{"file": ".github/workflows/ci.yml", "line": 3}]
+    assert problem["reason"].startswith("not updated to 1.0: cannot rewrite a value spread")
+    assert (root / ".github/workflows/ci.yml").read_text() == workflow.replace(
+        f"container: {host}/u/odd:1.0@{old.digest}", f"container: {host}/u/odd:1.0@{new.digest}"
+    )

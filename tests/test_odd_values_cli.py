@@ -127,6 +127,68 @@ def test_a_value_that_cannot_be_rewritten_is_reported_and_the_rest_pinned(
     assert read(root, "plain") == HEAD + f"      - uses: {LITE}@{V123} # v1.2.3\n"
 
 
+SETUP_TOOL = "upd-fixtures/setup-tool"
+SETUP_TOOL_V210 = "fc1881c4b5a34f611583941f5368ae95acee6c48"  # v2.1.0: eligible on 2026-06-01
+
+
+def test_update_reports_a_value_it_cannot_rewrite_and_updates_the_rest(
+    emulator, fixtures_dir, tmp_path
+):
+    """Item 4, for update: a value continued over two lines is a problem on its line (text,
+    JSON, the PR body of its action), every other line and file is updated, exit 0 as for any
+    problem update reports; the change no longer claims the line it did not write."""
+    odd = (
+        HEAD
+        + f'      - uses: "{SETUP_TOOL}\\\n          @v1"\n'
+        + f"      - uses: {SETUP_TOOL}@v1\n"
+    )
+    plain = HEAD + f"      - uses: {SETUP_TOOL}@v1\n"
+    root = repository(tmp_path, odd=odd, plain=plain)
+    emu = emulator(fixtures_dir / "forge")
+    args = ("--server-url", emu.url, "--no-cache", "--now", "2026-06-01T00:00:00Z")
+    body = tmp_path / "body.md"
+    planned = cli(
+        "update", *args, "--dry-run", "--format", "json", "--pr-body", str(body), str(root)
+    )
+    assert planned.exit_code == 0, planned.output
+    document = json.loads(planned.stdout)
+    [problem] = [s for s in document["skipped"] if s["problem"]]
+    assert problem == {
+        "uses": f"{SETUP_TOOL}@v1",
+        "reason": "not updated to v2.1.0: cannot rewrite a value spread over several lines; "
+        "put it on one line",
+        "problem": True,
+        "files": [{"file": ".github/workflows/odd.yml", "line": 6}],
+    }
+    [change] = document["changes"]
+    assert change["files"] == [
+        {"file": ".github/workflows/odd.yml", "line": 8},
+        {"file": ".github/workflows/plain.yml", "line": 6},
+    ]
+    assert document["summary"]["problems"] == 1
+    text = body.read_text()
+    assert "### Not updated" in text
+    assert (
+        f"- `.github/workflows/odd.yml:6` `{SETUP_TOOL}@v1`: not updated to v2.1.0: cannot "
+        "rewrite a value spread over several lines; put it on one line"
+    ) in text.splitlines()
+    assert read(root, "odd") == odd and read(root, "plain") == plain
+
+    written = cli("update", *args, str(root))
+    assert written.exit_code == 0, written.output
+    assert (
+        f"problem {SETUP_TOOL}@v1: not updated to v2.1.0: cannot rewrite a value spread over "
+        "several lines; put it on one line  .github/workflows/odd.yml:6"
+    ) in written.stdout.splitlines()
+    pinned = f"{SETUP_TOOL}@{SETUP_TOOL_V210} # v2.1.0"
+    assert read(root, "odd") == odd.replace(f"uses: {SETUP_TOOL}@v1", f"uses: {pinned}")
+    assert read(root, "plain") == HEAD + f"      - uses: {pinned}\n"
+    assert "written to 2 file(s)" in written.stdout
+    again = cli("update", *args, str(root))  # the odd line is still said, nothing else to do
+    assert again.exit_code == 0 and "nothing to update" in again.stdout, again.output
+    assert "odd.yml:6" in again.stdout
+
+
 # ----------------------------------------------------------------------------- item 5
 
 OBFUSCATED = [  # the forms of zizmor's obfuscation test data, on fixture repositories

@@ -60,6 +60,7 @@ from pinner.models import (
     ActionRef,
     Advisory,
     GitRef,
+    ImageSite,
     RefListing,
     Release,
     SourceFile,
@@ -72,6 +73,7 @@ from pinner.sources.grammar import shown
 if TYPE_CHECKING:
     from pinner.core.image_update import ImageUpdates
     from pinner.core.images import ImageTarget
+    from pinner.core.rewrite import Declined
     from pinner.sources.dockerfile import Dockerfile
 
 BUMPS = ("major", "minor", "patch")
@@ -242,6 +244,9 @@ class Skipped:
     reason: str
     locations: tuple[Location, ...]
     problem: bool = False  # True: something is wrong (missing repo/ref); False: by design
+    # the action whose move this line was left out of, when the move was planned but the
+    # value cannot be rewritten byte for byte (the pull request of that action says so)
+    action: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +256,8 @@ class Group:
     id: str
     changes: tuple[Change, ...]
     held_back: tuple[HeldBack, ...]
+    # lines of the group's actions a move was planned for but that could not be rewritten
+    not_updated: tuple[Skipped, ...] = ()
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -505,14 +512,14 @@ class Updater:
                 key=lambda h: (h.action.lower(), h.old.ref, h.reason),
             )
         )
-        skipped = tuple(
-            sorted(
-                [*(s for o in outcomes for s in o.skipped), *unreadable, *_invalid(sources)],
-                key=lambda s: (s.uses.lower(), s.locations),
-            )
-        )
-        groups = make_groups(changes, held, self.policy.group)
-        writes, relpaths = render_writes(sources, changes, dockerfiles) if render else ({}, {})
+        found = [*(s for o in outcomes for s in o.skipped), *unreadable, *_invalid(sources)]
+        writes: dict[Path, bytes] = {}
+        relpaths: dict[Path, str] = {}
+        if render:
+            changes, writes, relpaths, not_updated = render_possible(sources, changes, dockerfiles)
+            found += not_updated
+        skipped = tuple(sorted(found, key=lambda s: (s.uses.lower(), s.locations)))
+        groups = make_groups(changes, held, self.policy.group, skipped)
         return UpdatePlan(
             policy=self.policy,
             changes=changes,
@@ -1078,7 +1085,7 @@ def _invalid(sources: Sequence[SourceFile]) -> list[Skipped]:
     ]
 
 
-def _locations(sites: Iterable[UsesSite]) -> tuple[Location, ...]:
+def _locations(sites: Iterable[UsesSite | ImageTarget]) -> tuple[Location, ...]:
     return tuple(
         sorted({Location(s.relpath, s.line) for s in sites}, key=lambda x: (x.file, x.line))
     )
@@ -1211,17 +1218,22 @@ def summarize_held(held_back: Sequence[HeldBack]) -> tuple[HeldSummary, ...]:
 
 
 def make_groups(
-    changes: Sequence[Change], held_back: Sequence[HeldBack], grouping: str
+    changes: Sequence[Change],
+    held_back: Sequence[HeldBack],
+    grouping: str,
+    skipped: Sequence[Skipped] = (),
 ) -> tuple[Group, ...]:
     """``--group``: ``all`` one change set; ``action`` one per action; ``none`` one per change.
 
     Held-back records travel with the group of their action (all of them with ``all``), so each
-    PR body lists what is still waiting for the actions it touches.
+    PR body lists what is still waiting for the actions it touches; so do the lines of those
+    actions a move could not be written to (``skipped`` records with an ``action``).
     """
     if not changes:
         return ()
+    not_updated = [s for s in skipped if s.action is not None]
     if grouping == "all":
-        return (Group("all", tuple(changes), tuple(held_back)),)
+        return (Group("all", tuple(changes), tuple(held_back), tuple(not_updated)),)
     buckets: dict[str, list[Change]] = defaultdict(list)
     for change in changes:
         key = slug_id(change.action) if grouping == "action" else change.id
@@ -1231,7 +1243,8 @@ def make_groups(
         members = tuple(buckets[key])
         actions = {c.action.lower() for c in members}
         held = tuple(h for h in held_back if h.action.lower() in actions)
-        groups.append(Group(key, members, held))
+        left = tuple(s for s in not_updated if (s.action or "").lower() in actions)
+        groups.append(Group(key, members, held, left))
     return _unique_ids(groups)
 
 
@@ -1252,9 +1265,100 @@ def render_writes(
 ) -> tuple[dict[Path, bytes], dict[Path, str]]:
     """Apply every change as a byte-exact splice; only files whose bytes change are returned.
 
-    Image changes rewrite their image values (YAML) and ``FROM`` lines (``dockerfiles``)."""
+    Image changes rewrite their image values (YAML) and ``FROM`` lines (``dockerfiles``).
+    The changes are expected to be writable (:func:`render_possible` made them so): a value
+    that cannot be rewritten byte for byte raises :class:`~pinner.errors.InputError`."""
+    writes, relpaths, declined = _render(sources, changes, dockerfiles)
+    if declined:
+        from pinner.errors import InputError
+
+        first = declined[0]
+        raise InputError(first.reason, path=first.edit.site.relpath, line=first.edit.site.line)
+    return writes, relpaths
+
+
+def render_possible(
+    sources: Sequence[SourceFile],
+    changes: Sequence[Change],
+    dockerfiles: Sequence[Dockerfile] = (),
+) -> tuple[tuple[Change, ...], dict[Path, bytes], dict[Path, str], list[Skipped]]:
+    """The changes that can be written, their files' new bytes, and a problem for every line
+    a change was planned for but that cannot be rewritten byte for byte (a quoted value
+    continued over two lines, say): one odd value never stops the rest of the update.
+
+    A change keeps the lines that were written; one left with none is dropped. The files are
+    rendered again from what remains, so what is reported and what is written always agree.
+    """
+    changes = tuple(changes)
+    not_updated: list[Skipped] = []
+    while True:
+        writes, relpaths, declined = _render(sources, changes, dockerfiles)
+        if not declined:
+            return changes, writes, relpaths, not_updated
+        changes, problems = _without_declined(changes, declined)
+        not_updated += problems
+
+
+def _without_declined(
+    changes: Sequence[Change], declined: Sequence[Declined]
+) -> tuple[tuple[Change, ...], list[Skipped]]:
+    """``changes`` without the sites the rewrite declined, and one problem per such site."""
+    by_site = {(d.edit.site.path, d.edit.site.value_span): d for d in declined}
+    problems: list[Skipped] = []
+    kept: list[Change] = []
+    for change in changes:
+        refused: list[tuple[Declined, str]] = []
+        if change.kind == "image":
+            images = []
+            for target in change.images:
+                site = target.site
+                refusal = None
+                if isinstance(site, ImageSite):
+                    refusal = by_site.get((site.path, site.value_span))
+                if refusal is None:
+                    images.append(target)
+                else:
+                    refused.append((refusal, target.written))
+            left = _locations(images)
+            narrowed = replace(change, images=tuple(images), locations=left)
+        else:
+            for refusal in declined:
+                site = refusal.edit.site
+                action = site.value.action if isinstance(site, UsesSite) else None
+                if (
+                    isinstance(site, UsesSite)
+                    and action is not None
+                    and action.target.lower() == change.action.lower()
+                    and action.ref == change.old.ref
+                    and Location(site.relpath, site.line) in change.locations
+                ):
+                    refused.append((refusal, shown(site.value.raw)))
+            lines = {Location(d.edit.site.relpath, d.edit.site.line) for d, _ in refused}
+            left = tuple(loc for loc in change.locations if loc not in lines)
+            narrowed = replace(change, locations=left)
+        if not refused:
+            kept.append(change)
+            continue
+        to = change.new.version or change.new.ref
+        for refusal, written in refused:
+            line = Location(refusal.edit.site.relpath, refusal.edit.site.line)
+            reason = f"not updated to {to}: {refusal.reason}"
+            problems.append(Skipped(written, reason, (line,), problem=True, action=change.action))
+        if left:
+            kept.append(narrowed)
+    if not problems:  # every declined edit comes from a change: this would loop for ever
+        raise ValueError("a declined edit matches no planned change")
+    return tuple(kept), problems
+
+
+def _render(
+    sources: Sequence[SourceFile],
+    changes: Sequence[Change],
+    dockerfiles: Sequence[Dockerfile] = (),
+) -> tuple[dict[Path, bytes], dict[Path, str], list[Declined]]:
+    """The new bytes of every file ``changes`` touch, and the edits the rewrite declined."""
     from pinner.core.images import ImageChange, dockerfile_bytes, edits_by_file
-    from pinner.core.rewrite import Edit, apply_edits, original_bytes
+    from pinner.core.rewrite import Edit, apply_possible_edits, original_bytes
 
     wanted: dict[tuple[str, int, str], Change] = {}
     image_changes: list[ImageChange] = []
@@ -1271,6 +1375,7 @@ def render_writes(
     image_edits, dockerfile_edits = edits_by_file(image_changes)
     writes: dict[Path, bytes] = {}
     relpaths: dict[Path, str] = {}
+    declined: list[Declined] = []
     for dockerfile in dockerfiles:
         if dockerfile.path in dockerfile_edits:
             writes[dockerfile.path] = dockerfile_bytes(
@@ -1290,8 +1395,9 @@ def render_writes(
             is_ref = bool(site.comment) and parse_comment(site.comment).version in change.ref_words  # type: ignore[arg-type]
             edits.append(Edit(site, change.value, change.comment, is_ref))
         if edits:
-            data = apply_edits(source, edits)
+            data, refused = apply_possible_edits(source, edits)
+            declined += refused
             if data != original_bytes(source):
                 writes[source.path] = data  # (every edit may have been declined: then no write)
                 relpaths[source.path] = source.relpath
-    return writes, relpaths
+    return writes, relpaths, declined

@@ -2,7 +2,9 @@
 
 A reviewer of a bot PR needs, per action: where it moves from and to, how old the release is
 (the cooldown's evidence), and one click to the release notes and to the exact diff between the
-two commits. Held-back updates are listed too, so "why not the newest?" is answered in the PR.
+two commits. Held-back updates are listed too, so "why not the newest?" is answered in the PR,
+and so are the lines of its actions the update could not rewrite (fix them by hand, or they stay
+behind while the PR says the action moved).
 A security update (the version it leaves is covered by an advisory) comes first, in a section
 of its own naming the advisory and saying when the move did not wait for the cooldown.
 
@@ -21,6 +23,7 @@ from pinner.core.update import (
     Group,
     HeldBack,
     HeldSummary,
+    Skipped,
     UpdatePlan,
     VersionPoint,
     summarize_held,
@@ -61,7 +64,7 @@ def _point(point: VersionPoint) -> str:
     return f"{_code(point.version or point.ref)}{sha}"
 
 
-def _where(change: Change | HeldBack) -> str:
+def _where(change: Change | HeldBack | Skipped) -> str:
     return "<br>".join(_code(f"{loc.file}:{loc.line}") for loc in change.locations)
 
 
@@ -213,6 +216,9 @@ def pr_body(group: Group, plan: UpdatePlan) -> str:
             "| --- | --- | --- | --- | --- |",
             *(_held_row(h) for h in summarize_held(group.held_back)),
         ]
+    if group.not_updated:
+        lines += ["", "### Not updated", "", "Lines it could not rewrite; change them by hand:", ""]
+        lines += [f"- {_where(s)} {_code(s.uses)}: {_text(s.reason)}" for s in group.not_updated]
     policy = plan.policy
     lines += [
         "",

@@ -148,3 +148,36 @@ def test_coverage_finds_downloads_missing_from_a_manifest_and_entries_nothing_do
         Uncovered("https://x.example/b-1.0.tgz", (FoundIn("o/r@1", "install.sh", 2),)),
     )
     assert result.stale == ("https://x.example/old-0.9.tgz",)
+
+
+def test_walk_gaps_are_problems_in_the_users_files_and_warnings_elsewhere():
+    """Every reference the walk did not follow is reported: on the user's line a problem,
+    in a remote file a warning; the runner's own stops (depth, cycles) are not gaps; a node a
+    limit cut is a cut, with the limit's message."""
+    from dataclasses import replace
+
+    from pinner.core.checksums import Cut, Unwalked, walk_gaps
+    from pinner.core.walk import Edge, Graph, Node
+
+    ci, remote, gone = ".github/workflows/ci.yml", "o/a@" + "1" * 40, "o/gone@" + "2" * 40
+    nodes = {
+        ci: Node(ci, "workflow", True, 0),
+        remote: Node(remote, "action", False, 1, limit="1 of its 2 references followed"),
+        gone: Node(gone, "action", False, 2, error="no action.yml"),
+    }
+    mine = Edge(0, ci, None, "o/x@v1", "action", ci, 6, depth=0)
+    nested = Edge(2, remote, None, "./y", "action", "action.yml", 5, depth=1)
+    edges = (
+        replace(mine, error="o/x@v1: repository o/x not found"),
+        replace(mine, index=1, child=remote, uses="o/a@v1", line=7),
+        replace(nested, error="./y: relative to the workspace"),
+        replace(nested, index=3, child=gone, uses="o/gone@v1", line=6),
+        replace(nested, index=4, uses="o/deep@v1", line=7, error="x", depth_exceeded=True),
+    )
+    unwalked, cut = walk_gaps(Graph(nodes, edges))
+    assert unwalked == (
+        Unwalked(".", ci, 6, "o/x@v1: repository o/x not found", problem=True),
+        Unwalked(remote, "action.yml", 5, "./y: relative to the workspace", problem=False),
+        Unwalked(remote, "action.yml", 6, "o/gone@v1: no action.yml", problem=False),
+    )
+    assert cut == (Cut(remote, "1 of its 2 references followed"),)

@@ -86,6 +86,14 @@ ADD {FORGE_URL}/dl/frob/1.0.0/frob-linux.bin /usr/bin/frob
 RUN apk add --no-cache curl && \\
     curl -fsSL {FORGE_URL}/dl/main/helper.sh -o /usr/bin/helper
 """
+WRAPPER = """\
+name: Wrapper
+runs:
+  using: composite
+  steps:
+    - uses: dl-fixtures/setup-frob@v1
+    - uses: dl-fixtures/docker-frob@v1
+"""
 PAYLOADS = {
     "frob/1.0.0/frob-linux.bin": b"frob 1.0.0\n" * 100,
     "frob/2.0.0/frob-linux.bin": b"frob 2.0.0\n" * 100,
@@ -130,7 +138,11 @@ def dl_data(tmp_path_factory) -> Path:
     )
     docker.lightweight_tag("v1", "d1")
     docker.branch("main", "d1")
-    for repo in (frob, docker):
+    wrapper = _repo("wrapper")  # a composite action that runs both: a graph two levels deep
+    wrapper.commit("w1", b.day("2025-01-03"), [], {"action.yml": WRAPPER})
+    wrapper.lightweight_tag("v1", "w1")
+    wrapper.branch("main", "w1")
+    for repo in (frob, docker, wrapper):
         for rel, content in repo.render().items():
             path = data / OWNER / repo.name / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -430,3 +442,86 @@ def test_pip_vcs_requirements_and_index_urls_are_not_downloads_to_hash(emulator,
     assert list(json.loads(result.stdout)["downloads"]) == [
         f"{emu.url}/dl/frob/1.0.0/frob-linux.bin"
     ]
+
+
+def test_values_the_walk_cannot_follow_are_reported_on_their_line(emulator, dl_data, tmp_path):
+    """A ``uses:`` outside the runner's grammar (or naming a repository that does not exist)
+    is not a download, but nothing behind it was searched: a problem on its line, as ``pin``
+    and ``audit`` say it, exit 1. The manifest of everything else is still written: the runner
+    refuses those lines too, so nothing it would run is missing from it."""
+    emu = emulator(dl_data)
+    repo = tmp_path / "consumer"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    workflow = WORKFLOW + (
+        "      - uses: dl-fixtures/setup-frob/../../x@v1\n"
+        "      - uses: dl-fixtures/nowhere@v1\n"
+        "      - uses: ${{ matrix.action }}\n"
+    )
+    (repo / ".github" / "workflows" / "ci.yml").write_text(workflow)
+    out = tmp_path / "manifest.json"
+    result = run(["checksums", "--server-url", emu.url, "--no-cache", "-w", str(out)], repo)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert (
+        ".github/workflows/ci.yml:11: problem: invalid uses value "
+        "'dl-fixtures/setup-frob/../../x@v1': "
+    ) in "\n".join(lines)
+    [invalid] = [line for line in lines if line.startswith(".github/workflows/ci.yml:11: ")]
+    assert invalid.endswith(" (not walked for downloads)"), invalid
+    [missing] = [line for line in lines if line.startswith(".github/workflows/ci.yml:12: ")]
+    assert missing.startswith(".github/workflows/ci.yml:12: problem: dl-fixtures/nowhere@v1: ")
+    [expression] = [line for line in lines if line.startswith(".github/workflows/ci.yml:13: ")]
+    assert expression == (
+        ".github/workflows/ci.yml:13: warning: ${{ matrix.action }}: an expression (${{ }}) "
+        "names what runs only at run time (not walked for downloads)"
+    )
+    assert lines[-1].endswith(", 0 digest alarms, 3 reference(s) not walked")
+    assert len(json.loads(out.read_text())["downloads"]) == 6
+
+
+def test_a_walk_cut_by_a_limit_says_so_and_writes_no_manifest(
+    emulator, dl_data, tmp_path, consumer
+):
+    """The walk's bounds are audit's (``--max-file-nodes``, ``--max-nodes``...), with its
+    flags: a cut names the file, what was left out and the flag that raises the limit; the
+    manifest would lack what lies beyond, so ``--write`` writes nothing and the run exits 1,
+    and ``--verify`` with a PATH cannot say OK. A raised limit reads everything."""
+    emu = emulator(dl_data)
+    (consumer / ".github" / "workflows" / "ci.yml").write_text(
+        STEPS + "      - uses: dl-fixtures/wrapper@v1\n"
+    )
+    forge = ["--server-url", emu.url, "--no-cache"]
+    whole = tmp_path / "whole.json"
+    full = run(["checksums", *forge, "-w", str(whole)], consumer)
+    assert full.returncode == 0, full.stderr
+    # the input default 1.0.0: setup-frob and the Dockerfile download the same binary
+    assert len(json.loads(whole.read_text())["downloads"]) == 5
+
+    out = tmp_path / "manifest.json"
+    cut = run(["checksums", *forge, "--max-file-nodes", "1", "-w", str(out)], consumer)
+    assert cut.returncode == 1, cut.stderr
+    [warning] = [line for line in cut.stderr.splitlines() if line.startswith("warning: ")]
+    assert warning.startswith("warning: dl-fixtures/wrapper@")
+    assert warning.endswith(
+        ": 1 of its 2 references followed, the rest not audited: more than 1 distinct actions "
+        "from one file (--max-file-nodes); what lies beyond is not in the manifest"
+    )
+    assert "the walk cut at 1 file(s) by a limit (incomplete)" in cut.stderr
+    assert cut.stderr.splitlines()[-1].startswith(
+        "pinner: the walk was cut by a limit at 1 file(s): "
+    )
+    assert not out.exists()
+
+    unread = run(["checksums", *forge, "--max-nodes", "2"], consumer)
+    assert unread.returncode == 1, unread.stderr
+    assert "(--max-nodes); what lies beyond is not in the manifest" in unread.stderr
+    assert json.loads(unread.stdout)["downloads"]  # stdout still shows what was found
+
+    verify = run(
+        ["checksums", ".", *forge, "--max-file-nodes", "1", "--verify", str(whole)], consumer
+    )
+    assert verify.returncode == 1, verify.stderr
+    assert "verify INCOMPLETE: 5 checked, 0 mismatched" in verify.stderr
+    ok = run(["checksums", ".", *forge, "--verify", str(whole)], consumer)
+    assert ok.returncode == 0, ok.stderr
+    assert "verify OK: 5 checked" in ok.stderr

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -22,24 +22,7 @@ from pinner.core.graph_limits import GraphLimits
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
-LIMITS = GraphLimits()  # the documented defaults, shown by --help
-
-
-def _limit_option(flag: str, help_text: str) -> Any:
-    """An option raising one of the graph's :class:`GraphLimits` (a positive count)."""
-    return Annotated[int, typer.Option(flag, metavar="N", min=1, help=help_text)]
-
-
-MaxFileEdges = _limit_option(
-    "--max-file-edges", "References (uses:, images) followed in one remote action or workflow."
-)
-MaxFileNodes = _limit_option(
-    "--max-file-nodes", "Distinct actions and workflows one remote file may bring into the graph."
-)
-MaxEdges = _limit_option("--max-edges", "uses: references in remote files resolved in one run.")
-MaxNodes = _limit_option(
-    "--max-nodes", "Remote actions and workflows read in one run (beyond: graph-limit findings)."
-)
+LIMITS = common.LIMITS
 
 
 def register(app: typer.Typer) -> None:
@@ -110,10 +93,10 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    max_file_edges: MaxFileEdges = LIMITS.file_edges,
-    max_file_nodes: MaxFileNodes = LIMITS.file_nodes,
-    max_edges: MaxEdges = LIMITS.edges,
-    max_nodes: MaxNodes = LIMITS.nodes,
+    max_file_edges: common.MaxFileEdges = LIMITS.file_edges,
+    max_file_nodes: common.MaxFileNodes = LIMITS.file_nodes,
+    max_edges: common.MaxEdges = LIMITS.edges,
+    max_nodes: common.MaxNodes = LIMITS.nodes,
     output: Output = None,
     config_file: Annotated[
         Path | None,

@@ -5,13 +5,15 @@ Flow: discover the user's files (:mod:`pinner.sources`), walk the action graph t
 hash them as they stream (:class:`pinner.forge.download.Downloader`), and write the manifest
 (:mod:`pinner.core.manifest`), only when it is complete. ``--verify`` re-downloads a
 manifest's entries instead, and with PATHs checks that it covers every download found there.
+Where the walk stopped short (a reference it cannot follow, a ``--max-*`` bound that cut the
+graph) is said on its line: a manifest is only as complete as the walk it comes from.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,10 +21,12 @@ import typer
 
 from pinner.commands import common
 from pinner.commands.params import FastCommand
+from pinner.core.graph_limits import GraphLimits
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, RemoteError, UsageError
 from pinner.settings import Settings
 
 if TYPE_CHECKING:  # the download stack is imported when the command runs
+    from pinner.core.checksums import Discovery
     from pinner.forge.download import Download
 
 Fetch = Callable[[str], Awaitable["Download"]]
@@ -38,8 +42,10 @@ def register(app: typer.Typer) -> None:
             "complete one). --verify FILE re-downloads every entry and exits 1 on any mismatch; "
             "with PATHs also on a download found there that FILE lacks. Mutable URLs (latest, "
             "branches, curl | sh) are flagged; release assets are cross-checked against "
-            "GitHub's recorded digest. Exit codes: 0 done; 1 verify mismatch, missing entry or "
-            "digest alarm; 2 usage or input error; 3 a download or the forge failed."
+            "GitHub's recorded digest. Exit codes: 0 done; 1 verify mismatch, missing entry, "
+            "digest alarm, a uses: of yours the walk cannot follow, or a walk cut by a --max-* "
+            "limit (then nothing is written); 2 usage or input error; 3 a download or the forge "
+            "failed."
         ),
     )(checksums)
 
@@ -54,6 +60,7 @@ class ChecksumsRequest:
     max_bytes: int
     timeout: float
     color: bool
+    limits: GraphLimits = field(default_factory=GraphLimits)
 
 
 @common.with_forge_options(jobs=8)
@@ -113,6 +120,10 @@ def checksums(
             "does not count).",
         ),
     ] = 300.0,
+    max_file_edges: common.MaxFileEdges = common.LIMITS.file_edges,
+    max_file_nodes: common.MaxFileNodes = common.LIMITS.file_nodes,
+    max_edges: common.MaxEdges = common.LIMITS.edges,
+    max_nodes: common.MaxNodes = common.LIMITS.nodes,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -132,6 +143,12 @@ def checksums(
             max_bytes=max_size * 1024 * 1024,
             timeout=timeout,
             color=forge_options.use_color(sys.stderr),
+            limits=GraphLimits(
+                file_edges=max_file_edges,
+                file_nodes=max_file_nodes,
+                nodes=max_nodes,
+                edges=max_edges,
+            ),
         )
         return run_checksums(settings, request)
 
@@ -171,15 +188,33 @@ async def _verify(settings: Settings, request: ChecksumsRequest, path: Path, fet
 
     manifest = load_manifest(path)
     coverage = None
+    discovery = core.Discovery((), ())
     if request.paths:
         async with open_forge(settings) as forge:
-            discovery = await _discover(list(request.paths), forge)
+            discovery = await _discover(list(request.paths), forge, request.limits)
         coverage = core.coverage(manifest, discovery.sites)
     outcome = await core.verify_entries(manifest.entries, fetch=fetch)
-    sys.stderr.write(checksums_text.verify_report(outcome, coverage, color=request.color))
+    sys.stderr.write(
+        checksums_text.verify_report(
+            outcome,
+            coverage,
+            color=request.color,
+            unwalked=discovery.unwalked,
+            cut=discovery.cut,
+        )
+    )
     if outcome.mismatches or (coverage is not None and coverage.missing):
         return EXIT_FINDINGS
-    return EXIT_REMOTE if outcome.failures else EXIT_OK
+    if outcome.failures:
+        return EXIT_REMOTE
+    return _walk_verdict(discovery)
+
+
+def _walk_verdict(discovery: Discovery) -> int:
+    """Exit 1 when the walk stopped short in a way the user must act on: a problem on one of
+    their lines, or a limit that cut the graph (what lies beyond was never looked at, so no
+    manifest built or checked from it is the whole truth)."""
+    return EXIT_FINDINGS if discovery.problems or discovery.cut else EXIT_OK
 
 
 async def _hash(settings: Settings, request: ChecksumsRequest, fetch: Fetch) -> int:
@@ -191,14 +226,13 @@ async def _hash(settings: Settings, request: ChecksumsRequest, fetch: Fetch) -> 
     from pinner.formats import checksums_text
 
     sites: list[core.DownloadSite] = []
-    notes: tuple[str, ...] = ()
+    discovery = core.Discovery((), ())
     extra: list[tuple[str, FoundIn]] = []
     digests: dict[str, str | None] = {}
     async with open_forge(settings) as forge:
         if request.paths or not (request.urls or request.releases):
-            discovery = await _discover(list(request.paths) or [Path(".")], forge)
+            discovery = await _discover(list(request.paths) or [Path(".")], forge, request.limits)
             sites.extend(discovery.sites)
-            notes = discovery.notes
         for spec in request.releases:
             for asset_url, digest in await core.release_assets(forge, spec):
                 extra.append((asset_url, FoundIn(f"release {spec}", "", 0)))
@@ -228,9 +262,11 @@ async def _hash(settings: Settings, request: ChecksumsRequest, fetch: Fetch) -> 
         )
 
     text = Manifest(outcome.entries).to_text()
-    # A manifest missing an entry, or recording bytes GitHub's digest disagrees with, must
-    # never replace one that was good: --write writes only a complete, unalarming manifest.
-    withheld = bool(outcome.failures or outcome.alarms) and request.write is not None
+    # A manifest missing an entry (a failed download, or a walk a limit cut short), or
+    # recording bytes GitHub's digest disagrees with, must never replace one that was good:
+    # --write writes only a complete, unalarming manifest.
+    incomplete = bool(outcome.failures or outcome.alarms or discovery.cut)
+    withheld = incomplete and request.write is not None
     if request.write is None:
         sys.stdout.write(text)
     elif not withheld:
@@ -241,24 +277,26 @@ async def _hash(settings: Settings, request: ChecksumsRequest, fetch: Fetch) -> 
             templates=templates,
             failures=outcome.failures,
             alarms=outcome.alarms,
-            notes=notes,
+            notes=discovery.notes,
             color=request.color,
+            unwalked=discovery.unwalked,
+            cut=discovery.cut,
         )
     )
     if withheld:
-        sys.stderr.write(checksums_text.withheld(request.write, outcome))
+        sys.stderr.write(checksums_text.withheld(request.write, outcome, discovery.cut))
     if outcome.alarms:
         return EXIT_FINDINGS
-    return EXIT_REMOTE if outcome.failures else EXIT_OK
+    return EXIT_REMOTE if outcome.failures else _walk_verdict(discovery)
 
 
-async def _discover(targets: list[Path], forge):  # type: ignore[no-untyped-def]
+async def _discover(targets: list[Path], forge, limits: GraphLimits) -> Discovery:  # type: ignore[no-untyped-def]
     from pinner.core.checksums import discover as discover_downloads
     from pinner.core.walk import walk
 
     found, root = common.discover_one_repository(targets, command="checksums")
     sources, _ = common.read_user_files(found, targets)
-    graph = await walk(sources, forge, root=root, verify=False)
+    graph = await walk(sources, forge, root=root, verify=False, limits=limits)
     return await discover_downloads(graph, forge, {s.relpath: s.text for s in sources})
 
 

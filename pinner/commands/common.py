@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from pinner.core.graph_limits import GraphLimits
 from pinner.errors import (
     EXIT_INTERRUPTED,
     EXIT_REMOTE,
@@ -131,6 +132,26 @@ VerifyBudget = Annotated[
         show_default=False,
     ),
 ]
+LIMITS = GraphLimits()  # the documented defaults, shown by --help
+
+
+def _limit_option(flag: str, help_text: str) -> Any:
+    """An option raising one of the graph's :class:`GraphLimits` (a positive count).
+
+    ``audit`` and ``checksums`` walk the same graph, so they take the same flags."""
+    return Annotated[int, typer.Option(flag, metavar="N", min=1, help=help_text)]
+
+
+MaxFileEdges = _limit_option(
+    "--max-file-edges", "References (uses:, images) followed in one remote action or workflow."
+)
+MaxFileNodes = _limit_option(
+    "--max-file-nodes", "Distinct actions and workflows one remote file may bring into the graph."
+)
+MaxEdges = _limit_option("--max-edges", "uses: references in remote files resolved in one run.")
+MaxNodes = _limit_option(
+    "--max-nodes", "Remote actions and workflows read in one run (beyond: not followed, said so)."
+)
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(

@@ -52,11 +52,75 @@ class RunBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class Unwalked:
+    """A reference the walk did not follow: nothing behind it was searched for downloads.
+
+    In the user's files (``origin`` ``"."``) a value outside the grammar, a repository or ref
+    that does not exist, a local action that cannot be read is a ``problem`` on its line, as
+    ``pin`` and ``audit`` report it (the runner refuses it too, so nothing it would run is
+    missing from the manifest); an expression is a warning (what it names is only known at run
+    time). In a remote file it is a warning: the action is broken or opaque for every caller.
+    """
+
+    origin: str  # "." for the user's files, else the node id of the file holding it
+    file: str
+    line: int | None
+    reason: str
+    problem: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A remote file a :class:`~pinner.core.graph_limits.GraphLimits` bound cut: part of what
+    it references was not read, so the manifest lacks whatever that part downloads."""
+
+    node: str  # owner/repo[/path]@commit
+    reason: str  # what was left out, and the flag that raises the limit
+
+
+@dataclass(frozen=True, slots=True)
 class Discovery:
     """What discovery found, and what it could not look into (said in the output)."""
 
     sites: tuple[DownloadSite, ...]
     notes: tuple[str, ...]
+    unwalked: tuple[Unwalked, ...] = ()
+    cut: tuple[Cut, ...] = ()
+
+    @property
+    def problems(self) -> tuple[Unwalked, ...]:
+        return tuple(u for u in self.unwalked if u.problem)
+
+
+def walk_gaps(graph: Any) -> tuple[tuple[Unwalked, ...], tuple[Cut, ...]]:
+    """Where the walk of ``graph`` (a :class:`pinner.core.walk.Graph`) stopped short: every
+    reference it could not follow, and every file a limit cut. Nothing is silent: a manifest
+    is only as complete as the walk it was built from."""
+    from pinner.models import UsesKind
+
+    unwalked: set[Unwalked] = set()
+    for edge in graph.edges:
+        if edge.depth_exceeded or edge.cycle:
+            continue  # the runner stops there too: nothing below it runs
+        origin = "." if edge.local else edge.parent
+        if edge.value is not None and edge.value.kind is UsesKind.EXPRESSION:
+            reason = f"{edge.uses}: an expression (${{{{ }}}}) names what runs only at run time"
+            unwalked.add(Unwalked(origin, edge.file, edge.line, reason, problem=False))
+            continue
+        reason = edge.error
+        if reason is None and edge.child is not None:
+            node = graph.nodes.get(edge.child)
+            if node is not None and node.error is not None:
+                reason = f"{edge.uses}: {node.error}"
+        if reason is not None:
+            unwalked.add(Unwalked(origin, edge.file, edge.line, reason, problem=edge.local))
+    cut = tuple(
+        Cut(node.id, node.limit)
+        for node in sorted(graph.nodes.values(), key=lambda n: n.id)
+        if node.limit is not None
+    )
+    ordered = sorted(unwalked, key=lambda u: (u.origin != ".", u.origin, u.file, u.line or 0))
+    return tuple(ordered), cut
 
 
 def load_positions(text: str) -> Node | None:
@@ -343,7 +407,10 @@ async def discover(
 
     await asyncio.gather(*(expand(n) for n in graph.nodes.values()))
     unique = sorted(set(sites), key=lambda s: (s.origin, s.file, s.line, s.template, s.url or ""))
-    return Discovery(sites=tuple(unique), notes=tuple(sorted(set(notes))))
+    unwalked, cut = walk_gaps(graph)
+    return Discovery(
+        sites=tuple(unique), notes=tuple(sorted(set(notes))), unwalked=unwalked, cut=cut
+    )
 
 
 async def _fetch(forge: Any, repo: str | None, commit: str | None, path: str) -> bytes | None:

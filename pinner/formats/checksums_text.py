@@ -12,10 +12,12 @@ from pathlib import Path
 
 from pinner.core.checksums import (
     Coverage,
+    Cut,
     DigestAlarm,
     HashFailure,
     HashOutcome,
     Mismatch,
+    Unwalked,
     VerifyOutcome,
 )
 from pinner.core.downloads import DownloadSite
@@ -36,6 +38,39 @@ def _where(site: DownloadSite) -> str:
     return f"{site.origin}: {site.file}:{site.line}"
 
 
+def walk_gaps(unwalked: Sequence[Unwalked], cut: Sequence[Cut], *, color: bool) -> list[str]:
+    """Where the walk stopped short: a problem on its line in the user's files (the format of
+    ``pin`` and ``audit``), a warning elsewhere, and a warning per file a limit cut."""
+    out: list[str] = []
+    for gap in unwalked:
+        reason = for_terminal(gap.reason, single_line=True)
+        where = for_terminal(f"{gap.file}:{gap.line}" if gap.line else gap.file, single_line=True)
+        kind = _paint("problem", _RED, color) if gap.problem else _paint("warning", _YELLOW, color)
+        if gap.origin == ".":
+            out.append(f"{where}: {kind}: {reason} (not walked for downloads)")
+        else:
+            origin = for_terminal(gap.origin, single_line=True)
+            out.append(f"{kind}: {origin}: {where}: {reason} (not walked for downloads)")
+    for c in cut:
+        out.append(
+            _paint("warning", _YELLOW, color)
+            + f": {for_terminal(c.node, single_line=True)}: "
+            + for_terminal(c.reason, single_line=True)
+            + "; what lies beyond is not in the manifest"
+        )
+    return out
+
+
+def gap_summary(unwalked: Sequence[Unwalked], cut: Sequence[Cut]) -> str:
+    """``, 1 reference not walked, the walk cut at 1 file by a limit`` (empty when whole)."""
+    text = ""
+    if unwalked:
+        text += f", {len(unwalked)} reference(s) not walked"
+    if cut:
+        text += f", the walk cut at {len(cut)} file(s) by a limit (incomplete)"
+    return text
+
+
 def report(
     *,
     entries: Sequence[ManifestEntry],
@@ -44,9 +79,11 @@ def report(
     alarms: Sequence[DigestAlarm],
     notes: Sequence[str],
     color: bool,
+    unwalked: Sequence[Unwalked] = (),
+    cut: Sequence[Cut] = (),
 ) -> str:
     """The summary printed after hashing."""
-    out: list[str] = []
+    out = walk_gaps(unwalked, cut, color=color)
     for alarm in alarms:
         out.append(
             _paint("ALARM", _RED + _BOLD, color)
@@ -80,14 +117,22 @@ def report(
     mutable = sum(1 for e in entries if e.mutable)
     out.append(
         f"{len(entries)} downloads hashed, {mutable} mutable, {len(templates)} templates left, "
-        f"{len(failures)} failed, {len(alarms)} digest alarms"
+        f"{len(failures)} failed, {len(alarms)} digest alarms{gap_summary(unwalked, cut)}"
     )
     return "\n".join(out) + "\n"
 
 
-def verify_report(outcome: VerifyOutcome, coverage: Coverage | None, *, color: bool) -> str:
-    """The ``--verify`` report; ``coverage`` when PATHs were given to compare with."""
-    out: list[str] = []
+def verify_report(
+    outcome: VerifyOutcome,
+    coverage: Coverage | None,
+    *,
+    color: bool,
+    unwalked: Sequence[Unwalked] = (),
+    cut: Sequence[Cut] = (),
+) -> str:
+    """The ``--verify`` report; ``coverage`` when PATHs were given to compare with (and where
+    the walk that found their downloads stopped short: ``unwalked``, ``cut``)."""
+    out = walk_gaps(unwalked, cut, color=color)
     for m in outcome.mismatches:
         out.append(_format_mismatch(m, color))
     for failure in outcome.failures:
@@ -110,24 +155,27 @@ def verify_report(outcome: VerifyOutcome, coverage: Coverage | None, *, color: b
             f"note: {for_terminal(url, single_line=True)}: in the manifest, but nothing found "
             "downloads it any more"
         )
-    verdict = "OK" if outcome.ok and not missing else "FAILED"
+    # a cut walk cannot vouch that the manifest covers everything: never "OK"
+    verdict = "FAILED" if not outcome.ok or missing else "INCOMPLETE" if cut else "OK"
     summary = (
         f"verify {verdict}: {outcome.checked} checked, {len(outcome.mismatches)} mismatched, "
         f"{len(outcome.failures)} could not be downloaded"
     )
     if coverage is not None:
         summary += f", {len(missing)} missing from the manifest"
-    out.append(summary)
+    out.append(summary + gap_summary(unwalked, cut))
     return "\n".join(out) + "\n"
 
 
-def withheld(path: Path, outcome: HashOutcome) -> str:
+def withheld(path: Path, outcome: HashOutcome, cut: Sequence[Cut] = ()) -> str:
     """Why ``--write FILE`` wrote nothing (the last line of the report)."""
     reasons = []
     if outcome.failures:
         reasons.append(f"{len(outcome.failures)} download(s) failed")
     if outcome.alarms:
         reasons.append(f"{len(outcome.alarms)} digest alarm(s)")
+    if cut:
+        reasons.append(f"the walk was cut by a limit at {len(cut)} file(s)")
     return (
         f"pinner: {' and '.join(reasons)}: {for_terminal(str(path), single_line=True)} was not "
         "written (a manifest already there is unchanged)\n"

@@ -469,3 +469,120 @@ def test_hostile_text_in_a_lockfile_is_never_printed_raw(emulator, tmp_path: Pat
     assert result.returncode == 1
     assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stderr
     assert "stale" in result.stderr  # the entry is still reported, escaped
+
+
+# ----------------------------------------------------------------------------- emptied lockfile
+
+LOCAL_ACTION = (
+    "name: l\nruns:\n  using: composite\n  steps:\n    - run: echo hi\n      shell: bash\n"
+)
+
+
+def _about_to_empty(emulator, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A locked repository whose next ``pinner lock`` both rewrites a workflow (``./local``
+    becomes ``$/local``) and removes the lockfile (nothing is left to lock)."""
+    files = {
+        ".github/workflows/a.yml": workflow("acme/tool@v1.2.0"),
+        "local/action.yml": LOCAL_ACTION,
+    }
+    forge, repo = make(tmp_path, world(), files)
+    emu = emulator(forge)
+    assert run_lock(emu, cwd=repo).returncode == 0
+    (repo / ".github/workflows/a.yml").unlink()
+    (repo / ".github/workflows/c.yml").write_text(workflow("./local"))
+    return emu, repo
+
+
+def lock_in_process(emu, repo: Path):  # type: ignore[no-untyped-def]
+    """The real CLI in this process (so a test can step into its write phase)."""
+    from typer.testing import CliRunner
+
+    from pinner.cli import app
+
+    argv = ["lock", "--server-url", emu.url, "--no-cache", "--token", TOKEN, str(repo)]
+    return CliRunner().invoke(app, argv, env=clean_env(), catch_exceptions=False)
+
+
+def test_an_emptied_lockfile_is_removed_in_the_same_write_as_the_workflows(
+    emulator, tmp_path: Path
+) -> None:
+    emu, repo = _about_to_empty(emulator, tmp_path)
+    result = lock_in_process(emu, repo)
+    assert result.exit_code == 0, result.output
+    assert not (repo / LOCK).exists()
+    assert (repo / ".github/workflows/c.yml").read_text() == workflow("$/local")
+    assert "removed (nothing left to lock)" in result.stderr
+    assert not [p for p in repo.rglob("*") if p.name.endswith((".pinner-tmp", ".pinner-bak"))]
+
+
+def test_an_emptied_lockfile_edited_during_the_run_is_kept_and_nothing_is_written(
+    emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lockfile is checked like every file read: an edit made while pinner ran is never
+    deleted, and the workflows are not rewritten either."""
+    from pinner.core import rewrite
+
+    emu, repo = _about_to_empty(emulator, tmp_path)
+    before = files_of(repo)
+    edited = (repo / LOCK).read_bytes() + b"# kept by hand\n"
+    real = rewrite.write_all
+
+    def meddle_then_write(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        (repo / LOCK).write_bytes(edited)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(rewrite, "write_all", meddle_then_write)
+    result = lock_in_process(emu, repo)
+    assert result.exit_code == 2, result.output
+    assert "actions.lock: changed on disk while pinner ran (edited)" in result.stderr
+    assert files_of(repo) == {**before, LOCK: edited}
+
+
+def test_an_emptied_lockfile_that_cannot_be_removed_leaves_every_file_as_it_was(
+    emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pinner.core import rewrite
+
+    emu, repo = _about_to_empty(emulator, tmp_path)
+    before = files_of(repo)
+    real_unlink = os.unlink
+
+    def refusing_unlink(path, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if os.path.basename(os.fspath(path)) == "actions.lock":
+            raise OSError(1, "Operation not permitted")
+        real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(rewrite.os, "unlink", refusing_unlink)
+    result = lock_in_process(emu, repo)
+    assert result.exit_code == 2, result.output
+    assert "actions.lock: cannot remove: Operation not permitted; no file was changed" in (
+        result.stderr
+    )
+    assert files_of(repo) == before  # the workflow written first was put back
+
+
+def test_a_signal_after_the_workflows_are_written_waits_for_the_lockfile_removal(
+    emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between the last rename and the removal is held until the lockfile is gone:
+    "every file was already written" is then the truth."""
+    import signal
+
+    from pinner.core import rewrite
+
+    emu, repo = _about_to_empty(emulator, tmp_path)
+    real_replace = os.replace
+
+    def interrupted_replace(src, dst, **dir_fds) -> None:  # type: ignore[no-untyped-def]
+        real_replace(src, dst, **dir_fds)
+        if str(dst).endswith("c.yml"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(rewrite.os, "replace", interrupted_replace)
+    result = lock_in_process(emu, repo)
+    assert result.exit_code == 130, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "pinner: error: interrupted; every file was already written"
+    )
+    assert not (repo / LOCK).exists()
+    assert (repo / ".github/workflows/c.yml").read_text() == workflow("$/local")

@@ -385,6 +385,78 @@ def test_sigint_deferred_until_renames_done(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+# ----------------------------------------------------------------------------- removals
+
+
+def _lock_world(root: Path) -> tuple[Path, Path]:
+    workflow, lock = root / "ci.yml", root / "actions.lock"
+    workflow.write_bytes(b"old workflow\n")
+    lock.write_bytes(b"old lock\n")
+    return workflow, lock
+
+
+def test_a_removal_is_part_of_the_write(tmp_path: Path) -> None:
+    workflow, lock = _lock_world(tmp_path)
+    write_all(
+        {workflow: b"new workflow\n"},
+        expected={workflow: b"old workflow\n"},
+        remove={lock: b"old lock\n"},
+    )
+    assert workflow.read_bytes() == b"new workflow\n" and not lock.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ci.yml"]  # no backup left
+
+
+def test_a_file_to_remove_that_changed_since_it_was_read_stops_everything(
+    tmp_path: Path,
+) -> None:
+    workflow, lock = _lock_world(tmp_path)
+    lock.write_bytes(b"edited meanwhile\n")
+    with pytest.raises(rewrite.FileChangedError, match=r"actions\.lock: changed on disk"):
+        write_all({workflow: b"new workflow\n"}, remove={lock: b"old lock\n"})
+    assert workflow.read_bytes() == b"old workflow\n"
+    assert lock.read_bytes() == b"edited meanwhile\n"
+    lock.unlink()
+    with pytest.raises(rewrite.FileChangedError, match=r"\(deleted\)"):
+        write_all({workflow: b"new workflow\n"}, remove={lock: b"old lock\n"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ci.yml"]
+
+
+def test_a_removal_that_fails_puts_back_the_files_already_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow, lock = _lock_world(tmp_path)
+    real_unlink = os.unlink
+
+    def failing_unlink(path, *, dir_fd=None) -> None:  # type: ignore[no-untyped-def]
+        if path == "actions.lock":
+            raise OSError(1, "Operation not permitted")
+        real_unlink(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(rewrite.os, "unlink", failing_unlink)
+    with pytest.raises(InputError, match=r"actions\.lock: cannot remove: Operation not permitted"):
+        write_all({workflow: b"new workflow\n"}, remove={lock: b"old lock\n"})
+    assert workflow.read_bytes() == b"old workflow\n" and lock.read_bytes() == b"old lock\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["actions.lock", "ci.yml"]
+
+
+def test_a_signal_between_the_writes_and_the_removal_waits_for_the_removal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow, lock = _lock_world(tmp_path)
+    real_replace = os.replace
+
+    def interrupted_replace(src: str, dst: str, **dir_fds: int) -> None:
+        real_replace(src, dst, **dir_fds)
+        if str(dst).endswith("ci.yml"):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the write, before the removal
+
+    monkeypatch.setattr(rewrite.os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        write_all({workflow: b"new workflow\n"}, remove={lock: b"old lock\n"})
+    assert workflow.read_bytes() == b"new workflow\n" and not lock.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ci.yml"]
+
+
 def test_site_inside_a_longer_scalar_is_caught_by_the_event_check() -> None:
     source = src(steps("      - uses: a/b@v1"))
     longer = scan("x: a/b@v1 zz\n", ".github/workflows/ci.yml", "workflow")

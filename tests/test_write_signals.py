@@ -393,3 +393,72 @@ def test_checksums_write_stopped_at_any_moment_keeps_the_old_manifest_or_writes_
         args, manifest_dir, written, moments, signum, scratch, before_each=arrived.clear
     )
     assert outcomes["first download"] == "nothing written", outcomes
+
+
+# ----------------------------------------------------------------------------- lock
+
+LOCK_FILES = 600
+LOCK = ["lock", "--snapshot", str(FORGE), "--no-cache", "{repo}"]
+LOCKFILE = ".github/workflows/actions.lock"
+
+
+def local_workflow(index: int) -> str:
+    return (
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f"      - uses: ./local\n      - run: echo {index}\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def lock_repository(scratch: Path) -> Path:
+    """Every workflow runs ``./local`` (``pinner lock`` rewrites each to ``$/local``) and the
+    lockfile only locks a workflow that is gone: one run rewrites 600 files and removes the
+    emptied lockfile."""
+    from pinner.formats.lockfile import LockEntry, Lockfile, render
+
+    repo = generate(scratch / "lock-original", LOCK_FILES, local_workflow)
+    (repo / "local").mkdir()
+    (repo / "local" / "action.yml").write_text(
+        "name: l\nruns:\n  using: composite\n  steps:\n    - {run: echo hi, shell: bash}\n"
+    )
+    key = "pinner-fixtures/checkout-lite@v1.2.3"
+    entry = LockEntry("v1.2.3", "sha1-67225fc235da7df7104e91219c0d4f5a70438459", 1, 2)
+    lockfile = Lockfile({".github/workflows/gone.yml": (key,)}, {key: entry})
+    (repo / LOCKFILE).write_bytes(render(lockfile))
+    return repo
+
+
+def rewritten(index: int, original: dict[str, bytes]) -> Moment:
+    """When workflow ``index`` no longer holds its original bytes (``./local`` and
+    ``$/local`` have the same length: the size cannot tell)."""
+    rel = f".github/workflows/wf{index:04d}.yml"
+
+    def due(repo: Path) -> bool:
+        try:
+            return (repo / rel).read_bytes() != original[rel]
+        except FileNotFoundError:
+            return False
+
+    return due
+
+
+@SIGNALS
+def test_lock_stopped_at_any_moment_rewrites_and_removes_the_lockfile_all_or_none(
+    lock_repository: Path, scratch: Path, signum: int
+) -> None:
+    """Removing the emptied lockfile is part of the write: at no moment are the workflows
+    rewritten while the lockfile that no longer matches them is still there (or the other way
+    round), and "every file was already written" means the lockfile is gone too."""
+    removed = reference_run(LOCK, lock_repository, scratch, "locked")
+    assert LOCKFILE not in removed
+    original = snapshot(lock_repository)
+    moments = write_moments(original, LOCK_FILES)
+    del moments["reading"]
+    for name, index in (
+        ("first rename", 0),
+        ("halfway through the renames", LOCK_FILES // 2),
+        ("after the last rename", LOCK_FILES - 1),
+    ):
+        moments[name] = rewritten(index, original)
+    outcomes = stop_at_moments(LOCK, lock_repository, removed, moments, signum, scratch)
+    assert outcomes[STARTING] == "nothing written", outcomes

@@ -214,21 +214,23 @@ def find_workflows(paths: tuple[Path, ...]) -> tuple[Path, list, bool]:
 
 
 def write_plan(plan: LockPlan, lock_path: Path) -> None:
-    """The lockfile and the rewritten files, all or nothing; an emptied lockfile is
-    removed (as the extension does) once the files are written."""
-    from pinner.core.rewrite import write_all
-    from pinner.errors import InputError
+    """The lockfile and the rewritten files, all or nothing; an emptied lockfile is removed
+    (as the extension does) in the same write: with the files, or not at all. Every file
+    read must still hold what was read, the lockfile too: an edit made meanwhile is never
+    overwritten or deleted."""
+    from pinner.core.rewrite import original_bytes, write_all
 
     changes: dict[Path, bytes] = dict(plan.files)
-    if plan.after_bytes is not None and plan.lockfile_changed:
+    expected = {path: original_bytes(plan.originals[path]) for path in plan.files}
+    remove: dict[Path, bytes] = {}
+    if plan.lockfile_changed and plan.before_bytes is not None:
+        if plan.after_bytes is None:
+            remove[lock_path] = plan.before_bytes
+        else:
+            expected[lock_path] = plan.before_bytes
+    if plan.lockfile_changed and plan.after_bytes is not None:
         changes[lock_path] = plan.after_bytes
-    if changes:
-        write_all(changes)
-    if plan.after_bytes is None and plan.before_bytes is not None:
-        try:
-            lock_path.unlink()
-        except OSError as exc:
-            raise InputError(f"cannot remove: {exc.strerror or exc}", path=str(lock_path)) from None
+    write_all(changes, expected=expected, remove=remove)
 
 
 def report(command: LockCommand, plan: LockPlan, written: bool) -> None:

@@ -462,10 +462,14 @@ class _Target:
     identity: tuple[int, int, int, int] | None = None  # dev, inode, size, mtime of that file
     temp: str | None = None
     backup: str | None = None
+    remove: bool = False  # deleted instead of replaced (its backup brings it back)
 
 
 def write_all(
-    changes: Mapping[Path, bytes], *, expected: Mapping[Path, bytes] | None = None
+    changes: Mapping[Path, bytes],
+    *,
+    expected: Mapping[Path, bytes] | None = None,
+    remove: Mapping[Path, bytes] | None = None,
 ) -> None:
     """Write every file, atomically and all-or-nothing, even when a signal arrives.
 
@@ -477,13 +481,19 @@ def write_all(
     output (a manifest, a pull-request text): a symlink there is written through, as the
     shell's ``>`` would, and an existing file is simply replaced.
 
+    ``remove`` maps files to delete (an emptied lockfile) to the bytes they must still hold:
+    checked like ``expected`` files, backed up like them, and deleted after the renames, in the
+    same phase, so a deletion is undone with the writes when anything fails, held back with
+    them by a signal, and never throws away an edit made while pinner ran.
+
     1. Each new content goes to a temp file in the same directory (same filesystem, so the
        rename is atomic), fsynced, with the original's permission bits (from
        :data:`BULK_WRITE` files on, all of them are flushed at once: one ``syncfs`` per
        filesystem, still before any rename). Each original is kept as a backup (a hard link,
        or a copy where links are unsupported).
-    2. The renames, each right after checking that its file is still the one verified.
-       If one fails, the files already replaced are restored from their backups.
+    2. The renames, each right after checking that its file is still the one verified, then
+       the deletions, checked the same way. If one fails, the files already replaced or
+       deleted are restored from their backups.
 
     Every step works relative to a descriptor of the file's directory, opened and checked
     once, so a directory swapped for a symlink midway cannot redirect a write either.
@@ -500,6 +510,10 @@ def write_all(
     from pinner import interrupts
 
     expected = expected or {}
+    remove = remove or {}
+    both = set(changes) & set(remove)
+    if both:
+        raise ValueError(f"written and removed in one phase: {sorted(map(str, both))[0]}")
     streams = {p: d for p, d in changes.items() if p not in expected and _is_stream(p)}
     with interrupts.handled(), interrupts.held():
         interrupts.stop_if_pending()  # a signal before the phase began: touch nothing
@@ -507,7 +521,7 @@ def write_all(
         targets: list[_Target] = []
         try:
             files = {p: d for p, d in changes.items() if p not in streams}
-            targets = _targets(files, expected, directories)
+            targets = _targets(files, expected, directories, remove)
             _prepare_all(targets, interrupts.stop_if_pending)
             interrupts.stop_if_pending()  # the last moment at which stopping changes nothing
         except BaseException as exc:
@@ -547,15 +561,19 @@ def _write_stream(path: Path, data: bytes) -> None:
 
 
 def _targets(
-    changes: Mapping[Path, bytes], expected: Mapping[Path, bytes], directories: dict[Path, int]
+    changes: Mapping[Path, bytes],
+    expected: Mapping[Path, bytes],
+    directories: dict[Path, int],
+    remove: Mapping[Path, bytes],
 ) -> list[_Target]:
-    """A :class:`_Target` per file, its directory opened (and checked, for files read)."""
+    """A :class:`_Target` per file to write, then per file to ``remove`` (with the bytes it
+    must hold), its directory opened (and checked, for files read)."""
     targets: list[_Target] = []
     changed: list[tuple[str, str]] = []
     real: dict[Path, bool] = {}  # directory -> still the real directory at that path
-    for raw_path, data in changes.items():
-        path = Path(raw_path)
-        original = expected.get(path)
+    every = [(Path(p), data, expected.get(Path(p)), False) for p, data in changes.items()]
+    every += [(Path(p), b"", held, True) for p, held in remove.items()]
+    for path, data, original, removal in every:
         if original is None:  # an output: follow a symlink the user named
             path = Path(os.path.realpath(path))
         directory = path.parent
@@ -568,7 +586,7 @@ def _targets(
             real[directory] = _is_real_directory(directory, fd)
         if original is not None and not real[directory]:
             changed.append((_shown(path), "its directory was moved or replaced by a symlink"))
-        targets.append(_Target(_shown(path), fd, path.name, data, original))
+        targets.append(_Target(_shown(path), fd, path.name, data, original, remove=removal))
     if changed:
         raise _changed_error(changed)
     return targets
@@ -644,6 +662,8 @@ def _prepare(target: _Target, *, fsync: bool) -> str | None:
             target.backup = _backup_of(target, fd)
         finally:
             os.close(fd)
+    if target.remove:
+        return None  # nothing to write: the backup is what brings it back
     target.temp, temp_fd = _new_temp(target.directory, target.name, ".pinner-tmp")
     _write_fd(temp_fd, target.data, 0o644 if target.mode is None else target.mode, fsync=fsync)
     return None
@@ -671,16 +691,20 @@ def _replace_all(targets: list[_Target]) -> None:
             problem = _changed_since_prepared(target)
             if problem is not None:
                 raise _changed_error([(target.shown, problem)])
-            assert target.temp is not None
             try:
-                os.replace(
-                    target.temp,
-                    target.name,
-                    src_dir_fd=target.directory,
-                    dst_dir_fd=target.directory,
-                )
+                if target.remove:
+                    os.unlink(target.name, dir_fd=target.directory)
+                else:
+                    assert target.temp is not None
+                    os.replace(
+                        target.temp,
+                        target.name,
+                        src_dir_fd=target.directory,
+                        dst_dir_fd=target.directory,
+                    )
             except OSError as exc:
-                raise _cannot_write(exc, target.shown) from None
+                verb = "remove" if target.remove else "write"
+                raise _cannot_write(exc, target.shown, verb) from None
             done.append(target)
     except BaseException:
         for target in reversed(done):
@@ -713,8 +737,8 @@ def _changed_since_prepared(target: _Target) -> str | None:
     return None
 
 
-def _cannot_write(exc: OSError, shown: str | None) -> InputError:
-    return InputError(f"cannot write: {exc.strerror or exc}; no file was changed", path=shown)
+def _cannot_write(exc: OSError, shown: str | None, verb: str = "write") -> InputError:
+    return InputError(f"cannot {verb}: {exc.strerror or exc}; no file was changed", path=shown)
 
 
 def _changed_error(changed: list[tuple[str, str]]) -> FileChangedError:

@@ -245,3 +245,55 @@ def test_zizmor_still_honours_its_ignore_comment_after_pinning(emulator, tmp_pat
     )
     after = zizmor_findings(root)
     assert after == [("archived-uses", 7)], after  # pinned (no unpinned-uses), ignores kept
+
+
+def test_update_moves_a_tracked_ref_at_the_precision_it_was_written(emulator, tmp_path):
+    """A ``# ratchet:o/a@v1`` pin moved to v2.1.0 tracks ``@v2`` (``@v1.2`` tracks ``@v2.1``,
+    ``# pin@v1`` becomes ``# pin@v2``): ratchet follows the ref as its user wrote it. Where
+    the repository publishes no ref of that precision (``track/bare`` has no ``v2``), only
+    the release names it. A second run and the audit find nothing left to say."""
+    forge = tmp_path / "forge"
+    floating = RepoBuilder("track/floating")
+    old, new = floating.commit("c1"), floating.commit("c2", "c1", date="2024-03-01T00:00:00Z")
+    for name in ("v1", "v1.2", "v1.2.0"):
+        floating.light_tag(name, old)
+    for name in ("v2", "v2.1", "v2.1.0"):
+        floating.light_tag(name, new)
+    floating.branch("main", new)
+    bare = RepoBuilder("track/bare")
+    bare_old, bare_new = bare.commit("b1"), bare.commit("b2", "b1", date="2024-03-01T00:00:00Z")
+    bare.light_tag("v1", bare_old)
+    bare.light_tag("v1.0.0", bare_old)
+    bare.light_tag("v2.0.0", bare_new)
+    bare.branch("main", bare_new)
+    for repo, commits in ((floating, (old, new)), (bare, (bare_old, bare_new))):
+        for commit in commits:
+            repo.file(commit, "action.yml", "name: a\nruns:\n  using: node20\n  main: i.js\n")
+        repo.write(forge)
+    F, B = "track/floating", "track/bare"
+    root = repository(
+        tmp_path,
+        workflow(
+            f"{F}@{old} # ratchet:{F}@v1",
+            f"{F}@{old}  #  ratchet:{F}@v1.2 # kept",
+            f"{F}@{old} # ratchet:{F}@v1.2.0",
+            f"{F}@{old} # pin@v1",
+            f"{B}@{bare_old} # ratchet:{B}@v1",
+        ),
+    )
+    emu = emulator(forge)
+    args = ("--server-url", emu.url, "--no-cache", "--cooldown", "0", "--no-images")
+    moved = cli("update", *args, str(root))
+    assert moved.returncode == 0, moved.stderr
+    assert written(root) == workflow(
+        f"{F}@{new} # ratchet:{F}@v2",
+        f"{F}@{new}  #  ratchet:{F}@v2.1 # kept",
+        f"{F}@{new} # ratchet:{F}@v2.1.0",
+        f"{F}@{new} # pin@v2",
+        f"{B}@{bare_new} # ratchet:{B}@v2.0.0",
+    )
+    again = cli("update", *args, str(root))
+    assert again.returncode == 0 and "nothing to update" in again.stdout, again.stdout
+    audit = cli("audit", *args[:3], "--no-images", "--format", "json", str(root))
+    rules = {f["rule"] for f in json.loads(audit.stdout)["findings"]}
+    assert "comment-mismatch" not in rules, audit.stdout

@@ -47,7 +47,7 @@ def world() -> tuple[FakeForge, dict[str, str]]:
 def plan_for(text: str, forge: FakeForge, **kw) -> tuple[PinPlan, str]:
     source = scan(text, ".github/workflows/ci.yml", "workflow")
     plan = asyncio.run(plan_pins([source], forge, **kw))
-    edits = [Edit(c.site, c.new_value, c.claim, c.word_is_ref) for c in plan.changes]
+    edits = [Edit(c.site, c.new_value, c.claim, c.word_is_ref, c.floating) for c in plan.changes]
     new = apply_edits(source, edits).decode() if edits else text
     return plan, new
 
@@ -227,6 +227,27 @@ def test_comment_dialects_are_kept_and_tracked_refs_keep_being_tracked() -> None
     )
     assert [i.line for i in plan.issues if i.code == "comment-mismatch"] == [6, 7, 8, 9, 10]
     assert [ch.new_comment for ch in plan.changes][:2] == ["tag=v1.0.0", "version: 1.0.0"]
+    _, twice = plan_for(new, forge)
+    assert twice == new
+
+
+def test_a_corrected_tracked_ref_keeps_its_precision() -> None:
+    """A tracked ref the pin is not in is corrected at the precision it was written with,
+    where the repository has that ref (``v2``), else to the release (``setup/v1.2.3``'s
+    family has no ``setup/v1.2``)."""
+    forge, c = world()
+    text = steps(
+        f"acme/tool@{c['m4']} # ratchet:acme/tool@v1",
+        f"acme/tool@{c['m4']} # ratchet:acme/tool@v1.1.0",
+        f"acme/mono/setup@{c['mono0']} # ratchet:acme/mono/setup@setup/v0.9",
+    )
+    plan, new = plan_for(text, forge)
+    assert new == steps(
+        f"acme/tool@{c['m4']} # ratchet:acme/tool@v2",
+        f"acme/tool@{c['m4']} # ratchet:acme/tool@v2.0.0",
+        f"acme/mono/setup@{c['mono0']} # ratchet:acme/mono/setup@setup/v1.2.3",
+    )
+    assert plan.changes[0].new_comment == "ratchet:acme/tool@v2"
     _, twice = plan_for(new, forge)
     assert twice == new
 

@@ -128,6 +128,38 @@ def test_render_comment(old: str | None, new: str) -> None:
     assert render_comment(new, "v4.2.2") == new
 
 
+@pytest.mark.parametrize(
+    ("old", "claim", "new"),
+    [
+        # a tracked ref moved past: the same precision, where the repository has that ref
+        ("# ratchet:o/a@v3", "v4.2.2", "# ratchet:o/a@v4"),
+        ("ratchet:o/a@v3.1", "v4.2.2", "ratchet:o/a@v4.2"),
+        ("# ratchet:o/a@v3.1.0", "v4.2.2", "# ratchet:o/a@v4.2.2"),
+        ("# pin@v3", "v4.2.2", "# pin@v4"),
+        ("# ratchet:o/a/setup@setup/v1", "setup/v2.0.1", "# ratchet:o/a/setup@setup/v2"),
+        # no such ref, a prerelease, or not a tracking dialect: the release itself
+        ("# ratchet:o/a@v3", "v5.0.0", "# ratchet:o/a@v5.0.0"),
+        ("# ratchet:o/a@v3", "v4.0.0-rc.1", "# ratchet:o/a@v4.0.0-rc.1"),
+        ("# v3", "v4.2.2", "# v4.2.2"),
+        ("# tag=v3", "v4.2.2", "# tag=v4.2.2"),
+    ],
+)
+def test_a_tracked_ref_keeps_its_precision(old: str, claim: str, new: str) -> None:
+    floating = frozenset({"v4", "v4.2", "setup/v2", "v4.0.0-rc"})
+    assert render_comment(old, claim, floating=floating) == new
+    assert render_comment(new, claim, floating=floating) == new  # and stays
+
+
+def test_floating_names_of_a_release() -> None:
+    from pinner.sources.comments import floating_names
+
+    assert floating_names("v4.2.2") == ("v4", "v4.2")
+    assert floating_names("setup/v1.0.3") == ("setup/v1", "setup/v1.0")
+    assert floating_names("2.0") == ("2",)
+    assert floating_names("v4") == ()
+    assert floating_names("v4.0.0-rc.1") == () and floating_names("main") == ()
+
+
 def test_a_lone_word_is_replaced_only_when_the_caller_knows_it_is_a_ref() -> None:
     assert render_comment("# main", "main", word_is_ref=True) == "# main"
     assert render_comment("# stable", "v1.2.3", word_is_ref=True) == "# v1.2.3"

@@ -285,7 +285,8 @@ async def _pin_files(
     for path in changed_paths(plan):
         source = by_path[path]
         edits = [
-            Edit(c.site, c.new_value, c.claim, c.word_is_ref) for c in plan.changes_for(source)
+            Edit(c.site, c.new_value, c.claim, c.word_is_ref, c.floating)
+            for c in plan.changes_for(source)
         ]
         edits += [Edit(site, value) for site, value in image_edits.get(path, ())]
         data, refused = apply_possible_edits(source, edits)

@@ -11,7 +11,8 @@ comment lies, so the judgement lives here, once. The comment was parsed syntacti
 * a branch claim is true for any commit (branches move; the pin itself is verified elsewhere);
 * a tracked ref (``# ratchet:o/a@v4``, ``# pin@v4``) is true while it exists and a version
   tag at the pinned commit is in its family (``v4.2.2``): its tool will move the pin along that
-  ref, which is what the user chose.
+  ref, which is what the user chose; moved to another family, it keeps the precision the user
+  wrote where the repository has a tag of that precision (:func:`floating_tags`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from __future__ import annotations
 from pinner.core.resolve import Resolution
 from pinner.core.versions import parse_version, tag_prefix
 from pinner.models import RefListing
-from pinner.sources.comments import ParsedComment, claims_word, covers, parse_comment
+from pinner.sources.comments import (
+    ParsedComment,
+    claims_word,
+    covers,
+    floating_names,
+    parse_comment,
+)
 
 
 def word_is_ref(parsed: ParsedComment, listing: RefListing) -> bool:
@@ -73,3 +80,16 @@ def claim_holds(parsed: ParsedComment, res: Resolution) -> bool | None:
 def _in_family(tracked: str, res: Resolution) -> bool:
     """A version tag at the pinned commit extends the tracked ref (``v4`` -> ``v4.2.2``)."""
     return any(covers(tracked, t.short) for t in res.listing.at_commit(res.commit) if t.is_tag)
+
+
+def floating_tags(claim: str | None, listing: RefListing) -> frozenset[str]:
+    """The floating tags of the release ``claim`` names that the repository has (``v2`` and
+    ``v2.1`` for ``v2.1.0``, where those tags exist).
+
+    A tracked comment (``# ratchet:o/a@v1``) moved to another major follows the new release at
+    the precision its user chose (``@v2``): ratchet re-resolves that ref, so it must exist; a
+    precision the repository does not publish is written as the release itself.
+    """
+    if claim is None:
+        return frozenset()
+    return frozenset(name for name in floating_names(claim) if listing.tag(name) is not None)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pinner.core.claims import claim_holds, comment_claim, word_is_ref
+from pinner.core.claims import claim_holds, comment_claim, floating_tags, word_is_ref
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.verify import IMPOSTOR, REACHABLE, Reachability, check_reachability
 from pinner.errors import NotFoundError, RemoteError
@@ -66,6 +66,7 @@ class PinChange:
     version: str | None  # the version tag (or branch) the comment names
     reason: str  # "pinned-tag" | "pinned-branch" | "tag-object" | "comment-added" | ...
     word_is_ref: bool = False  # the old comment's lone word names a ref: a claim to replace
+    floating: frozenset[str] = frozenset()  # the claim's floating tags (a tracked ref's move)
 
     @property
     def new_comment(self) -> str | None:
@@ -73,7 +74,9 @@ class PinChange:
         dialect, everything else in it kept (see :func:`render_comment`)."""
         if self.claim is None:
             return self.old_comment
-        return render_comment(self.old_comment, self.claim, word_is_ref=self.word_is_ref)
+        return render_comment(
+            self.old_comment, self.claim, word_is_ref=self.word_is_ref, floating=self.floating
+        )
 
     @property
     def rule(self) -> str:
@@ -661,7 +664,11 @@ def _sha_change(
     parsed = parse_comment(site.comment) if site.comment else None
     is_ref = parsed is not None and word_is_ref(parsed, res.listing)
     old_value = site.value.raw.rstrip("\r\n")  # a block scalar's line break is kept as is
-    return PinChange(site, old_value, new_value, site.comment, claim, sha, version, reason, is_ref)
+    tracks = parsed is not None and parsed.tracks
+    floating = floating_tags(claim, res.listing) if tracks else frozenset()
+    return PinChange(
+        site, old_value, new_value, site.comment, claim, sha, version, reason, is_ref, floating
+    )
 
 
 def _where(named: str, tracked: bool, res: Resolution) -> str:

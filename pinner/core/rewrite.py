@@ -61,6 +61,8 @@ class Edit:
 
     ``word_is_ref``: the comment's lone word (``# main``) names a branch or tag of the action's
     repository, so it is the claim to replace; otherwise it is a note to keep (``# TODO``).
+    ``floating``: the repository's floating tags of the claimed release (``v2`` for
+    ``v2.1.0``), which a tracked comment (``# ratchet:o/a@v1``) moves to at its own precision.
 
     The site is a ``uses:`` or an image value (:class:`ImageSite` with its span: a container
     image, or the matrix scalar an image expression takes it from).
@@ -70,6 +72,7 @@ class Edit:
     value: str
     comment: str | None = None
     word_is_ref: bool = False
+    floating: frozenset[str] = frozenset()
 
 
 def _raw(site: UsesSite | ImageSite) -> str:
@@ -195,7 +198,9 @@ def _splices(
         if site.comment_span is not None:
             cs = site.comment_span
             old = text[cs.start : cs.end]
-            new = render_comment(old, edit.comment, word_is_ref=edit.word_is_ref)
+            new = render_comment(
+                old, edit.comment, word_is_ref=edit.word_is_ref, floating=edit.floating
+            )
             if new != old:
                 splices.append((cs.start, cs.end, new))
         elif block is not None:  # after the block's header: "uses: >- # v1.2.3"
@@ -249,7 +254,8 @@ def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> tuple[list[Edit], list
             previous.value,
             previous.comment,
             previous.word_is_ref,
-        ) != (edit.value, edit.comment, edit.word_is_ref):
+            previous.floating,
+        ) != (edit.value, edit.comment, edit.word_is_ref, edit.floating):
             raise ValueError(f"{source.relpath}:{edit.site.line}: conflicting edits")
         if reason is not None:
             declined[key] = Declined(edit, reason)

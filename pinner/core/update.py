@@ -49,7 +49,7 @@ from pinner.core.advisories import (
     subject_of,
     warn_no_advisory_database,
 )
-from pinner.core.claims import word_is_ref
+from pinner.core.claims import floating_tags, word_is_ref
 from pinner.core.cooldown import Cooldown, format_duration
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.versions import best_version_tag, parse_version, tag_prefix
@@ -198,6 +198,7 @@ class Change:
     cooldown_ignored: bool = False
     security_note: str | None = None
     ref_words: frozenset[str] = frozenset()  # lone comment words that are refs (claims)
+    floating: frozenset[str] = frozenset()  # the new release's floating tags (tracked comments)
 
     def base_id(self) -> str:
         """``actions-checkout-v4.1.0-to-v4.2.2``: the id before de-duplication."""
@@ -791,7 +792,8 @@ class Updater:
             kind = "comment"
         # Only sites whose text actually changes: a run after a run reports nothing.
         ref_words = _ref_words(sites, listing)
-        touched = [s for s in sites if _site_changes(s, value, comment, ref_words)]
+        floating = floating_tags(comment, listing)
+        touched = [s for s in sites if _site_changes(s, value, comment, ref_words, floating)]
         if not touched:
             return ()
         age = None
@@ -821,6 +823,7 @@ class Updater:
                 immutable_release=bool(target.release and target.release.immutable),
                 note=note,
                 ref_words=ref_words,
+                floating=floating,
             ),
         )
 
@@ -902,7 +905,8 @@ class Updater:
     ) -> tuple[Change, ...]:
         value = f"{action.target}@{current.commit}"  # a tag-object or upper-case SHA: the commit
         ref_words = _ref_words(sites, listing)
-        touched = [s for s in sites if _site_changes(s, value, current.short, ref_words)]
+        floating = floating_tags(current.short, listing)
+        touched = [s for s in sites if _site_changes(s, value, current.short, ref_words, floating)]
         if not touched:
             return ()
         return (
@@ -929,6 +933,7 @@ class Updater:
                     else "version comment corrected; the pin itself does not move"
                 ),
                 ref_words=ref_words,
+                floating=floating,
             ),
         )
 
@@ -1151,7 +1156,11 @@ def _comment_version(sites: Sequence[UsesSite]) -> str | None:
 
 
 def _site_changes(
-    site: UsesSite, value: str, comment: str | None, ref_words: frozenset[str] = frozenset()
+    site: UsesSite,
+    value: str,
+    comment: str | None,
+    ref_words: frozenset[str] = frozenset(),
+    floating: frozenset[str] = frozenset(),
 ) -> bool:
     """Whether writing ``value`` and a comment claiming ``comment`` changes the site's text
     (a tracked ``# ratchet:o/a@v4`` that includes the new version, say, stays as it is)."""
@@ -1162,7 +1171,8 @@ def _site_changes(
     if not site.comment:
         return True
     is_ref = parse_comment(site.comment).version in ref_words
-    return render_comment(site.comment, comment, word_is_ref=is_ref) != site.comment
+    rendered = render_comment(site.comment, comment, word_is_ref=is_ref, floating=floating)
+    return rendered != site.comment
 
 
 def _ref_words(sites: Iterable[UsesSite], listing: RefListing) -> frozenset[str]:
@@ -1390,10 +1400,12 @@ def _render(
             change = wanted.get((site.relpath, site.line, site.value.action.target.lower()))
             if change is None or site.value.action.ref != change.old.ref:
                 continue
-            if not _site_changes(site, change.value, change.comment, change.ref_words):
+            if not _site_changes(
+                site, change.value, change.comment, change.ref_words, change.floating
+            ):
                 continue
             is_ref = bool(site.comment) and parse_comment(site.comment).version in change.ref_words  # type: ignore[arg-type]
-            edits.append(Edit(site, change.value, change.comment, is_ref))
+            edits.append(Edit(site, change.value, change.comment, is_ref, change.floating))
         if edits:
             data, refused = apply_possible_edits(source, edits)
             declined += refused

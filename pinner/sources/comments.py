@@ -240,11 +240,43 @@ def covers(tracked: str, claim: str) -> bool:
     return bool(_VERSION_RE.match(tracked)) and claim.startswith(tracked + ".")
 
 
-def _respelled(parsed: ParsedComment, claim: str) -> str:
-    """``claim`` as the old comment's dialect writes it."""
+_RELEASE_RE = re.compile(r"^(?P<head>(?:[A-Za-z0-9_.-]+/)*[vV]?)(?P<numbers>\d+(?:\.\d+)*)$")
+
+
+def floating_names(claim: str) -> tuple[str, ...]:
+    """The shorter refs a release could float under, broadest first: ``v2.1.0`` ->
+    ``("v2", "v2.1")``, ``setup/v2.1.0`` -> ``("setup/v2", "setup/v2.1")``; none for a
+    prerelease or a name that is no plain version (only its own tag names it exactly)."""
+    m = _RELEASE_RE.match(claim)
+    if m is None:
+        return ()
+    numbers = m.group("numbers").split(".")
+    return tuple(m.group("head") + ".".join(numbers[:n]) for n in range(1, len(numbers)))
+
+
+def _at_precision(tracked: str, claim: str) -> str | None:
+    """``claim`` cut to as many numbers as ``tracked`` has (``v1`` and ``v2.1.0`` -> ``v2``,
+    ``v1.2`` -> ``v2.1``); None when ``tracked`` is no version or is as precise as ``claim``."""
+    m = _RELEASE_RE.match(tracked.rpartition("/")[2])
+    shorter = floating_names(claim)
+    if m is None:
+        return None
+    precision = len(m.group("numbers").split("."))
+    return shorter[precision - 1] if precision <= len(shorter) else None
+
+
+def _respelled(parsed: ParsedComment, claim: str, floating: frozenset[str]) -> str:
+    """``claim`` as the old comment's dialect writes it; a tracked ref keeps the precision its
+    user chose where the repository has a ref of that precision (``floating``)."""
     old = parsed.version or ""
     if parsed.tracks and covers(old, claim):
         return old  # ratchet / pin-github-action keep following what the user chose
+    if parsed.tracks:
+        # moved past what it tracks (v1 -> v2.1.0): follow the new release at the same
+        # precision (v2), if that ref exists; else only the release itself names it
+        moved = _at_precision(old, claim)
+        if moved is not None and moved in floating:
+            return moved
     if parsed.dialect == "version":
         # a version number, not a tag name: no "v" where the user wrote none
         old_body = old.rpartition("/")[2]
@@ -254,7 +286,13 @@ def _respelled(parsed: ParsedComment, claim: str) -> str:
     return claim
 
 
-def render_comment(old: str | None, claim: str, *, word_is_ref: bool = False) -> str:
+def render_comment(
+    old: str | None,
+    claim: str,
+    *,
+    word_is_ref: bool = False,
+    floating: frozenset[str] = frozenset(),
+) -> str:
     """The comment after a new pin claiming ``claim`` (a version or branch name).
 
     ``old`` is the comment as written, with or without its ``#`` (the result has the same
@@ -264,6 +302,9 @@ def render_comment(old: str | None, claim: str, *, word_is_ref: bool = False) ->
       dialect (``# tag=v3.8.1`` -> ``# tag=v3.8.2``, ``# version: 3.8.1`` -> ``# version:
       3.8.2``); every other byte of the comment, spacing, notes and directives, stays. A
       tracked ref (``# ratchet:o/a@v4``, ``# pin@v4``) that includes ``claim`` is kept as is;
+      one that does not moves at the precision it was written with (``# ratchet:o/a@v1`` ->
+      ``# ratchet:o/a@v2`` for ``v2.1.0``, ``@v1.2`` -> ``@v2.1``) when that ref is among
+      ``floating`` (the repository's floating tags of ``claim``), else to ``claim`` itself;
     * a comment without a claim (a note, another tool's directive, a lone word that is no ref
       of the repository: ``word_is_ref`` False) is kept verbatim as its own segment after
       pinner's: ``# zizmor: ignore[x]`` -> ``# v1.2.3 # zizmor: ignore[x]``, so every tool
@@ -274,7 +315,7 @@ def render_comment(old: str | None, claim: str, *, word_is_ref: bool = False) ->
     parsed = parse_comment(old)
     hashed = old.lstrip().startswith("#")
     if claims_word(parsed, word_is_ref):
-        new = _respelled(parsed, claim)
+        new = _respelled(parsed, claim, floating)
         head, tail = old[: parsed.value_start], old[parsed.value_end :]
         for candidate in (head + new + tail, f"{head}{new} #{tail}"):
             # "# v2 needed for x" claiming branch "main": "# main needed for x" would read

@@ -62,9 +62,9 @@ def _root(
 
 def _register() -> None:
     """Each command lives in its own module of :mod:`pinner.commands`; this file is the index."""
-    from pinner.commands import audit, cache, checksums, pin, update
+    from pinner.commands import audit, cache, checksums, completion, pin, update
 
-    for command in (pin, audit, update, checksums, cache):
+    for command in (pin, audit, update, checksums, cache, completion):
         command.register(app)
 
 
@@ -73,4 +73,10 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    from pinner.commands.completion import COMPLETE_VAR, prepare_completion
+
+    if COMPLETE_VAR in os.environ:  # a completion script asks for candidates
+        prepare_completion()
     app(prog_name="pinner")

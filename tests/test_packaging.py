@@ -107,7 +107,7 @@ def test_sdist_carries_what_a_packager_builds_and_tests_from(dist_dir: Path) -> 
     ):
         assert any(n == needed or n.startswith(needed + "/") for n in names), needed
     assert not any(n.startswith((".venv", ".git/", ".ci-venv")) for n in names)
-    assert not any("__pycache__" in n for n in names)
+    assert not any("__pycache__" in n or "node_modules" in n for n in names)
 
 
 def test_license_is_apache_2() -> None:

@@ -201,7 +201,11 @@ def update(
             plan = plan.only_group(only_group)
             plan = _restrict_writes(plan, sources)
         if diff:
-            typer.echo(render_diff(plan, sources), nl=False)
+            from pinner.formats.style import diff as paint_diff
+            from pinner.formats.style import emit as emit_text
+
+            paint = forge_options.use_color()
+            emit_text(paint_diff(render_diff(plan, sources), paint), nl=False, color=paint)
             return EXIT_OK
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
         written: list[str] = []
@@ -371,8 +375,11 @@ def emit(
             typer.echo(pr_body(group, plan), nl=False)
     else:
         from pinner.formats import update_text
+        from pinner.formats.style import emit as emit_text
 
-        typer.echo(
-            update_text.render(plan, written=written, check=check, color=common.use_color(color)),
+        paint = common.use_color(color)
+        emit_text(
+            update_text.render(plan, written=written, check=check, color=paint),
             nl=False,
+            color=paint,
         )

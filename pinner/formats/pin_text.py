@@ -7,6 +7,7 @@ branch names, error messages quoting the forge) passes through :func:`for_termin
 from __future__ import annotations
 
 from pinner.core.pin import PinChange, PinIssue, PinPlan
+from pinner.formats.style import paint
 from pinner.sanitize import for_terminal
 
 _REASONS = {
@@ -19,21 +20,28 @@ _REASONS = {
 }
 
 
-def change_line(change: PinChange) -> str:
+_ISSUE_STYLES = {"problem": "error", "warning": "warning", "remote": "failure"}
+
+
+def change_line(change: PinChange, *, color: bool = False) -> str:
     """``file:line: old -> new  # comment (reason)``."""
     new = change.new_value
     if change.new_comment is not None:
         new = f"{new} # {change.new_comment}"
     reason = _REASONS.get(change.reason, change.reason)
-    return for_terminal(
-        f"{change.relpath}:{change.line}: {change.old_value} -> {new} ({reason})", single_line=True
-    )
+    where = for_terminal(f"{change.relpath}:{change.line}:", single_line=True)
+    what = for_terminal(f"{change.old_value} -> {new}", single_line=True)
+    return f"{where} {what} {paint(f'({reason})', 'ok', color)}"
 
 
-def issue_line(issue: PinIssue) -> str:
+def issue_line(issue: PinIssue, *, color: bool = False) -> str:
     """``file:line: problem|warning|remote error: message``."""
     label = "remote error" if issue.severity == "remote" else issue.severity
-    return for_terminal(f"{issue.relpath}:{issue.line}: {label}: {issue.message}", single_line=True)
+    where = for_terminal(f"{issue.relpath}:{issue.line}:", single_line=True)
+    message = for_terminal(issue.message, single_line=True)
+    return (
+        f"{where} {paint(label + ':', _ISSUE_STYLES.get(issue.severity, 'error'), color)} {message}"
+    )
 
 
 def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
@@ -54,8 +62,10 @@ def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
     return f"pinner: {head}; " + ", ".join(tail)
 
 
-def render(plan: PinPlan) -> tuple[list[str], list[str]]:
-    """(stdout lines, stderr lines) for ``--format text``.
+def render(
+    plan: PinPlan, *, out_color: bool = False, err_color: bool = False
+) -> tuple[list[str], list[str]]:
+    """(stdout lines, stderr lines) for ``--format text``, each painted as its stream allows.
 
     A remote failure repeated on many uses (the forge is unreachable, one repository fails)
     is printed once, at its first use, with the number of other uses it affects.
@@ -69,7 +79,7 @@ def render(plan: PinPlan) -> tuple[list[str], list[str]]:
                 repeats[issue.message] = repeats.get(issue.message, 0) + 1
                 continue
             first[issue.message] = len(errors)
-        errors.append(issue_line(issue))
+        errors.append(issue_line(issue, color=err_color))
     for message, count in repeats.items():
         errors[first[message]] += f" (and {count} more use{'s' if count > 1 else ''})"
-    return [change_line(c) for c in plan.changes], errors
+    return [change_line(c, color=out_color) for c in plan.changes], errors

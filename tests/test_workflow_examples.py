@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ BIN = Path(sys.executable).parent
 TOOLS = ROOT / "tests" / "tools"
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK_RE = re.compile(r"^```ya?ml\n(.*?)^```", re.DOTALL | re.MULTILINE)
-ACTION_RE = re.compile(r"pinner/pinner@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)")
+ACTION_REPO = "pinner-dev/pinner"  # pyproject's Repository URL; the examples' `uses:`
+ACTION_RE = re.compile(rf"{ACTION_REPO}@([0-9a-f]{{40}}) # (v\d+\.\d+\.\d+)")
 
 
 def example_workflows() -> list[tuple[str, str]]:
@@ -44,9 +46,14 @@ def example_workflows() -> list[tuple[str, str]]:
 EXAMPLES = example_workflows()
 
 
+def test_examples_use_the_projects_repository() -> None:
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    assert urls["Repository"] == f"https://github.com/{ACTION_REPO}"
+
+
 def test_the_documentation_has_the_examples() -> None:
     texts = "\n".join(text for _, text in EXAMPLES)
-    assert "pinner/pinner@" in texts, "the Action's example"
+    assert f"{ACTION_REPO}@" in texts, "the Action's example"
     assert "pinner update" in texts, "the update bot"
     assert "command: pin-check" in texts
 
@@ -127,8 +134,8 @@ def test_validates_against_schemastore(workflow_dir: Path) -> None:
 
 
 def action_snapshot(root: Path, sha: str, version: str) -> Path:
-    """A forge snapshot holding pinner/pinner with this repository's action.yml at ``sha``."""
-    repo = root / "pinner" / "pinner"
+    """A forge snapshot holding the action's repository with this action.yml at ``sha``."""
+    repo = root / ACTION_REPO
     (repo / "files" / sha).mkdir(parents=True)
     shutil.copy2(ROOT / "action.yml", repo / "files" / sha / "action.yml")
     refs = [
@@ -138,7 +145,7 @@ def action_snapshot(root: Path, sha: str, version: str) -> Path:
     (repo / "refs.json").write_text(
         json.dumps(
             {
-                "repo": "pinner/pinner",
+                "repo": ACTION_REPO,
                 "default_branch": "main",
                 "snapshot_commit": sha,
                 "truncated": False,

@@ -6,9 +6,15 @@ branch names, error messages quoting the forge) passes through :func:`for_termin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
 from pinner.core.pin import PinChange, PinIssue, PinPlan
 from pinner.formats.style import paint
 from pinner.sanitize import for_terminal
+
+_NO_LABELS: Mapping[Path, str] = MappingProxyType({})
 
 _REASONS = {
     "pinned-tag": "pinned",
@@ -23,25 +29,35 @@ _REASONS = {
 _ISSUE_STYLES = {"problem": "error", "warning": "warning", "remote": "failure"}
 
 
-def change_line(change: PinChange, *, color: bool = False) -> str:
-    """``file:line: old -> new  # comment (reason)``."""
+def change_line(
+    change: PinChange, labels: Mapping[Path, str] = _NO_LABELS, *, color: bool = False
+) -> str:
+    """``file:line: old -> new  # comment (reason)``.
+
+    ``labels``: the repository label of each file, when a run spans several repositories
+    (:func:`pinner.commands.common.repository_labels`), so every path says which it is in.
+    """
     new = change.new_value
     if change.new_comment is not None:
         new = f"{new} # {change.new_comment}"
     reason = _REASONS.get(change.reason, change.reason)
-    where = for_terminal(f"{change.relpath}:{change.line}:", single_line=True)
+    where = for_terminal(
+        f"{labels.get(change.site.path, '')}{change.relpath}:{change.line}:", single_line=True
+    )
     what = for_terminal(f"{change.old_value} -> {new}", single_line=True)
     return f"{where} {what} {paint(f'({reason})', 'ok', color)}"
 
 
-def issue_line(issue: PinIssue, *, color: bool = False) -> str:
+def issue_line(
+    issue: PinIssue, labels: Mapping[Path, str] = _NO_LABELS, *, color: bool = False
+) -> str:
     """``file:line: problem|warning|remote error: message``."""
     label = "remote error" if issue.severity == "remote" else issue.severity
-    where = for_terminal(f"{issue.relpath}:{issue.line}:", single_line=True)
+    repo = labels.get(issue.path, "") if issue.path is not None else ""
+    where = for_terminal(f"{repo}{issue.relpath}:{issue.line}:", single_line=True)
     message = for_terminal(issue.message, single_line=True)
-    return (
-        f"{where} {paint(label + ':', _ISSUE_STYLES.get(issue.severity, 'error'), color)} {message}"
-    )
+    style = _ISSUE_STYLES.get(issue.severity, "error")
+    return f"{where} {paint(label + ':', style, color)} {message}"
 
 
 def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
@@ -63,7 +79,11 @@ def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
 
 
 def render(
-    plan: PinPlan, *, out_color: bool = False, err_color: bool = False
+    plan: PinPlan,
+    labels: Mapping[Path, str] = _NO_LABELS,
+    *,
+    out_color: bool = False,
+    err_color: bool = False,
 ) -> tuple[list[str], list[str]]:
     """(stdout lines, stderr lines) for ``--format text``, each painted as its stream allows.
 
@@ -79,7 +99,7 @@ def render(
                 repeats[issue.message] = repeats.get(issue.message, 0) + 1
                 continue
             first[issue.message] = len(errors)
-        errors.append(issue_line(issue, color=err_color))
+        errors.append(issue_line(issue, labels, color=err_color))
     for message, count in repeats.items():
         errors[first[message]] += f" (and {count} more use{'s' if count > 1 else ''})"
-    return [change_line(c, color=out_color) for c in plan.changes], errors
+    return [change_line(c, labels, color=out_color) for c in plan.changes], errors

@@ -157,8 +157,33 @@ class UsesSite:
 
 @_pickled_by_constructor
 @dataclass(frozen=True, slots=True)
+class ImageVariant:
+    """One image an expression in an image value takes (``${{ matrix.image }}`` expanded).
+
+    ``value_span`` is set when one matrix scalar holds the whole image: that scalar is where
+    the image is pinned. Otherwise (``python:${{ matrix.v }}``) the image can be checked but
+    not pinned in place.
+    """
+
+    image: str
+    line: int  # where the value is written (the matrix scalar, or the expression's line)
+    column: int
+    value_span: Span | None = None
+    quote: str = ""
+    raw: str = ""  # the matrix scalar's value as parsed (what the rewrite replaces)
+
+
+@_pickled_by_constructor
+@dataclass(frozen=True, slots=True)
 class ImageSite:
-    """A container image reference: ``docker://`` uses, ``container``, ``services.*.image``."""
+    """A container image reference: ``docker://`` uses, ``container``, ``services.*.image``.
+
+    ``image`` is the reference without ``docker://``. ``value_span``/``quote``/``raw`` locate
+    the scalar as written (``raw`` is its parsed value, ``docker://`` included where written),
+    like :class:`UsesSite`, so the rewrite can splice a digest into it. An image value with
+    ``${{ }}`` has ``variants`` when it expands over a literal matrix, else ``unexpanded``
+    says why not.
+    """
 
     path: Path
     relpath: str
@@ -166,6 +191,18 @@ class ImageSite:
     column: int
     image: str
     context: str  # "step", "container", "service", "runs.image"
+    value_span: Span | None = None
+    quote: str = ""
+    raw: str = ""
+    comment: str | None = None
+    comment_span: Span | None = None
+    variants: tuple[ImageVariant, ...] = ()
+    unexpanded: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """``docker://`` when the value is written with it (steps and ``runs.image``)."""
+        return "docker://" if self.raw.startswith("docker://") else ""
 
 
 @_pickled_by_constructor
@@ -323,8 +360,19 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class RepoInfo:
+    """``GET /repos/{owner}/{repo}``: what a repository is now.
+
+    ``repo_id`` and ``owner_id`` are GitHub's database ids (REST ``id`` and ``owner.id``,
+    GraphQL ``databaseId``): unlike names they are never reused, so a repository deleted and
+    re-created under the same name, or a name re-registered by someone else, has new ones
+    (what GitHub's actions lockfile records to detect it). ``full_name`` is the current
+    spelling: after a rename or transfer the old name still answers, with the new one here.
+    """
+
     full_name: str  # canonical spelling
     default_branch: str
     html_url: str
     archived: bool = False
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    repo_id: int | None = None
+    owner_id: int | None = None

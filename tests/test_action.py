@@ -117,8 +117,9 @@ def test_audit_is_the_default_and_fails_on_findings(
     installed: dict[str, dict[str, str]], tmp_path: Path, emulator
 ) -> None:
     emu = emulator(FIXTURES / "forge")
-    run = act(installed, workspace_of(tmp_path, "demo"), tmp_path, emu.url)
-    assert exit_code(run) == 1
+    # the demo's nested actions name public images; the emulator is no registry
+    run = act(installed, workspace_of(tmp_path, "demo"), tmp_path, emu.url, args="--no-images")
+    assert exit_code(run) == 1, run.stdout + run.stderr
     assert run.failed == "Fail on pinner's exit code"
     assert "high unpinned-ref" in run.stdout
     assert not run.uses, "no SARIF upload unless asked"
@@ -136,9 +137,14 @@ def test_audit_uploads_sarif_and_prints_annotations(
         workspace_of(tmp_path, "demo"),
         tmp_path,
         emu.url,
-        **{"upload-sarif": "true", "format": "github", "min-severity": "high"},
+        **{
+            "upload-sarif": "true",
+            "format": "github",
+            "min-severity": "high",
+            "args": "--no-images",
+        },
     )
-    assert exit_code(run) == 1
+    assert exit_code(run) == 1, run.stdout + run.stderr
     sarif_file = Path(run.outputs["run"]["sarif-file"])
     document = json.loads(sarif_file.read_text(encoding="utf-8"))
     assert document["version"] == "2.1.0"
@@ -195,25 +201,28 @@ def test_update_rewrites_the_workspace_and_writes_pr_texts(
     assert "upd-fixtures/setup-tool" in (workspace / "pr-body.md").read_text(encoding="utf-8")
 
 
-def test_lock_check(installed: dict[str, dict[str, str]], tmp_path: Path, emulator) -> None:
-    """Wired for ``pinner lock --check``; until this pinner has ``lock``, a clear refusal."""
+def test_lock_check_fails_without_a_current_lockfile_and_passes_with_one(
+    installed: dict[str, dict[str, str]], tmp_path: Path, emulator
+) -> None:
     emu = emulator(FIXTURES / "forge")
-    has_lock = (
-        subprocess.run(
-            [str(Path(installed["install"]["bin"]) / "pinner"), "lock", "--help"],
-            capture_output=True,
-        ).returncode
-        == 0
-    )
-    run = act(installed, workspace_of(tmp_path, "demo"), tmp_path, emu.url, command="lock-check")
+    workspace = workspace_of(tmp_path, "demo")
+    lockfile = workspace / ".github" / "workflows" / "actions.lock"
+    run = act(installed, workspace, tmp_path, emu.url, command="lock-check")
+    assert exit_code(run) == 1, run.stdout + run.stderr
     assert run.failed == "Fail on pinner's exit code"
-    if has_lock:
-        assert exit_code(run) in (0, 1), run.stdout + run.stderr
-    else:
-        assert exit_code(run) == 2
-        assert re.search(
-            r"^::error title=pinner::command lock-check needs a pinner", run.stdout, re.M
-        )
+    assert not lockfile.exists(), "--check wrote"
+    locked = subprocess.run(
+        [str(BIN / "pinner"), "lock", "--server-url", emu.url, "--no-cache", str(workspace)],
+        capture_output=True,
+        text=True,
+        env={**runner_environment(), "PINNER_NO_GH": "1"},
+    )
+    assert locked.returncode == 0, locked.stderr
+    assert lockfile.is_file()
+    run = act(installed, workspace, tmp_path, emu.url, command="lock-check", format="json")
+    assert exit_code(run) == 0, run.stdout + run.stderr
+    assert run.failed is None
+    assert json.loads(run.steps[-2].stdout)["schema"].startswith("pinner.lock")
 
 
 @pytest.mark.parametrize(

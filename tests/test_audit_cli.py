@@ -106,7 +106,7 @@ def test_list_rules() -> None:
     from pinner.rules.base import all_rules
 
     assert [line.split()[0] for line in result.output.splitlines()] == list(all_rules())
-    assert "graph-limit" in result.output
+    assert "graph-limit" in result.output and "impostor-image" in result.output
 
 
 def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:
@@ -116,6 +116,7 @@ def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:
         "--server-url",
         emu.url,
         "--no-cache",
+        "--no-images",  # its images are public ones: no registry here
         "--format",
         "json",
         env={"GITHUB_TOKEN": "emulator-token"},

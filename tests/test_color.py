@@ -57,6 +57,8 @@ def commands(repos: dict[str, Path], tmp_path: Path) -> dict[str, list[str]]:
         "pin --check": ["pin", "--snapshot", str(FORGE), "--check", demo],
         "pin --diff": ["pin", "--snapshot", str(FORGE), "--diff", demo],
         "audit": ["audit", "--snapshot", str(FORGE), demo],
+        "lock --check": ["lock", "--snapshot", str(FORGE), "--check", demo],
+        "lock --diff": ["lock", "--snapshot", str(FORGE), "--diff", demo],
         "update --check": ["update", "--snapshot", str(FORGE), "--now", NOW, "--check", upd],
         "update --diff": ["update", "--snapshot", str(FORGE), "--now", NOW, "--diff", upd],
     }
@@ -78,7 +80,16 @@ def painted_output(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize(
-    "name", ["pin --check", "pin --diff", "audit", "update --check", "update --diff"]
+    "name",
+    [
+        "pin --check",
+        "pin --diff",
+        "audit",
+        "lock --check",
+        "lock --diff",
+        "update --check",
+        "update --diff",
+    ],
 )
 def test_always_paints_in_a_pipe_never_and_auto_do_not(
     name: str, repos: dict[str, Path], tmp_path: Path
@@ -133,6 +144,7 @@ def test_problems_are_red_on_stderr_when_painted(tmp_path: Path) -> None:
     "args",
     [
         ["pin", "--format", "json", "--check"],
+        ["lock", "--format", "json", "--check"],
         ["audit", "--format", "json"],
         ["audit", "--format", "sarif"],
         ["audit", "--format", "github"],

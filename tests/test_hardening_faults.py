@@ -108,13 +108,10 @@ def pin_and_audit(url: str, workdir: Path) -> dict[str, object]:
     Consumers are copied to the same paths for every call, so outputs compare byte for byte.
     """
     roots = [fresh_copy(CONSUMERS / name, workdir / name) for name in PIN_CONSUMERS]
-    pin = invoke("pin", *map(str, roots), "--server-url", url, "--no-cache", "--format", "json")
-    audit = invoke(
-        "audit", str(AUDIT_CONSUMER), "--server-url", url, "--no-cache", "--format", "json"
-    )
-    sarif = invoke(
-        "audit", str(AUDIT_CONSUMER), "--server-url", url, "--no-cache", "--format", "sarif"
-    )
+    forge = ("--server-url", url, "--no-cache", "--no-images")  # public images: no registry
+    pin = invoke("pin", *map(str, roots), *forge, "--format", "json")
+    audit = invoke("audit", str(AUDIT_CONSUMER), *forge, "--format", "json")
+    sarif = invoke("audit", str(AUDIT_CONSUMER), *forge, "--format", "sarif")
     return {
         "pin": (pin.exit_code, pin.stdout),
         "pin_summary": pin.stderr.splitlines()[-1:],

@@ -145,6 +145,8 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    no_images: common.NoImages = False,
+    registry_auth: common.RegistryAuth = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -156,6 +158,7 @@ def audit(
         from pinner.config import load_config
         from pinner.core.audit import AuditTarget, audit_repositories
         from pinner.forge.factory import open_forge
+        from pinner.registry import load_credentials, open_registry
         from pinner.rules.base import Severity, all_rules
 
         if output_format not in FORMATS:
@@ -172,6 +175,9 @@ def audit(
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
+        if registry_auth is not None and no_images:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        credentials = None if no_images else load_credentials(registry_auth)
         # several repositories may be audited together; each path must hold files to read
         found = common.discover_files(paths or [Path(".")])
         roots = common.repository_labels(found)
@@ -199,9 +205,20 @@ def audit(
                 nodes=max_nodes,
                 edges=max_edges,
             )
-            result = await audit_repositories(
-                repositories, forge, config=config, budget=budget, limits=limits
-            )
+            if no_images:
+                result = await audit_repositories(
+                    repositories, forge, config=config, budget=budget, limits=limits
+                )
+            else:
+                async with open_registry(settings, forge, config=credentials) as registry:
+                    result = await audit_repositories(
+                        repositories,
+                        forge,
+                        config=config,
+                        budget=budget,
+                        limits=limits,
+                        registry=registry,
+                    )
         text = render(
             result, output_format, color=paint, tree=tree, server_url=settings.urls.server
         )

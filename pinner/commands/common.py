@@ -101,6 +101,26 @@ Color = Annotated[
         help="auto, always or never (NO_COLOR and FORCE_COLOR are honoured).",
     ),
 ]
+NoImages = Annotated[
+    bool,
+    typer.Option(
+        "--no-images",
+        help="Leave container images alone (docker:// steps, container, services, Dockerfile "
+        "FROM lines): no registry is asked.",
+    ),
+]
+RegistryAuth = Annotated[
+    Path | None,
+    typer.Option(
+        "--registry-auth",
+        metavar="FILE",
+        help="Container registry credentials in Docker's config.json format (default: "
+        "$DOCKER_CONFIG/config.json when DOCKER_CONFIG is set, else anonymous). Each goes only "
+        "to its own registry; the GitHub token never goes to a registry.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(

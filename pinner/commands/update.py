@@ -25,9 +25,15 @@ from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 if TYPE_CHECKING:  # imported where used: `pinner pin` and `--help` need none of update's core
     from pinner.config import Config
+    from pinner.core.image_update import ImageUpdates
+    from pinner.core.images import ImageTarget
+    from pinner.core.lock import LockPlan
     from pinner.core.pin import TargetFilter
-    from pinner.core.update import Skipped, UpdatePlan
+    from pinner.core.update import Skipped, UpdatePlan, UpdatePolicy
     from pinner.models import SourceFile
+    from pinner.registry.auth import DockerConfig
+    from pinner.settings import Settings
+    from pinner.sources.dockerfile import Dockerfile
 
 
 def register(app: typer.Typer) -> None:
@@ -36,8 +42,9 @@ def register(app: typer.Typer) -> None:
         cls=FastCommand,
         help=(
             "Move every action to its newest eligible release (cooldown, --bump policy), pinned "
-            "to a commit SHA with a version comment, and write the PR title/body/commit message "
-            "a bot needs. --check: exit 1 when updates are available, write nothing."
+            "to a commit SHA with a version comment, and container images to the digest their tag "
+            "(or a newer tag) names, and write the PR title/body/commit message a bot needs. "
+            "--check: exit 1 when updates are available, write nothing."
         ),
     )(update)
 
@@ -149,6 +156,8 @@ def update(
             dir_okay=False,
         ),
     ] = None,
+    no_images: common.NoImages = False,
+    registry_auth: common.RegistryAuth = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -158,6 +167,7 @@ def update(
         from pinner.core.rewrite import write_all
         from pinner.core.update import UpdatePolicy, Updater, parse_now
         from pinner.forge.factory import open_forge
+        from pinner.registry import load_credentials
 
         if output_format not in ("text", "json", "markdown"):
             raise UsageError(f"--format must be text, json or markdown, not {output_format!r}")
@@ -173,6 +183,9 @@ def update(
                 raise UsageError(f"{root}: no such file or directory")
         repo_root = repository_root(roots[0])
         config = _load_config(repo_root, config_file)
+        # a repository that locks its actions in actions.lock keeps readable tags: the
+        # lockfile pins them (pinner lock), so update moves tags to tags and relocks
+        locked = (repo_root / ".github/workflows/actions.lock").is_file()
         policy = UpdatePolicy(
             now=parse_now(now),
             cooldown=resolve_cooldown(
@@ -180,10 +193,11 @@ def update(
                 root=repo_root,
                 config=config.cooldown,
                 config_source=_config_source(config, repo_root),
+                lockfile=locked,
             ),
             bump=bump,
             pre=pre,
-            keep_style=keep_style,
+            keep_style=keep_style or locked,
             group=group,
         )
         if diff and output_format != "text":
@@ -192,28 +206,53 @@ def update(
             include=common.compile_patterns(include, "--include") or config.include,
             exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
-        sources, unreadable = load_sources(
+        if registry_auth is not None and no_images:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        credentials = None if no_images else load_credentials(registry_auth)
+        sources, unreadable, repository_roots = load_sources(
             roots, skip=skip_unreadable, as_given=paths or [Path(".")]
         )
+        dockerfiles: list[Dockerfile] = []
         async with open_forge(settings) as forge:
+            images = None
+            if not no_images:
+                images, dockerfiles, notes = await plan_images(
+                    sources,
+                    policy,
+                    settings,
+                    forge,
+                    credentials,
+                    skip_unreadable,
+                    config,
+                    repository_roots,
+                )
+                unreadable = [*unreadable, *notes]
             plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
-                select_uses(sources, targets), unreadable=unreadable
+                select_uses(sources, targets),
+                unreadable=unreadable,
+                images=images,
+                dockerfiles=dockerfiles,
             )
-        if only_group is not None:
-            plan = plan.only_group(only_group)
-            plan = _restrict_writes(plan, sources)
+            if only_group is not None:
+                plan = plan.only_group(only_group)
+                plan = _restrict_writes(plan, sources, dockerfiles)
+            lock = await _lockfile_in_step(forge, repo_root, sources, plan) if locked else None
         if diff:
             from pinner.formats.style import diff as paint_diff
             from pinner.formats.style import emit as emit_text
 
             paint = forge_options.use_color()
-            emit_text(paint_diff(render_diff(plan, sources), paint), nl=False, color=paint)
+            patch = render_diff(plan, sources) + _lock_diff(lock)
+            emit_text(paint_diff(patch, paint), nl=False, color=paint)
             return EXIT_OK
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
         written: list[str] = []
-        if not check and not dry_run and plan.writes:
-            write_all(dict(plan.writes))
-            written = sorted(plan.relpaths[p] for p in plan.writes)
+        writes = dict(plan.writes)
+        if lock is not None and lock.after_bytes is not None and lock.lockfile_changed:
+            writes[repo_root / ".github/workflows/actions.lock"] = lock.after_bytes
+        if not check and not dry_run and writes:
+            write_all(writes)
+            written = sorted(plan.relpaths.get(p, ".github/workflows/actions.lock") for p in writes)
         if not check:
             write_outputs(plan, outputs)
         emit(
@@ -224,6 +263,7 @@ def update(
             outputs=outputs,
             color=forge_options.color,
         )
+        _report_lock(lock)
         return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK
 
     code = common.run(body)
@@ -232,6 +272,34 @@ def update(
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+async def _lockfile_in_step(
+    forge: object, root: Path, sources: list[SourceFile], plan: UpdatePlan
+) -> LockPlan | None:
+    """``actions.lock`` as it must be once the plan's files are written (see
+    :func:`pinner.core.lock.lockfile_in_step`)."""
+    from pinner.core.lock import lockfile_in_step
+
+    return await lockfile_in_step(forge, root, sources, plan.writes)  # type: ignore[arg-type]
+
+
+def _lock_diff(lock: LockPlan | None) -> str:
+    if lock is None or not lock.lockfile_changed or lock.after_bytes is None:
+        return ""
+    from pinner.formats.lock_text import render_diff
+
+    return render_diff(lock)
+
+
+def _report_lock(lock: LockPlan | None) -> None:
+    """What keeping the lockfile in step found (a ref update wrote that cannot be locked)."""
+    if lock is None:
+        return
+    from pinner.formats.lock_text import finding_line
+
+    for finding in lock.blocking:
+        typer.echo(f"lockfile: {finding_line(finding)}", err=True)
 
 
 def repository_root(path: Path) -> Path:
@@ -245,10 +313,12 @@ def repository_root(path: Path) -> Path:
 
 def load_sources(
     roots: Sequence[Path], *, skip: bool = False, as_given: Sequence[Path] | None = None
-) -> tuple[list[SourceFile], list[Skipped]]:
+) -> tuple[list[SourceFile], list[Skipped], dict[Path, Path]]:
     """Discover and read every workflow and action file under ``roots`` (as ``pin`` does: see
     :func:`pinner.commands.common.read_user_files`); unreadable files skipped with ``skip``
-    become problem records of the plan. ``as_given``: ``roots`` as the user typed them."""
+    become problem records of the plan. ``as_given``: ``roots`` as the user typed them.
+    Also returns each file's repository root, by its path (in-repo Dockerfiles are found
+    relative to it)."""
     from pinner.core.update import Location, Skipped
 
     files = common.discover_files(roots, as_given=as_given)
@@ -259,7 +329,7 @@ def load_sources(
         name = labels.get(u.path, "") + u.relpath
         reason = f"not read: {u.reason}"
         unreadable.append(Skipped(name, reason, (Location(name, u.line),), problem=True))
-    return common.label_sources(sources, files), unreadable
+    return common.label_sources(sources, files), unreadable, {f.path: f.root for f in files}
 
 
 def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[SourceFile]:
@@ -303,14 +373,63 @@ def _config_source(config: Config, root: Path) -> str:
         return str(source)
 
 
-def _restrict_writes(plan: UpdatePlan, sources: list[SourceFile]) -> UpdatePlan:
+def _restrict_writes(
+    plan: UpdatePlan, sources: list[SourceFile], dockerfiles: Sequence[Dockerfile]
+) -> UpdatePlan:
     """Recompute the file contents for a plan narrowed to one group."""
     from dataclasses import replace
 
     from pinner.core.update import render_writes
 
-    writes, relpaths = render_writes(sources, plan.changes)
+    writes, relpaths = render_writes(sources, plan.changes, dockerfiles)
     return replace(plan, writes=writes, relpaths=relpaths)
+
+
+async def plan_images(
+    sources: list[SourceFile],
+    policy: UpdatePolicy,
+    settings: Settings,
+    forge: object,
+    credentials: DockerConfig | None,
+    skip_unreadable: bool,
+    config: Config,
+    roots: dict[Path, Path],
+) -> tuple[ImageUpdates | None, list[Dockerfile], list[Skipped]]:
+    """The images' part of an update: in-repo Dockerfiles, each image's move (or none).
+
+    Returns the image updates (None with ``--snapshot``: no registry), the Dockerfiles they
+    may rewrite, and problems found on the way (a Dockerfile that is missing or unreadable)."""
+    from pinner.core.image_update import ImageUpdater
+    from pinner.core.images import collect_dockerfiles, image_targets, silenced
+    from pinner.core.update import Location, Skipped
+    from pinner.registry import open_registry
+
+    dockerfiles, issues = collect_dockerfiles(
+        sources, roots=roots, on_error="report" if skip_unreadable else "raise"
+    )
+    found = [
+        Skipped(i.target.written, i.message, (Location(i.target.relpath, i.target.line),), True)
+        for i in issues
+    ]
+    targets = [t for t in image_targets(sources, dockerfiles) if not silenced(t, config)]
+    targets = [t for t in targets if not _held_in_place(t)]
+    if not targets:
+        return None, dockerfiles, found
+    async with open_registry(settings, forge, config=credentials) as registry:
+        if registry is None:
+            lines = {Location(t.relpath, t.line) for t in targets}
+            where = tuple(sorted(lines, key=lambda x: (x.file, x.line)))
+            reason = "not updated: --snapshot serves no container registry (--no-images)"
+            return None, dockerfiles, [*found, Skipped("container images", reason, where)]
+        return await ImageUpdater(registry, policy).plan(targets), dockerfiles, found
+
+
+def _held_in_place(target: ImageTarget) -> bool:
+    """``# pinner: ignore[update]`` on the image's line holds it where it is."""
+    from pinner.sources.comments import parse_ignore
+
+    rules = parse_ignore(target.comment) if target.comment else None
+    return rules is not None and ("*" in rules or "update" in rules)
 
 
 def _group_path(path: Path, group_id: str, several: bool) -> Path:

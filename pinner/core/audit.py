@@ -15,15 +15,23 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
 from pinner.core.graph_limits import GraphLimits
+from pinner.core.lock_index import LockIndex
+from pinner.core.lockfile import read_lockfile
 from pinner.core.walk import Edge, Graph, merge_graphs, walk
 from pinner.forge.base import Forge
+from pinner.formats.lockfile import Lockfile
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
+
+if TYPE_CHECKING:
+    from pinner.core.images import ImageFacts
+    from pinner.registry.client import RegistryClient
 
 ALL_RULES_MARKERS = frozenset({"*", "all"})
 """Inline ``# pinner: ignore[*]`` / ``ignore[all]`` silences every rule on that line."""
@@ -45,6 +53,7 @@ class AuditResult:
     findings: tuple[Finding, ...]  # after ignores, sorted by file, line, rule
     ignored: tuple[Ignored, ...]
     min_severity: Severity
+    lock: LockIndex | None = None  # what the repositories' actions.lock cover, when they have one
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -81,14 +90,20 @@ def evaluate(
     min_severity: Severity = Severity.MEDIUM,
     rules: Sequence[Rule] | None = None,
     downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
+    images: Mapping[str, ImageFacts] | None = None,
+    lockfiles: Mapping[str, Lockfile | None] | None = None,
 ) -> AuditResult:
     """Apply ``rules`` (default: all registered) to every edge of ``graph``.
 
-    ``downloads`` maps node ids to the downloads found in them (``mutable-download``).
+    ``downloads`` maps node ids to the downloads found in them (``mutable-download``);
+    ``images`` what registries said about each image (``unpinned-image``'s fix,
+    ``impostor-image``, ``stale-image-tag``); ``lockfiles`` maps each repository's label to its
+    ``actions.lock`` (None: it has none): what a lockfile covers is not "unpinned".
     """
     config = config or Config()
+    lock = LockIndex.build(lockfiles, graph) if lockfiles and any(lockfiles.values()) else None
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph, downloads or {})
+    context = RuleContext(graph, downloads or {}, images or {}, lock)
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -142,7 +157,7 @@ def evaluate(
         (identities[id(f)] for f in findings.values() if id(f) not in silenced),
         key=lambda f: (f.file, f.line, f.column, len(f.chain), f.chain, f.rule),
     )
-    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity)
+    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity, lock)
 
 
 def _digest(*parts: str, size: int) -> str:
@@ -235,6 +250,7 @@ async def run_audit(
     min_severity: Severity | None = None,
     budget: int | None = None,
     limits: GraphLimits | None = None,
+    registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
 
@@ -243,7 +259,13 @@ async def run_audit(
     """
     target = AuditTarget(tuple(sources), root)
     return await audit_repositories(
-        [target], forge, config=config, min_severity=min_severity, budget=budget, limits=limits
+        [target],
+        forge,
+        config=config,
+        min_severity=min_severity,
+        budget=budget,
+        limits=limits,
+        registry=registry,
     )
 
 
@@ -255,15 +277,20 @@ async def audit_repositories(
     min_severity: Severity | None = None,
     budget: int | None = None,
     limits: GraphLimits | None = None,
+    registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk each repository from its own root, concurrently, and evaluate them as one graph.
 
     Each walk resolves ``./`` references against its own repository; remote actions the
     repositories share are fetched once (the forge asks each question once per run). The
     run-wide ``limits`` apply to each repository's walk: walks that share counters while they
-    run side by side would cut wherever the network timing put them.
+    run side by side would cut wherever the network timing put them. With ``registry``, every
+    image the graph reaches (in your files and inside remote docker actions at their pinned
+    commits) is resolved and its digest verified.
     """
     config = config or Config()
+    # each repository's own lockfile, read first: one GitHub's parser refuses is exit 2
+    lockfiles = {t.label: read_lockfile(t.root) if t.root is not None else None for t in targets}
 
     async def one(target: AuditTarget) -> tuple[Graph, dict[str, tuple[DownloadSite, ...]]]:
         graph = await walk(
@@ -280,7 +307,19 @@ async def audit_repositories(
     graph = merge_graphs([(t.label, g) for t, (g, _) in zip(targets, walked, strict=True)])
     downloads = {node: sites for _, found in walked for node, sites in found.items()}
     threshold = min_severity or config.min_severity or Severity.MEDIUM
-    return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+    images = None
+    if registry is not None:
+        from pinner.core.images import facts_for
+
+        images = await facts_for((e.image for e in graph.edges if e.image), registry)
+    return evaluate(
+        graph,
+        config=config,
+        min_severity=threshold,
+        downloads=downloads,
+        images=images,
+        lockfiles=lockfiles,
+    )
 
 
 async def downloads_by_node(graph: Graph, forge: Forge) -> dict[str, tuple[DownloadSite, ...]]:

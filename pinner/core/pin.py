@@ -22,9 +22,9 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.verify import IMPOSTOR, REACHABLE, Reachability, check_reachability
@@ -34,6 +34,9 @@ from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
 from pinner.singleflight import SingleFlight
 from pinner.sources.comments import parse_comment, parse_ignore, render_comment
+
+if TYPE_CHECKING:
+    from pinner.core.images import ImageChange, ImagePlan
 
 _REASON_RULES = {
     "pinned-tag": "unpinned-ref",
@@ -106,6 +109,9 @@ class PinPlan:
     resolutions: int = 0  # distinct references resolved
     repositories: int = 0  # distinct repositories listed
     skipped: int = 0  # remote uses excluded by --include/--exclude or ignore comments
+    image_changes: tuple[ImageChange, ...] = ()  # container images pinned to digests
+    images_checked: int = 0  # distinct image references looked up in registries
+    notes: tuple[str, ...] = ()  # one-line remarks about the run as a whole
     _changes_by_path: dict[Path, tuple[PinChange, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
@@ -121,6 +127,28 @@ class PinPlan:
     @property
     def remote_failures(self) -> tuple[PinIssue, ...]:
         return tuple(i for i in self.issues if i.severity == "remote")
+
+    @property
+    def changed_files(self) -> int:
+        """Files the plan rewrites (``uses:`` and images together)."""
+        paths = {c.site.path for c in self.changes}
+        return len(paths | {c.target.path for c in self.image_changes})
+
+    def with_images(self, images: ImagePlan, notes: Sequence[str] = ()) -> PinPlan:
+        """This plan with the image part of the run added (:mod:`pinner.core.images`)."""
+        issues = tuple(
+            PinIssue(i.severity, i.code, t.relpath, t.line, t.written, i.message, t.path)
+            for i in images.issues
+            for t in (i.target,)
+        )
+        return replace(
+            self,
+            issues=self.issues + issues,
+            image_changes=self.image_changes + images.changes,
+            images_checked=self.images_checked + images.checked,
+            skipped=self.skipped + images.skipped,
+            notes=self.notes + tuple(notes),
+        )
 
     def changes_for(self, source: SourceFile) -> tuple[PinChange, ...]:
         """The changes in one file (indexed on first use: a run over 1,000 files asks 1,000
@@ -660,6 +688,6 @@ def safe_comment(name: str) -> bool:
 
 
 def changed_paths(plan: PinPlan) -> tuple[Path, ...]:
-    """Files the plan would rewrite, in discovery order."""
-    paths = {c.site.path for c in plan.changes}
+    """Workflow and action files the plan would rewrite, in discovery order."""
+    paths = {c.site.path for c in plan.changes} | {c.target.path for c in plan.image_changes}
     return tuple(s.path for s in plan.sources if s.path in paths)

@@ -43,7 +43,7 @@ from ruamel.yaml import events as ev
 from ruamel.yaml.error import YAMLError
 
 from pinner.errors import InputError
-from pinner.models import SourceFile, UsesSite
+from pinner.models import ImageSite, SourceFile, Span, UsesSite
 from pinner.sources.comments import render_comment
 from pinner.sources.yamlsafe import iter_events, scalar_start
 
@@ -56,11 +56,26 @@ _UNWRITABLE_RE = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 @dataclass(frozen=True, slots=True)
 class Edit:
     """Replace one site's value with ``value``; set its version comment to ``comment``
-    (without ``#``), or leave the comment alone when ``comment`` is ``None``."""
+    (without ``#``), or leave the comment alone when ``comment`` is ``None``.
 
-    site: UsesSite
+    The site is a ``uses:`` or an image value (:class:`ImageSite` with its span: a container
+    image, or the matrix scalar an image expression takes it from)."""
+
+    site: UsesSite | ImageSite
     value: str
     comment: str | None = None
+
+
+def _raw(site: UsesSite | ImageSite) -> str:
+    """The site's value as parsed (what the written text must read back as)."""
+    return site.value.raw if isinstance(site, UsesSite) else site.raw
+
+
+def _span(site: UsesSite | ImageSite) -> Span:
+    span = site.value_span
+    if span is None:
+        raise ValueError(f"{site.relpath}:{site.line}: the value has no span to rewrite")
+    return span
 
 
 def _quoted(value: str, quote: str) -> str:
@@ -91,19 +106,20 @@ def _line_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def _check_site(source: SourceFile, site: UsesSite) -> None:
+def _check_site(source: SourceFile, site: UsesSite | ImageSite) -> None:
     """Cheap checks before splicing; that the site is really a scalar of this text is checked
     against the event stream in :func:`_compare`."""
     if site.relpath != source.relpath:
         raise ValueError(f"edit for {site.relpath} applied to {source.relpath}")
-    start, end = site.value_span.start, site.value_span.end
+    span = _span(site)
+    start, end = span.start, span.end
     written = source.text[start:end]
     if site.quote:
         stale = len(written) < 2 or not (written[0] == written[-1] == site.quote)
     elif written[:1] in ("|", ">"):  # block scalar: refused below
         stale = False
     else:  # a plain scalar folded over lines reads back with single spaces
-        stale = written.split() != site.value.raw.split() or not written
+        stale = written.split() != _raw(site).split() or not written
     if stale:
         raise ValueError(
             f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
@@ -128,7 +144,7 @@ def _splices(
     splices: list[tuple[int, int, str]] = []
     for edit in edits:
         site = edit.site
-        span = site.value_span
+        span = _span(site)
         splices.append((span.start, span.end, _render_value(edit.value, site.quote)))
         if edit.comment is None or span.start not in with_comments:
             continue
@@ -171,7 +187,7 @@ def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> list[Edit]:
             edit.comment is not None and _UNWRITABLE_RE.search(edit.comment)
         ):
             raise ValueError(f"{source.relpath}:{edit.site.line}: control character in edit")
-        key = edit.site.value_span.start
+        key = _span(edit.site).start
         previous = by_start.get(key)
         if previous is not None and (previous.value, previous.comment) != (
             edit.value,
@@ -196,7 +212,7 @@ def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
     if not todo:
         data = source.text.encode("utf-8")
         return b"\xef\xbb\xbf" + data if source.bom else data
-    by_start = {e.site.value_span.start: e for e in todo}
+    by_start = {_span(e.site).start: e for e in todo}
     with_comments = {start for start, e in by_start.items() if e.comment is not None}
     if all(_safe_by_construction(source, e) for e in todo):
         # The usual case (a plain or quoted value swapped for another that cannot be read any
@@ -239,7 +255,7 @@ def _safe_by_construction(source: SourceFile, edit: Edit) -> bool:
     collection's content). Anything else goes through the full event-stream comparison.
     """
     site = edit.site
-    span = site.value_span
+    span = _span(site)
     if not _SAFE_PLAIN_VALUE.match(edit.value):
         return False
     text = source.text
@@ -283,7 +299,7 @@ def _compare(source: SourceFile, new_text: str, by_start: Mapping[int, Edit]) ->
                     ):
                         return "a value that was not edited changed"
                     continue
-                if old.end_mark.index != edit.site.value_span.end:
+                if old.end_mark.index != _span(edit.site).end:
                     raise ValueError(
                         f"{source.relpath}:{edit.site.line}: site does not "
                         "match the text (stale SourceFile?)"

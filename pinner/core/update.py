@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from packaging.version import Version
@@ -53,6 +53,11 @@ from pinner.models import (
     UsesSite,
 )
 from pinner.sources.comments import parse_version_comment
+
+if TYPE_CHECKING:
+    from pinner.core.image_update import ImageUpdates
+    from pinner.core.images import ImageTarget
+    from pinner.sources.dockerfile import Dockerfile
 
 BUMPS = ("major", "minor", "patch")
 GROUPINGS = ("all", "action", "none")
@@ -117,6 +122,7 @@ class VersionPoint:
     ref: str
     version: str | None  # the version tag name (``v4.2.2``, ``setup/v1.3.0``), when known
     sha: str | None
+    digest: str | None = None  # a container image's digest (images have no commit SHA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +173,16 @@ class Change:
     note: str | None = None
     id: str = ""  # stable, unique in the plan, safe as a file name or branch component
     branch: str | None = None  # kind "branch": the branch the pin follows (its comment)
+    images: tuple[ImageTarget, ...] = field(default=(), compare=False)  # kind "image": where
 
     def base_id(self) -> str:
         """``actions-checkout-v4.1.0-to-v4.2.2``: the id before de-duplication."""
         if self.branch is not None:  # dtolnay-rust-toolchain-stable-29eef336d9b2-to-fa04a1451ff1
             text = f"{self.action}-{self.branch}-{self.old.ref[:12]}-to-{self.new.ref[:12]}"
             return slug_id(text).replace("..", ".")
+        if self.kind == "image":  # python-3.12-to-3.12-<digest>: a rebuild is a move too
+            digest = (self.new.digest or "").split(":")[-1][:12]
+            return slug_id(f"{self.action}-{self.old.version}-to-{self.new.version}-{digest}")
         old = (
             self.old.ref
             if not SHA_RE.match(self.old.ref)
@@ -397,7 +407,9 @@ class _Memo:
 
 
 @dataclass(frozen=True, slots=True)
-class _Outcome:
+class Outcome:
+    """What planning decided for some uses (or images): changes, held-back releases, skips."""
+
     changes: tuple[Change, ...] = ()
     held_back: tuple[HeldBack, ...] = ()
     skipped: tuple[Skipped, ...] = ()
@@ -425,11 +437,15 @@ class Updater:
         *,
         render: bool = True,
         unreadable: Sequence[Skipped] = (),
+        images: ImageUpdates | None = None,
+        dockerfiles: Sequence[Dockerfile] = (),
     ) -> UpdatePlan:
         """Analyse every remote use in ``sources`` and compute the new file contents.
 
         ``render=False`` skips the splice (``writes`` stays empty): the decisions alone.
         ``unreadable`` (files discovery found but could not read) are reported as skipped.
+        ``images`` are the image updates (:mod:`pinner.core.image_update`), planned and
+        written with the rest; ``dockerfiles`` the in-repo Dockerfiles they may rewrite.
         """
         uses = _collect(sources)
         # Each use needs its repository's ref listing and, unless it is a branch, its release
@@ -454,6 +470,8 @@ class Updater:
         # a release list nobody needed in the end (every use of the repo was skipped): let it
         # finish, and let a failure of it fail the run like any other remote failure
         await asyncio.gather(*prefetch)
+        if images is not None:
+            outcomes.append(Outcome(images.changes, images.held_back, images.skipped))
         changes = _sorted_changes(c for o in outcomes for c in o.changes)
         held = tuple(
             sorted(
@@ -468,7 +486,7 @@ class Updater:
             )
         )
         groups = make_groups(changes, held, self.policy.group)
-        writes, relpaths = render_writes(sources, changes) if render else ({}, {})
+        writes, relpaths = render_writes(sources, changes, dockerfiles) if render else ({}, {})
         return UpdatePlan(
             policy=self.policy,
             changes=changes,
@@ -481,14 +499,14 @@ class Updater:
 
     # --------------------------------------------------------------------- per use
 
-    async def _analyse(self, use: _Use) -> _Outcome:
+    async def _analyse(self, use: _Use) -> Outcome:
         action = use.action
         locations = _locations(use.sites)
         try:
             resolution = await self.resolver.resolve(action)
         except NotFoundError as exc:
             reason = str(exc).removeprefix(f"{action}: ")  # the record already names the use
-            return _Outcome(skipped=(Skipped(str(action), reason, locations, problem=True),))
+            return Outcome(skipped=(Skipped(str(action), reason, locations, problem=True),))
         if action.is_sha:
             # sites of this pin whose comment names a branch follow it; the rest are versions
             branches, rest = branch_sites(use.sites, resolution.listing)
@@ -500,7 +518,7 @@ class Updater:
             ]
             if rest:
                 outcomes.append(await self._analyse_resolved(action, rest, resolution))
-            return _Outcome(
+            return Outcome(
                 changes=tuple(c for o in outcomes for c in o.changes),
                 held_back=tuple(h for o in outcomes for h in o.held_back),
                 skipped=tuple(k for o in outcomes for k in o.skipped),
@@ -509,7 +527,7 @@ class Updater:
 
     async def _analyse_resolved(
         self, action: ActionRef, sites: Sequence[UsesSite], resolution: Resolution
-    ) -> _Outcome:
+    ) -> Outcome:
         """What to do with these sites of one use, its reference resolved."""
         use = _Use(action, list(sites))
         locations = _locations(use.sites)
@@ -518,7 +536,7 @@ class Updater:
                 f"branch ref {action.ref!r} is not moved to a release; "
                 "pin it with `pinner pin` or switch to a version tag"
             )
-            return _Outcome(skipped=(Skipped(str(action), reason, locations),))
+            return Outcome(skipped=(Skipped(str(action), reason, locations),))
         listing = resolution.listing
         pinned = action.is_sha
         comment_version = _comment_version(use.sites)
@@ -547,7 +565,7 @@ class Updater:
                     claimed = listing.tag(comment_version)
                     where = f"commit {claimed.commit[:12]}" if claimed else "no tag of the repo"
                     reason += f" (the comment says {comment_version}, which is {where})"
-            return _Outcome(skipped=(Skipped(str(action), reason, locations),))
+            return Outcome(skipped=(Skipped(str(action), reason, locations),))
         current_name = current_ref.short
         current_version = _parse_version(current_name, action.path)
         family = tag_prefix(current_name)
@@ -604,16 +622,16 @@ class Updater:
             if pinned and current_ref is not None:
                 # Nothing newer is eligible: keep the pin, but make its comment say the truth.
                 change = self._comment_fix(action, use.sites, old, current_ref, listing)
-                return _Outcome(changes=change, held_back=held_back)
+                return Outcome(changes=change, held_back=held_back)
             if not pinned:
                 reason = "no eligible release to pin to"
                 if held_back:
                     reason += " (" + ", ".join(f"held back by {h.reason}" for h in held_back) + ")"
-                return _Outcome(
+                return Outcome(
                     held_back=held_back, skipped=(Skipped(str(action), reason, locations),)
                 )
-            return _Outcome(held_back=held_back)
-        return _Outcome(
+            return Outcome(held_back=held_back)
+        return Outcome(
             changes=self._changes(
                 action, use.sites, old, current_version, target, target_date, listing
             ),
@@ -706,7 +724,7 @@ class Updater:
         pinned: str,
         branch: GitRef,
         listing: RefListing,
-    ) -> _Outcome:
+    ) -> Outcome:
         """A SHA pin that follows a branch (``@<sha> # stable``): move it to the branch's tip.
 
         This is how Renovate updates branch digests: the comment says which branch the pin
@@ -716,7 +734,7 @@ class Updater:
         """
         tip, name, repo = branch.commit, branch.short, listing.repo
         if tip == pinned:
-            return _Outcome()  # at the tip: nothing to do
+            return Outcome()  # at the tip: nothing to do
         date = await self._commit_date(repo, tip)
         wait = self.policy.cooldown.for_update(action.target, None)
         eligible_at = date.at + wait if date.at is not None else None
@@ -739,11 +757,11 @@ class Updater:
                 locations=locations,
                 branch=name,
             )
-            return _Outcome(held_back=(held,))
+            return Outcome(held_back=(held,))
         value = f"{action.target}@{tip}"
         touched = [s for s in sites if _site_changes(s, value, None)]
         if not touched:
-            return _Outcome()
+            return Outcome()
         age = max(0, (self.policy.now - date.at) // timedelta(days=1)) if date.at else None
         change = Change(
             action=action.target,
@@ -765,7 +783,7 @@ class Updater:
             note=f"branch {name} moved: {pinned[:12]} -> {tip[:12]}",
             branch=name,
         )
-        return _Outcome(changes=(change,))
+        return Outcome(changes=(change,))
 
     def _comment_fix(
         self,
@@ -1069,19 +1087,39 @@ def _unique_ids(groups: list[Group]) -> tuple[Group, ...]:
 
 
 def render_writes(
-    sources: Sequence[SourceFile], changes: Sequence[Change]
+    sources: Sequence[SourceFile],
+    changes: Sequence[Change],
+    dockerfiles: Sequence[Dockerfile] = (),
 ) -> tuple[dict[Path, bytes], dict[Path, str]]:
-    """Apply every change as a byte-exact splice; only files whose bytes change are returned."""
+    """Apply every change as a byte-exact splice; only files whose bytes change are returned.
+
+    Image changes rewrite their image values (YAML) and ``FROM`` lines (``dockerfiles``)."""
+    from pinner.core.images import ImageChange, dockerfile_bytes, edits_by_file
     from pinner.core.rewrite import Edit, apply_edits
 
     wanted: dict[tuple[str, int, str], Change] = {}
+    image_changes: list[ImageChange] = []
     for change in changes:
+        if change.kind == "image":
+            version, digest = change.new.version or "", change.new.digest or ""
+            image_changes += [
+                ImageChange(t, t.written, change.value, digest, version, False)
+                for t in change.images
+            ]
+            continue
         for loc in change.locations:
             wanted[(loc.file, loc.line, change.action.lower())] = change
+    image_edits, dockerfile_edits = edits_by_file(image_changes)
     writes: dict[Path, bytes] = {}
     relpaths: dict[Path, str] = {}
+    for dockerfile in dockerfiles:
+        if dockerfile.path in dockerfile_edits:
+            writes[dockerfile.path] = dockerfile_bytes(
+                dockerfile, dockerfile_edits[dockerfile.path]
+            )
+            relpaths[dockerfile.path] = dockerfile.relpath
     for source in sources:
-        edits = []
+        edits = [Edit(site, value) for site, value in image_edits.get(source.path, ())]
         for site in source.uses:
             if site.value.action is None:
                 continue

@@ -239,25 +239,11 @@ def _inside_root(path: Path, root: Path) -> bool:
     return real == top or top in real.parents
 
 
-_FROM_RE = re.compile(
-    r"^\s*FROM\s+(?:--\S+\s+)*(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE
-)
-
-
 def dockerfile_images(text: str) -> list[tuple[int, str]]:
     """``(line, image)`` for each ``FROM`` of a Dockerfile, skipping ``scratch`` and stages."""
-    stages: set[str] = set()
-    images: list[tuple[int, str]] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        m = _FROM_RE.match(line)
-        if not m:
-            continue
-        image = m.group("image")
-        if image.lower() != "scratch" and image.lower() not in stages:
-            images.append((lineno, image))
-        if m.group("stage"):
-            stages.add(m.group("stage").lower())
-    return images
+    from pinner.sources.dockerfile import dockerfile_images as images
+
+    return images(text)
 
 
 def strip_docker(image: str) -> str:
@@ -505,19 +491,25 @@ class _Walk:
             raw = image.image
             if image.context == "runs.image" and not raw.startswith("docker://"):
                 raw = "docker://" + raw  # the value as written in action.yml
-            base = Edge(
-                -1,
-                node.id,
-                None,
-                raw,
-                "docker",
-                file,
-                image.line,
-                image.column,
-                depth=node.depth,
-                context=image.context,
-            )
-            out.edges.append(self._image_edge(base, strip_docker(raw), node.depth + 1))
+            # an expression over a literal matrix: one edge per image it takes, at the place
+            # the image is written (see pinner.sources.matrix)
+            written = [(v.image, v.line, v.column) for v in image.variants] or [
+                (raw, image.line, image.column)
+            ]
+            for value, line, column in written:
+                base = Edge(
+                    -1,
+                    node.id,
+                    None,
+                    value,
+                    "docker",
+                    file,
+                    line,
+                    column,
+                    depth=node.depth,
+                    context=image.context,
+                )
+                out.edges.append(self._image_edge(base, strip_docker(value), node.depth + 1))
         if runs_image is not None and not runs_image.startswith("docker://"):
             # a Dockerfile next to action.yml: its FROM lines name the images that run
             directory = str(PurePosixPath(file).parent)

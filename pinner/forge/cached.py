@@ -536,6 +536,8 @@ def repo_info_to_json(info: RepoInfo) -> dict[str, Any]:
         "default_branch": info.default_branch,
         "html_url": info.html_url,
         "archived": info.archived,
+        "repo_id": info.repo_id,
+        "owner_id": info.owner_id,
         "extra": info.extra,
     }
 
@@ -549,6 +551,8 @@ def repo_info_from_json(obj: dict[str, Any]) -> RepoInfo:
         default_branch=_str(obj["default_branch"]),
         html_url=_str(obj["html_url"]),
         archived=_bool(obj["archived"]),
+        repo_id=_opt_id(obj.get("repo_id")),
+        owner_id=_opt_id(obj.get("owner_id")),
         extra=extra,
     )
 
@@ -614,3 +618,8 @@ def _bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"expected a boolean, got {type(value).__name__}")
     return value
+
+
+def _opt_id(value: object) -> int | None:
+    """A database id, or None (entries stored before ids were kept have none)."""
+    return None if value is None else _int(value)

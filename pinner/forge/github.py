@@ -43,6 +43,7 @@ from pinner.forge.graphql import (
     list_refs_many,
     lookup_objects_many,
 )
+from pinner.forge.graphql_repos import get_repos_many
 from pinner.forge.http import RequestKind, RequestStats, TooLargeError, Transport
 from pinner.forge.rest import (
     DEFAULT_REST_TTL,
@@ -101,6 +102,9 @@ class GitHubForge:
         )
         self._objects_batch: Batcher[tuple[str, str], ObjectAnswer | None] = Batcher(
             lambda keys: lookup_objects_many(self.graphql, keys), max_size=OBJECTS_PER_QUERY
+        )
+        self._repos_batch: Batcher[str, RepoInfo | None] = Batcher(
+            lambda repos: get_repos_many(self.graphql, repos), max_size=REPOS_PER_QUERY
         )
         self._compares_batch: Batcher[CompareKey, object] = Batcher(
             lambda keys: compare_many(self.graphql, keys), max_size=COMPARES_PER_QUERY
@@ -270,4 +274,12 @@ class GitHubForge:
         return await self.rest.list_releases(repo)
 
     async def get_repo(self, repo: str) -> RepoInfo:
+        """Repository metadata, ids included: batched over GraphQL (one query for many
+        repositories, what ``pinner lock`` asks for every repository of the graph), REST for
+        whatever GraphQL cannot answer."""
+        owner, name = split_repo(repo)
+        if self.graphql.usable:
+            info = await self._repos_batch.get(f"{owner}/{name}")
+            if info is not None:
+                return info
         return await self.rest.get_repo(repo)

@@ -72,6 +72,7 @@ class RequestKind(enum.Enum):
     GIT = "git"
     RAW = "raw"
     DOWNLOAD = "download"
+    REGISTRY = "registry"  # container registries (pinner.registry): never the GitHub token
 
 
 class _Retryable(Exception):
@@ -251,6 +252,20 @@ class BufferSink:
 
 
 @dataclass(frozen=True, slots=True)
+class HostCredential:
+    """An ``Authorization`` header value bound to the one ``host[:port]`` it belongs to.
+
+    Why bound: a registry's bearer token or a user's registry password must reach that
+    registry (or the token realm it names) and nothing else, not even across a redirect to a
+    CDN. The transport attaches it only when the request's host is ``host``
+    (:func:`host_key` form), on every hop.
+    """
+
+    host: str
+    header: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RequestSpec:
     """Everything that defines one logical request (and its single-flight identity)."""
 
@@ -261,6 +276,7 @@ class RequestSpec:
     content: bytes | None = None
     send_token: bool = True  # False: never authenticate, whatever the host
     max_bytes: int = DEFAULT_MAX_BODY
+    credential: HostCredential | None = None  # instead of the token: only to its own host
     # human description for error messages, e.g. "list refs of o/r"; not part of the identity
     what: str = field(default="", compare=False)
 
@@ -416,11 +432,14 @@ class Transport:
         send_token: bool = True,
         max_bytes: int = DEFAULT_MAX_BODY,
         what: str = "",
+        credential: HostCredential | None = None,
     ) -> Response:
         """Send one logical request (retries, redirects, rate limits handled) and read it.
 
         Returns any final status (2xx, 304, 4xx): interpreting it is the caller's business.
         Raises RemoteError (incl. RateLimitError, TooLargeError), OfflineMiss in offline mode.
+        ``credential`` authenticates instead of the token, only to its own host; registry
+        requests never carry the GitHub token.
         """
         spec = RequestSpec(
             method=method.upper(),
@@ -428,9 +447,10 @@ class Transport:
             kind=kind,
             headers=tuple(sorted((k.lower(), v) for k, v in (headers or {}).items())),
             content=content,
-            send_token=send_token and kind is not RequestKind.DOWNLOAD,
+            send_token=send_token and kind not in _NO_TOKEN_KINDS and credential is None,
             max_bytes=max_bytes,
             what=what or f"{method.upper()} {safe_url(url)}",
+            credential=credential,
         )
         existing = self._inflight.get(spec)
         if existing is not None:
@@ -484,7 +504,7 @@ class Transport:
             except _Retryable as exc:
                 reason, retry_after = exc.reason, exc.retry_after
             else:
-                limited = self._rate_limit_wait(response)
+                limited = self._rate_limit_wait(response, spec.kind)
                 if limited is not None:
                     wait, message = limited
                     if wait <= self.rate_limit_max_wait and rate_waits < self.max_rate_limit_waits:
@@ -522,9 +542,12 @@ class Transport:
                 )
             # credentials only ever come from _auth_header, never from a caller's headers
             headers = {k: v for k, v in spec.headers if k not in ("authorization", "cookie")}
-            if (
+            if spec.credential is not None:
+                if host_key(url) == spec.credential.host:
+                    headers["authorization"] = spec.credential.header
+            elif (
                 spec.send_token
-                and spec.kind is not RequestKind.DOWNLOAD
+                and spec.kind not in _NO_TOKEN_KINDS
                 and host_key(url) == origin
                 and self.may_send_token(url)
             ):
@@ -540,9 +563,14 @@ class Transport:
                 if _unknown_host(exc):
                     # DNS says the name does not exist: retrying for a minute will not change
                     # that (no network, or a typo in --server-url), so say it at once.
+                    wrong = (
+                        "image name"
+                        if spec.kind is RequestKind.REGISTRY
+                        else "--server-url/--api-url"
+                    )
                     raise RemoteError(
                         f"cannot resolve host {httpx.URL(url).host}: no network, or a wrong "
-                        "--server-url/--api-url?"
+                        f"{wrong}?"
                     ) from None
                 raise _Retryable(self._describe(exc)) from None
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -621,6 +649,7 @@ class Transport:
         declared = raw.headers.get("content-length")
         if (
             ok
+            and spec.method != "HEAD"  # a HEAD's Content-Length is the GET's; no body follows
             and declared is not None
             and declared.isdigit()
             and raw.num_bytes_downloaded < int(declared)
@@ -634,31 +663,50 @@ class Transport:
         name = type(exc).__name__
         return f"{name}: {detail}" if detail else name
 
-    def _rate_limit_wait(self, response: Response) -> tuple[float, str] | None:
-        """(seconds to wait, message if we won't) when ``response`` is a rate-limit answer."""
+    def _rate_limit_wait(
+        self, response: Response, kind: RequestKind = RequestKind.REST
+    ) -> tuple[float, str] | None:
+        """(seconds to wait, message if we won't) when ``response`` is a rate-limit answer.
+
+        GitHub says it with ``x-ratelimit-*`` (reset as an epoch); registries with the IETF
+        ``RateLimit-*`` fields (Docker Hub: ``ratelimit-remaining: 0;w=21600``, a reset in
+        seconds when given, else at most the window ``w``).
+        """
         if response.status not in (403, 429) and not _graphql_rate_limited(response):
             return None
         headers = response.headers
         now = self._wall()
+        registry = kind is RequestKind.REGISTRY
         remaining = headers.get("x-ratelimit-remaining")
+        if remaining is None and registry:
+            remaining = headers.get("ratelimit-remaining")
         retry_after = _parse_retry_after(headers.get("retry-after"), now)
-        secondary = b"secondary rate limit" in response.body.lower()
-        primary = remaining is not None and remaining.strip() == "0"
+        secondary = not registry and b"secondary rate limit" in response.body.lower()
+        primary = remaining is not None and remaining.split(";")[0].strip() == "0"
+        if registry and response.status == 429:
+            primary = True  # a registry's 429 is its rate limit, with or without headers
         if not (primary or secondary or retry_after is not None):
             return None
+        by = ""
         if retry_after is not None:
             wait = retry_after
         elif primary and (reset := headers.get("x-ratelimit-reset", "").strip()).isdigit():
             wait = max(0.0, int(reset) - now) + 1.0  # reset is whole seconds; round up
+        elif registry and (reset := _ietf_seconds(headers.get("ratelimit-reset"))) is not None:
+            wait = reset + 1.0
+        elif registry and (window := _ietf_window(headers)) is not None:
+            wait, by = window, "by "  # the window's length bounds when the oldest pull ages out
         else:
             wait = 60.0  # GitHub: "wait at least one minute" for secondary limits
-        kind = "secondary rate limit" if secondary else "rate limit"
+        what = "secondary rate limit" if secondary else "rate limit"
         host = host_key(response.request_url)
         message = (
-            f"GitHub {kind} exceeded on {host}: resets at {_local_time(now + wait)} "
-            f"({_format_wait(wait)})"
+            f"{'registry' if registry else 'GitHub'} {what} exceeded on {host}: resets "
+            f"{by or 'at '}{_local_time(now + wait)} ({_format_wait(wait)})"
         )
-        if not self.authenticated:
+        if registry:
+            message += "; registry credentials (--registry-auth) usually raise the limit"
+        elif not self.authenticated:
             message += "; set a token (GITHUB_TOKEN, GH_TOKEN or --token) to raise the limit"
         return wait, message
 
@@ -708,6 +756,27 @@ _DEFINITIVE_DNS_ERRORS = frozenset(
 )
 
 
+_NO_TOKEN_KINDS = frozenset({RequestKind.DOWNLOAD, RequestKind.REGISTRY})
+"""Channels the GitHub token never goes to, whatever the host."""
+
+
+def _ietf_seconds(value: str | None) -> float | None:
+    """Seconds from an IETF ``RateLimit-Reset`` field (``60`` or ``60;...``), else None."""
+    if not value:
+        return None
+    head = value.split(";")[0].split(",")[0].strip()
+    return float(head) if head.isdigit() else None
+
+
+def _ietf_window(headers: httpx.Headers) -> float | None:
+    """The window ``w=SECONDS`` of ``RateLimit-Limit``/``-Remaining`` (Docker Hub), else None."""
+    for name in ("ratelimit-remaining", "ratelimit-limit"):
+        match = re.search(r"\bw=(\d+)", headers.get(name, ""))
+        if match:
+            return float(match.group(1))
+    return None
+
+
 def _graphql_rate_limited(response: Response) -> bool:
     """GitHub's GraphQL says "primary rate limit exhausted" with HTTP 200: an error of type
     ``RATE_LIMITED`` in the body and ``x-ratelimit-remaining: 0``."""
@@ -726,6 +795,7 @@ __all__ = [
     "MAX_REDIRECTS",
     "BodySink",
     "BufferSink",
+    "HostCredential",
     "RequestKind",
     "RequestSpec",
     "RequestStats",

@@ -130,6 +130,12 @@ class JsonShape:
             raise self._bad(key, "an integer")
         return value
 
+    def opt_int(self, key: str) -> int | None:
+        value = self.obj.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise self._bad(key, "an integer")
+        return value
+
     def bool(self, key: str, default: bool | None = None) -> bool:
         value = self.obj.get(key, default)
         if not isinstance(value, bool):
@@ -239,6 +245,8 @@ def parse_repo(obj: Any) -> RepoInfo:
         default_branch=shape.str("default_branch"),
         html_url=shape.str("html_url"),
         archived=shape.bool("archived", False),
+        repo_id=shape.opt_int("id"),
+        owner_id=owner.opt_int("id") if (owner := shape.opt_sub("owner")) else None,
         extra=extra,
     )
 

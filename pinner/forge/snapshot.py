@@ -68,6 +68,15 @@ _RELEASE_TAG_RE = re.compile(
 )
 
 
+def stable_id(*parts: str) -> int:
+    """A positive 31-bit number derived from ``parts``: the id a snapshot without ``meta.json``
+    gives a repository, owner, release or asset (the same on every run and in every reader)."""
+    import hashlib
+
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
 def parse_date(value: str | None) -> datetime | None:
     """ISO-8601 (``...Z`` or with offset) to an aware UTC datetime; None stays None."""
     if not value:
@@ -339,6 +348,28 @@ class RepoSnapshot:
             raise InputError(f"unreadable snapshot file: {exc}", path=str(path)) from exc
         return data if isinstance(data, dict) else {}
 
+    @property
+    def full_name(self) -> str:
+        """The repository's current ``owner/name``: ``meta.json`` ``full_name`` after a rename
+        (the snapshot directory keeps the old one, which still answers), else the directory's."""
+        name = self.meta.get("full_name")
+        return name if isinstance(name, str) and name.count("/") == 1 else self.name
+
+    @property
+    def repo_id(self) -> int:
+        """GitHub's ``id`` of the repository: ``meta.json`` ``repo_id``, else derived from the
+        current name (stable across runs; a test re-creates a repository by giving a new one)."""
+        given = self.meta.get("repo_id")
+        return int(given) if given else stable_id("repo", self.full_name.lower())
+
+    @property
+    def owner_id(self) -> int:
+        """GitHub's ``owner.id``: ``meta.json`` ``owner_id``, else derived from the owner's
+        login (the same number for every repository of one owner, as on GitHub)."""
+        given = self.meta.get("owner_id")
+        owner = self.full_name.split("/", 1)[0]
+        return int(given) if given else stable_id("user", owner.lower())
+
     @staticmethod
     def _root_commit(records: dict[str, CommitRecord]) -> str | None:
         roots = [r for r in records.values() if not r.parents]
@@ -574,14 +605,33 @@ class SnapshotData:
                     else:
                         grouped[key] = (name, [repo])
         self._repos = {k: RepoSnapshot(name, tuple(paths)) for k, (name, paths) in grouped.items()}
+        self._renamed: dict[str, RepoSnapshot] | None = None  # current name -> old directory
 
     def repo_names(self) -> list[str]:
         """Every repository, in its directory spelling, sorted case-insensitively."""
         return sorted((r.name for r in self._repos.values()), key=str.lower)
 
     def find(self, repo: str) -> RepoSnapshot | None:
-        """The repository ``owner/name`` (any letter case), or None."""
-        return self._repos.get(repo.strip("/").lower())
+        """The repository ``owner/name`` (any letter case), or None.
+
+        A repository renamed since (``meta.json`` ``full_name``) answers to both names, as on
+        GitHub: its directory keeps the old one, and the new one is looked up on a miss.
+        """
+        key = repo.strip("/").lower()
+        found = self._repos.get(key)
+        if found is not None:
+            return found
+        if self._renamed is None:  # built on the first miss only: most runs never miss
+            self._renamed = {
+                snap.full_name.lower(): snap
+                for snap in self._repos.values()
+                if snap.full_name.lower() != snap.name.lower()
+            }
+        return self._renamed.get(key)
+
+    def by_id(self, repo_id: int) -> RepoSnapshot | None:
+        """The repository whose ``repo_id`` is this (``GET /repositories/{id}``), or None."""
+        return next((s for s in self._repos.values() if s.repo_id == repo_id), None)
 
     def repo(self, repo: str) -> RepoSnapshot:
         """Like :meth:`find` but raises NotFoundError."""
@@ -706,8 +756,12 @@ class SnapshotForge:
     async def get_repo(self, repo: str) -> RepoInfo:
         snap = self.data.repo(repo)
         html_base = self.forge_url or "https://github.com"
+        meta = snap.meta
         return RepoInfo(
-            full_name=snap.name,
+            full_name=snap.full_name,
             default_branch=snap.default_branch,
-            html_url=f"{html_base}/{snap.name}",
+            html_url=f"{html_base}/{snap.full_name}",
+            archived=bool(meta.get("archived", False)),
+            repo_id=snap.repo_id,
+            owner_id=snap.owner_id,
         )

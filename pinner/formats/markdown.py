@@ -50,6 +50,9 @@ def _date(value: datetime | None) -> str:
 
 
 def _point(point: VersionPoint) -> str:
+    if point.digest is not None or (point.sha is None and "@sha" in point.ref):
+        digest = f" ({_code(point.digest[:19])})" if point.digest else ""
+        return f"{_code(point.version or point.ref)}{digest}"  # an image: its tag and digest
     sha = f" ({_code(point.sha[:7])})" if point.sha else ""
     if point.version and point.ref not in (point.version, point.sha):
         return f"{_code(point.ref)} → {_code(point.version)}{sha}"
@@ -103,7 +106,7 @@ def _held_row(summary: HeldSummary) -> str:
     held = summary.held
     current = "<br>".join(_point(old) for old in summary.olds)
     version = _link(_code(held.candidate.version or held.candidate.ref), held.release_url)
-    released = "released"
+    released = {"created": "built", "first-seen": "first seen"}.get(held.date_source, "released")
     if held.branch is not None:
         current = "<br>".join(_branch_point(held.branch, old) for old in summary.olds)
         version = f"new tip {_branch_point(held.branch, held.candidate)}"
@@ -141,9 +144,14 @@ def _summary(group: Group) -> str:
     if "branch" in by_kind:
         n = len(by_kind["branch"])
         parts.append(f"moves {_count(n, 'branch pin', 'branch pins')} to their branch's new tip")
+    if "image" in by_kind:
+        n = len(by_kind["image"])
+        parts.append(f"moves {_count(n, 'container image', 'container images')} to new digests")
     said = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
     if any(c.mutable for c in group.changes):
         tail = "; `--keep-style` tags stay mutable."
+    elif set(by_kind) == {"image"}:
+        tail = "; every image is pinned by digest, its tag kept for people."
     else:
         tail = "; every use is pinned to a full commit SHA with its version in a comment."
     return f"This change set {said}{tail}"

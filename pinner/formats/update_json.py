@@ -44,7 +44,10 @@ def _date(value: datetime | None) -> str | None:
 
 
 def _point(point: VersionPoint) -> dict[str, Any]:
-    return {"ref": point.ref, "version": point.version, "sha": point.sha}
+    record = {"ref": point.ref, "version": point.version, "sha": point.sha}
+    if point.digest is not None:  # a container image: a digest instead of a commit
+        record["digest"] = point.digest
+    return record
 
 
 def _files(locations: Sequence[Location]) -> list[dict[str, Any]]:

@@ -61,6 +61,8 @@ def action_line(action: str, changes: Sequence[Change]) -> str:
     olds = _unique([_old_label(c) for c in changes])
     news = _unique([_label(c.new.version, c.new.ref) for c in changes])
     kinds = {c.kind for c in changes}
+    if kinds == {"image"}:
+        return image_line(name, changes)
     if kinds == {"branch"}:  # follow actions-rs/toolchain branch stable to fa04a14
         branches = _unique([_one_line(c.branch or "") for c in changes])
         tips = _unique([_one_line(c.new.ref[:7]) for c in changes])
@@ -75,6 +77,18 @@ def action_line(action: str, changes: Sequence[Change]) -> str:
     return f"pin {name} {', '.join(refs)} to {', '.join(news)}"
 
 
+def image_line(name: str, changes: Sequence[Change]) -> str:
+    """``bump python from 3.12 to 3.13``, or for a rebuilt tag ``update python 3.12 to
+    sha256:1a2b3c4d5e6f``, or ``pin python 3.12 to sha256:...``."""
+    olds = _unique([_one_line(c.old.version or c.old.ref) for c in changes])
+    news = _unique([_one_line(c.new.version or c.new.ref) for c in changes])
+    if olds != news:
+        return f"bump {name} from {', '.join(olds)} to {', '.join(news)}"
+    digests = ", ".join(dict.fromkeys(_one_line((c.new.digest or "")[:19]) for c in changes))
+    verb = "pin" if all(c.old.digest is None for c in changes) else "update"
+    return f"{verb} {name} {', '.join(news)} to {digests}"
+
+
 def pr_title(group: Group) -> str:
     """One line: the single action's move, or a count."""
     actions = _per_action(group.changes)
@@ -82,12 +96,15 @@ def pr_title(group: Group) -> str:
         action, changes = actions[0]
         return f"{SUBJECT_PREFIX}: {action_line(action, changes)}"
     verbs = {c.kind for c in group.changes}
+    if verbs == {"image"}:
+        return f"{SUBJECT_PREFIX}: update {len(actions)} container images"
     verb = (
         "update"
-        if verbs & {"update", "branch"}
+        if verbs & {"update", "branch", "image"}
         else ("pin" if "pin" in verbs else "fix comments of")
     )
-    return f"{SUBJECT_PREFIX}: {verb} {len(actions)} GitHub Actions"
+    what = "GitHub Actions and container images" if "image" in verbs else "GitHub Actions"
+    return f"{SUBJECT_PREFIX}: {verb} {len(actions)} {what}"
 
 
 def commit_message(group: Group) -> str:

@@ -38,6 +38,8 @@ class UnpinnedRef(Rule):
             return  # $/path: the caller's own commit, as immutable as the caller's pin
         if SHA_RE.match(action.ref):
             return
+        if context.lock is not None and context.lock.covers(edge):
+            return  # actions.lock pins it: the runner runs the locked commit
         res = edge.resolution
         what = res.kind if res is not None and res.kind in ("tag", "branch") else "ref"
         yield self.hit(f"{value.raw} is pinned to {what} {action.ref!r}, not to a commit SHA")

@@ -4,6 +4,8 @@ A reference that does not resolve fails the job at run time, and worse, it is a 
 can claim: a deleted or renamed repository (``repojacking``), a ref that may be created later by
 whoever controls the repository, a ``./path`` inside a remote action that the workspace of each
 caller decides. The walk stops there, so everything below is unaudited; this rule says so.
+An image whose repository or tag the registry does not have (or refuses to show) is the same
+kind of hole.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pinner.models import UsesKind
-from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
 
 
 @register
@@ -31,6 +33,10 @@ class Unresolvable(Rule):
             return  # expression-ref says it
         if edge.error is not None:
             yield self.hit(edge.error)
+            return
+        facts = image_facts(edge, context)
+        if facts is not None and facts.error is not None:
+            yield self.hit(f"image {edge.image}: {facts.error}")
             return
         if edge.child is not None and not edge.depth_exceeded:
             node = context.graph.nodes.get(edge.child)

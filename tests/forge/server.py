@@ -42,6 +42,7 @@ from pinner.forge.snapshot import (
     RepoSnapshot,
     SnapshotData,
     format_date,
+    stable_id,
 )
 from pinner.models import SHA_RE
 from tests.forge import gitproto
@@ -139,9 +140,7 @@ class _NotFound(Exception):
         self.response = response
 
 
-def _stable_id(*parts: str) -> int:
-    digest = hashlib.sha256("\0".join(parts).encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+_stable_id = stable_id  # ids a snapshot does not give: derived as pinner's --snapshot does
 
 
 def node_id(prefix: str, *parts: str) -> str:
@@ -705,7 +704,7 @@ class _Context:
         """Which channel a path belongs to: rest, graphql, git, raw, download or other."""
         if path in GRAPHQL_PATHS:
             return "graphql"
-        if path.startswith(("/api/v3", "/repos/", "/rate_limit")):
+        if path.startswith(("/api/v3", "/repos/", "/repositories/", "/rate_limit")):
             return "rest"
         if path.startswith("/raw/"):
             return "raw"
@@ -793,11 +792,16 @@ class _Context:
         if path.rstrip("/") == "/rate_limit":
             return self.rate_limit()
         parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "repositories" and parts[1].isdigit():
+            snap = self.emu.data.by_id(int(parts[1]))
+            if snap is None:
+                raise self.not_found("GET /repos/{owner}/{repo}")
+            return self.repository(snap, snap.full_name)
         if len(parts) < 3 or parts[0] != "repos":
             raise self.not_found()
         owner, name, rest = parts[1], parts[2], parts[3:]
         if not rest:
-            return self.repository(self.repo(owner, name))
+            return self.repository(self.repo(owner, name), f"{owner}/{name}")
         head, tail = rest[0], rest[1:]
         joined = "/".join(tail)
         prefix = "GET /repos/{owner}/{repo}"
@@ -887,20 +891,28 @@ class _Context:
             "site_admin": False,
         }
 
-    def repository(self, snap: RepoSnapshot) -> Response:
+    def repository(self, snap: RepoSnapshot, requested: str) -> Response:
         """``GET /repos/{o}/{r}``: the full-repository body GitHub's schema requires.
 
         Ids, ``archived`` and a renamed ``full_name`` come from the snapshot's ``meta.json``
-        when it has one; otherwise ids are stable numbers derived from the name.
+        when it has one; otherwise ids are stable numbers derived from the name. Asked for by
+        a name it no longer has (``requested``: renamed or transferred), GitHub answers
+        ``301 Moved Permanently`` to ``/repositories/{id}``, and so does the emulator.
         """
         meta = snap.meta
-        full_name = meta.get("full_name") or snap.name
+        full_name = snap.full_name
+        endpoint = "GET /repos/{owner}/{repo}"
+        if requested.lower() != full_name.lower():
+            location = f"{self.api}/repositories/{snap.repo_id}"
+            moved = {"message": "Moved Permanently", "url": location, "documentation_url": DOCS}
+            response = self.json(301, moved, endpoint, etag=False)
+            response.headers.append(("Location", location))
+            return response
         owner, name = full_name.split("/", 1)
         api = f"{self.api}/repos/{full_name}"
         web = f"{self.base}/{full_name}"
         owner_json = self.user(owner)
-        if "owner_id" in meta:
-            owner_json["id"] = int(meta["owner_id"])
+        owner_json["id"] = snap.owner_id
         templates = {
             "archive_url": "{archive_format}{/ref}",
             "assignees_url": "assignees{/user}",
@@ -941,7 +953,7 @@ class _Context:
         }
         host = self.base.split("://", 1)[-1]
         body: dict[str, Any] = {
-            "id": int(meta.get("repo_id") or _stable_id("repo", full_name.lower())),
+            "id": snap.repo_id,
             "node_id": node_id("R", full_name.lower()),
             "name": name,
             "full_name": full_name,
@@ -983,7 +995,7 @@ class _Context:
             "updated_at": EPOCH,
             "pushed_at": EPOCH,
         }
-        return self.json(200, body, "GET /repos/{owner}/{repo}")
+        return self.json(200, body, endpoint)
 
     def commit_url(self, snap: RepoSnapshot, sha: str) -> str:
         return f"{self.api}/repos/{snap.name}/commits/{sha}"

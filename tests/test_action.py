@@ -95,6 +95,17 @@ def act(
     return run
 
 
+def fix(workspace: Path, command: str, emu_url: str) -> None:
+    """What the developer does after a failed check: run ``pinner pin`` or ``pinner lock``."""
+    proc = subprocess.run(
+        [str(BIN / "pinner"), command, "--server-url", emu_url, "--no-cache", str(workspace)],
+        capture_output=True,
+        text=True,
+        env={**runner_environment(), "PINNER_NO_GH": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
 def exit_code(run: ActionRun) -> int:
     return int(run.outputs["run"]["exit-code"])
 
@@ -166,13 +177,7 @@ def test_pin_check_fails_unpinned_and_passes_pinned(
     assert exit_code(run) == 1
     assert run.failed == "Fail on pinner's exit code"
     assert {p: p.read_bytes() for p in workspace.rglob("*.yml")} == before, "--check wrote"
-    pinned = subprocess.run(
-        [str(BIN / "pinner"), "pin", "--server-url", emu.url, "--no-cache", str(workspace)],
-        capture_output=True,
-        text=True,
-        env={**runner_environment(), "PINNER_NO_GH": "1"},
-    )
-    assert pinned.returncode == 0, pinned.stderr
+    fix(workspace, "pin", emu.url)
     run = act(installed, workspace, tmp_path, emu.url, command="pin-check", format="json")
     assert exit_code(run) == 0, run.stdout + run.stderr
     assert run.failed is None
@@ -211,13 +216,7 @@ def test_lock_check_fails_without_a_current_lockfile_and_passes_with_one(
     assert exit_code(run) == 1, run.stdout + run.stderr
     assert run.failed == "Fail on pinner's exit code"
     assert not lockfile.exists(), "--check wrote"
-    locked = subprocess.run(
-        [str(BIN / "pinner"), "lock", "--server-url", emu.url, "--no-cache", str(workspace)],
-        capture_output=True,
-        text=True,
-        env={**runner_environment(), "PINNER_NO_GH": "1"},
-    )
-    assert locked.returncode == 0, locked.stderr
+    fix(workspace, "lock", emu.url)
     assert lockfile.is_file()
     run = act(installed, workspace, tmp_path, emu.url, command="lock-check", format="json")
     assert exit_code(run) == 0, run.stdout + run.stderr

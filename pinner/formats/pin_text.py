@@ -42,11 +42,14 @@ def change_line(
     if change.new_comment is not None:
         new = f"{new} # {change.new_comment}"
     reason = _REASONS.get(change.reason, change.reason)
-    where = for_terminal(
-        f"{labels.get(change.site.path, '')}{change.relpath}:{change.line}:", single_line=True
-    )
-    what = for_terminal(f"{change.old_value} -> {new}", single_line=True)
-    return f"{where} {what} {paint(f'({reason})', 'ok', color)}"
+    where = f"{labels.get(change.site.path, '')}{change.relpath}:{change.line}:"
+    return _change(where, f"{change.old_value} -> {new}", f"({reason})", color)
+
+
+def _change(where: str, what: str, why: str, color: bool) -> str:
+    """``where what (why)``, the text sanitised and the reason painted as done."""
+    text = for_terminal(f"{where} {what}", single_line=True)
+    return f"{text} {paint(for_terminal(why, single_line=True), 'ok', color)}"
 
 
 def image_line(
@@ -55,11 +58,8 @@ def image_line(
     """``file:line: docker://alpine:3.19 -> docker://alpine:3.19@sha256:... (image pinned)``."""
     what = "multi-platform index" if change.index else "image"
     in_matrix = " in the matrix" if change.target.context == "matrix" else ""
-    where = for_terminal(
-        f"{labels.get(change.target.path, '')}{change.relpath}:{change.line}:", single_line=True
-    )
-    old_new = for_terminal(f"{change.old} -> {change.new}", single_line=True)
-    return f"{where} {old_new} {paint(f'({what} pinned{in_matrix})', 'ok', color)}"
+    where = f"{labels.get(change.target.path, '')}{change.relpath}:{change.line}:"
+    return _change(where, f"{change.old} -> {change.new}", f"({what} pinned{in_matrix})", color)
 
 
 def issue_line(

@@ -206,17 +206,17 @@ def test_write_phase_failure_changes_nothing(
     files = [tmp_path / f"{n}.yml" for n in "abc"]
     for f in files:
         f.write_bytes(b"orig")
-    real_temp = rewrite._temp_beside
-    made: list[Path] = []
+    real_temp = rewrite._new_temp
+    made: list[str] = []
 
-    def failing_temp(path: Path, suffix: str) -> tuple[int, Path]:
-        if path.name == "c.yml" and suffix == ".pinner-tmp":
+    def failing_temp(directory: int, name: str, suffix: str) -> tuple[str, int]:
+        if name == "c.yml" and suffix == ".pinner-tmp":
             raise OSError(28, "No space left on device")
-        fd, temp = real_temp(path, suffix)
+        temp, fd = real_temp(directory, name, suffix)
         made.append(temp)
-        return fd, temp
+        return temp, fd
 
-    monkeypatch.setattr(rewrite, "_temp_beside", failing_temp)
+    monkeypatch.setattr(rewrite, "_new_temp", failing_temp)
     with pytest.raises(InputError, match=r"c\.yml: cannot write: No space left"):
         write_all({f: b"new" for f in files})
     assert len(made) == 2  # the temps of a and b (their backups are hard links)
@@ -304,12 +304,12 @@ def test_rename_phase_failure_rolls_back(tmp_path: Path, monkeypatch: pytest.Mon
     real_replace = os.replace
     calls = {"n": 0}
 
-    def flaky_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    def flaky_replace(src: str, dst: str, **dir_fds: int) -> None:
         if str(src).endswith(".pinner-tmp"):
             calls["n"] += 1
             if calls["n"] == 3:
                 raise OSError(28, "No space left on device")
-        real_replace(src, dst)
+        real_replace(src, dst, **dir_fds)
 
     monkeypatch.setattr(rewrite.os, "replace", flaky_replace)
     with pytest.raises(InputError, match="no file was changed"):
@@ -326,8 +326,8 @@ def test_sigint_deferred_until_renames_done(
         f.write_bytes(b"old")
     real_replace = os.replace
 
-    def interrupted_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        real_replace(src, dst)
+    def interrupted_replace(src: str, dst: str, **dir_fds: int) -> None:
+        real_replace(src, dst, **dir_fds)
         if str(dst).endswith("a.yml"):
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between the two renames
 

@@ -66,6 +66,7 @@ def list_rules() -> str:
 
 
 Include = common.include_option("follow")
+Output = common.output_option("the report")
 Exclude = common.exclude_option("follow")
 
 
@@ -112,17 +113,7 @@ def audit(
     max_file_nodes: MaxFileNodes = LIMITS.file_nodes,
     max_edges: MaxEdges = LIMITS.edges,
     max_nodes: MaxNodes = LIMITS.nodes,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the report to FILE instead of stdout.",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    output: Output = None,
     config_file: Annotated[
         Path | None,
         typer.Option(
@@ -173,6 +164,7 @@ def audit(
         for rule in ignore or ():
             if rule not in known:
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
+        common.check_output_files({"--output": output})  # before the walk, not after it
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
         if registry_auth is not None and no_images:
@@ -223,7 +215,9 @@ def audit(
             result, output_format, color=paint, tree=tree, server_url=settings.urls.server
         )
         if output is not None:
-            output.write_text(text, encoding="utf-8")
+            from pinner.core.rewrite import write_all
+
+            write_all({output: text.encode("utf-8")})  # whole or not at all, even on Ctrl-C
         else:
             typer.echo(text, nl=False, color=paint)  # click strips ANSI off-tty unless told
         return EXIT_FINDINGS if result.failing else EXIT_OK

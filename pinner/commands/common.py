@@ -13,7 +13,7 @@ import inspect
 import re
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -256,6 +256,21 @@ def exclude_option(verb: str) -> Any:
     ]
 
 
+def output_option(what: str) -> Any:
+    """``--output FILE`` / ``-o FILE``: ``what`` goes to FILE instead of stdout."""
+    return Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help=f"Write {what} to FILE instead of stdout.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ]
+
+
 def skip_unreadable_option(verb: str) -> Any:
     """``--skip-unreadable`` for a command that writes (see :func:`read_user_files`)."""
     return Annotated[
@@ -309,6 +324,39 @@ def compile_patterns(values: Iterable[str] | None, flag: str) -> tuple[re.Patter
     return tuple(out)
 
 
+def check_output_files(files: Mapping[str, Path | None]) -> None:
+    """Refuse, before any work is done, an output file that could not be written.
+
+    ``files`` maps each flag to the path it names (None: not given). A missing or unwritable
+    directory, a path that is a directory, or two flags naming one file is a usage error
+    (exit 2) naming the flag: found at the end of a run, it would come after the workflows
+    were already rewritten, or after every download was made for nothing.
+    """
+    import os
+    import stat
+
+    seen: dict[Path, str] = {}
+    for flag, path in files.items():
+        if path is None:
+            continue
+        try:
+            mode: int | None = os.stat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            continue  # a device or a pipe (/dev/stdout): written into, as is
+        real = Path(os.path.realpath(path))  # a symlink is written through, like the shell's >
+        if real.is_dir():
+            raise UsageError(f"{flag} {path}: is a directory, not a file")
+        if not real.parent.is_dir():
+            raise UsageError(f"{flag} {path}: no such directory: {real.parent}")
+        if not os.access(real.parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {path}: directory {real.parent} is not writable")
+        if real in seen:
+            raise UsageError(f"{flag} and {seen[real]} name the same file: {path}")
+        seen[real] = flag
+
+
 def use_color(choice: str, stream=sys.stdout) -> bool:
     """``--color`` validated, then the one policy of :mod:`pinner.formats.style`."""
     from pinner.formats.style import color_enabled
@@ -323,17 +371,26 @@ def raise_usage(message: str) -> None:
 
 
 def run(func: Callable[[], Awaitable[T] | T]) -> T:
-    """Run a command body; turn every error a user can cause into one line and an exit code."""
-    try:
-        result = func()
-        if inspect.iscoroutine(result):
-            import asyncio
+    """Run a command body; turn every error a user can cause into one line and an exit code.
 
-            result = asyncio.run(result)
-        return result  # type: ignore[return-value]
+    Ctrl-C, SIGTERM and SIGHUP stop the body the same way (:mod:`pinner.interrupts`): exit
+    130 with one line that says whether files were written.
+    """
+    from pinner import interrupts
+
+    try:
+        with interrupts.handled():
+            try:
+                result = func()
+                if inspect.iscoroutine(result):
+                    result = interrupts.run(result)
+                return result  # type: ignore[return-value]
+            except KeyboardInterrupt:
+                message = interrupts.message()  # before handled() starts the next run afresh
+                raise interrupts.Stopped(message) from None
     except PinnerError as exc:
         _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt as exc:  # rewrite.write_all says when the files were written
+    except KeyboardInterrupt as exc:
         # A connection being opened at the moment of Ctrl-C leaves a coroutine of the HTTP
         # stack's never started; Python would report it at exit, after our one line.
         warnings.filterwarnings("ignore", r"coroutine .* was never awaited", RuntimeWarning)
@@ -400,10 +457,13 @@ def open_reader(files: Sequence[DiscoveredFile]) -> FileReader:
     :func:`read_user_files_streaming` later: the worker reads while the command imports the
     rest of its core and opens the forge.
     """
+    from pinner import interrupts
     from pinner.sources import read_source
     from pinner.sources.parallel import FileReader
 
-    return FileReader(files, read_source)
+    reader = FileReader(files, read_source)
+    interrupts.close_at_end(reader)  # even when a signal lands before its owner's finally
+    return reader
 
 
 async def read_user_files_streaming(

@@ -243,7 +243,7 @@ async def _pin_files(
         changed_paths,
         may_pin,
     )
-    from pinner.core.rewrite import Edit, apply_edits, write_all
+    from pinner.core.rewrite import Edit, apply_edits, original_bytes, write_all
     from pinner.forge.factory import open_forge
     from pinner.sources.hints import hints_for
 
@@ -307,7 +307,7 @@ async def _pin_files(
         edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
         edits += [Edit(site, value) for site, value in image_edits.get(path, ())]
         data = apply_edits(source, edits)
-        if data == _original_bytes(source):
+        if data == original_bytes(source):
             no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)
         else:
             new_bytes[path] = data
@@ -326,7 +326,9 @@ async def _pin_files(
     remote_failed = bool(plan.remote_failures)
     written = False
     if options.mode == "write" and new_bytes and (not remote_failed or options.partial):
-        write_all(new_bytes)
+        # every file must still hold what was read: an edit made meanwhile is never lost
+        read = {**by_path, **{d.path: d for d in dockerfiles}}
+        write_all(new_bytes, expected={p: original_bytes(read[p]) for p in new_bytes})
         written = True
 
     originals = [(s.path, s.relpath, s.text) for s in sources]
@@ -434,11 +436,6 @@ def _report(
             err=True,
         )
     typer.echo(pin_text.summary_line(plan, mode=options.mode, written=written), err=True)
-
-
-def _original_bytes(source: SourceFile) -> bytes:
-    data = source.text.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if source.bom else data
 
 
 def _decode(data: bytes) -> str:

@@ -13,6 +13,7 @@ Exit codes: 0 done (or nothing to do), 1 ``--check`` found updates, 2 usage/inpu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -56,6 +57,7 @@ def _file_option(flag: str, help_text: str) -> typer.models.OptionInfo:
 Include = common.include_option("update")
 Exclude = common.exclude_option("update")
 SkipUnreadable = common.skip_unreadable_option("updated")
+Output = common.output_option("the report (or the --diff patch)")
 
 
 @common.with_forge_options(jobs=16)
@@ -146,6 +148,7 @@ def update(
         Path | None,
         _file_option("--commit-message", "Write the commit message (conventional) to FILE."),
     ] = None,
+    output: Output = None,
     config_file: Annotated[
         Path | None,
         typer.Option(
@@ -164,20 +167,27 @@ def update(
     async def body() -> int:
         from pinner.core.cooldown import resolve_cooldown
         from pinner.core.pin import TargetFilter
-        from pinner.core.rewrite import write_all
+        from pinner.core.rewrite import original_bytes
         from pinner.core.update import UpdatePolicy, Updater, parse_now
         from pinner.forge.factory import open_forge
         from pinner.registry import load_credentials
 
         if output_format not in ("text", "json", "markdown"):
             raise UsageError(f"--format must be text, json or markdown, not {output_format!r}")
+        # every place a file will be written is checked before anything is read or changed
+        common.check_output_files(
+            {
+                "--pr-title": pr_title_file,
+                "--pr-body": pr_body_file,
+                "--commit-message": commit_message_file,
+                "--output": output,
+            }
+        )
         settings = forge_options.settings()
-        # a file's own symlink is left for discovery to judge (it refuses loops and links
-        # leaving the repository); resolving it here would read and write its target
-        roots = [
-            p.resolve() if p.is_dir() else p.parent.resolve() / p.name
-            for p in (paths or [Path(".")])
-        ]
+        # symlinks are left for discovery to judge (it refuses loops and links leaving the
+        # repository, in a file's own name or in a directory on its way); resolving them here
+        # would read and write wherever they point
+        roots = [Path(os.path.abspath(p)) for p in (paths or [Path(".")])]
         for root in roots:
             if not root.exists() and not root.is_symlink():
                 raise UsageError(f"{root}: no such file or directory")
@@ -239,30 +249,40 @@ def update(
             lock = await _lockfile_in_step(forge, repo_root, sources, plan) if locked else None
         if diff:
             from pinner.formats.style import diff as paint_diff
-            from pinner.formats.style import emit as emit_text
 
-            paint = forge_options.use_color()
+            paint = output is None and forge_options.use_color()
             patch = render_diff(plan, sources) + _lock_diff(lock)
-            emit_text(paint_diff(patch, paint), nl=False, color=paint)
+            _deliver(paint_diff(patch, paint), output, {}, color=paint)
             return EXIT_OK
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
+        files: dict[Path, bytes] = {}
+        expected: dict[Path, bytes] = {}
         written: list[str] = []
-        writes = dict(plan.writes)
-        if lock is not None and lock.after_bytes is not None and lock.lockfile_changed:
-            writes[repo_root / ".github/workflows/actions.lock"] = lock.after_bytes
-        if not check and not dry_run and writes:
-            write_all(writes)
-            written = sorted(plan.relpaths.get(p, ".github/workflows/actions.lock") for p in writes)
+        if not check and not dry_run:
+            files.update(plan.writes)
+            read = {**{s.path: s for s in sources}, **{d.path: d for d in dockerfiles}}
+            expected = {p: original_bytes(read[p]) for p in plan.writes}
+            written = [plan.relpaths[p] for p in plan.writes]
+            if lock is not None and lock.after_bytes is not None and lock.lockfile_changed:
+                lockfile = repo_root / ".github/workflows/actions.lock"
+                files[lockfile] = lock.after_bytes
+                if lock.before_bytes is not None:
+                    expected[lockfile] = lock.before_bytes
+                written.append(".github/workflows/actions.lock")
+            written.sort()
         if not check:
-            write_outputs(plan, outputs)
-        emit(
+            files.update(output_texts(plan, outputs))
+        paint = output is None and common.use_color(forge_options.color)
+        report = render_report(
             plan,
             output_format,
             written=written,
             check=check,
             outputs=outputs,
-            color=forge_options.color,
+            color=paint,
         )
+        # the workflows, the lockfile, the pull-request texts and the report: all written, or none
+        _deliver(report, output, files, expected=expected, color=paint)
         _report_lock(lock)
         return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK
 
@@ -456,51 +476,64 @@ def group_outputs(
     return out
 
 
-def write_outputs(plan: UpdatePlan, outputs: dict[str, dict[str, str]]) -> None:
-    """Write each group's PR title, body and commit message where :func:`group_outputs` said."""
+def output_texts(plan: UpdatePlan, outputs: dict[str, dict[str, str]]) -> dict[Path, bytes]:
+    """Each group's PR title, body and commit message, by where :func:`group_outputs` said."""
     from pinner.formats.markdown import pr_body
     from pinner.formats.update_messages import commit_message, pr_title
 
+    files: dict[Path, bytes] = {}
     for group in plan.groups:
-        files = outputs.get(group.id, {})
         texts = {
             "pr_title": pr_title(group) + "\n",
             "pr_body": pr_body(group, plan),
             "commit_message": commit_message(group),
         }
-        for key, path in sorted(files.items()):
-            Path(path).write_text(texts[key], encoding="utf-8")
+        for key, path in sorted(outputs.get(group.id, {}).items()):
+            files[Path(path)] = texts[key].encode("utf-8")
+    return files
 
 
-def emit(
+def render_report(
     plan: UpdatePlan,
     output_format: str,
     *,
     written: Sequence[str],
     check: bool,
     outputs: dict[str, dict[str, str]],
-    color: str,
-) -> None:
+    color: bool,
+) -> str:
+    """The report in ``output_format``: what stdout (or ``--output``) gets."""
     if output_format == "json":
         from pinner.formats import update_json
 
-        typer.echo(
-            update_json.render(plan, written=written, check=check, outputs=outputs), nl=False
-        )
-    elif output_format == "markdown":
+        return update_json.render(plan, written=written, check=check, outputs=outputs)
+    if output_format == "markdown":
         from pinner.formats.markdown import pr_body
 
-        if not plan.groups:
-            typer.echo("No updates.")
-        for group in plan.groups:
-            typer.echo(pr_body(group, plan), nl=False)
-    else:
-        from pinner.formats import update_text
-        from pinner.formats.style import emit as emit_text
+        texts = [pr_body(group, plan) for group in plan.groups]
+        return "".join(texts) if texts else "No updates.\n"
+    from pinner.formats import update_text
 
-        paint = common.use_color(color)
-        emit_text(
-            update_text.render(plan, written=written, check=check, color=paint),
-            nl=False,
-            color=paint,
-        )
+    return update_text.render(plan, written=written, check=check, color=color)
+
+
+def _deliver(
+    report: str,
+    output: Path | None,
+    files: dict[Path, bytes],
+    *,
+    expected: dict[Path, bytes] | None = None,
+    color: bool = False,
+) -> None:
+    """Write ``files`` and the report (to ``output``, in the same all-or-nothing write), or
+    print the report once every file is written (``color``: it was painted, keep the codes)."""
+    if output is not None:
+        files = {**files, output: report.encode("utf-8")}
+    if files:
+        from pinner.core.rewrite import write_all
+
+        write_all(files, expected=expected or {})
+    if output is None:
+        from pinner.formats.style import emit
+
+        emit(report, nl=False, color=color)

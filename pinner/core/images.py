@@ -246,7 +246,9 @@ def collect_dockerfiles(
         if resolved in found:
             continue
         try:
-            found[resolved] = read_dockerfile(path, relpath=relpath)
+            # read (and later written) at its real path, as discovery gives workflow files:
+            # the write phase checks that nothing on the way became a symlink meanwhile
+            found[resolved] = read_dockerfile(resolved, relpath=relpath)
         except InputError as exc:
             if on_error == "raise":
                 raise

@@ -1095,7 +1095,7 @@ def render_writes(
 
     Image changes rewrite their image values (YAML) and ``FROM`` lines (``dockerfiles``)."""
     from pinner.core.images import ImageChange, dockerfile_bytes, edits_by_file
-    from pinner.core.rewrite import Edit, apply_edits
+    from pinner.core.rewrite import Edit, apply_edits, original_bytes
 
     wanted: dict[tuple[str, int, str], Change] = {}
     image_changes: list[ImageChange] = []
@@ -1131,8 +1131,7 @@ def render_writes(
             edits.append(Edit(site, change.value, change.comment))
         if edits:
             data = apply_edits(source, edits)
-            original = source.text.encode("utf-8")
-            if data != (b"\xef\xbb\xbf" + original if source.bom else original):
+            if data != original_bytes(source):
                 writes[source.path] = data  # (every edit may have been declined: then no write)
                 relpaths[source.path] = source.relpath
     return writes, relpaths

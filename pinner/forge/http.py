@@ -630,10 +630,15 @@ class Transport:
     async def _read_body(
         self, raw: httpx.Response, sink: BodySink, spec: RequestSpec, *, ok: bool
     ) -> bytes:
-        """Stream the body into ``sink``; detect truncation against Content-Length."""
+        """Stream the body into ``sink``; detect truncation against Content-Length.
+
+        A download's body is taken as served, never decoded: its hash must be that of the
+        bytes ``curl -o`` saves, even from a server that compresses whatever it is asked.
+        """
         kept = 0
+        chunks = raw.aiter_raw() if spec.kind is RequestKind.DOWNLOAD else raw.aiter_bytes()
         try:
-            async for chunk in raw.aiter_bytes():
+            async for chunk in chunks:
                 self.stats.bytes_received += len(chunk)
                 if ok:
                     sink.write(chunk)

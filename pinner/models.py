@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import operator
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -96,7 +97,14 @@ class ActionRef:
 
     @property
     def is_sha(self) -> bool:
-        return bool(SHA_RE.match(self.ref))
+        """The ref is a full commit SHA, in any case (``ABC...`` names the same commit as
+        ``abc...``: it is pinned, only not in the form tools compare; see :attr:`is_upper_sha`)."""
+        return bool(ANY_CASE_SHA_RE.match(self.ref))
+
+    @property
+    def is_upper_sha(self) -> bool:
+        """A full commit SHA with upper-case letters: pinned, but described as what it is."""
+        return self.is_sha and not SHA_RE.match(self.ref)
 
     @property
     def is_reusable_workflow(self) -> bool:
@@ -255,6 +263,9 @@ class RefListing:
     repo: str  # owner/repo as the forge spells it
     refs: tuple[GitRef, ...]
     default_branch: str | None = None  # short name, when the forge told us (symref HEAD)
+    # whether the repository is archived, when the channel that listed the refs said so
+    # (GraphQL does, in the same query; git does not): saves a repository lookup per repository
+    archived: bool | None = field(default=None, compare=False)
     # Lookups by name and by commit, built on first use: resolving thousands of uses against
     # a listing of thousands of refs must not rebuild or rescan them for every use.
     _by_name: dict[str, GitRef] = field(
@@ -376,3 +387,60 @@ class RepoInfo:
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
     repo_id: int | None = None
     owner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedPackage:
+    """One entry of an advisory's ``vulnerabilities``: a package and the versions it names.
+
+    ``name`` is the package as the advisory spells it (``owner/repo``, sometimes
+    ``owner/repo/path``); ``vulnerable_range`` is GitHub's range text (``< 46.0.1``,
+    ``>= 1.0.0, <= 1.2.0``, ``= 1``), None when the advisory gives none.
+    """
+
+    ecosystem: str
+    name: str
+    vulnerable_range: str | None
+    first_patched: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Advisory:
+    """A GitHub global security advisory (``GET /advisories``), the parts pinner acts on."""
+
+    ghsa_id: str
+    cve_id: str | None
+    summary: str
+    severity: str  # "critical" | "high" | "medium" | "low" | "unknown"
+    html_url: str
+    published_at: datetime | None
+    withdrawn_at: datetime | None
+    packages: tuple[AffectedPackage, ...]
+    cvss_score: float | None = None
+
+    @property
+    def ids(self) -> str:
+        """``GHSA-mrrh-fwg8-r2c3 / CVE-2025-30066`` (or the GHSA id alone)."""
+        return f"{self.ghsa_id} / {self.cve_id}" if self.cve_id else self.ghsa_id
+
+    def affecting(self, package: str) -> tuple[AffectedPackage, ...]:
+        """The entries naming ``package`` (``owner/repo[/path]``, any case) in the actions
+        ecosystem."""
+        wanted = package.lower()
+        return tuple(
+            p for p in self.packages if p.ecosystem == "actions" and p.name.lower() == wanted
+        )
+
+
+def cvss_base_score(advisory: Mapping[str, Any]) -> float | None:
+    """An advisory object's CVSS base score: ``cvss.score`` (REST API version 2022-11-28), else
+    the newest of ``cvss_severities`` (which replaces it in later API versions); None without."""
+    severities = advisory.get("cvss_severities")
+    candidates = [advisory.get("cvss")]
+    if isinstance(severities, dict):
+        candidates += [severities.get("cvss_v4"), severities.get("cvss_v3")]
+    for cvss in candidates:
+        score = cvss.get("score") if isinstance(cvss, dict) else None
+        if isinstance(score, int | float) and not isinstance(score, bool) and 0 <= score <= 10:
+            return float(score)
+    return None

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pinner.cli import app
+from pinner.rules import all_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 FORGE_DIR = ROOT / "fixtures" / "forge"
@@ -103,8 +104,6 @@ def test_list_rules() -> None:
     result = _run("--list-rules")
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("unpinned-ref")
-    from pinner.rules.base import all_rules
-
     assert [line.split()[0] for line in result.output.splitlines()] == list(all_rules())
     assert "graph-limit" in result.output and "impostor-image" in result.output
 

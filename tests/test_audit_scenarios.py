@@ -128,6 +128,9 @@ def test_every_rule_fires_exactly_where_expected(result: AuditResult) -> None:
 
 LOWERED_LIMITS = {"graph-limit"}
 """Rules whose scenario is these same files under lowered limits (a real one is a huge graph)."""
+ADVISORY_RULES = {"known-vulnerable-action", "archived-action"}
+"""Rules about forge facts (advisories, archived flags): their scenarios are the
+``adv-scenarios`` consumer's, in ``tests/test_advisories_e2e.py``."""
 
 REGISTRY_RULES = {"impostor-image", "stale-image-tag"}
 """Rules that judge what a container registry says: a forge snapshot has no registry, so their
@@ -139,7 +142,8 @@ LOCKFILE_RULES = {"not-in-lockfile", "workflow-not-in-lockfile"}
 
 
 def test_every_rule_has_a_scenario() -> None:
-    expected = {rule for rule, _, _ in EXPECTED} | LOWERED_LIMITS | REGISTRY_RULES | LOCKFILE_RULES
+    expected = {rule for rule, _, _ in EXPECTED} | LOWERED_LIMITS | REGISTRY_RULES
+    expected |= LOCKFILE_RULES | ADVISORY_RULES
     assert expected == set(all_rules())
 
 

@@ -207,14 +207,19 @@ def test_impostor_commit_is_caught(locked_repo, forge_data: SnapshotData) -> Non
 
     _tampered(repo, forge)
     (key,) = forged
-    # within the default compare budget the commit cannot be proven the repository's: blocking
+    # by default there is no fixed compare budget: every branch and tag is compared and the
+    # commit is named for what it is
     code, findings = _check_findings(emu, repo)
     assert code == 1
     by_category = {f["category"] for f in findings if f["dependency"] == key}
-    assert "unreachable-pin" in by_category
-    assert by_category & {"impostor-commit", "unverified-commit"}
-    # with the budget to check every branch and tag, it is named for what it is
-    code, findings = _check_findings(emu, repo, "--verify-budget", "1000")
+    assert {"unreachable-pin", "impostor-commit"} <= by_category
+    # a budget too small to decide is still blocking, as an unverified commit
+    code, findings = _check_findings(emu, repo, "--verify-budget", "0")
     assert code == 1
+    assert any(
+        f["dependency"] == key and f["category"] == "unverified-commit" and f["blocking"]
+        for f in findings
+    )
+    code, findings = _check_findings(emu, repo)
     hits = [f for f in findings if f["dependency"] == key and f["category"] == "impostor-commit"]
     assert hits and hits[0]["severity"] == "error" and "in no branch or tag" in hits[0]["detail"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pinner.core import rewrite
-from pinner.core.rewrite import Edit, apply_edits, write_all
+from pinner.core.rewrite import Edit, apply_edits, apply_possible_edits, write_all
 from pinner.errors import InputError
 from pinner.models import SourceFile
 from pinner.sources.scan import scan
@@ -52,11 +52,11 @@ def pin_all(source: SourceFile, comment: str | None = "v4.2.2") -> str:
         ),
         (
             "      - uses: actions/checkout@v4 #tag=v4.0.0",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2",
+            f"      - uses: actions/checkout@{SHA} #tag=v4.2.2",  # the dialect is kept
         ),
         (
             "      - uses: actions/checkout@v4 # ratchet:actions/checkout@v4",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2",
+            f"      - uses: actions/checkout@{SHA} # ratchet:actions/checkout@v4",  # tracked
         ),
         (
             "      - uses: actions/checkout@v4 # v4 needed for x",
@@ -64,7 +64,7 @@ def pin_all(source: SourceFile, comment: str | None = "v4.2.2") -> str:
         ),
         (
             "      - uses: actions/checkout@v4 # needed for x",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2 needed for x",
+            f"      - uses: actions/checkout@{SHA} # v4.2.2 # needed for x",
         ),
         (
             "      - uses: actions/checkout@v4 # v4 # pinner: ignore[ref-confusion]",
@@ -154,11 +154,58 @@ def test_anchor_and_tag_kept() -> None:
     assert f"uses: !!str 'o/r@{SHA}' # v4.2.2\n" in after
 
 
-def test_multiline_value_refused() -> None:
-    before = "jobs:\n  j:\n    steps:\n      - uses: >-\n          a/b@v1\n"
+def test_block_scalar_values_are_rewritten_inside_the_block() -> None:
+    """Issue 13, item 4: the reference inside ``uses: >-`` / ``|`` is replaced in place, the
+    style, indentation, chomping, blank lines and the header's comment kept."""
+    before = steps(
+        "      - uses: >-",
+        "          a/b@v1",
+        "      - uses: |  # v1",
+        "          c/d@v1",
+        "",
+        "      - uses: &keep |+",
+        "            e/f@v1",
+        "",
+        "        with: {x: 1}  # a comment of its own",
+        "      - uses: !!str >",
+        "          g/h/x/../y@v1",  # a path the runner resolves: written as it reads it
+    )
     source = src(before)
-    with pytest.raises(InputError, match="several lines"):
-        apply_edits(source, [Edit(source.uses[0], f"a/b@{SHA}", "v1")])
+    after = pin_all(source)
+    assert after == steps(
+        "      - uses: >- # v4.2.2",
+        f"          a/b@{SHA}",
+        "      - uses: |  # v4.2.2",
+        f"          c/d@{SHA}",
+        "",
+        "      - uses: &keep |+ # v4.2.2",
+        f"            e/f@{SHA}",
+        "",
+        "        with: {x: 1}  # a comment of its own",
+        "      - uses: !!str > # v4.2.2",
+        f"          g/h/y@{SHA}",
+    )
+    again = src(after)
+    assert [u.value.raw.strip() for u in again.uses] == [
+        f"{x}@{SHA}" for x in ("a/b", "c/d", "e/f", "g/h/y")
+    ]
+    assert [u.comment for u in again.uses] == ["v4.2.2"] * 4
+
+
+def test_a_value_spread_over_lines_is_declined_and_the_rest_is_still_rewritten() -> None:
+    before = steps('      - uses: "a/b\\', '          @v1"', "      - uses: c/d@v1")
+    source = src(before)
+    assert source.uses[0].value.raw == "a/b@v1"  # an escaped line break: a valid value
+    edits = [Edit(site, f"{site.value.action.target}@{SHA}", "v4.2.2") for site in source.uses]
+    data, declined = apply_possible_edits(source, edits)
+    assert data.decode() == steps(
+        '      - uses: "a/b\\', '          @v1"', f"      - uses: c/d@{SHA} # v4.2.2"
+    )
+    [refused] = declined
+    assert refused.edit.site.line == 6 and "several lines" in refused.reason
+    with pytest.raises(InputError, match="several lines") as raised:
+        apply_edits(source, edits)
+    assert raised.value.line == 6
 
 
 def test_stale_or_foreign_site_is_a_bug() -> None:

@@ -68,6 +68,7 @@ def list_rules() -> str:
 Include = common.include_option("follow")
 Output = common.output_option("the report")
 Exclude = common.exclude_option("follow")
+SkipUnreadable = common.skip_unreadable_option("audited")
 
 
 @common.with_forge_options(jobs=16)
@@ -136,6 +137,7 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    skip_unreadable: SkipUnreadable = False,
     no_images: common.NoImages = False,
     registry_auth: common.RegistryAuth = None,
     *,
@@ -147,7 +149,7 @@ def audit(
 
     async def body() -> int:
         from pinner.config import load_config
-        from pinner.core.audit import AuditTarget, audit_repositories
+        from pinner.core.audit import AuditTarget, SkippedFile, audit_repositories
         from pinner.forge.factory import open_forge
         from pinner.registry import load_credentials, open_registry
         from pinner.rules.base import Severity, all_rules
@@ -180,7 +182,9 @@ def audit(
             exclude=common.compile_patterns(exclude, "--exclude"),
             ignore_rules=tuple(ignore or ()),
         )
-        sources, _ = common.read_user_files(found, paths or [])
+        sources, unreadable = common.read_user_files(
+            found, paths or [], verb="audits", skip_unreadable=skip_unreadable
+        )
         by_path = {s.path: s for s in sources}
         repositories = [
             AuditTarget(
@@ -190,6 +194,11 @@ def audit(
             )
             for root, label in roots.items()
         ]
+        label_of = {f.path: roots[f.root] for f in found}
+        skipped = tuple(
+            SkippedFile(f"{label_of.get(u.path, '')}{u.relpath}", u.line, u.reason)
+            for u in unreadable
+        )
         async with open_forge(settings) as forge:
             limits = GraphLimits(
                 file_edges=max_file_edges,
@@ -199,7 +208,12 @@ def audit(
             )
             if no_images:
                 result = await audit_repositories(
-                    repositories, forge, config=config, budget=budget, limits=limits
+                    repositories,
+                    forge,
+                    config=config,
+                    budget=budget,
+                    limits=limits,
+                    skipped=skipped,
                 )
             else:
                 async with open_registry(settings, forge, config=credentials) as registry:
@@ -210,7 +224,12 @@ def audit(
                         budget=budget,
                         limits=limits,
                         registry=registry,
+                        skipped=skipped,
                     )
+        for item in result.skipped:  # in every format: a file left out is never silent
+            typer.echo(
+                f"pinner: skipped {item.file}:{item.line}: not audited: {item.reason}", err=True
+            )
         text = render(
             result, output_format, color=paint, tree=tree, server_url=settings.urls.server
         )

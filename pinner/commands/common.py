@@ -121,6 +121,20 @@ RegistryAuth = Annotated[
         show_default=False,
     ),
 ]
+VerifyBudget = Annotated[
+    int | None,
+    typer.Option(
+        "--verify-budget",
+        metavar="N",
+        min=0,
+        max=1000,
+        help="Requests spent at most proving that a commit no branch or tag points at is in "
+        "its repository (default: no fixed cap; with a token every ref is compared, 50 to a "
+        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
+        "commit is reported as unverified.",
+        show_default=False,
+    ),
+]
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(
@@ -272,14 +286,16 @@ def output_option(what: str) -> Any:
 
 
 def skip_unreadable_option(verb: str) -> Any:
-    """``--skip-unreadable`` for a command that writes (see :func:`read_user_files`)."""
+    """``--skip-unreadable`` for a command that reads the user's files (see
+    :func:`read_user_files`)."""
     return Annotated[
         bool,
         typer.Option(
             "--skip-unreadable",
             help="A file found while walking a directory that cannot be read (malformed YAML, "
-            f"binary, too large) is reported and left out, and the rest is still {verb}. "
-            "Without it, such a file stops the run (exit 2) before anything is written.",
+            f"a key given twice, binary, too large) is reported and left out, and the rest is "
+            f"still {verb}. Without it, such a file stops the run (exit 2) before anything "
+            "else is done.",
         ),
     ]
 
@@ -434,19 +450,20 @@ def read_user_files(
 
     The one place the commands read the user's files, so every command treats bad input alike:
 
-    * a file that cannot be read (malformed YAML, alias bomb, binary, too large) is hostile or
-      broken input and stops the run with exit 2; commands that offer ``--skip-unreadable``
-      pass ``verb`` (what they do to the rest) and the message names the flag;
+    * a file that cannot be read (malformed YAML, a key given twice, alias bomb, binary, too
+      large) is hostile or broken input and stops the run with exit 2; commands that offer
+      ``--skip-unreadable`` pass ``verb`` (what they do to the rest: ``"pins"``,
+      ``"updates"``, ``"audits"``) and the message names the flag;
     * with ``skip_unreadable``, one found while walking a directory (a deliberately broken test
       fixture, say) is returned as :class:`Unreadable` instead; a file named on the command
       line is always an error;
-    * a ``uses:`` value the runner itself would refuse stops the run (exit 2).
+    * a ``uses:`` value the runner itself would refuse is no reason to stop: each command
+      reports it on its line (``file:line: problem: invalid uses value ...``) and does the rest.
     """
     user = _UserFiles(given, verb, skip_unreadable)
     with open_reader(files) as reader:
         for found, outcome in reader:
             user.accept(found, outcome)
-    refuse_invalid_uses(user.sources)
     return user.sources, user.unreadable
 
 
@@ -492,7 +509,6 @@ async def read_user_files_streaming(
         for found, outcome in outcomes:
             source = user.accept(found, outcome)
             if source is not None:
-                refuse_invalid_uses((source,))
                 on_source(source)
             await asyncio.sleep(0)
     return user.sources, user.unreadable
@@ -517,8 +533,9 @@ class _UserFiles:
                 raise outcome
             reason = outcome.reason
             if not self.skip_unreadable:
+                written = "" if self.verb == "audits" else "; nothing was written"
                 raise InputError(
-                    f"{reason}; nothing was written (--skip-unreadable leaves this file out and "
+                    f"{reason}{written} (--skip-unreadable leaves this file out and "
                     f"{self.verb} the rest)",
                     path=found.relpath,
                     line=outcome.line,
@@ -627,23 +644,3 @@ def discover_one_repository(
         listed = ", ".join(sorted(str(r) for r in roots))
         raise UsageError(f"{command} works on one repository at a time (paths span {listed})")
     return found, found[0].root
-
-
-def refuse_invalid_uses(sources: Sequence[SourceFile]) -> None:
-    """Stop (exit 2) on a ``uses:`` value the runner itself would refuse.
-
-    Path traversal (``owner/repo/../../x@v1``), invisible or look-alike characters and other
-    values outside the runner's grammar are hostile or broken input, not something to resolve
-    around: the run stops before the value is ever requested and before any file is written.
-    """
-    from pinner.models import UsesKind
-
-    for source in sources:
-        for site in source.uses:
-            if site.value.kind is UsesKind.INVALID:
-                raw = site.value.raw if len(site.value.raw) <= 200 else site.value.raw[:200] + "..."
-                raise InputError(
-                    f"invalid uses value {raw!r}: {site.value.error}",
-                    path=source.relpath,
-                    line=site.line,
-                )

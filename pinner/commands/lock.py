@@ -82,16 +82,7 @@ Format = Annotated[
         help="Output: text, or json (one pinner.lock/1 document).",
     ),
 ]
-VerifyBudget = Annotated[
-    int,
-    typer.Option(
-        "--verify-budget",
-        metavar="N",
-        min=0,
-        max=1000,
-        help="Compare requests spent at most per locked commit that is no branch or tag tip.",
-    ),
-]
+VerifyBudget = common.VerifyBudget
 
 
 def register(app: typer.Typer) -> None:
@@ -109,7 +100,7 @@ def lock(
     no_narrow: NoNarrow = False,
     no_migrate_local_actions: NoMigrate = False,
     output_format: Format = "text",
-    verify_budget: VerifyBudget = 10,
+    verify_budget: VerifyBudget = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -143,7 +134,7 @@ class LockCommand:
     narrow: bool = True
     migrate_local: bool = True
     output_format: str = "text"
-    budget: int = 10
+    budget: int | None = None
     painted: tuple[bool, bool] = (False, False)  # stdout, stderr (pinner.formats.style)
 
     @classmethod

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the core is imported when the command runs, not for every c
     from pinner.config import Config
     from pinner.core.images import ImagePlan
     from pinner.core.pin import PinPlan
+    from pinner.core.rewrite import Declined
     from pinner.models import SourceFile
     from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
@@ -73,20 +74,7 @@ Partial = Annotated[
 SkipUnreadable = common.skip_unreadable_option("pinned")
 NoImages = common.NoImages
 RegistryAuth = common.RegistryAuth
-VerifyBudget = Annotated[
-    int | None,
-    typer.Option(
-        "--verify-budget",
-        metavar="N",
-        min=0,
-        max=1000,
-        help="Requests spent at most proving that a SHA pin no branch or tag points at is in "
-        "the repository (default: no fixed cap; with a token every ref is compared, 50 to a "
-        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
-        "commit is reported as unverified.",
-        show_default=False,
-    ),
-]
+VerifyBudget = common.VerifyBudget
 
 
 def register(app: typer.Typer) -> None:
@@ -243,7 +231,7 @@ async def _pin_files(
         changed_paths,
         may_pin,
     )
-    from pinner.core.rewrite import Edit, apply_edits, original_bytes, write_all
+    from pinner.core.rewrite import Edit, apply_possible_edits, original_bytes, write_all
     from pinner.forge.factory import open_forge
     from pinner.sources.hints import hints_for
 
@@ -302,11 +290,15 @@ async def _pin_files(
     new_bytes: dict[Path, bytes] = {}
     by_path = {s.path: s for s in sources}
     no_ops: set[Path] = set()
+    declined: list[Declined] = []
     for path in changed_paths(plan):
         source = by_path[path]
-        edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
+        edits = [
+            Edit(c.site, c.new_value, c.claim, c.word_is_ref) for c in plan.changes_for(source)
+        ]
         edits += [Edit(site, value) for site, value in image_edits.get(path, ())]
-        data = apply_edits(source, edits)
+        data, refused = apply_possible_edits(source, edits)
+        declined.extend(refused)
         if data == original_bytes(source):
             no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)
         else:
@@ -316,12 +308,8 @@ async def _pin_files(
             new_bytes[dockerfile.path] = dockerfile_bytes(
                 dockerfile, dockerfile_edits[dockerfile.path]
             )
-    if no_ops:
-        plan = replace(
-            plan,
-            changes=tuple(c for c in plan.changes if c.site.path not in no_ops),
-            image_changes=tuple(c for c in plan.image_changes if c.target.path not in no_ops),
-        )
+    if no_ops or declined:
+        plan = _without_declined(plan, no_ops, declined)
 
     remote_failed = bool(plan.remote_failures)
     written = False
@@ -344,6 +332,44 @@ async def _pin_files(
     if options.check and (plan.changes or plan.image_changes):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _without_declined(plan: PinPlan, no_ops: set[Path], declined: list[Declined]) -> PinPlan:
+    """The plan without the changes the rewrite could not make; each declined value becomes a
+    problem on its line (the other files and lines are still written)."""
+    from pinner.core.pin import PROBLEM, PinIssue
+    from pinner.models import ImageSite, UsesSite
+
+    refused = {(d.edit.site.path, d.edit.site.value_span) for d in declined}
+    changes = tuple(
+        c
+        for c in plan.changes
+        if c.site.path not in no_ops and (c.site.path, c.site.value_span) not in refused
+    )
+    image_changes = tuple(
+        c
+        for c in plan.image_changes
+        if c.target.path not in no_ops
+        and not (
+            isinstance(c.target.site, ImageSite)
+            and (c.target.site.path, c.target.site.value_span) in refused
+        )
+    )
+    problems = tuple(
+        PinIssue(
+            PROBLEM,
+            "not-rewritten",
+            d.edit.site.relpath,
+            d.edit.site.line,
+            d.edit.site.value.raw if isinstance(d.edit.site, UsesSite) else d.edit.site.raw,
+            f"not pinned: {d.reason}",
+            d.edit.site.path,
+        )
+        for d in declined
+    )
+    return replace(
+        plan, changes=changes, image_changes=image_changes, issues=(*plan.issues, *problems)
+    )
 
 
 async def _plan_images(

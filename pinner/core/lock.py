@@ -101,7 +101,7 @@ class LockOptions:
     relock: bool = False  # re-lock entries whose ref moved forward
     accept_moved: bool = False  # re-lock entries whose ref moved anywhere
     migrate_local: bool = True  # ./path -> $/path
-    budget: int = 10  # compare requests per commit no tip vouches for
+    budget: int | None = None  # compare requests per commit no tip vouches for (None: no cap)
     repair: bool = True  # False for --check: findings describe the lockfile as it is
 
 
@@ -769,7 +769,7 @@ class LockPlanner:
         default = listing.default_branch
         branches = sorted(listing.branches, key=lambda r: (r.short != default, r.short.encode()))
         for spent, branch in enumerate(branches):
-            if spent >= self.options.budget:
+            if self.options.budget is not None and spent >= self.options.budget:
                 return None
             comparison = await self.forge.compare(repo, branch.commit, sha)
             if comparison is not None and comparison.head_in_base:

@@ -6,13 +6,15 @@ endings and the BOM stay exactly as they were (ratchet's re-serialising is its m
 complaint). After splicing, the result is parsed again and must have the same structure as
 before with only the edited values changed; otherwise nothing is returned for that file.
 
-Comment policy (``Edit.comment`` set):
+Comment policy (``Edit.comment`` set; the comment is other people's text, see
+:func:`pinner.sources.comments.render_comment`):
 
-* an existing version comment, in any dialect (``# tag=v4``, ``# ratchet:o/r@v4``,
-  ``# pin@v4``), becomes ``# <comment>``; human text after the version is kept
-  (``# v4 needed for x`` -> ``# v4.2.2 needed for x``), and so is a ``pinner: ignore[...]``
-  directive; the spacing before the ``#`` is kept;
-* a comment without a version (``# needed for x``) gets the version in front of it;
+* an existing claim, in any dialect, is replaced in place and spelled in that dialect
+  (``# tag=v4`` -> ``# tag=v4.2.2``, ``# version: 4`` -> ``# version: 4.2.2``); a tracked
+  ref that still includes the new version (``# ratchet:o/r@v4``) is kept; every other byte of
+  the comment (spacing after the ``#``, notes, other tools' directives) stays;
+* a comment without a claim (a note, ``# zizmor: ignore[x]``, a lone word that is no ref)
+  is kept verbatim as its own segment after the new version: ``# v4.2.2 # zizmor: ignore[x]``;
 * no comment: `` # <comment>`` is appended at the end of the value's line: after the value in
   block style, after the rest of the line in flow style (``- {uses: o/r@sha, with: {a: 1}} #
   v1.2.3``), never in the middle of a line;
@@ -54,15 +56,20 @@ _UNWRITABLE_RE = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace one site's value with ``value``; set its version comment to ``comment``
-    (without ``#``), or leave the comment alone when ``comment`` is ``None``.
+    """Replace one site's value with ``value``; make its comment claim ``comment`` (a version
+    or branch, without ``#``), or leave the comment alone when ``comment`` is ``None``.
+
+    ``word_is_ref``: the comment's lone word (``# main``) names a branch or tag of the action's
+    repository, so it is the claim to replace; otherwise it is a note to keep (``# TODO``).
 
     The site is a ``uses:`` or an image value (:class:`ImageSite` with its span: a container
-    image, or the matrix scalar an image expression takes it from)."""
+    image, or the matrix scalar an image expression takes it from).
+    """
 
     site: UsesSite | ImageSite
     value: str
     comment: str | None = None
+    word_is_ref: bool = False
 
 
 def _raw(site: UsesSite | ImageSite) -> str:
@@ -105,30 +112,62 @@ def _line_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def _check_site(source: SourceFile, site: UsesSite | ImageSite) -> None:
-    """Cheap checks before splicing; that the site is really a scalar of this text is checked
-    against the event stream in :func:`_compare`."""
+def _block_content(text: str, span: Span) -> tuple[int, int] | None:
+    """``[start, end)`` of the one content line of a block scalar (``uses: >-`` then the value
+    on the next line), without its indentation; None when the block holds more than one
+    non-blank line (no valid ``uses:`` value does)."""
+    header_end = text.find("\n", span.start, span.end)
+    if header_end == -1:
+        return None
+    found: tuple[int, int] | None = None
+    pos = header_end + 1
+    while pos < span.end:
+        line_end = text.find("\n", pos, span.end)
+        line_end = span.end if line_end == -1 else line_end
+        line = text[pos:line_end]
+        if line.strip():
+            if found is not None:
+                return None
+            start = pos + len(line) - len(line.lstrip())
+            found = (start, pos + len(line.rstrip()))
+        pos = line_end + 1
+    return found
+
+
+def _is_block(text: str, site: UsesSite | ImageSite) -> bool:
+    start = _span(site).start
+    return not site.quote and text[start : start + 1] in "|>"
+
+
+def _check_site(source: SourceFile, site: UsesSite | ImageSite) -> str | None:
+    """Cheap checks before splicing: why the site cannot be rewritten byte for byte, or None.
+
+    That the site is really a scalar of this text is checked against the event stream in
+    :func:`_compare`; a site that visibly is not raises ``ValueError`` (a stale SourceFile).
+    """
     if site.relpath != source.relpath:
         raise ValueError(f"edit for {site.relpath} applied to {source.relpath}")
+    text = source.text
     span = _span(site)
     start, end = span.start, span.end
-    written = source.text[start:end]
-    if site.quote:
+    written = text[start:end]
+    multi_line = "cannot rewrite a value spread over several lines; put it on one line"
+    if _is_block(text, site):
+        content = _block_content(text, span)
+        if content is None:
+            return multi_line
+        stale = text[content[0] : content[1]] != _raw(site).strip()
+    elif site.quote:
         stale = len(written) < 2 or not (written[0] == written[-1] == site.quote)
-    elif written[:1] in ("|", ">"):  # block scalar: refused below
-        stale = False
     else:  # a plain scalar folded over lines reads back with single spaces
         stale = written.split() != _raw(site).split() or not written
     if stale:
         raise ValueError(
             f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
         )
-    if "\n" in written or "\r" in written or written[:1] in ("|", ">"):
-        raise InputError(
-            "cannot rewrite a uses: value spread over several lines; put it on one line",
-            path=source.relpath,
-            line=site.line,
-        )
+    if not _is_block(text, site) and ("\n" in written or "\r" in written):
+        return multi_line
+    return None
 
 
 def _splices(
@@ -144,16 +183,24 @@ def _splices(
     for edit in edits:
         site = edit.site
         span = _span(site)
-        splices.append((span.start, span.end, _render_value(edit.value, site.quote)))
+        block = _block_content(text, span) if _is_block(text, site) else None
+        if block is not None:  # the value's line inside the block: no quoting there
+            splices.append((block[0], block[1], edit.value))
+        else:
+            splices.append((span.start, span.end, _render_value(edit.value, site.quote)))
         if edit.comment is None or span.start not in with_comments:
             continue
         if lines_with_sites.get(site.line, 0) > 1:
             continue  # one comment cannot describe two pins on one line
         if site.comment_span is not None:
-            new = "# " + render_comment(site.comment, edit.comment)
             cs = site.comment_span
-            if text[cs.start : cs.end] != new:
+            old = text[cs.start : cs.end]
+            new = render_comment(old, edit.comment, word_is_ref=edit.word_is_ref)
+            if new != old:
                 splices.append((cs.start, cs.end, new))
+        elif block is not None:  # after the block's header: "uses: >- # v1.2.3"
+            _, header_end = _line_bounds(text, span.start)
+            splices.append((header_end, header_end, " # " + edit.comment))
         else:
             _, content_end = _line_bounds(text, span.end)
             if content_end == span.end:
@@ -178,66 +225,118 @@ def _splice(text: str, splices: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
-def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> list[Edit]:
+@dataclass(frozen=True, slots=True)
+class Declined:
+    """An edit the rewrite cannot make byte for byte, and why: reported on its line, while
+    every other edit is still made."""
+
+    edit: Edit
+    reason: str
+
+
+def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> tuple[list[Edit], list[Declined]]:
     by_start: dict[int, Edit] = {}
+    declined: dict[int, Declined] = {}
     for edit in edits:
-        _check_site(source, edit.site)
+        reason = _check_site(source, edit.site)
         if _UNWRITABLE_RE.search(edit.value) or (
             edit.comment is not None and _UNWRITABLE_RE.search(edit.comment)
         ):
             raise ValueError(f"{source.relpath}:{edit.site.line}: control character in edit")
         key = _span(edit.site).start
-        previous = by_start.get(key)
-        if previous is not None and (previous.value, previous.comment) != (
-            edit.value,
-            edit.comment,
-        ):
+        previous = by_start.get(key) or (declined[key].edit if key in declined else None)
+        if previous is not None and (
+            previous.value,
+            previous.comment,
+            previous.word_is_ref,
+        ) != (edit.value, edit.comment, edit.word_is_ref):
             raise ValueError(f"{source.relpath}:{edit.site.line}: conflicting edits")
-        by_start[key] = edit
-    return [by_start[k] for k in sorted(by_start)]
+        if reason is not None:
+            declined[key] = Declined(edit, reason)
+        else:
+            by_start[key] = edit
+    return [by_start[k] for k in sorted(by_start)], [declined[k] for k in sorted(declined)]
+
+
+def _encoded(source: SourceFile, text: str) -> bytes:
+    data = text.encode("utf-8")
+    return b"\xef\xbb\xbf" + data if source.bom else data
 
 
 def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
-    """The file's new bytes with ``edits`` applied (BOM re-added, line endings untouched).
+    """:func:`apply_possible_edits`, for callers that cannot report an edit on its line: the
+    first declined edit raises :class:`InputError` naming its line (exit 2), and nothing should
+    be written."""
+    data, declined = apply_possible_edits(source, edits)
+    if declined:
+        first = declined[0]
+        raise InputError(first.reason, path=source.relpath, line=first.edit.site.line)
+    return data
+
+
+def apply_possible_edits(
+    source: SourceFile, edits: Iterable[Edit]
+) -> tuple[bytes, tuple[Declined, ...]]:
+    """The file's new bytes with ``edits`` applied (BOM re-added, line endings untouched), and
+    the edits that could not be made byte for byte (left as they were, with the reason).
 
     The result is parsed again and its event stream compared with the original's: same
     structure, anchors, tags and scalars, except the edited values. If a comment insertion
     breaks that (it landed inside a multi-line flow scalar), that comment is dropped and the
-    check repeated; if the values alone break it, :class:`InputError` is raised and nothing
-    should be written. A site that is not a scalar of this text raises ``ValueError`` (a
-    stale or foreign :class:`SourceFile`: a bug in the caller, not a user error).
+    check repeated; a value edit that breaks it on its own is declined, and the others are
+    still made. A site that is not a scalar of this text raises ``ValueError`` (a stale or
+    foreign :class:`SourceFile`: a bug in the caller, not a user error).
     """
-    todo = _dedupe(source, edits)
+    todo, declined = _dedupe(source, edits)
     if not todo:
-        data = source.text.encode("utf-8")
-        return b"\xef\xbb\xbf" + data if source.bom else data
+        return _encoded(source, source.text), tuple(declined)
     by_start = {_span(e.site).start: e for e in todo}
-    with_comments = {start for start, e in by_start.items() if e.comment is not None}
+    commented = {start for start, e in by_start.items() if e.comment is not None}
+    with_comments = set(commented)
     if all(_safe_by_construction(source, e) for e in todo):
         # The usual case (a plain or quoted value swapped for another that cannot be read any
         # other way, and a comment that replaces a comment or ends the line) cannot change
         # the document's structure: skip re-parsing both texts, the bulk of a large rewrite.
-        data = _splice(source.text, _splices(source, todo, with_comments)).encode("utf-8")
-        return b"\xef\xbb\xbf" + data if source.bom else data
+        text = _splice(source.text, _splices(source, todo, with_comments))
+        return _encoded(source, text), tuple(declined)
+    text = source.text
     while True:
-        new_text = _splice(source.text, _splices(source, todo, with_comments))
+        new_text = _splice(text, _splices(source, todo, with_comments))
         problem = _compare(source, new_text, by_start)
         if problem is None:
-            break
+            return _encoded(source, new_text), tuple(declined)
         if with_comments:
             # find the comment insertions that change the meaning, and drop just those
-            with_comments = {
+            keep = {
                 start
                 for start in with_comments
-                if _compare(source, _splice(source.text, _splices(source, todo, {start})), by_start)
+                if _compare(source, _splice(text, _splices(source, todo, {start})), by_start)
                 is None
             }
+            if keep != with_comments:
+                with_comments = keep
+                continue
+        # the values themselves: decline each one that breaks the file on its own
+        bad = [
+            e
+            for e in todo
+            if _compare(
+                source,
+                _splice(text, _splices(source, [e], set())),
+                {_span(e.site).start: e},
+            )
+            is not None
+        ]
+        if not bad and with_comments:
+            with_comments = set()  # comments that only break it together: none is added
             continue
-        raise InputError(
-            f"rewrite would change the file's structure ({problem})", path=source.relpath
-        )
-    data = new_text.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if source.bom else data
+        for edit in bad or todo:
+            declined.append(Declined(edit, f"cannot rewrite this value byte for byte ({problem})"))
+        todo = [e for e in todo if e not in bad] if bad else []
+        if not todo:
+            return _encoded(source, source.text), tuple(declined)
+        by_start = {_span(e.site).start: e for e in todo}
+        with_comments = {start for start in commented if start in by_start}
 
 
 _SAFE_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*@[A-Za-z0-9_./-]+\Z")
@@ -255,7 +354,7 @@ def _safe_by_construction(source: SourceFile, edit: Edit) -> bool:
     """
     site = edit.site
     span = _span(site)
-    if not _SAFE_PLAIN_VALUE.match(edit.value):
+    if not _SAFE_PLAIN_VALUE.match(edit.value) or _is_block(source.text, site):
         return False
     text = source.text
     _, content_end = _line_bounds(text, span.end)
@@ -304,7 +403,10 @@ def _compare(source: SourceFile, new_text: str, by_start: Mapping[int, Edit]) ->
                         "match the text (stale SourceFile?)"
                     )
                 matched += 1
-                if new.value != edit.value or new.tag != old.tag:
+                expected = edit.value
+                if old.style in ("|", ">"):  # the block keeps its final line breaks
+                    expected += old.value[len(old.value.rstrip("\r\n")) :]
+                if new.value != expected or new.tag != old.tag:
                     return "edited value does not read back"
             elif kind in _COLLECTION_STARTS and (
                 new.tag != old.tag or bool(new.flow_style) != bool(old.flow_style)

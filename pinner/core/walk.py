@@ -48,6 +48,7 @@ from pinner.errors import InputError, NotFoundError, TooLargeError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
 from pinner.singleflight import SingleFlight
+from pinner.sources.grammar import describe_invalid, shown
 
 MAX_DEPTH = 9
 """The runner's limit on nested composite actions; deeper is a finding."""
@@ -363,7 +364,7 @@ class _Walk:
             index=-1,
             parent=parent.id,
             child=None,
-            uses=value.raw,
+            uses=value.raw if value.kind is not UsesKind.INVALID else shown(value.raw),
             kind=_edge_kind(value),
             file=file,
             line=site.line,
@@ -397,9 +398,7 @@ class _Walk:
         if value.kind is UsesKind.EXPRESSION:
             return replace(base, error=None), None
         if value.kind is UsesKind.INVALID or action is None:
-            return replace(
-                base, error=f"{value.raw}: {value.error or 'not a valid uses value'}"
-            ), None
+            return replace(base, error=describe_invalid(value)), None
         try:
             resolution = await self.resolve(action)
         except NotFoundError as exc:
@@ -488,7 +487,7 @@ class _Walk:
         for image in images:
             if image.context == "step":
                 continue  # a docker:// step: already an edge through its uses site
-            raw = image.image
+            raw = image.image  # (one value of the job's matrix, when image.template is set)
             if image.context == "runs.image" and not raw.startswith("docker://"):
                 raw = "docker://" + raw  # the value as written in action.yml
             # an expression over a literal matrix: one edge per image it takes, at the place
@@ -744,7 +743,13 @@ class _Walk:
                 await self._dockerfile(node, node.path, repo=None, commit=None, missing=None)
             )
         assert self.root_dir is not None and self.read_local is not None
-        source = self.read_local(self.root_dir, node.path)
+        try:
+            source = self.read_local(self.root_dir, node.path)
+        except InputError as exc:  # (a file --skip-unreadable left out, say): a finding
+            kind = "workflow" if node.path.startswith(".github/workflows/") else "action"
+            error = f"{node.path} cannot be read: {exc.reason}"
+            self.nodes[node.id] = Node(node.id, kind, True, 0, path=node.path, error=error)
+            return _Expansion()
         self.local_files[source.relpath] = source
         self.nodes[node.id] = Node(
             node.id, source.kind, True, 0, path=source.relpath, file=source.relpath

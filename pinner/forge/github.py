@@ -11,7 +11,7 @@ Four channels, each used for what it does cheapest:
   (network failure, or it refuses us) the REST ``contents`` endpoint with the raw media type
   takes over for the rest of the run;
 * **REST** for commits, comparisons and tag objects without a token (or what GraphQL could not
-  answer), releases and repository metadata.
+  answer), releases, repository metadata and security advisories (many packages per request).
 
 All four share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
 token scoping). Per-run memoisation and the persistent cache of answers live in
@@ -54,6 +54,7 @@ from pinner.forge.rest import (
 )
 from pinner.models import (
     SHA_RE,
+    Advisory,
     Commit,
     Comparison,
     GitRef,
@@ -73,6 +74,10 @@ hour, and the run still needs a few (commit and tag lookups) after its compariso
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Action metadata files are a few KiB; 2 MiB is generous and bounds memory per file."""
+
+ADVISORY_PACKAGES_PER_QUERY = 100
+"""Packages per ``GET /advisories?affects=...``: GitHub takes up to 1,000, but the URL must stay
+well below what proxies accept (100 names of ~30 characters: about 3 KiB)."""
 
 
 class GitHubForge:
@@ -110,6 +115,9 @@ class GitHubForge:
             lambda keys: compare_many(self.graphql, keys), max_size=COMPARES_PER_QUERY
         )
         self._compares_in_flight = 0  # REST compares sent and not answered yet
+        self._advisories_batch: Batcher[str, tuple[Advisory, ...]] = Batcher(
+            self.rest.list_advisories, max_size=ADVISORY_PACKAGES_PER_QUERY
+        )
         # get_commit and get_tag_object of one SHA share one lookup
         self._objects: SingleFlight[tuple[str, str], ObjectAnswer | None] = SingleFlight()
         self._prefetching: set[asyncio.Future[None]] = set()
@@ -283,3 +291,7 @@ class GitHubForge:
             if info is not None:
                 return info
         return await self.rest.get_repo(repo)
+
+    async def list_advisories(self, package: str) -> tuple[Advisory, ...]:
+        """One package's advisories; the packages asked at the same time share a request."""
+        return await self._advisories_batch.get(package)

@@ -3,6 +3,8 @@
 A reviewer of a bot PR needs, per action: where it moves from and to, how old the release is
 (the cooldown's evidence), and one click to the release notes and to the exact diff between the
 two commits. Held-back updates are listed too, so "why not the newest?" is answered in the PR.
+A security update (the version it leaves is covered by an advisory) comes first, in a section
+of its own naming the advisory and saying when the move did not wait for the cooldown.
 
 Tag names, URLs and action names come from the network or the user's files: everything is
 escaped for GitHub-flavoured markdown tables, and only ``http(s)`` URLs become links.
@@ -78,6 +80,8 @@ def _change_row(change: Change) -> str:
     if change.age_days is not None:
         released += f" ({change.age_days} days ago)"
     kind = change.level or change.kind
+    if change.security:
+        kind += " · 🔒 security"
     if change.mutable:
         kind += " ⚠️ mutable tag"
     if change.immutable_release:
@@ -115,10 +119,38 @@ def _held_row(summary: HeldSummary) -> str:
         wait = format_duration(held.cooldown) if held.cooldown is not None else "?"
         why = f"cooldown {wait}, {released} {_date(held.released_at)}"
         when = _date(held.eligible_at) if held.eligible_at else "unknown release date"
+    elif held.reason == "vulnerable":
+        why = "affected by " + ", ".join(_text(a) for a in held.advisories)
+        when = "once an advisory no longer covers it"
     else:
         why = f"{held.level or 'newer'} update, beyond `--bump`"
         when = "with a wider `--bump`"
     return f"| {_code(held.action)} | {current} | {version} | {why} | {when} |"
+
+
+def _security_lines(group: Group) -> list[str]:
+    """One bullet per security update: the advisories it leaves, and the cooldown it skipped."""
+    lines: list[str] = []
+    for change in group.changes:
+        if not change.security:
+            continue
+        advisories = "; ".join(
+            f"{_link(_text(a.ghsa_id), a.html_url)}"
+            + (f" ({_text(a.cve_id)})" if a.cve_id else "")
+            + f", {_text(a.severity)}: {_text(a.summary.rstrip('.'))}"
+            for a in change.security
+        )
+        old = _code(change.old.version or change.old.ref)
+        new = _code(change.new.version or change.new.ref)
+        line = f"- {_code(change.action)} {old} is affected by {advisories}. Moves to {new}"
+        if change.cooldown_ignored:
+            released = _date(change.released_at)
+            line += (
+                f", the lowest patched release, **without waiting for the cooldown** "
+                f"(released {released})"
+            )
+        lines.append(line + ".")
+    return lines
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -159,11 +191,11 @@ def _summary(group: Group) -> str:
 
 def pr_body(group: Group, plan: UpdatePlan) -> str:
     """The whole PR body for one change set; deterministic, ends with a newline."""
-    lines = [
-        "## GitHub Actions updates",
-        "",
-        _summary(group),
-        "",
+    lines = ["## GitHub Actions updates", "", _summary(group), ""]
+    security = _security_lines(group)
+    if security:
+        lines += ["### Security", "", *security, ""]
+    lines += [
         "| Action | From | To | Type | Released | Links | Where |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         *(_change_row(c) for c in group.changes),

@@ -24,6 +24,7 @@ _REASONS = {
     "comment-added": "comment added",
     "comment-fixed": "comment corrected",
     "sha-normalized": "SHA lower-cased",
+    "uses-normalized": "written as the runner reads it",
 }
 
 

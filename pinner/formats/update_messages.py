@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from pinner.core.update import Change, Group
 
 SUBJECT_PREFIX = "ci(deps)"
+SECURITY_PREFIX = "security"
+"""Put in front of the subject when any change of the set moves out of a known vulnerability,
+so the pull request stands out (and branch rules or bots can match it)."""
 
 
 def _one_line(text: str) -> str:
@@ -90,11 +93,13 @@ def image_line(name: str, changes: Sequence[Change]) -> str:
 
 
 def pr_title(group: Group) -> str:
-    """One line: the single action's move, or a count."""
+    """One line: the single action's move, or a count; ``security: `` in front when a change
+    fixes a known vulnerability."""
     actions = _per_action(group.changes)
+    security = f"{SECURITY_PREFIX}: " if any(c.security for c in group.changes) else ""
     if len(actions) == 1:
         action, changes = actions[0]
-        return f"{SUBJECT_PREFIX}: {action_line(action, changes)}"
+        return f"{security}{SUBJECT_PREFIX}: {action_line(action, changes)}"
     verbs = {c.kind for c in group.changes}
     if verbs == {"image"}:
         return f"{SUBJECT_PREFIX}: update {len(actions)} container images"
@@ -104,11 +109,17 @@ def pr_title(group: Group) -> str:
         else ("pin" if "pin" in verbs else "fix comments of")
     )
     what = "GitHub Actions and container images" if "image" in verbs else "GitHub Actions"
-    return f"{SUBJECT_PREFIX}: {verb} {len(actions)} {what}"
+    return f"{security}{SUBJECT_PREFIX}: {verb} {len(actions)} {what}"
+
+
+def _fixes(changes: Sequence[Change]) -> str:
+    """`` (fixes GHSA-..., GHSA-...)`` for the advisories the changes move out of."""
+    ids = sorted({a.ghsa_id for c in changes for a in c.security})
+    return f" (fixes {', '.join(_one_line(i) for i in ids)})" if ids else ""
 
 
 def commit_message(group: Group) -> str:
     """Subject (the PR title), a blank line, one ``- ...`` line per action; ends with a newline."""
     lines = [pr_title(group), ""]
-    lines += [f"- {action_line(a, cs)}" for a, cs in _per_action(group.changes)]
+    lines += [f"- {action_line(a, cs)}{_fixes(cs)}" for a, cs in _per_action(group.changes)]
     return "\n".join(lines) + "\n"

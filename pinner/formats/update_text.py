@@ -86,6 +86,8 @@ def _change_line(change: Change, color: bool) -> str:
     if change.branch is not None:
         return _branch_line(change, color)
     detail = [change.level] if change.level else []
+    if change.security:
+        detail.append("security")
     if change.released_at is not None:
         word = _DATED.get(change.date_source, "released")
         detail.append(f"{word} {_date(change.released_at)}, {change.age_days}d ago")
@@ -99,8 +101,9 @@ def _change_line(change: Change, color: bool) -> str:
     else:
         old, new = _point(change.old), _safe(change.new.version or change.new.ref) + sha
     line = f"{head} {_safe(change.action)}  {old} -> {new}{paren}  {_where(change.locations)}"
-    if change.note:
-        line += f"\n        note: {_safe(change.note)}"
+    for note in (change.security_note, change.note):
+        if note:
+            line += f"\n        note: {_safe(note)}"
     return line
 
 
@@ -114,6 +117,8 @@ def _held_line(held: HeldBack, color: bool) -> str:
         why = f"cooldown: {released} {_date(held.released_at)}, eligible " + (
             _date(held.eligible_at) if held.eligible_at else "once its release date is known"
         )
+    elif held.reason == "vulnerable":
+        why = "affected by " + ", ".join(held.advisories)
     else:
         why = f"{held.level or 'newer'} update beyond --bump"
     return f"{_paint('held   ', 'held', color)} {_safe(held.action)}  {version}: {why}"

@@ -5,6 +5,7 @@ and of SARIF ``rules``.
 """
 
 from pinner.rules import (  # noqa: F401
+    archived_action,
     branch_ref,
     comment_mismatch,
     depth_exceeded,
@@ -12,6 +13,7 @@ from pinner.rules import (  # noqa: F401
     graph_limit,
     impostor_commit,
     impostor_image,
+    known_vulnerable_action,
     missing_comment,
     mutable_download,
     not_in_lockfile,

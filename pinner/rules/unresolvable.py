@@ -3,7 +3,9 @@
 A reference that does not resolve fails the job at run time, and worse, it is a name someone else
 can claim: a deleted or renamed repository (``repojacking``), a ref that may be created later by
 whoever controls the repository, a ``./path`` inside a remote action that the workspace of each
-caller decides. The walk stops there, so everything below is unaudited; this rule says so.
+caller decides. A value outside the runner's grammar (``invalid uses value ...``: a ``..`` above
+the repository, invisible characters) is never followed either, and neither is a local action
+that cannot be read. The walk stops there, so everything below is unaudited; this rule says so.
 An image whose repository or tag the registry does not have (or refuses to show) is the same
 kind of hole.
 """
@@ -23,9 +25,9 @@ class Unresolvable(Rule):
     severity = Severity.MEDIUM
     help = (
         "Check the spelling, whether the repository was renamed or deleted, and whether the "
-        "ref or commit exists. A `./path` inside a remote action is relative to the caller's "
-        "workspace and cannot be audited statically: prefer actions that use `$/path` or a "
-        "pinned `owner/repo/path@<sha>`."
+        "ref or commit exists; write an invalid value as `owner/repo[/path]@ref`. A `./path` "
+        "inside a remote action is relative to the caller's workspace and cannot be audited "
+        "statically: prefer actions that use `$/path` or a pinned `owner/repo/path@<sha>`."
     )
 
     def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:

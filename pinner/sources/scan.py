@@ -131,7 +131,10 @@ class _Scanner:
                 error="uses: must be a string, not a list or mapping",
             )
             quote = ""
-        found = trailing_comment(self.text, node.end)
+        # a block scalar's comment can only stand on its header line ("uses: >- # v1.2.3");
+        # its end is on a later line, whose comment belongs to whatever follows
+        block = isinstance(node, ScalarNode) and node.style in ("|", ">")
+        found = trailing_comment(self.text, node.start if block else node.end)
         comment, comment_span = found if found else (None, None)
         self.uses.append(
             UsesSite(

@@ -132,7 +132,7 @@ def test_unpinned_fails_is_fixed_by_pinner_pin_then_passes(
     pinned = workflow.read_text(encoding="utf-8")
     assert pinned == UNPINNED.replace(
         "checkout-lite@v1 # keep this note",
-        "checkout-lite@67225fc235da7df7104e91219c0d4f5a70438459 # v1.2.3 keep this note",
+        "checkout-lite@67225fc235da7df7104e91219c0d4f5a70438459 # v1.2.3 # keep this note",
     )
 
     again = run("pinner-pin")

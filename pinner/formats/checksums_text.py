@@ -37,7 +37,8 @@ def walk_gaps(unwalked: Sequence[Unwalked], cut: Sequence[Cut], *, color: bool) 
     for gap in unwalked:
         reason = for_terminal(gap.reason, single_line=True)
         where = for_terminal(f"{gap.file}:{gap.line}" if gap.line else gap.file, single_line=True)
-        kind = _paint("problem", _RED, color) if gap.problem else _paint("warning", _YELLOW, color)
+        word = "problem" if gap.problem else "warning"
+        kind = _paint(word, "error" if gap.problem else "warning", color)
         if gap.origin == ".":
             out.append(f"{where}: {kind}: {reason} (not walked for downloads)")
         else:
@@ -45,7 +46,7 @@ def walk_gaps(unwalked: Sequence[Unwalked], cut: Sequence[Cut], *, color: bool) 
             out.append(f"{kind}: {origin}: {where}: {reason} (not walked for downloads)")
     for c in cut:
         out.append(
-            _paint("warning", _YELLOW, color)
+            _paint("warning", "warning", color)
             + f": {for_terminal(c.node, single_line=True)}: "
             + for_terminal(c.reason, single_line=True)
             + "; what lies beyond is not in the manifest"

@@ -8,8 +8,10 @@ Four channels, each used for what it does cheapest:
   git or REST below, so answers are the same either way;
 * **git smart HTTP** for ref listings: one request per repository, tags peeled, no API quota;
 * **raw content** for files at a commit: no API quota either; when the raw host is unavailable
-  (network failure, or it refuses us) the REST ``contents`` endpoint with the raw media type
-  takes over for the rest of the run;
+  (network failure, or it refuses us) or answers anything but a plausible file straight from
+  itself (see :func:`raw_answer_problem`) the REST ``contents`` endpoint with the raw media
+  type takes over for the rest of the run. A file at a commit is cached for ever, so what
+  reaches the cache must be the file;
 * **REST** for commits, comparisons, tag objects, releases and repository metadata.
 
 All four share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
@@ -26,7 +28,13 @@ import logging
 from collections.abc import Awaitable, Iterable
 
 from pinner.batching import Batcher
-from pinner.errors import NotFoundError, OfflineMiss, RateLimitError, RemoteError
+from pinner.errors import (
+    DeadlineExceeded,
+    NotFoundError,
+    OfflineMiss,
+    RateLimitError,
+    RemoteError,
+)
 from pinner.forge.base import CacheStore
 from pinner.forge.gitproto import fetch_ref_listing
 from pinner.forge.graphql import (
@@ -38,7 +46,15 @@ from pinner.forge.graphql import (
     list_refs_many,
     lookup_objects_many,
 )
-from pinner.forge.http import RequestKind, RequestStats, TooLargeError, Transport
+from pinner.forge.http import (
+    RequestKind,
+    RequestStats,
+    Response,
+    TooLargeError,
+    Transport,
+    host_key,
+    safe_url,
+)
 from pinner.forge.rest import (
     DEFAULT_REST_TTL,
     RestClient,
@@ -159,17 +175,16 @@ class GitHubForge:
                 response = await self.transport.request(
                     "GET", url, kind=RequestKind.RAW, max_bytes=self.max_file_bytes, what=what
                 )
-            except (TooLargeError, RateLimitError, OfflineMiss):
+            except (TooLargeError, RateLimitError, OfflineMiss, DeadlineExceeded):
                 raise
             except RemoteError as exc:
                 self._disable_raw(str(exc))
             else:
-                if response.status == 200:
-                    return response.body
-                if response.status == 404:
-                    return None
-                # 401/403/5xx-after-retries or anything odd: the API knows better
-                self._disable_raw(f"HTTP {response.status} from the raw content host")
+                problem = raw_answer_problem(response)
+                if problem is None:
+                    return response.body if response.status == 200 else None
+                # 401/403/5xx-after-retries, a redirect away, a login page: the API knows better
+                self._disable_raw(problem)
         return await self.rest.get_contents_raw(
             f"{owner}/{name}", commit, path, max_bytes=self.max_file_bytes
         )
@@ -210,6 +225,25 @@ class GitHubForge:
 
     async def get_repo(self, repo: str) -> RepoInfo:
         return await self.rest.get_repo(repo)
+
+
+def raw_answer_problem(response: Response) -> str | None:
+    """What makes a raw-content answer unfit to be taken for the file, or None when it is fit.
+
+    Why so strict: the answer is cached for ever under its commit, so a wrong one would be
+    wrong in every later run. Fit is a 200 (the file) or a 404 (no such file at that commit)
+    served by the raw host itself: not after a redirect to another host (the token does not
+    follow, and that host answers for nobody), and not an HTML page (raw content is served as
+    ``text/plain``; a captive portal or a login page is HTML).
+    """
+    if response.status not in (200, 404):
+        return f"HTTP {response.status} from the raw content host"
+    if host_key(response.url) != host_key(response.request_url):
+        return f"the raw content host redirected to another host ({safe_url(response.url)})"
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if response.status == 200 and content_type in ("text/html", "application/xhtml+xml"):
+        return "the raw content host answered an HTML page, not a file"
+    return None
 
 
 async def _quietly(asked: Awaitable[object]) -> None:

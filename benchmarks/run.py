@@ -25,7 +25,7 @@ What it does, and why each step is there:
 5. Measures pinner's local work alone: ``pinner pin --snapshot`` on a generated repository of
    1,000 workflow files against a small synthetic forge (no network at all).
 
-It prints a markdown table (paste it into README, section "Performance") and checks the targets
+It prints a markdown table (paste it into docs/performance.md) and checks the targets
 of the performance issue. ``--json FILE`` also writes every number measured.
 """
 
@@ -395,7 +395,7 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             # zizmor ships a deliberately invalid action.yml among its test fixtures
             "--skip-unreadable",
         )  # fmt: skip
-        env = _clean_env(GITHUB_TOKEN="x")  # a token, as real users have one
+        env = _clean_env(GITHUB_TOKEN="ghp_benchmark")  # a token, as real users have one
         return run_measured(
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy

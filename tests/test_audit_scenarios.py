@@ -16,6 +16,7 @@ import pytest
 
 from pinner.config import Config, IgnoreEntry
 from pinner.core.audit import AuditResult, downloads_by_node, evaluate, run_audit
+from pinner.core.graph_limits import GraphLimits
 from pinner.core.walk import Graph, walk
 from pinner.forge.snapshot import SnapshotForge
 from pinner.rules.base import Severity, all_rules
@@ -125,8 +126,33 @@ def test_every_rule_fires_exactly_where_expected(result: AuditResult) -> None:
     assert EXPECTED - found == set(), "expected findings missing"
 
 
+LOWERED_LIMITS = {"graph-limit"}
+"""Rules whose scenario is these same files under lowered limits (a real one is a huge graph)."""
+
+
 def test_every_rule_has_a_scenario() -> None:
-    assert {rule for rule, _, _ in EXPECTED} == set(all_rules())
+    assert {rule for rule, _, _ in EXPECTED} | LOWERED_LIMITS == set(all_rules())
+
+
+def test_graph_limit_where_the_lowered_limits_cut_and_nowhere_else() -> None:
+    """Two distinct actions per remote file: the composite's third ($/sub) is not followed;
+    three remote files per run: every other action reached is recorded unread."""
+
+    async def go(limits: GraphLimits) -> AuditResult:
+        return await run_audit(_sources(), SnapshotForge(FORGE_DIR), root=CONSUMER, limits=limits)
+
+    per_file = asyncio.run(go(GraphLimits(file_nodes=2)))
+    cut = {(f.file, f.chain) for f in per_file.findings if f.rule == "graph-limit"}
+    assert cut == {(NESTED, (COMPOSITE,))}
+    [finding] = [f for f in per_file.findings if f.rule == "graph-limit"]
+    assert finding.severity is Severity.MEDIUM
+    assert "more than 2 distinct actions from one file (--max-file-nodes)" in finding.message
+    # what the cut left out is not audited: $/sub's branch ref is not reported any more
+    assert not [f for f in per_file.findings if "$/sub" in f.chain]
+    assert asyncio.run(go(GraphLimits())).findings == asyncio.run(go(GraphLimits())).findings
+    per_run = asyncio.run(go(GraphLimits(nodes=3)))
+    unread = [f for f in per_run.findings if f.rule == "graph-limit"]
+    assert unread and all("not read: the run's 3 remote actions" in f.message for f in unread)
 
 
 def test_clean_files_have_no_findings(result: AuditResult) -> None:
@@ -177,7 +203,8 @@ def test_impostor_verdict_and_unknown_when_out_of_budget() -> None:
         f"audit-org/leaf@{L['L2']}",
         f"audit-org/leaf@{L['N1']}",
     }
-    assert all(f.severity is Severity.LOW and "unknown" in f.message for f in unknown)
+    assert all(f.severity is Severity.MEDIUM and "unknown" in f.message for f in unknown)
+    assert all("--budget" in f.message for f in unknown)  # says what would decide it
     assert not [f for f in broke.findings if f.rule == "stale-pin"]
 
 
@@ -264,7 +291,7 @@ def test_json_document_lists_nodes_edges_findings(result: AuditResult) -> None:
 def test_text_tree_marks_edges(result: AuditResult) -> None:
     from pinner.formats import audit_text
 
-    text = audit_text.render(result, color=False)
+    text = audit_text.render(result, color=False, tree=True)
     assert "\x1b[" not in text
     lines = text.splitlines()
     assert ".github/workflows/nested.yml" in lines
@@ -274,7 +301,7 @@ def test_text_tree_marks_edges(result: AuditResult) -> None:
         lines[composite + 1]
         == "│   ├── audit-org/leaf@v1  -> " + L["L3"][:12] + "  [x unpinned-ref]"
     )
-    assert lines[-1].startswith(f"{len(result.graph.edges)} references")
+    assert lines[0].startswith(f"{len(result.graph.edges)} references")
     coloured = audit_text.render(result, color=True)
     assert "\x1b[1;31m" in coloured
 

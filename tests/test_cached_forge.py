@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
-from pinner.forge.base import Forge
+from pinner.forge.base import Forge, NotBatched
 from pinner.forge.cache import FileCacheStore
 from pinner.forge.cached import (
     _RELEASES,
@@ -309,6 +309,58 @@ def test_compare_404_between_shas_is_kept_only_for_the_ttl(tmp_path: Path) -> No
     assert run(forge.compare("a/b", SHA_A, SHA_T)) is None
     assert run(forge.compare("a/b", SHA_A, SHA_B)) == Comparison("behind", 0, 3, SHA_A)
     assert inner.calls == Counter({("compare", "a/b", SHA_A, SHA_T): 1})
+
+
+class BatchingFake(FakeForge):
+    """A FakeForge that can batch comparisons (``compare_ref``), except for ``refused`` refs."""
+
+    compares_per_request = 50
+    authenticated = True
+
+    def __init__(self, refused: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def compare_ref(self, repo: str, ref: GitRef, head: str) -> Comparison | None:
+        await self._tick("compare_ref", repo, ref.name, head)
+        if ref.name in self.refused:
+            raise NotBatched(ref.name)
+        return None if head == SHA_T else Comparison("behind", 0, 3, None)
+
+    def compare_quota(self) -> int:
+        return 7
+
+
+def test_batched_comparisons_are_stored_like_single_ones(tmp_path: Path) -> None:
+    """compare_ref answers are kept under compare()'s key: a warm run asks nothing either way;
+    a ref the batch cannot answer is NotBatched and leaves compare() free to ask REST."""
+    main, v1 = (GitRef(f"refs/heads/{n}", c, c) for n, c in (("main", SHA_A), ("v1", SHA_B)))
+
+    async def cold(forge: CachedForge):
+        found = await asyncio.gather(
+            forge.compare_ref("a/b", main, SHA_B), forge.compare_ref("a/b", main, SHA_T)
+        )
+        with pytest.raises(NotBatched):
+            await forge.compare_ref("a/b", v1, SHA_A)
+        return [*found, await forge.compare("a/b", SHA_B, SHA_A)]
+
+    inner = BatchingFake(refused=frozenset({"refs/heads/v1"}))
+    forge = CachedForge(inner, FileCacheStore(tmp_path))
+    assert (forge.compares_per_request, forge.compare_quota(), forge.authenticated) == (50, 7, True)
+    behind, none, single = run(cold(forge))
+    assert behind == Comparison("behind", 0, 3, None) and none is None and single is not None
+    assert inner.calls[("compare", "a/b", SHA_B, SHA_A)] == 1  # NotBatched did not stick
+
+    warm_inner = BatchingFake()
+    warm = CachedForge(warm_inner, FileCacheStore(tmp_path))
+    assert run(warm.compare("a/b", SHA_A, SHA_B)) == behind
+    assert run(warm.compare_ref("a/b", main, SHA_B)) == behind
+    assert run(warm.compare("a/b", SHA_B, SHA_A)) == single
+    assert warm_inner.total == 0
+    offline = CachedForge(BatchingFake(), FileCacheStore(tmp_path), offline=True)
+    assert (offline.compares_per_request, offline.compare_quota()) == (1, None)
+    with pytest.raises(NotBatched):  # offline, the store answers through compare()
+        run(offline.compare_ref("a/b", main, SHA_B))
 
 
 def test_scopes_keep_forges_apart(tmp_path: Path) -> None:

@@ -85,6 +85,9 @@ def test_fast_coercion_matches_typer(command: str, param: Any) -> None:
 def test_every_option_of_pin_is_coerced_without_pydantic(tmp_path: Path) -> None:
     """Building pydantic adapters costs more CPU than the rest of pinner's start-up."""
     (tmp_path / "snapshot").mkdir()
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text("on: push\njobs:\n  j:\n    steps:\n      - run: true\n")
     code = (
         "import sys\n"
         "from pinner.cli import main\n"

@@ -289,11 +289,11 @@ def check_objects(url: str, data: SnapshotData, repo: str) -> list[str]:
     return problems
 
 
-def test_fixture_objects_match_rest(emulator, fixture_data):
+@pytest.mark.parametrize("check", ["objects", "compares"])
+def test_fixture_objects_and_compares_match_rest(emulator, fixture_data, check):
     emu = emulator(FIXTURE_FORGE)
-    problems = [
-        p for repo in fixture_data.repo_names() for p in check_objects(emu.url, emu.data, repo)
-    ]
+    compare = {"objects": check_objects, "compares": check_compares}[check]
+    problems = [p for repo in fixture_data.repo_names() for p in compare(emu.url, emu.data, repo)]
     assert problems == []
 
 
@@ -302,6 +302,77 @@ def test_corpus_objects_match_rest_for_every_repository(emulator, corpus_forge_d
     """Commits, pull-only (impostor candidate) commits and tag objects of every repository."""
     emu = emulator(corpus_forge_dir)
     problems = [p for repo in emu.data.repo_names() for p in check_objects(emu.url, emu.data, repo)]
+    assert problems == []
+
+
+COMPARE = (
+    "target { oid } compare(headRef: $h) { status aheadBy behindBy baseTarget { oid } "
+    "headTarget { oid } commits(first: 100) { totalCount authorCount nodes { oid } } }"
+)
+
+
+def check_compares(url: str, data: SnapshotData, repo: str, max_refs: int = 12) -> list[str]:
+    """``Ref.compare`` of refs with heads of every kind (a branch tip, a tag name, commits in
+    history, fork-network and pull-only commits, an unknown SHA) against REST's
+    ``compare/BASE...HEAD``: the same status and counts, the same commits, null where REST
+    answers 404; the problems found."""
+    snap = data.repo(repo)
+    refs = list(snap.refs())[:max_refs]
+    by_origin: dict[str, list[str]] = {}
+    for rec in snap.commits.values():
+        by_origin.setdefault(rec.origin, []).append(rec.sha)
+    heads = [shas[len(shas) // 2] for shas in by_origin.values()] + [UNKNOWN_SHA]
+    if refs:
+        heads.append(refs[-1].short)  # a symbolic head: resolved as REST resolves it
+    owner, name = repo.split("/")
+    problems: list[str] = []
+    for head in heads:
+        fields = " ".join(
+            f"c{i}: ref(qualifiedName: {lit(r.name)}) {{ {COMPARE} }}" for i, r in enumerate(refs)
+        )
+        query = (
+            "query($o: String!, $n: String!, $h: String!) "
+            f"{{ r: repository(owner: $o, name: $n) {{ {fields} }} }}"
+        )
+        answers = run(url, query, {"o": owner, "n": name, "h": head})["r"]
+        for i, ref in enumerate(refs):
+            got = answers[f"c{i}"]
+            rest = http().get(
+                f"{url}/repos/{repo}/compare/{ref.commit}...{head}?per_page=100", headers=TOKEN
+            )
+            where = f"{repo} {ref.name}...{head}"
+            if got["target"]["oid"] != ref.object:
+                problems.append(f"{where}: target {got['target']} is not {ref.object}")
+            if rest.status_code == 404:
+                if got["compare"] is not None:
+                    problems.append(f"{where}: REST 404 but GraphQL {got['compare']}")
+                continue
+            body = rest.json()
+            expected = {
+                "status": body["status"].upper(),
+                "aheadBy": body["ahead_by"],
+                "behindBy": body["behind_by"],
+                "baseTarget": {"oid": body["base_commit"]["sha"]},
+                "headTarget": {"oid": snap.resolve(head)},
+                "commits": {
+                    "totalCount": body["total_commits"],
+                    "authorCount": 1 if body["commits"] else 0,
+                    "nodes": [{"oid": c["sha"]} for c in body["commits"]],
+                },
+            }
+            if got["compare"] != expected:
+                problems.append(f"{where}: GraphQL {got['compare']} != REST {expected}")
+    return problems
+
+
+@pytest.mark.corpus
+def test_corpus_compares_match_rest(emulator, corpus_forge_dir):
+    """actions/checkout with every ref (pull-only commits are its impostor candidates), and a
+    few refs of every other repository."""
+    emu = emulator(corpus_forge_dir)
+    problems = check_compares(emu.url, emu.data, "actions/checkout", max_refs=200)
+    for repo in emu.data.repo_names():
+        problems += check_compares(emu.url, emu.data, repo, max_refs=2)
     assert problems == []
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from pinner.errors import NotFoundError
+from pinner.forge.base import NotBatched
 from pinner.forge.download import fetch_hashed
 from pinner.forge.github import GitHubForge
 from pinner.forge.http import Transport
+from pinner.models import GitRef
 from pinner.settings import ForgeUrls, Secret, Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "forge"
@@ -146,3 +148,51 @@ def test_download_from_the_emulator_never_sends_the_token(emulator, forge_dir):
 
     assert eventually(lambda: bool(downloads()))
     assert not any(r.get("auth") for r in downloads())
+
+
+def test_compare_ref_batches_concurrent_comparisons_into_one_graphql_query(emulator, forge_dir):
+    """Every ``compare_ref`` asked at once travels in one ``Compare`` query and answers what REST
+    ``compare`` answers; a ref that moved since it was listed, and any comparison without a
+    token, are left to REST (NotBatched); the REST quota the answers report is remembered."""
+    emu = emulator(forge_dir)
+    snap = emu.data.repo(REPO)
+    snap.refs()  # loads the repository
+    fork = next(r.sha for r in snap.commits.values() if r.origin == "network")
+    heads = [snap.snapshot_commit, fork]
+
+    async def go(settings: Settings):
+        async with GitHubForge(settings) as forge:
+            listing = await forge.list_refs(REPO)
+            refs = [r for r in listing.refs if r.is_branch or r.is_tag][:6]
+            batched = await asyncio.gather(
+                *(forge.compare_ref(REPO, ref, head) for ref in refs for head in heads)
+            )
+            rest = [await forge.compare(REPO, ref.commit, head) for ref in refs for head in heads]
+            moved = GitRef(refs[0].name, "0" * 40, "0" * 40)
+            with pytest.raises(NotBatched):
+                await forge.compare_ref(REPO, moved, heads[0])
+            return batched, rest, forge.compares_per_request, forge.compare_quota()
+
+    batched, rest, per_request, quota = asyncio.run(go(settings_for(emu.url)))
+    assert [(c.status, c.ahead_by, c.behind_by) if c else None for c in batched] == [
+        (c.status, c.ahead_by, c.behind_by) if c else None for c in rest
+    ]
+    assert any(c is not None and c.head_in_base for c in batched)
+    assert per_request == 50
+    operations = [r.get("operation") for r in emu.requests if r["kind"] == "graphql"]
+    assert operations.count("Compare") == 2  # the 12 at once, then the moved ref alone
+    assert quota is not None and 0 < quota < 5000
+
+    emu.reset()
+
+    async def anonymous():
+        async with GitHubForge(settings_for(emu.url, token=None)) as forge:
+            listing = await forge.list_refs(REPO)
+            assert forge.compares_per_request == 1 and forge.compare_quota() is None
+            with pytest.raises(NotBatched):
+                await forge.compare_ref(REPO, listing.refs[0], heads[0])
+            await forge.compare(REPO, listing.refs[0].commit, heads[0])
+            return forge.compare_quota()
+
+    # the anonymous quota (60) the answer reported, less the reserve for the rest of the run
+    assert asyncio.run(anonymous()) == 59 - 10

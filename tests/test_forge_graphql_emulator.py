@@ -184,6 +184,32 @@ def test_lookups_started_early_answer_later_questions_and_never_go_to_rest(emula
     assert not any(asyncio.run(anonymous()).values())
 
 
+def test_lookups_started_early_and_stopped_before_they_ran_leave_nothing_unawaited(emulator):
+    """A run that stops right after its hints went out (a malformed file) closes the forge
+    before the early lookups' tasks ever ran: no coroutine may be left never awaited (Python
+    reports one on stderr as a RuntimeWarning, which a user must never see)."""
+    import gc
+    import warnings
+
+    emu = emulator(FIXTURES)
+    repo = repos_in(FIXTURES)[0]
+    sha = json.loads((FIXTURES / repo / "refs.json").read_text())["refs"][0]["peeled"]
+
+    async def stop_at_once(forge: GitHubForge) -> int:
+        forge.prefetch_lookups([(repo, sha), (repo, "2" * 40)])
+        await forge.aclose()  # the tasks are cancelled before their first step
+        return len(forge._prefetching)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pending, stats = forge_run(emu.url, stop_at_once)
+        gc.collect()
+    assert pending == 2  # both were started (and then cancelled)
+    assert not stats.sent.get("graphql")  # never sent: the run stopped first
+    never_awaited = [w for w in caught if "never awaited" in str(w.message)]
+    assert never_awaited == []
+
+
 def test_pinners_queries_are_valid_against_githubs_schema():
     """The emulator's schema file is a subset of GitHub's published one, signatures intact:
     a field, argument or variable type pinner gets wrong fails here, not on github.com."""

@@ -280,7 +280,7 @@ def test_json_records_shape(fixtures_dir, tmp_path) -> None:
     root = copy_consumer(fixtures_dir / "consumers" / "findings", tmp_path / "findings")
     result = invoke("--snapshot", str(fixtures_dir / "forge"), "--format", "json", str(root))
     document = json_run(result)
-    assert document["schema"] == "pinner-pin/1" and document["written"] is True
+    assert document["schema"] == "pinner.pin/1" and document["written"] is True
     change = next(r for r in document["records"] if r["type"] == "change" and r["line"] == 29)
     assert change == {
         "type": "change",

@@ -109,7 +109,7 @@ def test_impostor_verdicts() -> None:
     assert fired("impostor-commit", edge(f"o/r@{A}", kind="sha", verdict="impostor"))
     rule = all_rules()["impostor-commit"]()
     [unknown] = rule.check(edge(f"o/r@{A}", kind="sha", verdict="unknown"), CONTEXT)
-    assert unknown.severity is Severity.LOW and "unknown" in unknown.message
+    assert unknown.severity is Severity.MEDIUM and "unknown" in unknown.message
     assert not fired("impostor-commit", edge(f"o/r@{A}", kind="sha", verdict="reachable"))
     assert not fired("impostor-commit", edge(f"o/r@{A}", kind="sha"))
 

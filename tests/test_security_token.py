@@ -183,7 +183,8 @@ def test_token_given_as_a_flag_is_never_echoed(emulator, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "knobs",
     [
-        pytest.param({"rate_limit": 1}, id="rate-limit"),
+        # both buckets: with a token, GraphQL answers what once needed REST (compares too)
+        pytest.param({"rate_limit": 1, "graphql_rate_limit": 1}, id="rate-limit"),
         pytest.param({"fail_rate": 1.0, "faults": ("502", "503")}, id="server-errors"),
         pytest.param({"fail_rate": 1.0, "faults": ("reset", "truncate")}, id="broken-connections"),
     ],

@@ -59,5 +59,8 @@ def test_a_snapshot_run_imports_no_http_stack(command: str, fixtures_dir: Path) 
 
 def test_a_repository_without_config_file_imports_no_tomllib(tmp_path: Path) -> None:
     (tmp_path / "snapshot").mkdir()
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text("on: push\njobs:\n  j:\n    steps:\n      - run: true\n")
     argv = ["pin", "--snapshot", str(tmp_path / "snapshot"), "--check", str(tmp_path)]
     assert imported(argv, ("tomllib",)) == []

@@ -390,7 +390,7 @@ def test_untagged_commits_and_non_version_tags_are_left_alone() -> None:
 
     main = REPOS["setup-tool"].refs["refs/heads/main"]["peeled"]
     result = plan(
-        uses_site(f"{ST}@{main}", "main"),
+        uses_site(f"{ST}@{main}", "built from main"),
         uses_site(f"{OWNER}/codeql-like@codeql-bundle-v2.25.6", line=11),
     )
     assert result.changes == ()
@@ -398,6 +398,9 @@ def test_untagged_commits_and_non_version_tags_are_left_alone() -> None:
     assert "no version tag points at" in reasons[0]
     assert "is not a version" in reasons[1]
     assert not any(s.problem for s in result.skipped)
+    # "# main" names a branch of the repository: the pin follows it, and is at its tip
+    following = plan(uses_site(f"{ST}@{main}", "main"))
+    assert following.changes == () and following.skipped == () and following.held_back == ()
 
 
 def test_a_version_comment_on_an_untagged_commit_is_no_evidence() -> None:

@@ -1,10 +1,10 @@
-"""The README's scheduled bot workflow for ``pinner update`` must itself be what pinner preaches.
+"""The documented scheduled bot workflow for ``pinner update`` must itself be what pinner preaches.
 
-Checks every ```yaml block of README.md that runs ``pinner update``: actions pinned to full
-SHAs with version comments, ``permissions: {}`` at the top and explicit per job, only
+Checks every ```yaml block of README.md and docs/*.md that runs ``pinner update``: actions
+pinned to full SHAs with version comments, ``permissions: {}`` at the top and explicit per job, only
 ``schedule``/``workflow_dispatch`` triggers (no ``pull_request_target``), no ``${{ }}``
 expansion inside ``run:`` scripts (template injection), credentials not persisted by checkout,
-and the pinner invocation a bot needs. Skipped until the README carries the example.
+and the pinner invocation a bot needs. Fails when no page carries the example (docs/update.md does).
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ from ruamel.yaml import YAML
 from pinner.models import SHA_RE
 from pinner.sources import parse_uses, scan
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK_RE = re.compile(r"```ya?ml\n(.*?)```", re.DOTALL)
 
 
 def bot_workflows() -> list[str]:
-    if not README.is_file():
-        return []
-    text = README.read_text(encoding="utf-8")
-    return [b for b in _BLOCK_RE.findall(text) if "pinner update" in b and "jobs:" in b]
+    blocks = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        blocks += [b for b in _BLOCK_RE.findall(text) if "pinner update" in b and "jobs:" in b]
+    return blocks
 
 
 def check_bot_workflow(text: str) -> None:
@@ -100,7 +102,6 @@ def test_the_checker_catches_each_mistake(broken: str, message: str) -> None:
 
 def test_readme_bot_workflow_is_pinned_and_least_privilege() -> None:
     blocks = bot_workflows()
-    if not blocks:
-        pytest.skip("README.md has no `pinner update` bot workflow yet")
+    assert blocks, "no page documents the `pinner update` bot workflow"
     for block in blocks:
         check_bot_workflow(block)

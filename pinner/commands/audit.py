@@ -12,15 +12,34 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from pinner.commands import common
 from pinner.commands.params import FastCommand
+from pinner.core.graph_limits import GraphLimits
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github")
+LIMITS = GraphLimits()  # the documented defaults, shown by --help
+
+
+def _limit_option(flag: str, help_text: str) -> Any:
+    """An option raising one of the graph's :class:`GraphLimits` (a positive count)."""
+    return Annotated[int, typer.Option(flag, metavar="N", min=1, help=help_text)]
+
+
+MaxFileEdges = _limit_option(
+    "--max-file-edges", "References (uses:, images) followed in one remote action or workflow."
+)
+MaxFileNodes = _limit_option(
+    "--max-file-nodes", "Distinct actions and workflows one remote file may bring into the graph."
+)
+MaxEdges = _limit_option("--max-edges", "uses: references in remote files resolved in one run.")
+MaxNodes = _limit_option(
+    "--max-nodes", "Remote actions and workflows read in one run (beyond: graph-limit findings)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -77,15 +96,22 @@ def audit(
     include: Include = None,
     exclude: Exclude = None,
     budget: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--budget",
             metavar="N",
             min=0,
             max=1000,
-            help="Compare requests at most per unverified SHA pin.",
+            help="Requests spent at most proving that a SHA pin no branch or tag points at is "
+            "in the repository (default: no fixed cap; with a token every ref is compared, 50 "
+            "to a GraphQL query; without one, until the anonymous API quota runs low).",
+            show_default=False,
         ),
-    ] = 10,
+    ] = None,
+    max_file_edges: MaxFileEdges = LIMITS.file_edges,
+    max_file_nodes: MaxFileNodes = LIMITS.file_nodes,
+    max_edges: MaxEdges = LIMITS.edges,
+    max_nodes: MaxNodes = LIMITS.nodes,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -110,6 +136,15 @@ def audit(
     rules_only: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
+    tree: Annotated[
+        bool | None,
+        typer.Option(
+            "--tree/--no-tree",
+            help="Text output: print the graph of every reference as a tree (default: only "
+            "when there are at most 5 causes of findings and the tree fits in 50 lines).",
+            show_default=False,
+        ),
+    ] = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -119,7 +154,7 @@ def audit(
 
     async def body() -> int:
         from pinner.config import load_config
-        from pinner.core.audit import run_audit
+        from pinner.core.audit import AuditTarget, audit_repositories
         from pinner.forge.factory import open_forge
         from pinner.rules.base import Severity, all_rules
 
@@ -137,19 +172,39 @@ def audit(
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
-        found, root = common.discover_one_repository(paths or [Path(".")], command="audit")
-        if not found:
-            typer.echo("pinner: no workflow or action files found", err=True)
-        config = load_config(root, explicit=config_file).merged(
+        # several repositories may be audited together; each path must hold files to read
+        found = common.discover_files(paths or [Path(".")])
+        roots = common.repository_labels(found)
+        # one configuration for the run: the first repository's (as pin and update do)
+        config = load_config(found[0].root, explicit=config_file).merged(
             min_severity=threshold,
             include=common.compile_patterns(include, "--include"),
             exclude=common.compile_patterns(exclude, "--exclude"),
             ignore_rules=tuple(ignore or ()),
         )
         sources, _ = common.read_user_files(found, paths or [])
+        by_path = {s.path: s for s in sources}
+        repositories = [
+            AuditTarget(
+                tuple(by_path[f.path] for f in found if f.root == root and f.path in by_path),
+                root,
+                label,
+            )
+            for root, label in roots.items()
+        ]
         async with open_forge(settings) as forge:
-            result = await run_audit(sources, forge, root=root, config=config, budget=budget)
-        text = render(result, output_format, color=paint)
+            limits = GraphLimits(
+                file_edges=max_file_edges,
+                file_nodes=max_file_nodes,
+                nodes=max_nodes,
+                edges=max_edges,
+            )
+            result = await audit_repositories(
+                repositories, forge, config=config, budget=budget, limits=limits
+            )
+        text = render(
+            result, output_format, color=paint, tree=tree, server_url=settings.urls.server
+        )
         if output is not None:
             output.write_text(text, encoding="utf-8")
         else:
@@ -168,7 +223,14 @@ class _NoTty:
         return False
 
 
-def render(result, output_format: str, *, color: bool = False) -> str:  # type: ignore[no-untyped-def]
+def render(  # type: ignore[no-untyped-def]
+    result,
+    output_format: str,
+    *,
+    color: bool = False,
+    tree: bool | None = None,
+    server_url: str = "https://github.com",
+) -> str:
     """The report in ``output_format`` (one of :data:`FORMATS`)."""
     if output_format == "json":
         from pinner.formats import audit_json
@@ -177,11 +239,11 @@ def render(result, output_format: str, *, color: bool = False) -> str:  # type: 
     if output_format == "sarif":
         from pinner.formats import sarif
 
-        return sarif.render(result.findings)
+        return sarif.render(result, server_url=server_url)
     if output_format == "github":
         from pinner.formats import audit_text, github
 
         return github.render(result.findings) + audit_text.summary_line(result) + "\n"
     from pinner.formats import audit_text
 
-    return audit_text.render(result, color=color)
+    return audit_text.render(result, color=color, tree=tree)

@@ -545,27 +545,104 @@ class _UserFiles:
         return outcome
 
 
+def discover_files(
+    paths: Sequence[Path], *, as_given: Sequence[Path] | None = None
+) -> list[DiscoveredFile]:
+    """The workflow and action files every command reads, found under ``paths`` (default ``.``).
+
+    The one place commands discover the user's files, so each of them refuses alike (exit 2,
+    ``no workflow or action files under PATH``) to run where nothing is found: a wrong
+    directory or a typo must never pass for a clean repository. ``as_given`` are the paths as
+    the user typed them, when ``paths`` were resolved first: the message names what was typed.
+    """
+    from pinner.sources.discovery import NoFilesFound, discover
+
+    wanted = list(paths) or [Path(".")]
+    try:
+        return discover(wanted, require=True)
+    except NoFilesFound as exc:
+        if as_given is None or len(as_given) != len(wanted):
+            raise
+        raise NoFilesFound(as_given[wanted.index(exc.given)]) from None
+
+
+def repository_labels(files: Sequence[DiscoveredFile]) -> dict[Path, str]:
+    """Each repository root of ``files`` (in order) and the label its paths get in output.
+
+    With one repository the label is ``""``: paths are relative to its root, as always. With
+    several, every path must say which repository it belongs to, so each root is labelled by
+    its path relative to the current directory (``tokio/``, ``../uv/``; an absolute path
+    where none is shorter): a label and a path together are then a path a terminal or an
+    editor can open from where pinner ran.
+    """
+    import os
+
+    roots = list(dict.fromkeys(f.root for f in files))
+    if len(roots) < 2:
+        return {root: "" for root in roots}
+    labels = {}
+    for root in roots:
+        try:
+            relative = os.path.relpath(root)
+        except ValueError:  # another drive (Windows)
+            relative = str(root)
+        label = relative if len(relative) <= len(str(root)) else str(root)
+        labels[root] = "" if label == "." else label.replace(os.sep, "/") + "/"
+    return labels
+
+
+def file_labels(files: Sequence[DiscoveredFile]) -> dict[Path, str]:
+    """Each file's repository label (:func:`repository_labels`), by the file's path on disk."""
+    labels = repository_labels(files)
+    return {f.path: labels[f.root] for f in files}
+
+
+def label_sources(
+    sources: Sequence[SourceFile], files: Sequence[DiscoveredFile]
+) -> list[SourceFile]:
+    """``sources`` with every ``relpath`` prefixed by its repository's label.
+
+    For commands whose output names files only by ``relpath`` (``update``): with several
+    repositories, two ``.github/workflows/ci.yml`` stay two files in every format. With one
+    repository, the sources are returned as they are.
+    """
+    from dataclasses import replace
+
+    labels = file_labels(files)
+    if not any(labels.values()):
+        return list(sources)
+    out = []
+    for source in sources:
+        label = labels.get(source.path, "")
+        out.append(
+            replace(
+                source,
+                relpath=label + source.relpath,
+                uses=tuple(replace(s, relpath=label + s.relpath) for s in source.uses),
+                images=tuple(replace(i, relpath=label + i.relpath) for i in source.images),
+            )
+        )
+    return out
+
+
 def discover_one_repository(
     targets: Sequence[Path], *, command: str
 ) -> tuple[list[DiscoveredFile], Path]:
     """Discover the files under ``targets``, which must all lie in one repository.
 
-    ``audit`` and ``checksums`` walk one repository's graph per run: local ``./`` references
-    resolve against its root. Returns the files and that root.
+    ``checksums`` walks one repository's graph per run: local ``./`` references resolve
+    against its root. Returns the files (at least one: see :func:`discover_files`) and that
+    root.
     """
-    from pinner.sources import discover
-
     for target in targets:
         if not target.exists():
             raise UsageError(f"{target}: no such file or directory")
-    found = discover(list(targets))
+    found = discover_files(targets)
     roots = {f.root for f in found}
     if len(roots) > 1:
         listed = ", ".join(sorted(str(r) for r in roots))
         raise UsageError(f"{command} works on one repository at a time (paths span {listed})")
-    if found:
-        return found, found[0].root
-    return found, targets[0] if targets[0].is_dir() else targets[0].parent
+    return found, found[0].root
 
 
 def refuse_invalid_uses(sources: Sequence[SourceFile]) -> None:

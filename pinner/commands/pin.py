@@ -68,14 +68,17 @@ Partial = Annotated[
 ]
 SkipUnreadable = common.skip_unreadable_option("pinned")
 VerifyBudget = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--verify-budget",
         metavar="N",
         min=0,
         max=1000,
-        help="Compare requests spent at most per SHA pin that is no branch or tag tip; out of "
-        "budget the commit is reported as unverified.",
+        help="Requests spent at most proving that a SHA pin no branch or tag points at is in "
+        "the repository (default: no fixed cap; with a token every ref is compared, 50 to a "
+        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
+        "commit is reported as unverified.",
+        show_default=False,
     ),
 ]
 
@@ -94,7 +97,7 @@ def pin(
     include: Include = None,
     exclude: Exclude = None,
     partial: Partial = False,
-    verify_budget: VerifyBudget = 10,
+    verify_budget: VerifyBudget = None,
     skip_unreadable: SkipUnreadable = False,
     *,
     forge_options: common.ForgeOptions,
@@ -129,7 +132,7 @@ class PinOptions:
     include: tuple[re.Pattern[str], ...] = ()
     exclude: tuple[re.Pattern[str], ...] = ()
     partial: bool = False
-    verify_budget: int = 10
+    verify_budget: int | None = None
     skip_unreadable: bool = False
 
     @classmethod
@@ -143,7 +146,7 @@ class PinOptions:
         include: tuple[str, ...] = (),
         exclude: tuple[str, ...] = (),
         partial: bool = False,
-        verify_budget: int = 10,
+        verify_budget: int | None = None,
         skip_unreadable: bool = False,
     ) -> PinOptions:
         """Validate raw option values; UsageError (exit 2) names the flag at fault."""
@@ -175,9 +178,7 @@ def start_pin(options: PinOptions, settings: Settings) -> Coroutine[Any, Any, in
     second core when worthwhile (:mod:`pinner.sources.parallel`), so the worker parses while
     this process sets up.
     """
-    from pinner.sources import discover
-
-    files = discover(list(options.paths))
+    files = common.discover_files(options.paths)
     reader = common.open_reader(files)
     try:
         return run_pin(options, settings, files, reader)
@@ -265,7 +266,7 @@ async def _pin_files(
         write_all(new_bytes)
         written = True
 
-    _report(options, plan, sources, new_bytes, written)
+    _report(options, plan, sources, new_bytes, written, common.file_labels(files))
 
     if remote_failed:
         return EXIT_REMOTE
@@ -292,6 +293,7 @@ def _report(
     sources: list[SourceFile],
     new_bytes: dict[Path, bytes],
     written: bool,
+    labels: dict[Path, str],
 ) -> None:
     if options.output_format == "json":
         from pinner.formats import pin_json
@@ -301,13 +303,14 @@ def _report(
         return
     from pinner.formats import pin_diff, pin_text
 
-    out, err = pin_text.render(plan)
+    out, err = pin_text.render(plan, labels)
     if options.diff:
         diffs = []
         for source in sources:
             if source.path in new_bytes:
                 new_text = _decode(new_bytes[source.path])
-                diffs.append((source.relpath, _original_text(source), new_text))
+                name = labels.get(source.path, "") + source.relpath
+                diffs.append((name, _original_text(source), new_text))
         sys.stdout.write(pin_diff.render(diffs))
     else:
         for line in out:

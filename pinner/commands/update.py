@@ -192,7 +192,9 @@ def update(
             include=common.compile_patterns(include, "--include") or config.include,
             exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
-        sources, unreadable = load_sources(roots, skip=skip_unreadable)
+        sources, unreadable = load_sources(
+            roots, skip=skip_unreadable, as_given=paths or [Path(".")]
+        )
         async with open_forge(settings) as forge:
             plan = await Updater(forge, policy, server_url=settings.urls.server).plan(
                 select_uses(sources, targets), unreadable=unreadable
@@ -238,22 +240,22 @@ def repository_root(path: Path) -> Path:
 
 
 def load_sources(
-    roots: Sequence[Path], *, skip: bool = False
+    roots: Sequence[Path], *, skip: bool = False, as_given: Sequence[Path] | None = None
 ) -> tuple[list[SourceFile], list[Skipped]]:
     """Discover and read every workflow and action file under ``roots`` (as ``pin`` does: see
     :func:`pinner.commands.common.read_user_files`); unreadable files skipped with ``skip``
-    become problem records of the plan."""
+    become problem records of the plan. ``as_given``: ``roots`` as the user typed them."""
     from pinner.core.update import Location, Skipped
-    from pinner.sources import discover
 
-    sources, skipped = common.read_user_files(
-        discover(list(roots)), roots, verb="updates", skip_unreadable=skip
-    )
-    unreadable = [
-        Skipped(u.relpath, f"not read: {u.reason}", (Location(u.relpath, u.line),), problem=True)
-        for u in skipped
-    ]
-    return sources, unreadable
+    files = common.discover_files(roots, as_given=as_given)
+    sources, skipped = common.read_user_files(files, roots, verb="updates", skip_unreadable=skip)
+    labels = common.file_labels(files)  # several repositories: every path says which
+    unreadable = []
+    for u in skipped:
+        name = labels.get(u.path, "") + u.relpath
+        reason = f"not read: {u.reason}"
+        unreadable.append(Skipped(name, reason, (Location(name, u.line),), problem=True))
+    return common.label_sources(sources, files), unreadable
 
 
 def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[SourceFile]:

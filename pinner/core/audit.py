@@ -9,15 +9,18 @@ action pattern and file.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pinner.config import Config, IgnoreEntry
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
-from pinner.core.walk import Graph, walk
+from pinner.core.graph_limits import GraphLimits
+from pinner.core.walk import Edge, Graph, merge_graphs, walk
 from pinner.forge.base import Forge
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
@@ -107,6 +110,7 @@ def evaluate(
                     chain=chain.uses,
                     remote=remote,
                     edge=edge.index,
+                    route=chain.edges,
                 )
                 key = (
                     finding.rule,
@@ -123,18 +127,103 @@ def evaluate(
                     ignored.append(Ignored(finding, "inline"))
                     findings[key] = finding  # remember so duplicates are not re-evaluated
                     continue
-                entry = config.ignored_by(hit.rule, edge.target, root.file)
+                # configured paths are relative to the repository, not to a run's label
+                in_repo = root.file.removeprefix(graph.labels.get(root.parent, ""))
+                entry = config.ignored_by(hit.rule, edge.target, in_repo)
                 if entry is not None:
                     ignored.append(Ignored(finding, _describe(entry, config)))
                     findings[key] = finding
                     continue
                 findings[key] = finding
+    identities = identify(list(findings.values()), graph)
     silenced = {id(i.finding) for i in ignored}
+    ignored = [replace(i, finding=identities[id(i.finding)]) for i in ignored]
     kept = sorted(
-        (f for f in findings.values() if id(f) not in silenced),
+        (identities[id(f)] for f in findings.values() if id(f) not in silenced),
         key=lambda f: (f.file, f.line, f.column, len(f.chain), f.chain, f.rule),
     )
     return AuditResult(graph, tuple(kept), tuple(ignored), min_severity)
+
+
+def _digest(*parts: str, size: int) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:size]
+
+
+def normalised_uses(edge: Edge) -> str:
+    """The reference an edge names, spelt one way: ``owner/repo`` folded to lower case (GitHub
+    compares them so), path and ref as written, quotes and spaces gone; images as written."""
+    action = edge.value.action if edge.value is not None else None
+    if action is None:
+        return edge.uses.strip()
+    path = f"/{action.path}" if action.path else ""
+    return f"{action.repo_key}{path}@{action.ref}"
+
+
+def occurrences(graph: Graph) -> dict[int, int]:
+    """For every edge, how many edges before it in the same file name the same reference.
+
+    ``uses: actions/checkout@v4`` twice in one workflow is 0 and 1: two places to fix, kept
+    apart, and each keeps its number when unrelated lines move.
+    """
+    seen: Counter[tuple[str, str, str]] = Counter()
+    out: dict[int, int] = {}
+    in_file_order = sorted(graph.edges, key=lambda e: (e.line or 0, e.column, e.index))
+    for edge in in_file_order:
+        key = (edge.parent, edge.file, normalised_uses(edge))
+        out[edge.index] = seen[key]
+        seen[key] += 1
+    return out
+
+
+def _cause(finding: Finding, graph: Graph) -> str:
+    """Where the offending reference is: its place upstream, else the reference itself."""
+    if finding.remote:
+        return finding.remote
+    if finding.edge is not None and finding.edge < len(graph.edges):
+        return normalised_uses(graph.edges[finding.edge])
+    return finding.chain[-1]
+
+
+def identify(findings: Sequence[Finding], graph: Graph) -> dict[int, Finding]:
+    """Each finding with its ``group`` and ``fingerprint`` set (keyed by ``id`` of the input).
+
+    ``group``: a hash of the cause (rule, message, and where the offending reference is: its
+    place upstream, or the reference itself on the user's lines): the 88 findings a mutable
+    download in one action yields through 88 ``uses:`` lines are one group, printed once.
+
+    ``fingerprint``: a hash of the rule, the user's file, and for each reference from the
+    user's line down to the offending one its normalised value and occurrence index in its
+    file. It stays the same when lines move because of unrelated edits, and tells apart two
+    identical lines of one file (code scanning would otherwise merge their alerts). Several
+    hits of one rule on one reference (two mutable URLs in one action) are told apart by their
+    messages, in sorted order, so every fingerprint is unique within the run.
+    """
+    counted = occurrences(graph)
+    by_key: dict[str, list[Finding]] = {}
+    for finding in findings:
+        hops = [f"{normalised_uses(graph.edges[i])}\x1e{counted[i]}" for i in finding.route]
+        if not hops:  # a finding without a route (built by hand): its chain is what we have
+            hops = list(finding.chain)
+        key = _digest(finding.rule, finding.file, *hops, size=64)
+        by_key.setdefault(key, []).append(finding)
+    out: dict[int, Finding] = {}
+    for key, same in by_key.items():
+        ordered = sorted(same, key=lambda f: (f.message, f.line, f.column))
+        for n, finding in enumerate(ordered):
+            fingerprint = _digest(key, str(n), size=32) if n else key[:32]
+            group = _digest(finding.rule, finding.message, _cause(finding, graph), size=16)
+            out[id(finding)] = replace(finding, group=group, fingerprint=fingerprint)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AuditTarget:
+    """One repository of an audit run: its files, its root (``./`` references resolve there)
+    and the label its paths start with in the report (``""`` when it is the only one)."""
+
+    sources: tuple[SourceFile, ...]
+    root: Path | None = None
+    label: str = ""
 
 
 async def run_audit(
@@ -144,13 +233,53 @@ async def run_audit(
     root: Path | None = None,
     config: Config | None = None,
     min_severity: Severity | None = None,
-    budget: int = 10,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
 ) -> AuditResult:
-    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3)."""
+    """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
+
+    ``budget`` caps the requests of each impostor check; ``limits`` what remote files may add
+    to the graph (what lies beyond is a ``graph-limit`` finding).
+    """
+    target = AuditTarget(tuple(sources), root)
+    return await audit_repositories(
+        [target], forge, config=config, min_severity=min_severity, budget=budget, limits=limits
+    )
+
+
+async def audit_repositories(
+    targets: Sequence[AuditTarget],
+    forge: Forge,
+    *,
+    config: Config | None = None,
+    min_severity: Severity | None = None,
+    budget: int | None = None,
+    limits: GraphLimits | None = None,
+) -> AuditResult:
+    """Walk each repository from its own root, concurrently, and evaluate them as one graph.
+
+    Each walk resolves ``./`` references against its own repository; remote actions the
+    repositories share are fetched once (the forge asks each question once per run). The
+    run-wide ``limits`` apply to each repository's walk: walks that share counters while they
+    run side by side would cut wherever the network timing put them.
+    """
     config = config or Config()
-    graph = await walk(sources, forge, root=root, budget=budget, select=config.selects)
+
+    async def one(target: AuditTarget) -> tuple[Graph, dict[str, tuple[DownloadSite, ...]]]:
+        graph = await walk(
+            target.sources,
+            forge,
+            root=target.root,
+            budget=budget,
+            select=config.selects,
+            limits=limits,
+        )
+        return graph, await downloads_by_node(graph, forge)
+
+    walked = await asyncio.gather(*(one(t) for t in targets))
+    graph = merge_graphs([(t.label, g) for t, (g, _) in zip(targets, walked, strict=True)])
+    downloads = {node: sites for _, found in walked for node, sites in found.items()}
     threshold = min_severity or config.min_severity or Severity.MEDIUM
-    downloads = await downloads_by_node(graph, forge)
     return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
 
 

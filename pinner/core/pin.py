@@ -214,14 +214,15 @@ async def plan_pins(
     *,
     targets: TargetFilter | None = None,
     ignores: IgnorePolicy | None = None,
-    budget: int = 10,
+    budget: int | None = None,
     unreadable: Sequence[PinIssue] = (),
 ) -> PinPlan:
     """Resolve every remote ``uses:`` of ``sources`` and decide what each line should become.
 
     ``targets`` selects actions (``--include``/``--exclude``), ``ignores`` drops what the user
     silenced (config ``ignore`` entries; ``# pinner: ignore[...]`` comments are always read);
-    ``budget`` bounds the compare requests spent per unverified SHA; ``unreadable`` are the
+    ``budget`` caps the requests spent proving one SHA pin is the repository's (None: only
+    the API quota does, see :mod:`pinner.core.verify`); ``unreadable`` are the
     files the caller could not read (malformed YAML), reported first.
     """
     planner = PinPlanner(forge, targets=targets, ignores=ignores, budget=budget)
@@ -254,7 +255,7 @@ class PinPlanner:
         *,
         targets: TargetFilter | None = None,
         ignores: IgnorePolicy | None = None,
-        budget: int = 10,
+        budget: int | None = None,
     ) -> None:
         from pinner.forge.prefetch import ListingPrefetch
 
@@ -265,6 +266,8 @@ class PinPlanner:
         self._resolver = Resolver(forge)
         self._prefetch = ListingPrefetch(self._resolver.listing, on_sent=self._listed)
         self._actions: dict[tuple[str, str | None, str], ActionRef] = {}
+        # the version the first line with each reference claims: which tags to compare first
+        self._claims: dict[tuple[str, str | None, str], str | None] = {}
         self._waiting: dict[str, list[tuple[str, str | None, str]]] = {}  # repo key -> refs
         self._tasks: dict[tuple[str, str | None, str], asyncio.Future[None]] = {}
         self._added: set[Path] = set()
@@ -296,6 +299,7 @@ class PinPlanner:
             key = _ref_key(action)
             if key not in self._actions and is_pinned_here(site, self.targets, self.ignores):
                 self._actions[key] = action
+                self._claims[key] = _comment_version(site.comment)
                 new.append(key)
         if not new:
             return
@@ -336,15 +340,20 @@ class PinPlanner:
         except Exception as exc:  # reported per use by finish()
             self._resolved[key] = exc
             return
-        # a tag object no ref lists may be a fork's: its commit is verified like a SHA pin
-        if res.kind not in ("sha", "tag-object") or res.is_tip:
+        if not res.needs_containment:
             return
         where = (res.action.repo_key, res.commit)
         try:
             self._reach[where] = await self._verifying.get(
                 where,
                 lambda: check_reachability(
-                    forge, res.action.slug, res.commit, res.listing, budget=budget
+                    forge,
+                    res.action.slug,
+                    res.commit,
+                    res.listing,
+                    budget=budget,
+                    claim=self._claims.get(key),
+                    budget_option="--verify-budget",
                 ),
             )
         except Exception as exc:
@@ -470,7 +479,7 @@ def _decide(
     if res.kind in ("tag", "branch"):
         _pin_symbolic(work, site, action, res)
     elif res.kind == "tag-object":
-        subject = f"{action.ref} is a tag object pointing at {res.commit[:12]}"
+        subject = f"{action.ref} is an annotated tag object, and the commit it points at"
         if _refused_unpublished(work, site, verdict, subject):
             return  # never rewrite to a commit nobody published
         work.changes.append(_commit_pin(site, action, res, res.comment, "tag-object"))
@@ -573,7 +582,8 @@ def _refused_unpublished(
     """Report a commit that is not verified reachable (``subject: detail``); True if so.
 
     Both verdicts forbid pinning it: impostor (no branch or tag of the repository reaches it,
-    e.g. a fork's commit served under the parent's name) and unknown (out of compare budget).
+    e.g. a fork's commit served under the parent's name) and unknown (containment could not be
+    proven within the request budget or the API quota).
     """
     if verdict is None or verdict.verdict == REACHABLE:
         return False

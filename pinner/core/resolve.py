@@ -43,6 +43,17 @@ class Resolution:
         return bool(self.listing.at_commit(self.commit))
 
     @property
+    def needs_containment(self) -> bool:
+        """A SHA the user wrote (a commit, or an annotated tag object peeled to its commit)
+        whose commit no branch or tag points at: only the containment check
+        (:func:`pinner.core.verify.check_reachability`) can say it is the repository's.
+
+        Why the tag object too: GitHub serves a fork's tag objects under the parent's name like
+        its commits, so a tag object nobody listed proves nothing about the commit it peels to.
+        """
+        return self.kind in ("sha", "tag-object") and not self.is_tip
+
+    @property
     def comment(self) -> str | None:
         """What the ``# ...`` after the pin should say: the branch name for a branch pin (it
         says the pin came from a moving ref, design.md section 3), else the version tag."""

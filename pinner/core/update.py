@@ -38,7 +38,7 @@ from urllib.parse import quote
 from packaging.version import Version
 
 from pinner.core.cooldown import Cooldown
-from pinner.core.resolve import Resolver
+from pinner.core.resolve import Resolution, Resolver
 from pinner.core.versions import best_version_tag, parse_version, tag_prefix
 from pinner.errors import NotFoundError, UsageError
 from pinner.forge.base import Forge
@@ -148,7 +148,9 @@ class Change:
 
     action: str  # owner/repo[/path] as written
     repo: str  # owner/repo as the forge spells it
-    kind: str  # "update" (newer version), "pin" (mutable ref pinned), "comment" (comment fixed)
+    # "update" (newer version), "pin" (mutable ref pinned), "comment" (comment fixed),
+    # "branch" (a SHA pin following a branch, ``@<sha> # stable``, moved to the branch's new tip)
+    kind: str
     level: str | None  # semver level crossed: "major" | "minor" | "patch" | None
     old: VersionPoint
     new: VersionPoint
@@ -164,9 +166,13 @@ class Change:
     immutable_release: bool  # GitHub marks the release immutable
     note: str | None = None
     id: str = ""  # stable, unique in the plan, safe as a file name or branch component
+    branch: str | None = None  # kind "branch": the branch the pin follows (its comment)
 
     def base_id(self) -> str:
         """``actions-checkout-v4.1.0-to-v4.2.2``: the id before de-duplication."""
+        if self.branch is not None:  # dtolnay-rust-toolchain-stable-29eef336d9b2-to-fa04a1451ff1
+            text = f"{self.action}-{self.branch}-{self.old.ref[:12]}-to-{self.new.ref[:12]}"
+            return slug_id(text).replace("..", ".")
         old = (
             self.old.ref
             if not SHA_RE.match(self.old.ref)
@@ -192,6 +198,7 @@ class HeldBack:
     cooldown: timedelta | None
     release_url: str | None
     locations: tuple[Location, ...]
+    branch: str | None = None  # a branch pin's new tip waiting for the cooldown: the branch
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,6 +489,30 @@ class Updater:
         except NotFoundError as exc:
             reason = str(exc).removeprefix(f"{action}: ")  # the record already names the use
             return _Outcome(skipped=(Skipped(str(action), reason, locations, problem=True),))
+        if action.is_sha:
+            # sites of this pin whose comment names a branch follow it; the rest are versions
+            branches, rest = branch_sites(use.sites, resolution.listing)
+            outcomes = [
+                await self._follow_branch(
+                    action, sites, resolution.commit, branch, resolution.listing
+                )
+                for branch, sites in branches
+            ]
+            if rest:
+                outcomes.append(await self._analyse_resolved(action, rest, resolution))
+            return _Outcome(
+                changes=tuple(c for o in outcomes for c in o.changes),
+                held_back=tuple(h for o in outcomes for h in o.held_back),
+                skipped=tuple(k for o in outcomes for k in o.skipped),
+            )
+        return await self._analyse_resolved(action, use.sites, resolution)
+
+    async def _analyse_resolved(
+        self, action: ActionRef, sites: Sequence[UsesSite], resolution: Resolution
+    ) -> _Outcome:
+        """What to do with these sites of one use, its reference resolved."""
+        use = _Use(action, list(sites))
+        locations = _locations(use.sites)
         if resolution.kind == "branch":
             reason = (
                 f"branch ref {action.ref!r} is not moved to a release; "
@@ -668,6 +699,74 @@ class Updater:
             ),
         )
 
+    async def _follow_branch(
+        self,
+        action: ActionRef,
+        sites: Sequence[UsesSite],
+        pinned: str,
+        branch: GitRef,
+        listing: RefListing,
+    ) -> _Outcome:
+        """A SHA pin that follows a branch (``@<sha> # stable``): move it to the branch's tip.
+
+        This is how Renovate updates branch digests: the comment says which branch the pin
+        was taken from (``pinner pin`` writes it for ``@stable``), and the pin moves when the
+        branch does, subject to the cooldown measured from the tip commit's date (a branch
+        has no releases). A tip younger than the cooldown is held back, like a release.
+        """
+        tip, name, repo = branch.commit, branch.short, listing.repo
+        if tip == pinned:
+            return _Outcome()  # at the tip: nothing to do
+        date = await self._commit_date(repo, tip)
+        wait = self.policy.cooldown.for_update(action.target, None)
+        eligible_at = date.at + wait if date.at is not None else None
+        old = VersionPoint(ref=action.ref, version=None, sha=pinned)
+        new = VersionPoint(ref=tip, version=None, sha=tip)
+        locations = _locations(sites)
+        if eligible_at is None or eligible_at > self.policy.now:
+            held = HeldBack(
+                action=action.target,
+                repo=repo,
+                reason="cooldown",
+                old=old,
+                candidate=new,
+                level=None,
+                released_at=date.at,
+                date_source=date.source,
+                eligible_at=eligible_at,
+                cooldown=wait,
+                release_url=None,
+                locations=locations,
+                branch=name,
+            )
+            return _Outcome(held_back=(held,))
+        value = f"{action.target}@{tip}"
+        touched = [s for s in sites if _site_changes(s, value, None)]
+        if not touched:
+            return _Outcome()
+        age = max(0, (self.policy.now - date.at) // timedelta(days=1)) if date.at else None
+        change = Change(
+            action=action.target,
+            repo=repo,
+            kind="branch",
+            level=None,
+            old=old,
+            new=new,
+            value=value,
+            comment=None,  # the comment names the branch already, in the user's own dialect
+            locations=_locations(touched),
+            released_at=date.at,
+            date_source=date.source,
+            age_days=age,
+            release_url=None,
+            compare_url=f"{self.server_url}/{repo}/compare/{pinned}...{tip}",
+            mutable=False,
+            immutable_release=False,
+            note=f"branch {name} moved: {pinned[:12]} -> {tip[:12]}",
+            branch=name,
+        )
+        return _Outcome(changes=(change,))
+
     def _comment_fix(
         self,
         action: ActionRef,
@@ -769,6 +868,20 @@ class Updater:
 
         return await self._memo.get(("date", repo.lower(), cand.tag.name), fetch)
 
+    async def _commit_date(self, repo: str, sha: str) -> ReleaseDate:
+        """When a commit was made (a branch tip's age, for the cooldown)."""
+
+        async def fetch() -> ReleaseDate:
+            try:
+                commit = await self.forge.get_commit(repo, sha)
+            except NotFoundError:
+                return ReleaseDate(None, "unknown")
+            if commit.date is None:
+                return ReleaseDate(None, "unknown")
+            return ReleaseDate(_utc(commit.date), "commit")
+
+        return await self._memo.get(("commit-date", repo.lower(), sha), fetch)
+
 
 async def plan_update(
     sources: Sequence[SourceFile], forge: Forge, policy: UpdatePolicy, *, server_url: str
@@ -830,6 +943,40 @@ def _ignored(site: UsesSite) -> bool:
     from pinner.core.pin import IgnorePolicy
 
     return IgnorePolicy().silenced(site, "update")
+
+
+def followed_branch(sites: Sequence[UsesSite], listing: RefListing) -> GitRef | None:
+    """The branch a SHA pin follows: its comment names a branch of that very repository.
+
+    ``@<sha> # stable`` is how ``pinner pin`` writes a branch pin. A comment's lone word is a
+    branch claim only when the repository has such a branch (``# TODO`` or ``# keep`` are
+    notes) and no tag of that name (the runner takes the tag: then it is a tag pin). Every
+    site given must name the same branch.
+    """
+    claim = _comment_version(sites)
+    if claim is None or listing.tag(claim) is not None:
+        return None
+    return listing.branch(claim)
+
+
+def branch_sites(
+    sites: Sequence[UsesSite], listing: RefListing
+) -> tuple[list[tuple[GitRef, list[UsesSite]]], list[UsesSite]]:
+    """Sites of one SHA pin split by the branch their comment follows, and the others.
+
+    One commit can be pinned on several lines with different comments (``# stable``,
+    ``# nightly`` and ``# v1.2.3`` while all three were at the same commit): each line
+    follows what its own comment says.
+    """
+    by_branch: dict[str, tuple[GitRef, list[UsesSite]]] = {}
+    rest: list[UsesSite] = []
+    for site in sites:
+        branch = followed_branch((site,), listing)
+        if branch is None:
+            rest.append(site)
+        else:
+            by_branch.setdefault(branch.name, (branch, []))[1].append(site)
+    return [by_branch[name] for name in sorted(by_branch)], rest
 
 
 def _comment_version(sites: Sequence[UsesSite]) -> str | None:

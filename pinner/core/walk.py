@@ -21,6 +21,13 @@ never expanded again, so cycles terminate. The runner refuses to nest deeper tha
 edge that would go deeper (or closes a cycle, which at run time recurses until that limit) is
 recorded as ``depth_exceeded`` and not followed.
 
+Remote files are code their authors control, so the walk has bounds
+(:class:`~pinner.core.graph_limits.GraphLimits`): references and distinct actions per remote file,
+remote files and nested references per run. Each layer is fetched first, then its files are
+bounded one after the other in layer order, then their references are resolved: a bound falls
+where the graph puts it, whatever the network timing. What a bound leaves out is recorded on the
+node (``Node.limit``) for the ``graph-limit`` rule.
+
 The result is a :class:`Graph` of facts (resolutions, reachability verdicts, fetch errors). The
 rules in :mod:`pinner.rules` read those facts; the walk itself judges nothing. A remote failure
 (network, rate limit, 5xx) propagates: a partial graph must never be reported as a clean one.
@@ -35,6 +42,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from pinner.core.graph_limits import GraphLimits
 from pinner.core.resolve import Resolution, Resolver
 from pinner.errors import InputError, NotFoundError, TooLargeError
 from pinner.forge.base import Forge
@@ -47,8 +55,6 @@ MAX_DEPTH = 9
 METADATA_FILES = ("action.yml", "action.yaml", "Dockerfile")
 """What the runner looks for in an action's directory, in this order."""
 
-REACHABILITY_BUDGET = 10
-"""Compare requests spent at most per unverified SHA (design.md section 3)."""
 
 EDGE_KINDS = ("action", "reusable-workflow", "docker")
 
@@ -74,6 +80,7 @@ class Node:
     file: str | None = None  # the metadata file actually read (repo-relative)
     using: str | None = None  # runs.using of an action
     error: str | None = None  # why the node could not be read (no metadata file, bad YAML)
+    limit: str | None = None  # what a GraphLimits bound left out of it (graph-limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,7 @@ class Chain:
 
     root: int  # index of the root edge (in the user's files)
     uses: tuple[str, ...]  # uses values from the root edge down to the edge itself
+    edges: tuple[int, ...] = ()  # indices of those edges, root first (same length as uses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +149,8 @@ class Graph:
     nodes: dict[str, Node]
     edges: tuple[Edge, ...]
     roots: tuple[str, ...] = ()  # ids of the user's files, in discovery order
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
+    """Local node id -> the label its repository's paths start with (:func:`merge_graphs`)."""
     _out_index: dict[str, tuple[Edge, ...]] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -170,10 +180,11 @@ class Graph:
         for root in self.edges:
             if not root.local:
                 continue
-            result.setdefault(root.index, []).append(Chain(root.index, (root.uses,)))
+            start = Chain(root.index, (root.uses,), (root.index,))
+            result.setdefault(root.index, []).append(start)
             seen_nodes: set[str] = set()
-            queue: deque[tuple[str | None, tuple[str, ...]]] = deque()
-            queue.append((root.child, (root.uses,)))
+            queue: deque[tuple[str | None, Chain]] = deque()
+            queue.append((root.child, start))
             while queue:
                 node_id, prefix = queue.popleft()
                 if node_id is None or node_id in seen_nodes:
@@ -183,8 +194,8 @@ class Graph:
                 if node is None or node.local:
                     continue
                 for e in out.get(node_id, ()):
-                    chain = (*prefix, e.uses)
-                    result.setdefault(e.index, []).append(Chain(root.index, chain))
+                    chain = Chain(root.index, (*prefix.uses, e.uses), (*prefix.edges, e.index))
+                    result.setdefault(e.index, []).append(chain)
                     if not e.depth_exceeded and not e.cycle:
                         queue.append((e.child, chain))
         return result
@@ -300,14 +311,17 @@ class _Pending:
 class _Walk:
     forge: Forge
     resolver: Resolver
-    reachability: Callable[[str, str, object], Awaitable[object]] | None
+    reachability: Callable[[str, str, object, str | None], Awaitable[object]] | None
     max_depth: int
     root_dir: Path | None
     local_files: dict[str, SourceFile]
     read_local: Callable[[Path, str], SourceFile] | None
     select: Callable[[str], bool] | None = None
+    limits: GraphLimits = field(default_factory=GraphLimits)
     nodes: dict[str, Node] = field(default_factory=dict)
     scheduled: set[str] = field(default_factory=set)
+    remote_read: int = 0  # remote actions and workflows read (GraphLimits.nodes)
+    remote_edges: int = 0  # uses: references of remote files resolved (GraphLimits.edges)
     _resolutions: SingleFlight[tuple[str, str, str], Resolution] = field(
         default_factory=SingleFlight
     )
@@ -324,11 +338,17 @@ class _Walk:
         key = (repo.lower(), commit, path)
         return await self._files.get(key, lambda: self.forge.get_file(repo, commit, path))
 
-    async def check(self, repo: str, sha: str, listing: object) -> object | None:
+    async def check(
+        self, repo: str, sha: str, listing: object, *, claim: str | None
+    ) -> object | None:
+        """The containment verdict on ``sha``, asked once per run; ``claim`` (the version its
+        comment names) only orders the refs tried first."""
         if self.reachability is None:
             return None
         reachability = self.reachability
-        return await self._reach.get((repo.lower(), sha), lambda: reachability(repo, sha, listing))
+        return await self._reach.get(
+            (repo.lower(), sha), lambda: reachability(repo, sha, listing, claim)
+        )
 
     # --- edges
 
@@ -402,10 +422,13 @@ class _Walk:
                 message = f"{value.raw}: {message}"
             return replace(base, error=message), None
         reach = None
-        if resolution.kind == "sha" and not resolution.is_tip and value.kind is UsesKind.REMOTE:
+        if resolution.needs_containment and value.kind is UsesKind.REMOTE:
             # ($/path runs the parent's own commit: the parent's pin was already verified)
             reach = await self.check(
-                resolution.listing.repo or action.slug, resolution.commit, resolution.listing
+                resolution.listing.repo or action.slug,
+                resolution.commit,
+                resolution.listing,
+                claim=version,
             )
         repo = resolution.listing.repo or action.slug
         path = action.path or ""
@@ -539,8 +562,12 @@ class _Walk:
             return []
         if text is None:
             return [replace(missing, error=f"{path} does not exist {where}")] if missing else []
+        images = dockerfile_images(text)
+        if repo and len(images) > self.limits.file_edges:
+            self._limit(node.id, len(images), self.limits.file_edges, [self._why("file_edges")])
+            images = images[: self.limits.file_edges]
         edges = []
-        for line, image in dockerfile_images(text):
+        for line, image in images:
             edge = Edge(
                 -1,
                 node.id,
@@ -556,8 +583,9 @@ class _Walk:
             edges.append(self._image_edge(edge, image, node.depth + 1))
         return edges
 
-    async def expand_remote(self, node: _Pending) -> _Expansion:
-        """Fetch a remote action or workflow at its commit and record its references."""
+    async def load_remote(self, node: _Pending) -> _Loaded:
+        """Fetch and parse a remote action or workflow at its commit (its node is recorded);
+        its references are resolved later, once :meth:`bound` has decided which to follow."""
         from pinner.sources import load_yaml
 
         repo, commit, path = node.repo, node.commit, node.path
@@ -576,7 +604,7 @@ class _Walk:
             except TooLargeError as exc:  # hostile metadata: a finding, like an alias bomb
                 error = f"{repo}@{commit}: {exc}"
                 self.nodes[node.id] = Node(node.id, **common, file=cand, error=error)  # type: ignore[arg-type]
-                return _Expansion()
+                return _Loaded(node, done=_Expansion())
             if data is not None:
                 found = cand
                 break
@@ -584,33 +612,120 @@ class _Walk:
             what = " or ".join(candidates)
             error = f"no {what} in {repo} at {commit}"
             self.nodes[node.id] = Node(node.id, **common, error=error)  # type: ignore[arg-type]
-            return _Expansion()
+            return _Loaded(node, done=_Expansion())
         if found.endswith("Dockerfile"):
             self.nodes[node.id] = Node(node.id, **common, file=found, using="docker")  # type: ignore[arg-type]
-            return _Expansion(
-                await self._dockerfile(node, found, repo=repo, commit=commit, missing=None)
-            )
+            edges = await self._dockerfile(node, found, repo=repo, commit=commit, missing=None)
+            return _Loaded(node, done=_Expansion(edges))
         kind = "workflow" if node.kind == "reusable-workflow" else "action"
         try:
             loaded = load_yaml(data, source=found, kind=kind)
         except InputError as exc:
             error = f"{repo}@{commit}: {exc}"
             self.nodes[node.id] = Node(node.id, **common, file=found, error=error)  # type: ignore[arg-type]
-            return _Expansion()
+            return _Loaded(node, done=_Expansion())
         self.nodes[node.id] = Node(  # type: ignore[arg-type]
             node.id,
             **common,
             file=found,
             using=_runs_using(loaded.data) if kind == "action" else None,
         )
+        return _Loaded(
+            node,
+            uses=loaded.uses,
+            images=[i for i in loaded.images if i.context != "step"],  # step: its uses: site
+            file=found,
+            runs_image=_runs_image(loaded.data) if kind == "action" else None,
+        )
+
+    def bound(self, loaded: _Loaded) -> None:
+        """Keep the references of one remote file that the limits allow, in file order.
+
+        Called for the files of a layer one after the other, in the layer's order, before any
+        of their references is resolved: which references a run-wide limit leaves out then
+        depends on the graph alone, never on which answer came back first.
+        """
+        limits = self.limits
+        refs = sorted([*loaded.uses, *loaded.images], key=lambda site: (site.line, site.column))
+        uses: list[UsesSite] = []
+        images: list[ImageSite] = []
+        targets: set[tuple[str, ...]] = set()
+        why: list[str] = []
+        for site in refs:
+            if len(uses) + len(images) >= limits.file_edges:
+                why.append(self._why("file_edges"))
+                break
+            if isinstance(site, ImageSite):
+                images.append(site)
+                continue
+            target = _target(site.value)
+            if target is not None and target not in targets:
+                if len(targets) >= limits.file_nodes:
+                    _once(why, self._why("file_nodes"))
+                    continue
+                targets.add(target)
+            if target is not None:
+                if self.remote_edges >= limits.edges:
+                    _once(why, self._why("edges"))
+                    continue
+                self.remote_edges += 1
+            uses.append(site)
+        if why:
+            self._limit(loaded.node.id, len(refs), len(uses) + len(images), why)
+        loaded.uses, loaded.images = uses, images
+
+    def _why(self, limit: str) -> str:
+        value = getattr(self.limits, limit)
+        option = GraphLimits.OPTIONS[limit]
+        return {
+            "file_edges": f"more than {value} references in one file ({option})",
+            "file_nodes": f"more than {value} distinct actions from one file ({option})",
+            "edges": f"the run's {value} nested references were reached ({option})",
+            "nodes": f"the run's {value} remote actions and workflows were read ({option})",
+        }[limit]
+
+    def _limit(self, node_id: str, total: int, kept: int, why: list[str]) -> None:
+        """Record on a node what a limit left out of it."""
+        message = (
+            f"{kept} of its {total} references followed, the rest not audited: {'; '.join(why)}"
+        )
+        self.nodes[node_id] = replace(self.nodes[node_id], limit=message)
+
+    def admit(self, layer: list[_Pending]) -> list[_Pending]:
+        """The nodes of a layer the run may still read; the others are recorded unread."""
+        admitted: list[_Pending] = []
+        for pending in layer:
+            if pending.kind in ("local", "dockerfile"):
+                admitted.append(pending)
+            elif self.remote_read < self.limits.nodes:
+                self.remote_read += 1
+                admitted.append(pending)
+            else:
+                self.nodes[pending.id] = Node(
+                    pending.id,
+                    pending.kind,
+                    local=False,
+                    depth=pending.depth,
+                    repo=pending.repo,
+                    commit=pending.commit,
+                    path=pending.path,
+                    limit=f"not read: {self._why('nodes')}",
+                )
+        return admitted
+
+    async def expand_loaded(self, loaded: _Loaded) -> _Expansion:
+        """Resolve the references :meth:`bound` kept (a finished node has nothing left)."""
+        if loaded.done is not None:
+            return loaded.done
+        node = loaded.node
         return await self.expand_sites(
             node,
             loaded.uses,
             loaded.images,
-            file=found,
-            runs_image=_runs_image(loaded.data) if kind == "action" else None,
-            repo=repo,
-            commit=commit,
+            file=loaded.file,
+            runs_image=loaded.runs_image,
+            repo=node.repo,
+            commit=node.commit,
         )
 
     async def expand_source(self, source: SourceFile, node: _Pending) -> _Expansion:
@@ -644,6 +759,13 @@ class _Walk:
         )
         return await self.expand_source(source, _Pending(node.id, source.kind, 0))
 
+    async def load(self, pending: _Pending) -> _Loaded:
+        """Phase one of a layer: a remote file fetched and parsed; a local one (the user's,
+        never limited) expanded at once."""
+        if pending.kind in ("local", "dockerfile"):
+            return _Loaded(pending, done=await self.expand_local(pending))
+        return await self.load_remote(pending)
+
     async def run(self, sources: Sequence[SourceFile]) -> Graph:
         for source in sources:
             self.local_files.setdefault(source.relpath, source)
@@ -671,14 +793,11 @@ class _Walk:
                     continue
                 self.scheduled.add(pending.id)
                 layer.append(pending)
-            layer_results = await asyncio.gather(
-                *(
-                    self.expand_local(p)
-                    if p.kind in ("local", "dockerfile")
-                    else self.expand_remote(p)
-                    for p in layer
-                )
-            )
+            loaded = await asyncio.gather(*(self.load(p) for p in self.admit(layer)))
+            for one in loaded:  # in layer order: run-wide limits fall where the graph says
+                if one.done is None:
+                    self.bound(one)
+            layer_results = await asyncio.gather(*(self.expand_loaded(one) for one in loaded))
         indexed = [replace(e, index=i) for i, e in enumerate(edges)]
         nodes = _in_discovery_order(self.nodes, roots, indexed)
         return Graph(nodes=nodes, edges=_mark_cycles(nodes, indexed), roots=tuple(roots))
@@ -704,6 +823,34 @@ class _Expansion:
 
     edges: list[Edge] = field(default_factory=list)
     children: list[_Pending] = field(default_factory=list)
+
+
+@dataclass
+class _Loaded:
+    """A node of the current layer between its fetch and the resolution of its references."""
+
+    node: _Pending
+    done: _Expansion | None = None  # finished already (an error, a Dockerfile, a local file)
+    uses: Sequence[UsesSite] = ()
+    images: Sequence[ImageSite] = ()
+    file: str = ""
+    runs_image: str | None = None
+
+
+def _target(value: UsesValue) -> tuple[str, ...] | None:
+    """What a reference would add to the graph (a remote action or workflow), or None when
+    it adds nothing that costs a request (an image, an expression, an invalid value...)."""
+    if value.kind is UsesKind.REMOTE and value.action is not None:
+        action = value.action
+        return (action.repo_key, action.path or "", action.ref)
+    if value.kind is UsesKind.SAME_REPO:
+        return ("$", _clean(value.local_path or ""))
+    return None
+
+
+def _once(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)
 
 
 def _mark_cycles(nodes: dict[str, Node], edges: list[Edge]) -> tuple[Edge, ...]:
@@ -748,30 +895,42 @@ async def walk(
     resolver: Resolver | None = None,
     root: Path | None = None,
     max_depth: int = MAX_DEPTH,
-    budget: int = REACHABILITY_BUDGET,
+    budget: int | None = None,
     verify: bool = True,
     read_local: Callable[[Path, str], SourceFile] | None = None,
     select: Callable[[str], bool] | None = None,
+    limits: GraphLimits | None = None,
 ) -> Graph:
     """Walk the whole graph reachable from ``sources`` (the user's files, already read).
 
     ``root`` is the repository root for in-repo references that are not among ``sources``;
     ``read_local(root, relpath)`` reads such a file (default: the sources package's reader).
-    ``verify`` runs the impostor check (bounded by ``budget`` compare requests per SHA) for
-    SHA pins no branch or tag points at. ``select(owner/repo[/path])`` False means the
-    reference is skipped entirely (``--exclude`` / config ``exclude``).
+    ``verify`` runs the impostor check for SHA pins (and tag objects) whose commit no branch or
+    tag points at; ``budget`` caps its requests per commit (None: only the API quota does, see
+    :mod:`pinner.core.verify`). ``select(owner/repo[/path])`` False means the
+    reference is skipped entirely (``--exclude`` / config ``exclude``). ``limits`` bound what
+    remote files may add to the graph (:class:`GraphLimits`; default: its documented values).
     """
     resolver = resolver or Resolver(forge)
     reach = None
     if verify:
         from pinner.core.verify import check_reachability
 
-        async def reach(repo: str, sha: str, listing: object) -> object:
-            return await check_reachability(forge, repo, sha, listing, budget=budget)  # type: ignore[arg-type]
+        async def reach(repo: str, sha: str, listing: object, claim: str | None) -> object:
+            return await check_reachability(
+                forge,
+                repo,
+                sha,
+                listing,  # type: ignore[arg-type]
+                budget=budget,
+                claim=claim,
+            )
 
     if read_local is None and root is not None:
         read_local = _default_read_local
-    state = _Walk(forge, resolver, reach, max_depth, root, {}, read_local, select)
+    state = _Walk(
+        forge, resolver, reach, max_depth, root, {}, read_local, select, limits or GraphLimits()
+    )
     return await state.run(sources)
 
 
@@ -779,3 +938,55 @@ def _default_read_local(root: Path, relpath: str) -> SourceFile:
     from pinner import sources
 
     return sources.read_source(root / relpath, root=root)
+
+
+def merge_graphs(parts: Sequence[tuple[str, Graph]]) -> Graph:
+    """One graph of several repositories' walks, each repository's own files named ``LABEL``-first.
+
+    Why: ``audit`` walks each repository on its own (``./`` references resolve against its
+    root, its files are named relative to it), but reports one graph, in which two
+    repositories' ``.github/workflows/ci.yml`` must stay two files. Every local node, root and
+    the file of every edge in a local node get the part's label prepended (``"tokio/"``); remote
+    nodes are shared, and a remote node the walks share keeps the first walk's edges (each walk
+    read the same immutable files at the same commit, so they are the same facts). A single
+    part with label ``""`` is returned as it was.
+    """
+    if len(parts) == 1 and not parts[0][0]:
+        return parts[0][1]
+    nodes: dict[str, Node] = {}
+    edges: list[Edge] = []
+    roots: list[str] = []
+    labels: dict[str, str] = {}
+    for label, graph in parts:
+
+        def rename(node_id: str | None, graph: Graph = graph, label: str = label) -> str | None:
+            node = graph.nodes.get(node_id) if node_id is not None else None
+            return f"{label}{node_id}" if node is not None and node.local else node_id
+
+        taken = {n for n, node in graph.nodes.items() if not node.local and n in nodes}
+        for node_id, node in graph.nodes.items():
+            if node.local:
+                labels[f"{label}{node_id}"] = label
+                nodes[f"{label}{node_id}"] = replace(
+                    node,
+                    id=f"{label}{node_id}",
+                    path=f"{label}{node.path}" if node.path is not None else None,
+                    file=f"{label}{node.file}" if node.file is not None else None,
+                )
+            elif node_id not in nodes:
+                nodes[node_id] = node
+        roots.extend(f"{label}{r}" for r in graph.roots)
+        for edge in graph.edges:
+            if edge.parent in taken:
+                continue
+            local = edge.parent in graph.nodes and graph.nodes[edge.parent].local
+            edges.append(
+                replace(
+                    edge,
+                    index=len(edges),
+                    parent=rename(edge.parent) or edge.parent,
+                    child=rename(edge.child),
+                    file=f"{label}{edge.file}" if local else edge.file,
+                )
+            )
+    return Graph(nodes=nodes, edges=tuple(edges), roots=tuple(roots), labels=labels)

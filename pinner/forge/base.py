@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from pinner.models import Commit, Comparison, RefListing, Release, RepoInfo, TagObject
+from pinner.models import (
+    Commit,
+    Comparison,
+    GitRef,
+    RefListing,
+    Release,
+    RepoInfo,
+    TagObject,
+)
 
 
 @runtime_checkable
@@ -52,6 +60,44 @@ class Forge(Protocol):
 
     async def get_repo(self, repo: str) -> RepoInfo:
         """Repository metadata (canonical name, default branch); NotFoundError if missing."""
+        ...
+
+
+class NotBatched(Exception):
+    """A batched comparison (:meth:`BatchedCompare.compare_ref`) the batch could not answer.
+
+    Not a failure: the caller asks :meth:`Forge.compare` itself, one request per ref, where it
+    can count each request against its budget and the API quota.
+    """
+
+
+@runtime_checkable
+class BatchedCompare(Protocol):
+    """What a forge may add to :class:`Forge` so that containment checks cost few requests.
+
+    Optional (duck-typed, like ``prefetch_lookups``): the containment check
+    (:func:`pinner.core.verify.check_reachability`) uses what a forge has and falls back to
+    :meth:`Forge.compare`, one ref at a time, otherwise.
+    """
+
+    @property
+    def compares_per_request(self) -> int:
+        """How many :meth:`compare_ref` answers one request carries now (1: no batching)."""
+        ...
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether requests carry a token (a token is what unlocks batching on GitHub)."""
+        ...
+
+    async def compare_ref(self, repo: str, ref: GitRef, head: str) -> Comparison | None:
+        """``compare(repo, ref.commit, head)``, asked together with every other comparison
+        asked at the same moment; :class:`NotBatched` when the batch cannot answer it."""
+        ...
+
+    def compare_quota(self) -> int | None:
+        """Single comparisons (REST) that may still be spent before the API quota runs low;
+        None when no limit is known."""
         ...
 
 

@@ -12,3 +12,8 @@ GitHub's node limit and its ten-second query timeout."""
 
 OBJECTS_PER_QUERY = 50
 """Commit/tag lookups per query: each is a handful of scalar fields."""
+
+COMPARES_PER_QUERY = 50
+"""Comparisons per query (``Ref.compare`` under aliases): a commit against 50 refs in one
+request, so a repository with 111 distinct ref commits is checked in three. Each comparison
+walks history on GitHub's side; 50 keeps a query well inside its ten-second timeout."""

@@ -102,7 +102,9 @@ class CacheInfo:
     other_formats: tuple[str, ...] = ()  # layouts of other pinner versions found beside ours
 
     def to_json(self) -> dict[str, object]:
+        """``pinner cache info --format json`` (schema ``pinner.cache-info/1``)."""
         return {
+            "schema": "pinner.cache-info/1",
             "path": str(self.path),
             "format": FORMAT,
             "entries": self.entries,

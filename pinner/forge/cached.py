@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pinner.errors import NotFoundError, OfflineMiss
-from pinner.forge.base import CacheEntry, CacheStore, Forge
+from pinner.forge.base import CacheEntry, CacheStore, Forge, NotBatched
 from pinner.models import (
     SHA_RE,
     Commit,
@@ -170,6 +170,59 @@ class CachedForge:
             lifetime_of=ttl_for,
         )
 
+    # -- batched comparisons (pinner.forge.base.BatchedCompare), when the inner forge has them
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(getattr(self.inner, "authenticated", False))
+
+    @property
+    def compares_per_request(self) -> int:
+        size = getattr(self.inner, "compares_per_request", 1)
+        return size if isinstance(size, int) and self.remote else 1
+
+    def compare_quota(self) -> int | None:
+        quota = getattr(self.inner, "compare_quota", None)
+        return quota() if callable(quota) and self.remote else None
+
+    async def compare_ref(self, repo: str, ref: GitRef, head: str) -> Comparison | None:
+        """:meth:`compare` of ``ref.commit`` and ``head``, asked in the inner forge's batch.
+
+        An answer this run or the store already has comes from there (no request); a new one
+        is stored as :meth:`compare` stores it, so either way of asking finds it later.
+        :class:`NotBatched` when the inner forge cannot batch it: the caller then asks
+        :meth:`compare`, one request it can count.
+        """
+        inner = getattr(self.inner, "compare_ref", None)
+        basehead = f"{ref.commit}...{head}"
+        key = self._key(_COMPARISON, repo, (basehead,))
+        if inner is None or not self.remote:
+            raise NotBatched(f"{repo}: compare {basehead}")
+        self._ensure_loop()
+        if key in self._memo or self._stored_comparison(key):
+            return await self.compare(repo, ref.commit, head)
+        # a memo key of its own: a NotBatched failure must not become compare()'s answer
+        return await self._memo.get(
+            key + "#batched", lambda: self._batched_compare(inner, key, repo, ref, head)
+        )
+
+    async def _batched_compare(
+        self, inner: Any, key: str, repo: str, ref: GitRef, head: str
+    ) -> Comparison | None:
+        self.stats[f"{_COMPARISON.name}.fetch"] += 1
+        value: Comparison | None = await inner(repo, ref, head)
+        if self.store is not None and _is_sha(ref.commit) and _is_sha(head):
+            # compare()'s lifetimes: a relation of two commits is for ever, "none" for the TTL
+            ttl = _FOREVER if value is not None else self.refs_ttl
+            self.store.put(key, _PRESENT + _COMPARISON.encode(value), ttl=ttl)
+        return value
+
+    def _stored_comparison(self, key: str) -> bool:
+        """Whether the store holds a comparison (kept for ever: :meth:`compare` uses it as it
+        is); a stored "no common history" is asked again in the batch, which costs nothing."""
+        entry = self.store.get(key) if self.store is not None else None
+        return entry is not None and entry.value[:1] == _PRESENT and entry.value[1:] != b"null"
+
     async def get_tag_object(self, repo: str, sha: str) -> TagObject:
         return await self._call(
             _TAG,
@@ -208,12 +261,15 @@ class CachedForge:
         """
         ttl = lifetime_of if lifetime_of is not None else self._lifetime_of_kind(kind, args)
         key = self._key(kind, repo, args)
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a memo's tasks belong to one event loop (one run)
-            self._loop, self._memo = loop, SingleFlight()
+        self._ensure_loop()
         if key in self._memo:
             self.stats[f"{kind.name}.memo"] += 1
         return await self._memo.get(key, lambda: self._resolve(kind, key, ttl, fetch, what))
+
+    def _ensure_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a memo's tasks belong to one event loop (one run)
+            self._loop, self._memo = loop, SingleFlight()
 
     def _key(self, kind: _Kind[Any], repo: str, args: tuple[str, ...]) -> str:
         return "/".join((kind.name, self.scope, repo.lower(), *args))

@@ -2,8 +2,8 @@
 
 Four channels, each used for what it does cheapest:
 
-* **GraphQL** (with a token) for ref listings and commit/tag lookups, many repositories per
-  request (:mod:`pinner.forge.graphql`): concurrent questions are batched by a
+* **GraphQL** (with a token) for ref listings, commit/tag lookups and the impostor check's
+  comparisons, many per request (:mod:`pinner.forge.graphql`): concurrent questions are batched by a
   :class:`~pinner.batching.Batcher`; whatever GraphQL cannot answer completely goes to
   git or REST below, so answers are the same either way;
 * **git smart HTTP** for ref listings: one request per repository, tags peeled, no API quota;
@@ -12,7 +12,8 @@ Four channels, each used for what it does cheapest:
   itself (see :func:`raw_answer_problem`) the REST ``contents`` endpoint with the raw media
   type takes over for the rest of the run. A file at a commit is cached for ever, so what
   reaches the cache must be the file;
-* **REST** for commits, comparisons, tag objects, releases and repository metadata.
+* **REST** for commits, comparisons and tag objects without a token (or what GraphQL could not
+  answer), releases and repository metadata.
 
 All four share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
 token scoping). Per-run memoisation and the persistent cache of answers live in
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 
 from pinner.batching import Batcher
 from pinner.errors import (
@@ -35,13 +36,17 @@ from pinner.errors import (
     RateLimitError,
     RemoteError,
 )
-from pinner.forge.base import CacheStore
+from pinner.forge.base import CacheStore, NotBatched
 from pinner.forge.gitproto import fetch_ref_listing
 from pinner.forge.graphql import (
+    COMPARES_PER_QUERY,
     OBJECTS_PER_QUERY,
     REPOS_PER_QUERY,
+    UNANSWERED,
+    CompareKey,
     GraphQLClient,
     ObjectAnswer,
+    compare_many,
     graphql_url,
     list_refs_many,
     lookup_objects_many,
@@ -66,6 +71,7 @@ from pinner.models import (
     SHA_RE,
     Commit,
     Comparison,
+    GitRef,
     RefListing,
     Release,
     RepoInfo,
@@ -75,6 +81,10 @@ from pinner.settings import Settings
 from pinner.singleflight import SingleFlight
 
 log = logging.getLogger("pinner.forge")
+
+COMPARE_QUOTA_RESERVE = 10
+"""REST requests a containment check leaves unspent: without a token the API quota is 60 an
+hour, and the run still needs a few (commit and tag lookups) after its comparisons."""
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Action metadata files are a few KiB; 2 MiB is generous and bounds memory per file."""
@@ -108,6 +118,10 @@ class GitHubForge:
         self._objects_batch: Batcher[tuple[str, str], ObjectAnswer | None] = Batcher(
             lambda keys: lookup_objects_many(self.graphql, keys), max_size=OBJECTS_PER_QUERY
         )
+        self._compares_batch: Batcher[CompareKey, object] = Batcher(
+            lambda keys: compare_many(self.graphql, keys), max_size=COMPARES_PER_QUERY
+        )
+        self._compares_in_flight = 0  # REST compares sent and not answered yet
         # get_commit and get_tag_object of one SHA share one lookup
         self._objects: SingleFlight[tuple[str, str], ObjectAnswer | None] = SingleFlight()
         self._prefetching: set[asyncio.Future[None]] = set()
@@ -145,9 +159,20 @@ class GitHubForge:
             return
         for repo, sha in keys:
             if SHA_RE.match(sha):
-                task = asyncio.ensure_future(_quietly(self._lookup_object(repo, sha)))
+                task = asyncio.ensure_future(self._prefetch_lookup(repo, sha))
                 self._prefetching.add(task)
                 task.add_done_callback(self._prefetching.discard)
+
+    async def _prefetch_lookup(self, repo: str, sha: str) -> None:
+        """One early lookup; its outcome, a failure too, is the memo's.
+
+        The lookup's coroutine is made here, inside the task, not by the caller: a task
+        cancelled before it first runs (the run stopped at a malformed file right after the
+        hints went out) then leaves no coroutine behind that was never awaited, which Python
+        would report on stderr as a RuntimeWarning.
+        """
+        with contextlib.suppress(Exception):
+            await self._lookup_object(repo, sha)
 
     @property
     def stats(self) -> RequestStats:
@@ -202,7 +227,43 @@ class GitHubForge:
         return await self.rest.get_commit(repo, ref)
 
     async def compare(self, repo: str, base: str, head: str) -> Comparison | None:
-        return await self.rest.compare(repo, base, head)
+        self._compares_in_flight += 1
+        try:
+            return await self.rest.compare(repo, base, head)
+        finally:
+            self._compares_in_flight -= 1
+
+    # -- batched comparisons (pinner.forge.base.BatchedCompare)
+
+    @property
+    def authenticated(self) -> bool:
+        return self.transport.authenticated
+
+    @property
+    def compares_per_request(self) -> int:
+        """With a token, GraphQL carries :data:`COMPARES_PER_QUERY` comparisons a query."""
+        return COMPARES_PER_QUERY if self.graphql.usable else 1
+
+    async def compare_ref(self, repo: str, ref: GitRef, head: str) -> Comparison | None:
+        """``compare(repo, ref.commit, head)`` through a batched GraphQL query (every
+        comparison asked at the same moment travels together); :class:`NotBatched` when
+        GraphQL is off or could not answer this one."""
+        if not (self.graphql.usable and SHA_RE.match(head)):
+            raise NotBatched(f"{repo}: compare {ref.short} with {head[:12]}")
+        owner, name = split_repo(repo)
+        key = (f"{owner}/{name}", ref.name, ref.object, head.lower())
+        answer = await self._compares_batch.get(key)
+        if answer is UNANSWERED:
+            raise NotBatched(f"{repo}: compare {ref.short} with {head[:12]}")
+        return answer  # type: ignore[return-value]
+
+    def compare_quota(self) -> int | None:
+        """REST compares that may still be sent: the API quota the last answer reported,
+        less those in flight and a reserve for the rest of the run's REST questions."""
+        remaining = self.rest.rate_remaining
+        if remaining is None:
+            return None
+        return remaining - self._compares_in_flight - COMPARE_QUOTA_RESERVE
 
     async def get_tag_object(self, repo: str, sha: str) -> TagObject:
         found = await self._lookup_object(repo, sha)
@@ -244,9 +305,3 @@ def raw_answer_problem(response: Response) -> str | None:
     if response.status == 200 and content_type in ("text/html", "application/xhtml+xml"):
         return "the raw content host answered an HTML page, not a file"
     return None
-
-
-async def _quietly(asked: Awaitable[object]) -> None:
-    """Await an answer asked for early; its outcome, a failure too, is the memo's."""
-    with contextlib.suppress(Exception):
-        await asked

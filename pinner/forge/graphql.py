@@ -6,6 +6,9 @@ uses 120 repositories therefore costs 120 round trips before anything else can h
 GraphQL query can carry many repositories under aliases (``r0: repository(...) {...}``), so
 the same questions travel in a handful of requests.
 
+The impostor check's comparisons travel the same way: ``Ref.compare(headRef:)`` under aliases
+compares a commit with 50 refs in one query, where REST needs a ``compare`` request per ref.
+
 GraphQL is only used where it gives the very answer the other channels give, in one page:
 
 * it needs a token (GitHub refuses anonymous GraphQL), so without one nothing here runs;
@@ -25,20 +28,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pinner.errors import RemoteError
 
 # the batch sizes live where importing them costs nothing; re-exported as GraphQL's own
+from pinner.forge.batch_sizes import COMPARES_PER_QUERY as COMPARES_PER_QUERY
 from pinner.forge.batch_sizes import OBJECTS_PER_QUERY as OBJECTS_PER_QUERY
 from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
 from pinner.forge.http import RequestKind, Transport, safe_url
 from pinner.forge.rest import JsonShape, split_repo
-from pinner.models import SHA_RE, Commit, GitRef, RefListing, TagObject
+from pinner.models import SHA_RE, Commit, Comparison, GitRef, RefListing, TagObject
 
 log = logging.getLogger("pinner.forge")
+
+K = TypeVar("K")
 
 REF_PAGE = 100  # GitHub's maximum page size for a connection
 PARENT_PAGE = 100
@@ -316,24 +322,35 @@ async def lookup_objects_many(
     answer = await _ask(client, text, variables, f"look up {len(keys)} commits")
     if answer is None:
         return dict.fromkeys(keys)
-    failed_objects = {
+    groups = [[(repo, sha) for sha in shas] for repo, shas in per_repo.items()]
+    return {
+        key: parse_object(*key, raw) if answered else None
+        for key, raw, answered in _nested_answers(answer, groups, "x")
+    }
+
+
+def _nested_answers(
+    answer: _Answer, groups: Iterable[Sequence[K]], item: str
+) -> Iterator[tuple[K, Any, bool]]:
+    """Each key of a query aliased ``rI`` (a repository) then ``{item}J`` (a question in it):
+    the key, its raw answer, and False when it has none to trust (the repository is missing,
+    or an error names it or that question)."""
+    failed = {
         (e["path"][0], e["path"][1])
         for e in answer.errors
         if len(e.get("path") or ()) >= 2 and isinstance(e["path"][1], str)
     }
-    result: dict[tuple[str, str], ObjectAnswer | None] = {}
-    for i, (repo, shas) in enumerate(per_repo.items()):
+    for i, keys in enumerate(groups):
         alias = f"r{i}"
         node = answer.data.get(alias)
         whole_repo_failed = node is None or (
-            alias in answer.failed and not any(a == alias for a, _ in failed_objects)
+            alias in answer.failed and not any(a == alias for a, _ in failed)
         )
-        for j, sha in enumerate(shas):
-            if whole_repo_failed or (alias, f"x{j}") in failed_objects:
-                result[(repo, sha)] = None
-                continue
-            result[(repo, sha)] = parse_object(repo, sha, JsonShape(node, alias).obj.get(f"x{j}"))
-    return result
+        for j, key in enumerate(keys):
+            if whole_repo_failed or (alias, f"{item}{j}") in failed:
+                yield key, None, False
+            else:
+                yield key, JsonShape(node, alias).obj.get(f"{item}{j}"), True
 
 
 def parse_object(repo: str, sha: str, raw: Any) -> ObjectAnswer | None:
@@ -366,3 +383,83 @@ def parse_object(repo: str, sha: str, raw: Any) -> ObjectAnswer | None:
             tagger_date=tagger.date("date") if tagger is not None else None,
         )
     return MISSING  # a tree or a blob: neither a commit nor a tag object
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+CompareKey = tuple[str, str, str, str]
+"""``(owner/name, full ref name, the object the listing saw it point at, head SHA)``."""
+
+UNANSWERED = object()
+"""A comparison this channel did not answer (error, moved or vanished ref): ask REST."""
+
+
+def compares_query(
+    keys: Sequence[CompareKey],
+) -> tuple[str, dict[str, str], dict[str, list[CompareKey]]]:
+    """The query (and its variables) comparing each head with each ref: repository ``rI``,
+    comparison ``cJ`` within it; also the keys per repository in alias order.
+
+    ``Ref.compare(headRef:)`` compares the ref, as base, with any revision as head, like REST
+    ``compare/BASE...HEAD``; ``target { oid }`` says whether the ref still points where the
+    listing saw it (a comparison against a ref that moved is not the one that was asked).
+    """
+    per_repo: dict[str, list[CompareKey]] = {}
+    for key in keys:
+        per_repo.setdefault(key[0], []).append(key)
+    declarations, variables = _repo_variables(list(per_repo))
+    ref_declarations: list[str] = []
+    fields: list[str] = []
+    for i, repo_keys in enumerate(per_repo.values()):
+        compares = []
+        for j, (_repo, name, _obj, head) in enumerate(repo_keys):
+            ref_declarations.append(f"$q{i}_{j}: String!, $h{i}_{j}: String!")
+            variables[f"q{i}_{j}"], variables[f"h{i}_{j}"] = name, head
+            compares.append(
+                f"c{j}: ref(qualifiedName: $q{i}_{j}) {{ target {{ oid }} "
+                f"compare(headRef: $h{i}_{j}) {{ status aheadBy behindBy }} }}"
+            )
+        fields.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ {' '.join(compares)} }}")
+    all_declarations = ", ".join([declarations, *ref_declarations])
+    body = "\n".join(fields)
+    return f"query Compare({all_declarations}) {{\n{body}\n}}\n", variables, per_repo
+
+
+async def compare_many(client: GraphQLClient, keys: Sequence[CompareKey]) -> dict[CompareKey, Any]:
+    """Each key's :class:`Comparison`, None where GitHub says the comparison cannot be made
+    (no common history: REST's 404), or :data:`UNANSWERED` where REST must answer."""
+    text, variables, per_repo = compares_query(keys)
+    answer = await _ask(client, text, variables, f"compare {len(keys)} refs")
+    if answer is None:
+        return dict.fromkeys(keys, UNANSWERED)
+    return {
+        key: parse_comparison(key, raw) if answered else UNANSWERED
+        for key, raw, answered in _nested_answers(answer, per_repo.values(), "c")
+    }
+
+
+_STATUSES = {"AHEAD": "ahead", "BEHIND": "behind", "DIVERGED": "diverged", "IDENTICAL": "identical"}
+
+
+def parse_comparison(key: CompareKey, raw: Any) -> Any:
+    """One ``ref { target compare }`` answer: a Comparison, None, or :data:`UNANSWERED`."""
+    repo, name, obj, head = key
+    if raw is None:
+        return UNANSWERED  # the ref is gone since it was listed: its commit may still compare
+    what = f"compare {name}...{head[:12]} in {repo}"
+    shape = JsonShape(raw, what)
+    target = shape.opt_sub("target")
+    if target is None or target.sha("oid") != obj.lower():
+        return UNANSWERED  # the ref moved: this is not the comparison that was asked
+    comparison = shape.opt_sub("compare")
+    if comparison is None:
+        return None  # "if the comparison can be made": no common history
+    status = _STATUSES.get(comparison.str("status"))
+    if status is None:
+        raise RemoteError(f"{what}: unknown status {comparison.str('status')[:40]!r}")
+    return Comparison(
+        status=status,
+        ahead_by=comparison.int("aheadBy"),
+        behind_by=comparison.int("behindBy"),
+        merge_base=None,
+    )

@@ -406,6 +406,9 @@ class Transport:
         self.stats = RequestStats()
         self._token: str | None = str(settings.token) if settings.token else None
         self._redactor = Redactor(self._token)
+        # answers are scrubbed of a token of a real token's length only: a shorter one (the
+        # command line refuses those) could stand alone in an answer by chance, a ref name say
+        self._scrub_answers = self._token is not None and len(self._token) >= MIN_TOKEN_LENGTH
         self._token_hosts = self._normalise_token_hosts(settings)
         self._forge_hosts = self._token_hosts  # the forge's own hosts, token or not
         self._notify = notify if notify is not None else _stderr_notice
@@ -795,7 +798,7 @@ class Transport:
                 body_sink: BodySink = sink if ok else BufferSink(ERROR_BODY_LIMIT, spec.what)
                 body = await self._read_body(raw, body_sink, spec, url, ok=ok)
                 headers_in = raw.headers
-                if self._token is not None and spec.kind is not RequestKind.DOWNLOAD:
+                if self._scrub_answers and spec.kind is not RequestKind.DOWNLOAD:
                     # an answer echoing the token (a debugging proxy, a hostile server) must
                     # not carry it into the cache, a parser's error message or the output
                     body = self._redactor.data(body)

@@ -274,6 +274,7 @@ class RestClient:
         self.cache = cache
         self.ttl = ttl
         self.max_pages = max_pages
+        self.rate_remaining: int | None = None  # the core API quota the last answer reported
 
     def url(self, path: str) -> str:
         return f"{self.api_base}/{path.lstrip('/')}"
@@ -316,6 +317,7 @@ class RestClient:
         response = await self.transport.request(
             "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=MAX_JSON_BYTES, what=what
         )
+        self._note_quota(response.headers)
         if response.status == 304 and entry is not None and cached is not None:
             stats.revalidated += 1
             assert self.cache is not None
@@ -337,6 +339,14 @@ class RestClient:
                 etag=response.headers.get("etag"),
             )
         return ApiResponse(response.status, data, link, response.url)
+
+    def _note_quota(self, headers: Mapping[str, str]) -> None:
+        """Remember the core REST quota left (``x-ratelimit-remaining``): what the
+        containment check may still spend without a token (see ``compare_quota``)."""
+        resource = headers.get("x-ratelimit-resource", "core")
+        remaining = headers.get("x-ratelimit-remaining", "").strip()
+        if resource == "core" and remaining.isdigit():
+            self.rate_remaining = int(remaining)
 
     @staticmethod
     def _from_cache(

@@ -1,7 +1,7 @@
 """``pinner audit --format json``: the graph and findings in a versioned schema.
 
 The schema id is ``pinner.audit/1``; fields are only ever added within a major version. Layout
-(documented in the README)::
+(documented in docs/audit.md)::
 
     {"schema": "pinner.audit/1",
      "tool": {"name": "pinner", "version": "0.1.0"},
@@ -11,9 +11,15 @@ The schema id is ``pinner.audit/1``; fields are only ever added within a major v
      "edges": [{"index", "from", "to", "uses", "commit", "kind", "ref_kind", "file", "line",
                 "depth", "verdict", "error", "depth_exceeded", "cycle"}],
      "findings": [{"rule", "severity", "message", "file", "line", "column", "chain", "remote",
-                   "edge", "fingerprint"}],
+                   "edge", "route", "group", "fingerprint"}],
      "ignored": [{... finding ..., "ignored_by"}],
-     "summary": {"references", "nested", "files", "findings": {"high": n, ...}, "failing"}}
+     "summary": {"references", "nested", "files", "findings": {"high": n, ...}, "groups",
+                 "failing"}}
+
+A finding is one occurrence: the same cause reached through many of the user's lines is as
+many records, which share a ``group`` (the text report prints each group once).
+``fingerprint`` is unique within the document and stable across runs; ``route`` lists the
+edges of ``chain``.
 
 The machine-readable schema is ``audit_schema.json`` next to this module (:data:`SCHEMA_FILE`).
 """
@@ -26,12 +32,13 @@ from typing import Any
 from pinner import __version__
 from pinner.core.audit import AuditResult
 from pinner.core.walk import Edge, Node
+from pinner.formats import schemas
 from pinner.formats.jsontext import dumps_document
 from pinner.rules.base import Finding
 
-SCHEMA = "pinner.audit/1"
-SCHEMA_FILE = Path(__file__).with_name("audit_schema.json")
-"""The JSON Schema (draft-07) of this document, shipped with the package."""
+SCHEMA = schemas.AUDIT
+SCHEMA_FILE = Path(__file__).with_name(schemas.SCHEMA_FILES[SCHEMA])
+"""The JSON Schema of this document, shipped with the package."""
 
 
 def node_json(node: Node) -> dict[str, Any]:
@@ -80,7 +87,9 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "chain": list(finding.chain),
         "remote": finding.remote,
         "edge": finding.edge,
-        "fingerprint": finding.fingerprint(),
+        "route": list(finding.route),
+        "group": finding.group,
+        "fingerprint": finding.fingerprint,
     }
 
 
@@ -99,6 +108,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
             "nested": sum(1 for e in graph.edges if not e.local),
             "files": len(graph.roots),
             "findings": {s.label: n for s, n in result.counts().items()},
+            "groups": len({f.group for f in result.findings}),
             "failing": len(result.failing),
         },
     }

@@ -1,16 +1,25 @@
-"""``pinner audit --format text``: the graph as an indented tree, then findings and a summary.
+"""``pinner audit --format text``: the summary, the findings grouped by cause, then the tree.
+
+The summary comes first: it is what a person reads before deciding to read on. Findings follow,
+**grouped by cause**: one mutable download in an action used from 88 of your lines is one entry
+listing those 88 lines (file by file), not 88 entries (each is still one record in JSON). A
+cause reached from one line only prints as ``file:line:column: severity rule: message``, which
+editors and terminals jump to.
 
 The tree answers "what runs when my workflow runs, and what of it is mutable": each user file,
 each reference in it, and below each remote action what *it* references, every edge marked
 ``pinned``, ``unpinned`` or with the rule ids that fired. A node reached again is printed once and
 referred to afterwards, so shared actions (``actions/checkout`` in every workflow) do not repeat
-their subtree. Every string that came from a repository passes through
-:func:`pinner.sanitize.for_terminal`: action metadata is attacker-controlled text.
+their subtree. It prints with ``--tree``, or by itself when the findings are few and the tree is
+short (:func:`tree_wanted`); a repository's whole graph would otherwise bury them. Every string
+that came from a repository passes through :func:`pinner.sanitize.for_terminal`: action
+metadata is attacker-controlled text.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from pinner.core.audit import AuditResult
 from pinner.core.walk import Edge, Graph
@@ -121,17 +130,68 @@ def render_tree(graph: Graph, findings: tuple[Finding, ...], *, color: bool = Fa
     return lines
 
 
-def render_findings(findings: tuple[Finding, ...], *, color: bool = False) -> list[str]:
-    paint = _Painter(color)
-    lines: list[str] = []
-    for f in findings:
-        head = paint(f"{f.severity.label} {f.rule}", f.severity)
-        lines.append(f"{_safe(f.file)}:{f.line}:{f.column}: {head}: {_safe(f.message)}")
-        if len(f.chain) > 1:
-            lines.append("    via " + " -> ".join(_safe(u) for u in f.chain))
-        if f.remote:
-            lines.append("    at " + _safe(f.remote))
+FEW_GROUPS = 5
+"""At most this many causes, and ..."""
+SHORT_TREE = 50
+"""... a tree of at most this many lines (about a screen): then the tree prints by default."""
+CHAINS_SHOWN = 3
+"""Distinct chains printed for one cause reached through several; the rest are counted."""
+
+
+def finding_groups(findings: Sequence[Finding]) -> list[list[Finding]]:
+    """Findings grouped by cause (their ``group``), worst first, then by first occurrence.
+
+    Findings without a group (built by hand) are a group of their own each.
+    """
+    groups: dict[str, list[Finding]] = {}
+    for n, f in enumerate(findings):
+        groups.setdefault(f.group or f"#{n}", []).append(f)
+    ordered = [sorted(g, key=lambda f: (f.file, f.line, f.column)) for g in groups.values()]
+    return sorted(
+        ordered, key=lambda g: (-g[0].severity, g[0].file, g[0].line, g[0].column, g[0].rule)
+    )
+
+
+def _lines_by_file(group: Sequence[Finding]) -> list[str]:
+    """``file:12, 40, 77``: every line of the group, one entry per file."""
+    by_file: dict[str, list[int]] = {}
+    for f in group:
+        lines = by_file.setdefault(f.file, [])
+        if f.line not in lines:
+            lines.append(f.line)
+    return [f"{_safe(file)}:{', '.join(map(str, lines))}" for file, lines in by_file.items()]
+
+
+def render_group(group: Sequence[Finding], paint: _Painter) -> list[str]:
+    """One cause: as a single finding when one line reaches it, else once with its lines."""
+    first = group[0]
+    head = paint(f"{first.severity.label} {first.rule}", first.severity)
+    if len(group) == 1:
+        lines = [f"{_safe(first.file)}:{first.line}:{first.column}: {head}: {_safe(first.message)}"]
+        if len(first.chain) > 1:
+            lines.append("    via " + " -> ".join(_safe(u) for u in first.chain))
+        if first.remote:
+            lines.append("    at " + _safe(first.remote))
+        return lines
+    places = len({(f.file, f.line) for f in group})
+    lines = [f"{head}: {_safe(first.message)}  ({places} uses: lines)"]
+    if first.remote:
+        lines.append("    at " + _safe(first.remote))
+    # the references the lines name, when the message does not already say which
+    chains = list(
+        dict.fromkeys(f.chain for f in group if len(f.chain) > 1 or f.chain[0] not in f.message)
+    )
+    for chain in chains[:CHAINS_SHOWN]:
+        lines.append("    via " + " -> ".join(_safe(u) for u in chain))
+    if len(chains) > CHAINS_SHOWN:
+        lines.append(f"    via {len(chains) - CHAINS_SHOWN} more chains (--format json lists each)")
+    lines.extend("    " + entry for entry in _lines_by_file(group))
     return lines
+
+
+def render_findings(findings: Sequence[Finding], *, color: bool = False) -> list[str]:
+    paint = _Painter(color)
+    return [line for group in finding_groups(findings) for line in render_group(group, paint)]
 
 
 def summary_line(result: AuditResult) -> str:
@@ -140,23 +200,42 @@ def summary_line(result: AuditResult) -> str:
     counts = result.counts()
     parts = ", ".join(f"{n} {s.label}" for s, n in counts.items())
     total = len(result.findings)
+    causes = len({f.group or id(f) for f in result.findings})
     failing = len(result.failing)
     text = (
         f"{len(edges)} references ({nested} nested) in {len(result.graph.roots)} files; "
         f"{total} finding{'s' if total != 1 else ''} ({parts})"
     )
+    if total:
+        text += f" from {causes} cause{'s' if causes != 1 else ''}"
     if result.ignored:
         text += f"; {len(result.ignored)} ignored"
     text += f"; {failing} at or above {result.min_severity.label}"
     return text
 
 
-def render(result: AuditResult, *, color: bool = False) -> str:
-    """The whole text report: tree, findings, summary."""
-    lines = render_tree(result.graph, result.findings, color=color)
+def tree_wanted(result: AuditResult, tree_lines: int) -> bool:
+    """Print the tree unasked when it explains little noise: at most :data:`FEW_GROUPS` causes
+    and at most :data:`SHORT_TREE` lines of tree."""
+    causes = len(finding_groups(result.findings))
+    return causes <= FEW_GROUPS and tree_lines <= SHORT_TREE
+
+
+def render(result: AuditResult, *, color: bool = False, tree: bool | None = None) -> str:
+    """The whole text report: summary, findings by cause, then the tree.
+
+    ``tree``: True prints it, False never, None (the default) when :func:`tree_wanted`.
+    """
+    lines = [summary_line(result)]
     if result.findings:
         lines.append("")
         lines.extend(render_findings(result.findings, color=color))
-    lines.append("")
-    lines.append(summary_line(result))
+    tree_lines = render_tree(result.graph, result.findings, color=color)
+    show = tree if tree is not None else tree_wanted(result, len(tree_lines))
+    if show and tree_lines:
+        lines.append("")
+        lines.extend(tree_lines)
+    elif tree_lines and tree is None:
+        lines.append("")
+        lines.append(f"(--tree prints the graph: {len(tree_lines)} lines)")
     return "\n".join(lines) + "\n"

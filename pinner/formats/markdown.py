@@ -60,7 +60,13 @@ def _where(change: Change | HeldBack) -> str:
     return "<br>".join(_code(f"{loc.file}:{loc.line}") for loc in change.locations)
 
 
+def _branch_point(branch: str, point: VersionPoint) -> str:
+    return f"{_code(branch)} ({_code((point.sha or point.ref)[:7])})"
+
+
 def _change_row(change: Change) -> str:
+    if change.branch is not None:
+        return _branch_row(change)
     links = [
         _link("release notes", change.release_url) if change.release_url else None,
         _link("compare", change.compare_url) if change.compare_url else None,
@@ -79,13 +85,32 @@ def _change_row(change: Change) -> str:
     )
 
 
+def _branch_row(change: Change) -> str:
+    """A SHA pin following a branch, moved to its new tip: "branch stable moved"."""
+    branch = change.branch or ""
+    committed = _date(change.released_at)
+    if change.age_days is not None:
+        committed += f" ({change.age_days} days ago)"
+    compare = _link("compare", change.compare_url) if change.compare_url else ""
+    return (
+        f"| {_code(change.action)} | {_branch_point(branch, change.old)} "
+        f"| {_branch_point(branch, change.new)} | branch {_code(branch)} moved "
+        f"| {committed} | {compare} | {_where(change)} |"
+    )
+
+
 def _held_row(summary: HeldSummary) -> str:
     held = summary.held
     current = "<br>".join(_point(old) for old in summary.olds)
     version = _link(_code(held.candidate.version or held.candidate.ref), held.release_url)
+    released = "released"
+    if held.branch is not None:
+        current = "<br>".join(_branch_point(held.branch, old) for old in summary.olds)
+        version = f"new tip {_branch_point(held.branch, held.candidate)}"
+        released = "committed"
     if held.reason == "cooldown":
         wait = format_duration(held.cooldown) if held.cooldown is not None else "?"
-        why = f"cooldown {wait}, released {_date(held.released_at)}"
+        why = f"cooldown {wait}, {released} {_date(held.released_at)}"
         when = _date(held.eligible_at) if held.eligible_at else "unknown release date"
     else:
         why = f"{held.level or 'newer'} update, beyond `--bump`"
@@ -113,6 +138,9 @@ def _summary(group: Group) -> str:
     if "comment" in by_kind:
         n = len(by_kind["comment"])
         parts.append(f"corrects the version comments of {_count(n, 'action', 'actions')}")
+    if "branch" in by_kind:
+        n = len(by_kind["branch"])
+        parts.append(f"moves {_count(n, 'branch pin', 'branch pins')} to their branch's new tip")
     said = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
     if any(c.mutable for c in group.changes):
         tail = "; `--keep-style` tags stay mutable."

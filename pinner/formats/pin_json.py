@@ -2,7 +2,7 @@
 
 One JSON document on stdout::
 
-    {"schema": "pinner-pin/1", "mode": "write" | "check" | "diff", "written": bool,
+    {"schema": "pinner.pin/1", "mode": "write" | "check" | "diff", "written": bool,
      "records": [
        {"type": "change", "file", "path", "line", "column", "old", "new", "sha", "version",
         "old_comment", "new_comment", "reason"},
@@ -12,7 +12,8 @@ One JSON document on stdout::
                  "repositories", "resolutions", "skipped"}}
 
 ``file`` is relative to the repository root it was found under, ``path`` the file on disk.
-Records are sorted by path and line, changes before issues on the same line.
+Records are sorted by path and line, changes before issues on the same line. The JSON Schema
+ships as ``pin_schema.json`` (:mod:`pinner.formats.schemas`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 from pinner.core.pin import PinChange, PinIssue, PinPlan
+from pinner.formats import schemas
 from pinner.formats.jsontext import dumps_document
 
-SCHEMA = "pinner-pin/1"
+SCHEMA = schemas.PIN
 
 
 def change_record(change: PinChange) -> dict[str, Any]:

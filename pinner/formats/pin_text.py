@@ -6,8 +6,14 @@ branch names, error messages quoting the forge) passes through :func:`for_termin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
 from pinner.core.pin import PinChange, PinIssue, PinPlan
 from pinner.sanitize import for_terminal
+
+_NO_LABELS: Mapping[Path, str] = MappingProxyType({})
 
 _REASONS = {
     "pinned-tag": "pinned",
@@ -19,21 +25,27 @@ _REASONS = {
 }
 
 
-def change_line(change: PinChange) -> str:
-    """``file:line: old -> new  # comment (reason)``."""
+def change_line(change: PinChange, labels: Mapping[Path, str] = _NO_LABELS) -> str:
+    """``file:line: old -> new  # comment (reason)``.
+
+    ``labels``: the repository label of each file, when a run spans several repositories
+    (:func:`pinner.commands.common.repository_labels`), so every path says which it is in.
+    """
     new = change.new_value
     if change.new_comment is not None:
         new = f"{new} # {change.new_comment}"
     reason = _REASONS.get(change.reason, change.reason)
+    where = labels.get(change.site.path, "") + change.relpath
     return for_terminal(
-        f"{change.relpath}:{change.line}: {change.old_value} -> {new} ({reason})", single_line=True
+        f"{where}:{change.line}: {change.old_value} -> {new} ({reason})", single_line=True
     )
 
 
-def issue_line(issue: PinIssue) -> str:
+def issue_line(issue: PinIssue, labels: Mapping[Path, str] = _NO_LABELS) -> str:
     """``file:line: problem|warning|remote error: message``."""
     label = "remote error" if issue.severity == "remote" else issue.severity
-    return for_terminal(f"{issue.relpath}:{issue.line}: {label}: {issue.message}", single_line=True)
+    where = (labels.get(issue.path, "") if issue.path is not None else "") + issue.relpath
+    return for_terminal(f"{where}:{issue.line}: {label}: {issue.message}", single_line=True)
 
 
 def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
@@ -54,7 +66,7 @@ def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
     return f"pinner: {head}; " + ", ".join(tail)
 
 
-def render(plan: PinPlan) -> tuple[list[str], list[str]]:
+def render(plan: PinPlan, labels: Mapping[Path, str] = _NO_LABELS) -> tuple[list[str], list[str]]:
     """(stdout lines, stderr lines) for ``--format text``.
 
     A remote failure repeated on many uses (the forge is unreachable, one repository fails)
@@ -69,7 +81,7 @@ def render(plan: PinPlan) -> tuple[list[str], list[str]]:
                 repeats[issue.message] = repeats.get(issue.message, 0) + 1
                 continue
             first[issue.message] = len(errors)
-        errors.append(issue_line(issue))
+        errors.append(issue_line(issue, labels))
     for message, count in repeats.items():
         errors[first[message]] += f" (and {count} more use{'s' if count > 1 else ''})"
-    return [change_line(c) for c in plan.changes], errors
+    return [change_line(c, labels) for c in plan.changes], errors

@@ -6,10 +6,12 @@ incompatible change bumps the number). Top level:
 - ``schema``, ``now`` (the clock used), ``policy`` (bump, pre, keep_style, group, cooldown with
   its ``source``: ``--cooldown``, ``.github/dependabot.yml``, ``pyproject.toml`` or ``default``),
 - ``changes``: one record per change: ``id``, ``group``, ``action``, ``repo``, ``kind``
-  (``update`` | ``pin`` | ``comment``), ``level`` (semver level crossed), ``files``
+  (``update`` | ``pin`` | ``comment`` | ``branch``), ``level`` (semver level crossed), ``files``
   (``[{file, line}]``), ``from``/``to`` (``{ref, version, sha}``), ``value`` (the new ``uses:``),
   ``released_at``, ``date_source`` (``release`` | ``tagger`` | ``commit`` | ``unknown``),
   ``age_days``, ``release_url``, ``compare_url``, ``mutable``, ``immutable_release``, ``note``,
+  ``branch`` (kind ``branch``: the branch a SHA pin follows moved; ``note`` says "branch X
+  moved"),
 - ``held_back``: newer releases not taken: ``reason`` (``cooldown`` | ``bump``), ``candidate``,
   ``eligible_at`` (cooldown), ``cooldown``, ``released_at``, ``release_url``, ``files``,
 - ``skipped``: uses left alone (branch refs, missing repositories, no version known),
@@ -30,10 +32,11 @@ from typing import Any
 
 from pinner.core.cooldown import format_duration
 from pinner.core.update import Change, Group, HeldBack, Location, Skipped, UpdatePlan, VersionPoint
+from pinner.formats import schemas
 from pinner.formats.markdown import pr_body
 from pinner.formats.update_messages import commit_message, pr_title
 
-SCHEMA = "pinner.update/1"
+SCHEMA = schemas.UPDATE
 
 
 def _date(value: datetime | None) -> str | None:
@@ -69,6 +72,7 @@ def change_record(change: Change, group: str | None) -> dict[str, Any]:
         "mutable": change.mutable,
         "immutable_release": change.immutable_release,
         "note": change.note,
+        "branch": change.branch,
     }
 
 
@@ -86,6 +90,7 @@ def held_record(held: HeldBack) -> dict[str, Any]:
         "cooldown": format_duration(held.cooldown) if held.cooldown is not None else None,
         "release_url": held.release_url,
         "files": _files(held.locations),
+        "branch": held.branch,
     }
 
 
@@ -153,7 +158,4 @@ def render(
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of ``pinner.update/1`` (shipped as ``update_schema.json``)."""
-    from importlib.resources import files
-
-    text = files("pinner.formats").joinpath("update_schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return schemas.load_schema(SCHEMA)

@@ -61,6 +61,10 @@ def action_line(action: str, changes: Sequence[Change]) -> str:
     olds = _unique([_old_label(c) for c in changes])
     news = _unique([_label(c.new.version, c.new.ref) for c in changes])
     kinds = {c.kind for c in changes}
+    if kinds == {"branch"}:  # follow actions-rs/toolchain branch stable to fa04a14
+        branches = _unique([_one_line(c.branch or "") for c in changes])
+        tips = _unique([_one_line(c.new.ref[:7]) for c in changes])
+        return f"follow {name} branch {', '.join(branches)} to {', '.join(tips)}"
     if kinds == {"comment"}:
         return f"fix version comment of {name} to {', '.join(news)}"
     if "update" in kinds:
@@ -78,7 +82,11 @@ def pr_title(group: Group) -> str:
         action, changes = actions[0]
         return f"{SUBJECT_PREFIX}: {action_line(action, changes)}"
     verbs = {c.kind for c in group.changes}
-    verb = "update" if "update" in verbs else ("pin" if "pin" in verbs else "fix comments of")
+    verb = (
+        "update"
+        if verbs & {"update", "branch"}
+        else ("pin" if "pin" in verbs else "fix comments of")
+    )
     return f"{SUBJECT_PREFIX}: {verb} {len(actions)} GitHub Actions"
 
 

@@ -21,7 +21,15 @@ from pinner.core.update import (
 )
 from pinner.sanitize import for_terminal
 
-_COLORS = {"update": "32", "pin": "36", "comment": "36", "held": "33", "skip": "2", "problem": "31"}
+_COLORS = {
+    "update": "32",
+    "branch": "32",
+    "pin": "36",
+    "comment": "36",
+    "held": "33",
+    "skip": "2",
+    "problem": "31",
+}
 
 
 def _paint(text: str, kind: str, color: bool) -> str:
@@ -50,7 +58,22 @@ def _date(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value is not None else "unknown date"
 
 
+def _branch_line(change: Change, color: bool) -> str:
+    """``branch  o/a  stable 29eef336d9b2 -> fa04a1451ff1  (committed ..., 31d ago)  where``."""
+    detail = ""
+    if change.released_at is not None:
+        detail = f"  (committed {_date(change.released_at)}, {change.age_days}d ago)"
+    head = _paint(f"{change.kind:<7}", change.kind, color)
+    return (
+        f"{head} {_safe(change.action)}  {_safe(change.branch or '')} "
+        f"{_safe(change.old.ref[:12])} -> {_safe(change.new.ref[:12])}{detail}  "
+        f"{_where(change.locations)}\n        note: {_safe(change.note or '')}"
+    )
+
+
 def _change_line(change: Change, color: bool) -> str:
+    if change.branch is not None:
+        return _branch_line(change, color)
     detail = [change.level] if change.level else []
     if change.released_at is not None:
         detail.append(f"released {_date(change.released_at)}, {change.age_days}d ago")
@@ -71,8 +94,12 @@ def _change_line(change: Change, color: bool) -> str:
 
 def _held_line(held: HeldBack, color: bool) -> str:
     version = _safe(held.candidate.version or held.candidate.ref)
+    released = "released"
+    if held.branch is not None:  # a branch's new tip: "stable fa04a1451ff1", a commit's date
+        version = _safe(f"{held.branch} {held.candidate.ref[:12]}")
+        released = "committed"
     if held.reason == "cooldown":
-        why = f"cooldown: released {_date(held.released_at)}, eligible " + (
+        why = f"cooldown: {released} {_date(held.released_at)}, eligible " + (
             _date(held.eligible_at) if held.eligible_at else "once its release date is known"
         )
     else:

@@ -9,6 +9,7 @@ from pinner.rules import (  # noqa: F401
     comment_mismatch,
     depth_exceeded,
     expression_ref,
+    graph_limit,
     impostor_commit,
     missing_comment,
     mutable_download,

@@ -51,6 +51,12 @@ class Finding:
     offending reference (one element when the problem is on the user's own line).
     ``remote`` says where the offending reference itself sits when it is nested in a remote
     action or workflow: ``owner/repo@commit:path:line``.
+
+    ``group`` and ``fingerprint`` are given by the audit once the whole run is known
+    (:func:`pinner.core.audit.identify`): findings with the same cause (rule, message, and the
+    offending reference) share a group, however many of the user's lines reach it; the
+    fingerprint is unique
+    within the run and stable across runs (SARIF ``partialFingerprints``).
     """
 
     rule: str
@@ -62,17 +68,13 @@ class Finding:
     column: int = 1
     remote: str | None = None
     edge: int | None = field(default=None, compare=False)  # index into Graph.edges
+    route: tuple[int, ...] = field(default=(), compare=False)  # the chain's edge indices
+    group: str = field(default="", compare=False)
+    fingerprint: str = field(default="", compare=False)
 
     @property
     def nested(self) -> bool:
         return self.remote is not None
-
-    def fingerprint(self) -> str:
-        """A stable identity for deduplication across runs (SARIF partialFingerprints)."""
-        import hashlib
-
-        key = "\x1f".join((self.rule, self.file, *self.chain, self.remote or ""))
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +128,10 @@ RULE_ORDER = (
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
+    "graph-limit",
     "mutable-download",
 )
-"""The documented order of the rules (README, SARIF ``rules``, ``--list-rules``)."""
+"""The documented order of the rules (docs/rules.md, SARIF ``rules``, ``--list-rules``)."""
 
 
 def register(cls: type[Rule]) -> type[Rule]:

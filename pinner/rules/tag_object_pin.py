@@ -4,6 +4,11 @@ GitHub peels an annotated tag object to its commit and runs it, so the pin works
 tool sees a SHA that is no commit: impostor checks, comment verification and update bots then
 report nonsense or give up, and the real commit is hidden behind an indirection. Tools that resolve
 tags without peeling (``refs/tags/v1`` -> object) write such pins by mistake.
+
+The indirection is also a way to hide an impostor: a tag object from a fork peels to a fork's
+commit. So the commit is named as the one to use only once it is verified to be in a branch or
+tag of the repository (a listed tag, or the containment check); otherwise ``impostor-commit``
+says what is wrong with it and this rule names no commit at all.
 """
 
 from __future__ import annotations
@@ -27,4 +32,10 @@ class TagObjectPin(Rule):
         res = edge.resolution
         if res is None or res.kind != "tag-object":
             return
-        yield self.hit(f"{edge.uses} is a tag object; the commit it points at is {res.commit}")
+        if getattr(edge.reachability, "verdict", "reachable") == "reachable":
+            yield self.hit(f"{edge.uses} is a tag object; the commit it points at is {res.commit}")
+        else:
+            yield self.hit(
+                f"{edge.uses} is a tag object whose commit is not verified to be in "
+                f"{res.action.slug} (see impostor-commit): no commit to use instead"
+            )

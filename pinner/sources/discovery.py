@@ -98,6 +98,7 @@ class _Collector:
         self.skipped: set[Path] = set()
         self.seen: set[Path] = set()
         self.files: list[DiscoveredFile] = []
+        self.matched = 0  # candidates accepted, found before through another path too
 
     def on_skip(self, skipped: SkippedPath) -> None:
         """Report each refused path once, however many ways discovery reached it."""
@@ -139,6 +140,7 @@ class _Collector:
             real = real_dir / candidate.name
         else:
             real = candidate.resolve()
+        self.matched += 1
         if real in self.seen:
             return
         self.seen.add(real)
@@ -206,7 +208,9 @@ def _discover_dir(scope: Path, root: Path, collector: _Collector) -> None:
         collector.add(candidate, root, kind, real_dir, relpath)
 
 
-def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[DiscoveredFile]:
+def discover(
+    paths: Sequence[Path], *, on_skip: OnSkip | None = None, require: bool = False
+) -> list[DiscoveredFile]:
     """Every workflow and action file under ``paths`` (directories or files), deduplicated.
 
     Order is deterministic: arguments in the order given; within a directory, workflows
@@ -217,9 +221,14 @@ def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[Di
     ``on_skip`` (default: a logged warning). Raises :class:`InputError` for a path that does
     not exist, and for a file named explicitly that is such a symlink (the user asked for that
     very file: skipping it silently would look like success).
+
+    With ``require`` (what every command passes), a directory under which nothing is found is
+    an :class:`InputError` too (:class:`NoFilesFound`): a wrong directory or a typo must never
+    look like a clean repository, least of all to ``pin --check`` gating a CI job.
     """
     collector = _Collector(on_skip or _default_on_skip)
     for given in paths or [Path(".")]:
+        before = collector.matched
         path = Path(os.path.abspath(given))  # normalise "..", keep symlinks as written
         if not path.exists() and not path.is_symlink():
             raise InputError("no such file or directory", path=str(given))
@@ -234,7 +243,20 @@ def discover(paths: Sequence[Path], *, on_skip: OnSkip | None = None) -> list[Di
             root = find_root(path)
             _refuse_unsafe_link(path, root, given)
             collector.add(path, root, kind_of(path))
+        if require and collector.matched == before:
+            raise NoFilesFound(given)
     return collector.files
+
+
+class NoFilesFound(InputError):
+    """A path under which discovery found no workflow and no action file (exit 2)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no workflow or action files under {path} (pinner reads "
+            ".github/workflows/*.yml, *.yaml and every action.yml / action.yaml)"
+        )
+        self.given = path
 
 
 def _refuse_unsafe_link(path: Path, root: Path, given: Path) -> None:

@@ -59,7 +59,7 @@ from pinner.forge.snapshot import (
     SnapshotData,
     format_date,
 )
-from pinner.models import SHA_RE, TagObject
+from pinner.models import SHA_RE, Comparison, TagObject
 from tests.forge.server import (
     EPOCH,
     blob_sha,
@@ -102,6 +102,12 @@ class Plan:
     node_count: int
     dry_run: bool
     text: str = ""  # the query as sent
+
+    @property
+    def operation(self) -> str | None:
+        """The name of the operation that runs (``query Refs(...)`` -> ``Refs``), if named."""
+        op = get_operation_ast(self.document, self.operation_name)
+        return op.name.value if op is not None and op.name is not None else None
 
 
 def plan(body: bytes) -> Plan | list[dict[str, Any]]:
@@ -638,6 +644,55 @@ class _Ref:
         if self.entry.object_type == "tag":
             return self.repo.tag(ref.object, ref)
         return self.repo.commit(ref.object)
+
+    def compare(self, info: Any, headRef: str) -> _Comparison | None:
+        """This ref (peeled) as base against any revision as head, as REST's
+        ``compare/BASE...HEAD`` resolves and answers it; null "if the comparison cannot be
+        made" (an unknown head, or no common history: REST's 404)."""
+        snap = self.repo.snap
+        base, head = self.entry.ref.commit, snap.resolve(headRef)
+        result = snap.compare(base, head) if head is not None else None
+        if result is None or head is None:
+            return None
+        comparison, ahead = result
+        return _Comparison(self.repo, base, head, comparison, ahead)
+
+
+class _Comparison:
+    """``Comparison``: what REST's compare says, in GraphQL's names (status in capitals)."""
+
+    typename = "Comparison"
+
+    def __init__(
+        self,
+        repo: _Repository,
+        base: str,
+        head: str,
+        comparison: Comparison,
+        ahead: Sequence[str],
+    ):
+        self.repo = repo
+        self.id = node_id("CMP", repo.snap.name.lower(), base, head)
+        self.status = comparison.status.upper()
+        self.aheadBy = comparison.ahead_by
+        self.behindBy = comparison.behind_by
+        self.baseTarget = repo.commit(base)
+        self.headTarget = repo.commit(head)
+        self.ahead = list(ahead)  # commits in head but not in base, oldest first (REST's order)
+
+    def commits(
+        self,
+        info: Any,
+        first: int | None = None,
+        last: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> dict[str, Any]:
+        page = connection(
+            self.ahead, self.repo.commit, first=first, last=last, after=after, before=before
+        )
+        # every snapshot commit has the one snapshot author
+        return {**page, "authorCount": 1 if self.ahead else 0}
 
 
 class _GitObject:

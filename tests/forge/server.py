@@ -110,6 +110,7 @@ class Response:
     etag: bool = False  # send an ETag and honour If-None-Match
     etag_value: str | None = None  # a fixed ETag (raw content: the blob SHA); default W/sha256
     rate_limited: bool = False  # refused for the rate limit (counted in /_stats)
+    operation: str | None = None  # GraphQL: the name of the operation that ran (for the log)
 
 
 class _Bucket:
@@ -504,6 +505,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "path": self.path,
                 "kind": kind,
                 "endpoint": response.endpoint,
+                "operation": response.operation,
                 "status": response.status if fault != "reset" else 0,
                 "auth": auth,
                 "fault": fault,
@@ -778,6 +780,7 @@ class _Context:
             response = Response(
                 200, answer.data, endpoint=endpoint, json_body=answer.body, etag=False
             )
+            response.operation = plan.operation
         response.rate_limited = limited
         response.headers += self.rate_headers(bucket, "graphql")
         return response

@@ -42,22 +42,27 @@ SHA = "a" * 40
 CONTENTS = f"{API}/repos/o/r/contents/action.yml?ref={SHA}"
 
 
-def cached_file(cache: MemoryCache | FileCacheStore, *, mock_routes) -> bytes | None:  # type: ignore[no-untyped-def]
-    """``get_file`` of o/r action.yml at SHA through a CachedForge over ``cache``."""
+def through_the_cache(cache: MemoryCache, method: str, *args: str, mock_routes):  # type: ignore[no-untyped-def]
+    """``method(*args)`` of a CachedForge over a GitHubForge, both storing in ``cache``."""
 
-    async def go() -> bytes | None:
+    async def go():  # type: ignore[no-untyped-def]
         settings = make_settings()
         transport = Transport(settings)
         async with GitHubForge(settings, cache, transport=transport, graphql=False) as forge:
             cached = CachedForge(forge, cache, scope="github.com")
             try:
-                return await cached.get_file("o/r", SHA, "action.yml")
+                return await getattr(cached, method)(*args)
             finally:
                 await transport.aclose()
 
     with respx.mock:
         mock_routes()
         return asyncio.run(go())
+
+
+def cached_file(cache: MemoryCache, *, mock_routes) -> bytes | None:  # type: ignore[no-untyped-def]
+    """``get_file`` of o/r action.yml at SHA through the cache."""
+    return through_the_cache(cache, "get_file", "o/r", SHA, "action.yml", mock_routes=mock_routes)
 
 
 def stored_values(cache: MemoryCache) -> list[bytes]:
@@ -67,6 +72,15 @@ def stored_values(cache: MemoryCache) -> list[bytes]:
 # ----------------------------------------------------------------------------- raw answers
 
 
+API_FILE = httpx.Response(
+    200, headers={"content-type": "application/vnd.github.raw"}, content=b"name: real\n"
+)
+
+
+def file_entries(cache: MemoryCache) -> list[bytes]:
+    return [entry.value for key, entry in cache.data.items() if key.startswith("file/")]
+
+
 @pytest.mark.parametrize(
     "bad_raw",
     [
@@ -74,29 +88,49 @@ def stored_values(cache: MemoryCache) -> list[bytes]:
             200, headers={"content-type": "text/html; charset=utf-8"}, content=PORTAL_PAGE
         ),
         httpx.Response(302, headers={"location": "https://portal.example/login"}),
-        httpx.Response(302, headers={"location": "https://portal.example/gone"}),
     ],
-    ids=["html-page", "redirect-to-a-page", "redirect-to-a-404"],
+    ids=["html-page", "redirect-to-a-login-page"],
 )
 def test_a_raw_answer_that_is_not_the_file_is_never_cached(bad_raw: httpx.Response) -> None:
+    """The contents API answers instead, and only its answer is kept under the commit."""
     cache = MemoryCache()
 
     def routes() -> None:
         respx.get(f"{RAW}/o/r/{SHA}/action.yml").mock(return_value=bad_raw)
         respx.get("https://portal.example/login").mock(
-            return_value=httpx.Response(200, headers={"content-type": "text/plain"}, content=b"x")
-        )
-        respx.get("https://portal.example/gone").mock(return_value=httpx.Response(404))
-        respx.get(CONTENTS).mock(
             return_value=httpx.Response(
-                200, headers={"content-type": "application/vnd.github.raw"}, content=b"name: real\n"
+                200, headers={"content-type": "text/html"}, content=PORTAL_PAGE
             )
         )
+        respx.get(CONTENTS).mock(return_value=API_FILE)
 
     assert cached_file(cache, mock_routes=routes) == b"name: real\n"  # the API's answer
     assert all(PORTAL_PAGE not in v for v in stored_values(cache))
-    file_entries = [v for k, v in cache.data.items() if k.startswith("file/")]
-    assert [v.value for v in file_entries] == [b"=\x01name: real\n"]
+    assert file_entries(cache) == [b"=\x01name: real\n"]
+
+
+@pytest.mark.parametrize("found", [True, False], ids=["file", "no-file"])
+@pytest.mark.parametrize("channel", ["raw", "contents"])
+def test_a_file_served_by_another_host_is_used_but_never_cached(channel: str, found: bool) -> None:
+    """After a redirect away (GHES with subdomain isolation serves raw files from another host),
+    the answer, a file or "no such file", is right for this run, but the forge did not vouch
+    for it: it is never kept under the commit."""
+    cache = MemoryCache()
+
+    def routes() -> None:
+        away = httpx.Response(302, headers={"location": "https://files.example/f"})
+        if channel == "raw":
+            respx.get(f"{RAW}/o/r/{SHA}/action.yml").mock(return_value=away)
+        else:
+            respx.get(f"{RAW}/o/r/{SHA}/action.yml").mock(return_value=httpx.Response(503))
+            respx.get(CONTENTS).mock(return_value=away)
+        there = httpx.Response(200, headers={"content-type": "text/plain"}, content=b"x: 1\n")
+        respx.get("https://files.example/f").mock(
+            return_value=there if found else httpx.Response(404)
+        )
+
+    assert cached_file(cache, mock_routes=routes) == (b"x: 1\n" if found else None)
+    assert file_entries(cache) == []
 
 
 @pytest.mark.parametrize(
@@ -104,9 +138,8 @@ def test_a_raw_answer_that_is_not_the_file_is_never_cached(bad_raw: httpx.Respon
     [
         (httpx.Response(200, headers={"content-type": "text/html"}, content=PORTAL_PAGE), "HTML"),
         (httpx.Response(200, json={"type": "file", "content": "bmFtZTogeA=="}), "metadata"),
-        (httpx.Response(302, headers={"location": "https://elsewhere.example/f"}), "another host"),
     ],
-    ids=["html-page", "json-metadata", "redirect-away"],
+    ids=["html-page", "json-metadata"],
 )
 def test_a_contents_api_answer_that_is_not_the_file_is_an_error_and_never_cached(
     answer: httpx.Response, match: str
@@ -116,11 +149,10 @@ def test_a_contents_api_answer_that_is_not_the_file_is_an_error_and_never_cached
     def routes() -> None:
         respx.get(f"{RAW}/o/r/{SHA}/action.yml").mock(return_value=httpx.Response(503))
         respx.get(CONTENTS).mock(return_value=answer)
-        respx.get("https://elsewhere.example/f").mock(return_value=httpx.Response(200))
 
     with pytest.raises(RemoteError, match=match):
         cached_file(cache, mock_routes=routes)
-    assert not any(k.startswith("file/") for k in cache.data)
+    assert file_entries(cache) == []
 
 
 def test_a_commit_answer_for_another_commit_is_refused_and_never_cached() -> None:
@@ -133,6 +165,21 @@ def test_a_commit_answer_for_another_commit_is_refused_and_never_cached() -> Non
         with pytest.raises(RemoteError, match="sent object"):
             forge_call("get_commit", "o/r", SHA, cache=cache)
     assert cache.data == {}
+
+
+def test_a_commit_served_by_another_host_is_used_but_never_cached() -> None:
+    body = spec_example("GET /repos/{owner}/{repo}/commits/{ref}")
+    sha = body["sha"]
+    cache = MemoryCache()
+
+    def routes() -> None:
+        respx.get(f"{API}/repos/o/r/commits/{sha}").mock(
+            return_value=httpx.Response(302, headers={"location": "https://mirror.example/c"})
+        )
+        respx.get("https://mirror.example/c").mock(return_value=httpx.Response(200, json=body))
+
+    assert through_the_cache(cache, "get_commit", "o/r", sha, mock_routes=routes).sha == sha
+    assert cache.data == {}  # neither the REST body nor the commit
 
 
 def test_a_bad_answer_stored_by_an_older_pinner_is_asked_again_and_replaced() -> None:

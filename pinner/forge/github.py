@@ -8,10 +8,10 @@ Four channels, each used for what it does cheapest:
   git or REST below, so answers are the same either way;
 * **git smart HTTP** for ref listings: one request per repository, tags peeled, no API quota;
 * **raw content** for files at a commit: no API quota either; when the raw host is unavailable
-  (network failure, or it refuses us) or answers anything but a plausible file straight from
-  itself (see :func:`raw_answer_problem`) the REST ``contents`` endpoint with the raw media
-  type takes over for the rest of the run. A file at a commit is cached for ever, so what
-  reaches the cache must be the file;
+  (network failure, or it refuses us) or answers anything but a plausible file (see
+  :func:`raw_answer_problem`) the REST ``contents`` endpoint with the raw media type takes over
+  for the rest of the run. A file at a commit is cached for ever, so what reaches the cache
+  must be the file, from the forge's own host;
 * **REST** for commits, comparisons and tag objects without a token (or what GraphQL could not
   answer), releases and repository metadata.
 
@@ -36,7 +36,7 @@ from pinner.errors import (
     RateLimitError,
     RemoteError,
 )
-from pinner.forge.base import CacheStore, NotBatched
+from pinner.forge.base import CacheStore, NotBatched, answered_elsewhere
 from pinner.forge.gitproto import fetch_ref_listing
 from pinner.forge.graphql import (
     COMPARES_PER_QUERY,
@@ -58,7 +58,6 @@ from pinner.forge.http import (
     TooLargeError,
     Transport,
     host_key,
-    safe_url,
 )
 from pinner.forge.rest import (
     DEFAULT_REST_TTL,
@@ -207,6 +206,8 @@ class GitHubForge:
             else:
                 problem = raw_answer_problem(response)
                 if problem is None:
+                    if host_key(response.url) != host_key(response.request_url):
+                        answered_elsewhere()  # right for this run, never cached for ever
                     return response.body if response.status == 200 else None
                 # 401/403/5xx-after-retries, a redirect away, a login page: the API knows better
                 self._disable_raw(problem)
@@ -292,15 +293,13 @@ def raw_answer_problem(response: Response) -> str | None:
     """What makes a raw-content answer unfit to be taken for the file, or None when it is fit.
 
     Why so strict: the answer is cached for ever under its commit, so a wrong one would be
-    wrong in every later run. Fit is a 200 (the file) or a 404 (no such file at that commit)
-    served by the raw host itself: not after a redirect to another host (the token does not
-    follow, and that host answers for nobody), and not an HTML page (raw content is served as
-    ``text/plain``; a captive portal or a login page is HTML).
+    wrong in every later run. Fit is a 200 (the file) or a 404 (no such file at that commit);
+    after a redirect to another host it is used for this run only, never cached (see
+    :func:`~pinner.forge.base.answered_elsewhere`). An HTML page is never a file: raw content
+    is served as ``text/plain``, and what answers with HTML is a captive portal or a login page.
     """
     if response.status not in (200, 404):
         return f"HTTP {response.status} from the raw content host"
-    if host_key(response.url) != host_key(response.request_url):
-        return f"the raw content host redirected to another host ({safe_url(response.url)})"
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if response.status == 200 and content_type in ("text/html", "application/xhtml+xml"):
         return "the raw content host answered an HTML page, not a file"

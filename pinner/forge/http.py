@@ -181,32 +181,39 @@ class Redactor:
     """
 
     def __init__(self, token: str | None):
-        self._text: list[re.Pattern[str]] = []
-        self._data: list[re.Pattern[bytes]] = []
+        self._forms: list[str] = []
+        self._alone: list[re.Pattern[str]] = []  # short forms: replaced only standing alone
         if not token:
             return
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         for form in (token, basic):
-            pattern = re.escape(form)
-            if len(form) < MIN_TOKEN_LENGTH:
-                pattern = rf"(?<![A-Za-z0-9_]){pattern}(?![A-Za-z0-9_])"
-            self._text.append(re.compile(pattern))
-            self._data.append(re.compile(pattern.encode("utf-8", "surrogateescape")))
+            if len(form) >= MIN_TOKEN_LENGTH:
+                self._forms.append(form)
+            else:
+                self._alone.append(
+                    re.compile(rf"(?<![A-Za-z0-9_]){re.escape(form)}(?![A-Za-z0-9_])")
+                )
+        self._form_bytes = [f.encode() for f in self._forms]
+        self._alone_bytes = [re.compile(p.pattern.encode()) for p in self._alone]
 
     def text(self, text: str) -> str:
-        for pattern in self._text:
+        for form in self._forms:
+            text = text.replace(form, "***")
+        for pattern in self._alone:
             text = pattern.sub("***", text)
         return text
 
     def data(self, data: bytes) -> bytes:
-        for pattern in self._data:
+        for form in self._form_bytes:
+            data = data.replace(form, b"***")
+        for pattern in self._alone_bytes:
             data = pattern.sub(b"***", data)
         return data
 
     def headers(self, headers: httpx.Headers) -> httpx.Headers:
         """``headers`` with the token replaced in every value (the same object when absent)."""
         items = headers.raw
-        if not any(p.search(value) for _, value in items for p in self._data):
+        if all(self.data(value) == value for _, value in items):
             return headers
         return httpx.Headers([(name, self.data(value)) for name, value in items])
 

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
-from pinner.forge.base import CacheStore
+from pinner.forge.base import CacheStore, answered_elsewhere
 from pinner.forge.http import RequestKind, Transport, host_key, safe_url
 from pinner.models import (
     SHA_RE,
@@ -290,11 +290,11 @@ class RestClient:
     ) -> ApiResponse:
         """GET a JSON resource; fresh cache entry -> no request, stale -> ``If-None-Match``.
 
-        Only 200 answers are cached, and only once ``check`` (the endpoint's parser, which
-        raises RemoteError on a wrong shape or a wrong object) accepted the data: an answer
-        kept for ever (``immutable``, addressed by SHA) must never be a bad one. Non-2xx
-        statuses are returned for the caller to interpret; an answer from another host than
-        the API's (a redirect away) is refused.
+        Only 200 answers from the API host itself are cached (one that came after a redirect
+        to another host is used, not kept), and only once ``check`` (the endpoint's parser,
+        which raises RemoteError on a wrong shape or a wrong object) accepted the data: an
+        answer kept for ever (``immutable``, addressed by SHA) must never be a bad one. Non-2xx
+        statuses are returned for the caller to interpret.
         """
         key = f"http/json/{url}"
         entry = self.cache.get(key) if (self.cache is not None and cacheable) else None
@@ -323,14 +323,16 @@ class RestClient:
             assert self.cache is not None
             self.cache.put(key, entry.value, ttl=None if immutable else self.ttl, etag=entry.etag)
             return cached
-        _refuse_another_host(response.url, url, what)
         if not 200 <= response.status < 300:
             return ApiResponse(response.status, None, None, response.url)
         data = response.json(what)
         if check is not None:
             check(data)
         link = next_link(response.headers.get("link"))
-        if self.cache is not None and cacheable and response.status == 200:
+        from_api = host_key(response.url) == host_key(url)
+        if not from_api:
+            answered_elsewhere()  # used for this run, kept by no cache
+        if self.cache is not None and cacheable and from_api and response.status == 200:
             envelope = json.dumps({"next": link}).encode() + b"\n" + response.body
             self.cache.put(
                 key,
@@ -459,7 +461,8 @@ class RestClient:
         response = await self.transport.request(
             "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=max_bytes, what=what
         )
-        _refuse_another_host(response.url, url, what)
+        if host_key(response.url) != host_key(url):
+            answered_elsewhere()  # right for this run, never cached for ever
         if response.status == 404:
             return None
         if response.status != 200:
@@ -473,13 +476,6 @@ class RestClient:
         if content_type in ("text/html", "application/xhtml+xml"):
             raise RemoteError(f"{what}: the API answered an HTML page, not the file")
         return response.body
-
-
-def _refuse_another_host(final_url: str, url: str, what: str) -> None:
-    """An API answer must come from the API host: a redirect elsewhere went without the token
-    and is nobody's answer for this forge (and must never reach the cache)."""
-    if host_key(final_url) != host_key(url):
-        raise RemoteError(f"{what}: the API redirected to another host ({safe_url(final_url)})")
 
 
 def _parser_for(parse: Callable[[Any], Any], sha: str | None) -> Callable[[Any], object]:

@@ -12,14 +12,16 @@ What it does, and why each step is there:
    level ``.github/workflows/*.y{a,}ml`` plus every ``action.y{a,}ml``) is passed explicitly to
    both tools, so both see exactly the same files.
 3. Runs ``pinner pin`` with an empty cache directory (cold), then again with that now-filled
-   cache on a fresh copy (warm), then ``pinact run`` in GHES mode (``GHES_API_URL`` pointed at
-   the emulator), then ``pinact run --verify-comment``: plain pinact skips every action already
-   pinned to a SHA, while ``pinner pin`` verifies each of them (impostor commits, comments), so
-   the second pinact row is the like-for-like one. Each tool runs once unmeasured first, so
-   the emulator's lazy loading is billed to nobody; the counters are reset before each run.
-   All of this is repeated ``--repeat`` times (default 5), the tools interleaved, and each row
-   reports the round with the median wall time: a shared machine has slow spells, and they
-   should not decide a ratio. pinner's bytecode is compiled once up front, as installing it does.
+   cache on a fresh copy (warm), then ``pinner lock`` the same two ways (once per consumer, in
+   one measured driver process: it locks one repository per run), then ``pinact run`` in GHES
+   mode (``GHES_API_URL`` pointed at the emulator), then ``pinact run --verify-comment``: plain
+   pinact skips every action already pinned to a SHA, while ``pinner pin`` verifies each of
+   them (impostor commits, comments), so the second pinact row is the like-for-like one. Each
+   tool runs once unmeasured first, so the emulator's lazy loading is billed to nobody; the
+   counters are reset before each run. All of this is repeated ``--repeat`` times (default 5),
+   the tools interleaved, and each row reports the round with the median wall time: a shared
+   machine has slow spells, and they should not decide a ratio. pinner's bytecode is compiled
+   once up front, as installing it does.
 4. Measures wall time, CPU time and peak RSS of each child (``os.wait4``), requests from the
    emulator, and how many lines each tool changed (a tool that does nothing is fast).
 5. Measures pinner's local work alone: ``pinner pin --snapshot`` on a generated repository of
@@ -394,8 +396,24 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             "--format", "json",
             # zizmor ships a deliberately invalid action.yml among its test fixtures
             "--skip-unreadable",
+            # like for like: pinact pins no container images, and the emulator is no registry
+            "--no-images",
         )  # fmt: skip
         env = _clean_env(GITHUB_TOKEN="ghp_benchmark")  # a token, as real users have one
+        return run_measured(
+            label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
+        ), copy
+
+    def run_lock(label: str, url: str, *cache_args: str) -> tuple[Measured, Path]:
+        """``pinner lock`` on every consumer (it locks one repository per run), one after the
+        other in one measured process: the requests, wall and CPU of locking the corpus."""
+        copy = copy_corpus(corpus, work / label)
+        _settle_disk()
+        each = pinner_command(
+            "lock", "--server-url", url, *cache_args, "--jobs", str(args.jobs), "--format", "json"
+        )
+        command = [sys.executable, "-c", LOCK_LOOP, json.dumps(each), *roots]
+        env = _clean_env(GITHUB_TOKEN="x")
         return run_measured(
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy
@@ -431,6 +449,10 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             cache = str(work / f"cache-{n}")  # empty for each round's cold run
             measure(run_pinner, "pinner-cold", "--cache-dir", cache)
             measure(run_pinner, "pinner-warm", "--cache-dir", cache)
+            if not args.skip_lock:
+                lock_cache = str(work / f"lock-cache-{n}")
+                measure(run_lock, "lock-cold", "--cache-dir", lock_cache)
+                measure(run_lock, "lock-warm", "--cache-dir", lock_cache)
             if pinact is not None:
                 measure(run_pinact, "pinact")
                 if args.pinact_verify:
@@ -438,6 +460,17 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
                     measure(run_pinact, "pinact-verify", "--verify-comment")
     results = [_median_round(ms) for ms in rounds.values()]
     return {"corpus": corpus, "runs": results, "rounds": rounds}
+
+
+LOCK_LOOP = """
+import json, subprocess, sys
+command, worst = json.loads(sys.argv[1]), 0
+for root in sys.argv[2:]:
+    done = subprocess.run([*command, root], stdout=subprocess.DEVNULL)
+    worst = max(worst, done.returncode)
+sys.exit(worst)
+"""
+"""The driver of the lock rows: ``pinner lock`` once per consumer, the worst exit code."""
 
 
 def _median_round(rounds: list[Measured]) -> Measured:
@@ -598,6 +631,19 @@ def check_targets(network, local) -> list[tuple[str, bool | None, str]]:
             checks.append(("cold requests <= 0.5 x pinact", r <= 0.5, f"{r:.3f} x"))
             w = cold.wall_s / pinact.wall_s
             checks.append(("cold wall time <= 0.25 x pinact", w <= 0.25, f"{w:.3f} x"))
+        for label in ("lock-cold", "lock-warm"):
+            if label in by:
+                m = by[label]
+                checks.append((f"pinner {label} run completed", m.ok, f"exit {m.exit_code}"))
+        lock_warm = by.get("lock-warm")
+        if lock_warm:
+            checks.append(
+                (
+                    "lock warm: no request (every answer cached and fresh)",
+                    lock_warm.requests == 0,
+                    f"{lock_warm.requests} requests",
+                )
+            )
         if warm:
             checks.append(
                 (
@@ -642,6 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-files", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800, help="per run, seconds")
     parser.add_argument("--skip-pinact", action="store_true")
+    parser.add_argument("--skip-lock", action="store_true", help="skip the `pinner lock` rows")
     parser.add_argument(
         "--no-pinact-verify",
         dest="pinact_verify",

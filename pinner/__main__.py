@@ -3,7 +3,8 @@
 import gc
 import sys
 
-from pinner.errors import EXIT_INTERRUPTED, INTERRUPTED
+from pinner import interrupts
+from pinner.errors import EXIT_INTERRUPTED
 
 
 def main() -> None:
@@ -11,7 +12,8 @@ def main() -> None:
 
     Importing it and parsing the options take a few tenths of a second, before a command's own
     handler (:func:`pinner.commands.common.run`) is in place; a Ctrl-C in that window gets the
-    same one line and exit code, not a traceback from the import machinery or the parser.
+    same one line and exit code, not a traceback from the import machinery or the parser; so
+    does a SIGTERM or SIGHUP (see :mod:`pinner.interrupts`).
 
     The cyclic garbage collector is told to leave alone what exists once pinner is imported
     (modules, classes, functions: nothing of it is garbage), so its collections during the run
@@ -21,13 +23,18 @@ def main() -> None:
     streams are closed or flushed explicitly, never by that collection.
     """
     try:
-        from pinner.cli import main as run
+        with interrupts.handled():  # a SIGTERM while importing stops as cleanly as a Ctrl-C
+            from pinner.cli import main as run
 
-        gc.freeze()
-        run()
+            gc.freeze()
+            run()
     except KeyboardInterrupt:
-        sys.stderr.write(f"pinner: error: {INTERRUPTED}\n")
+        sys.stderr.write(f"pinner: error: {interrupts.message()}\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED and interrupts.untold():
+            sys.stderr.write(f"pinner: error: {interrupts.message()}\n")
+        raise
     finally:
         gc.freeze()
 

@@ -15,7 +15,7 @@ from pinner.commands.params import FastGroup
 app = typer.Typer(
     name="pinner",
     cls=FastGroup,
-    help="Make GitHub Actions supply chains immutable: pin, audit, update, checksum.",
+    help="Make GitHub Actions supply chains immutable: pin, lock, audit, update, checksum.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -41,9 +41,9 @@ def _root(
 
 def _register() -> None:
     """Each command lives in its own module of :mod:`pinner.commands`; this file is the index."""
-    from pinner.commands import audit, cache, checksums, pin, update
+    from pinner.commands import audit, cache, checksums, lock, pin, update
 
-    for command in (pin, audit, update, checksums, cache):
+    for command in (pin, lock, audit, update, checksums, cache):
         command.register(app)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import operator
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -96,7 +97,14 @@ class ActionRef:
 
     @property
     def is_sha(self) -> bool:
-        return bool(SHA_RE.match(self.ref))
+        """The ref is a full commit SHA, in any case (``ABC...`` names the same commit as
+        ``abc...``: it is pinned, only not in the form tools compare; see :attr:`is_upper_sha`)."""
+        return bool(ANY_CASE_SHA_RE.match(self.ref))
+
+    @property
+    def is_upper_sha(self) -> bool:
+        """A full commit SHA with upper-case letters: pinned, but described as what it is."""
+        return self.is_sha and not SHA_RE.match(self.ref)
 
     @property
     def is_reusable_workflow(self) -> bool:
@@ -157,8 +165,33 @@ class UsesSite:
 
 @_pickled_by_constructor
 @dataclass(frozen=True, slots=True)
+class ImageVariant:
+    """One image an expression in an image value takes (``${{ matrix.image }}`` expanded).
+
+    ``value_span`` is set when one matrix scalar holds the whole image: that scalar is where
+    the image is pinned. Otherwise (``python:${{ matrix.v }}``) the image can be checked but
+    not pinned in place.
+    """
+
+    image: str
+    line: int  # where the value is written (the matrix scalar, or the expression's line)
+    column: int
+    value_span: Span | None = None
+    quote: str = ""
+    raw: str = ""  # the matrix scalar's value as parsed (what the rewrite replaces)
+
+
+@_pickled_by_constructor
+@dataclass(frozen=True, slots=True)
 class ImageSite:
-    """A container image reference: ``docker://`` uses, ``container``, ``services.*.image``."""
+    """A container image reference: ``docker://`` uses, ``container``, ``services.*.image``.
+
+    ``image`` is the reference without ``docker://``. ``value_span``/``quote``/``raw`` locate
+    the scalar as written (``raw`` is its parsed value, ``docker://`` included where written),
+    like :class:`UsesSite`, so the rewrite can splice a digest into it. An image value with
+    ``${{ }}`` has ``variants`` when it expands over a literal matrix, else ``unexpanded``
+    says why not.
+    """
 
     path: Path
     relpath: str
@@ -166,6 +199,18 @@ class ImageSite:
     column: int
     image: str
     context: str  # "step", "container", "service", "runs.image"
+    value_span: Span | None = None
+    quote: str = ""
+    raw: str = ""
+    comment: str | None = None
+    comment_span: Span | None = None
+    variants: tuple[ImageVariant, ...] = ()
+    unexpanded: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """``docker://`` when the value is written with it (steps and ``runs.image``)."""
+        return "docker://" if self.raw.startswith("docker://") else ""
 
 
 @_pickled_by_constructor
@@ -218,6 +263,9 @@ class RefListing:
     repo: str  # owner/repo as the forge spells it
     refs: tuple[GitRef, ...]
     default_branch: str | None = None  # short name, when the forge told us (symref HEAD)
+    # whether the repository is archived, when the channel that listed the refs said so
+    # (GraphQL does, in the same query; git does not): saves a repository lookup per repository
+    archived: bool | None = field(default=None, compare=False)
     # Lookups by name and by commit, built on first use: resolving thousands of uses against
     # a listing of thousands of refs must not rebuild or rescan them for every use.
     _by_name: dict[str, GitRef] = field(
@@ -323,8 +371,76 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class RepoInfo:
+    """``GET /repos/{owner}/{repo}``: what a repository is now.
+
+    ``repo_id`` and ``owner_id`` are GitHub's database ids (REST ``id`` and ``owner.id``,
+    GraphQL ``databaseId``): unlike names they are never reused, so a repository deleted and
+    re-created under the same name, or a name re-registered by someone else, has new ones
+    (what GitHub's actions lockfile records to detect it). ``full_name`` is the current
+    spelling: after a rename or transfer the old name still answers, with the new one here.
+    """
+
     full_name: str  # canonical spelling
     default_branch: str
     html_url: str
     archived: bool = False
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    repo_id: int | None = None
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedPackage:
+    """One entry of an advisory's ``vulnerabilities``: a package and the versions it names.
+
+    ``name`` is the package as the advisory spells it (``owner/repo``, sometimes
+    ``owner/repo/path``); ``vulnerable_range`` is GitHub's range text (``< 46.0.1``,
+    ``>= 1.0.0, <= 1.2.0``, ``= 1``), None when the advisory gives none.
+    """
+
+    ecosystem: str
+    name: str
+    vulnerable_range: str | None
+    first_patched: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Advisory:
+    """A GitHub global security advisory (``GET /advisories``), the parts pinner acts on."""
+
+    ghsa_id: str
+    cve_id: str | None
+    summary: str
+    severity: str  # "critical" | "high" | "medium" | "low" | "unknown"
+    html_url: str
+    published_at: datetime | None
+    withdrawn_at: datetime | None
+    packages: tuple[AffectedPackage, ...]
+    cvss_score: float | None = None
+
+    @property
+    def ids(self) -> str:
+        """``GHSA-mrrh-fwg8-r2c3 / CVE-2025-30066`` (or the GHSA id alone)."""
+        return f"{self.ghsa_id} / {self.cve_id}" if self.cve_id else self.ghsa_id
+
+    def affecting(self, package: str) -> tuple[AffectedPackage, ...]:
+        """The entries naming ``package`` (``owner/repo[/path]``, any case) in the actions
+        ecosystem."""
+        wanted = package.lower()
+        return tuple(
+            p for p in self.packages if p.ecosystem == "actions" and p.name.lower() == wanted
+        )
+
+
+def cvss_base_score(advisory: Mapping[str, Any]) -> float | None:
+    """An advisory object's CVSS base score: ``cvss.score`` (REST API version 2022-11-28), else
+    the newest of ``cvss_severities`` (which replaces it in later API versions); None without."""
+    severities = advisory.get("cvss_severities")
+    candidates = [advisory.get("cvss")]
+    if isinstance(severities, dict):
+        candidates += [severities.get("cvss_v4"), severities.get("cvss_v3")]
+    for cvss in candidates:
+        score = cvss.get("score") if isinstance(cvss, dict) else None
+        if isinstance(score, int | float) and not isinstance(score, bool) and 0 <= score <= 10:
+            return float(score)
+    return None

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pinner.cli import app
+from pinner.rules import all_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 FORGE_DIR = ROOT / "fixtures" / "forge"
@@ -103,10 +104,8 @@ def test_list_rules() -> None:
     result = _run("--list-rules")
     assert result.exit_code == 0
     assert result.output.splitlines()[0].startswith("unpinned-ref")
-    from pinner.rules.base import all_rules
-
     assert [line.split()[0] for line in result.output.splitlines()] == list(all_rules())
-    assert "graph-limit" in result.output
+    assert "graph-limit" in result.output and "impostor-image" in result.output
 
 
 def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:
@@ -116,6 +115,7 @@ def test_real_cli_against_the_emulator(emulator, tmp_path: Path) -> None:
         "--server-url",
         emu.url,
         "--no-cache",
+        "--no-images",  # its images are public ones: no registry here
         "--format",
         "json",
         env={"GITHUB_TOKEN": "emulator-token"},

@@ -144,6 +144,7 @@ def test_real_cli_on_two_consumers_against_the_emulator(
                 "--server-url",
                 emu.url,
                 "--no-cache",
+                "--no-images",  # the corpus names public images: no registry in tests
                 "--format",
                 "json",
                 "-o",

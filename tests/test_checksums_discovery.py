@@ -116,3 +116,35 @@ def test_script_arguments_feed_positional_parameters():
     )
     (call,) = scripts_invoked(blocks, "")
     assert (call.path, call.args) == ("install.sh", ("${{ inputs.version }}",))
+
+
+def test_coverage_finds_downloads_missing_from_a_manifest_and_entries_nothing_downloads():
+    from pinner.core.checksums import Uncovered, coverage
+    from pinner.core.downloads import ScriptText, scan_script
+    from pinner.core.manifest import FoundIn, Manifest, ManifestEntry
+
+    def entry(url: str, origin: str) -> ManifestEntry:
+        return ManifestEntry(url, "a" * 64, 1, found_in=(FoundIn(origin, "action.yml", 1),))
+
+    found = scan_script(
+        ScriptText(
+            "curl -o a https://x.example/a-1.0.tgz\ncurl -o b https://x.example/b-1.0.tgz\n"
+            "curl -o c ${{ inputs.url }}/c.tgz\n",
+            "sh",
+            "install.sh",
+        ),
+        origin="o/r@1",
+    )
+    manifest = Manifest(
+        (
+            entry("https://x.example/a-1.0.tgz", "o/r@0"),
+            entry("https://x.example/old-0.9.tgz", "o/r@0"),  # found earlier, not any more
+            entry("https://x.example/listed-1.0.tgz", "--url"),  # the maintainer's own
+            entry("https://x.example/asset-1.0.tgz", "release o/r@v1"),
+        )
+    )
+    result = coverage(manifest, found)
+    assert result.missing == (
+        Uncovered("https://x.example/b-1.0.tgz", (FoundIn("o/r@1", "install.sh", 2),)),
+    )
+    assert result.stale == ("https://x.example/old-0.9.tgz",)

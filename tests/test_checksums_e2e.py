@@ -95,18 +95,23 @@ PAYLOADS = {
     "main/helper.sh": b"#!/bin/sh\necho helper\n",
     "big/huge.bin": b"\0" * (2 * 1024 * 1024 + 1),
 }
-WORKFLOW = """\
+STEPS = """\
 on: push
 permissions: {}
 jobs:
   build:
     runs-on: ubuntu-latest
     steps:
+"""
+WORKFLOW = (
+    STEPS
+    + """\
       - uses: dl-fixtures/setup-frob@v1
         with:
           version: 2.0.0
       - uses: dl-fixtures/docker-frob@v1
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -341,3 +346,87 @@ def test_bad_input_is_one_line_and_exit_2(emulator, fixtures_dir, tmp_path, args
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_verify_with_a_path_also_checks_that_the_manifest_covers_every_download(
+    emulator, dl_data, consumer, tmp_path
+):
+    """`checksums . --verify FILE`: PATH is where the manifest's downloads come from. Every
+    entry is downloaded again, and every download found under PATH must have an entry; one
+    that no longer comes from anywhere is only a note."""
+    emu = emulator(dl_data)
+    out = tmp_path / "manifest.json"
+    forge = ["--server-url", emu.url, "--no-cache"]
+    assert run(["checksums", *forge, "-w", str(out)], consumer).returncode == 0
+    ok = run(["checksums", ".", *forge, "--verify", str(out)], consumer)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr.endswith(
+        "verify OK: 6 checked, 0 mismatched, 0 could not be downloaded, "
+        "0 missing from the manifest\n"
+    )
+    data = json.loads(out.read_text())
+    plugin = f"{emu.url}/dl/frob-plugins/0.1.0/plugin.bin"
+    del data["downloads"][plugin]
+    gone = f"{emu.url}/dl/frob/1.0.0/frob-linux.bin"
+    data["downloads"][gone]["found_in"] = [
+        {"origin": "dl-fixtures/retired@" + "0" * 40, "file": "action.yml", "line": 3}
+    ]
+    stale = f"{emu.url}/dl/big/huge.bin"  # served, and no action downloads it
+    data["downloads"][stale] = {
+        "sha256": hashlib.sha256(PAYLOADS["big/huge.bin"]).hexdigest(),
+        "size": len(PAYLOADS["big/huge.bin"]),
+        "found_in": [{"origin": "dl-fixtures/retired@" + "0" * 40, "file": "get.sh", "line": 9}],
+    }
+    out.write_text(json.dumps(data))
+    bad = run(["checksums", ".", *forge, "--verify", str(out)], consumer)
+    assert bad.returncode == 1, bad.stderr
+    assert f"MISSING: {plugin} (dl-fixtures/setup-frob@" in bad.stderr
+    assert "get.sh:4): downloaded but not in the manifest" in bad.stderr
+    assert f"note: {stale}: in the manifest, but nothing found downloads it any more" in bad.stderr
+    assert f"note: {gone}" not in bad.stderr  # still downloaded, whatever found_in says
+    assert bad.stderr.endswith(
+        "verify FAILED: 6 checked, 0 mismatched, 0 could not be downloaded, "
+        "1 missing from the manifest\n"
+    )
+
+
+def test_offline_answers_discovery_from_the_cache_and_says_downloads_need_the_network(
+    emulator, dl_data, consumer, tmp_path
+):
+    emu = emulator(dl_data)
+    cache = ["--server-url", emu.url, "--cache-dir", str(tmp_path / "cache")]
+    warm = run(["checksums", *cache], consumer)
+    assert warm.returncode == 0, warm.stderr
+    asked = len(emu.requests)
+    out = tmp_path / "manifest.json"
+    offline = run(["checksums", *cache, "--offline", "--write", str(out)], consumer)
+    assert offline.returncode == 3, offline.stderr
+    assert len(emu.requests) == asked  # not one request: the walk came from the cache
+    assert f"{emu.url}/dl/frob/2.0.0/frob-linux.bin: not downloaded: --offline" in offline.stderr
+    assert "0 downloads hashed, 0 mutable, 1 templates left, 6 failed" in offline.stderr
+    assert not out.exists()
+    assert "Traceback" not in offline.stderr
+
+
+PIP_WORKFLOW = (
+    STEPS
+    + """\
+      - run: |
+          pip install git+https://github.com/o/tool@v1.2.3
+          pip install -i FORGE/simple --extra-index-url=FORGE/extra tool==1.0
+          PIP_FIND_LINKS=FORGE/wheels python -m pip install other
+          pip install FORGE/dl/frob/1.0.0/frob-linux.bin
+"""
+)
+
+
+def test_pip_vcs_requirements_and_index_urls_are_not_downloads_to_hash(emulator, dl_data, tmp_path):
+    emu = emulator(dl_data)
+    repo = tmp_path / "consumer"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "ci.yml").write_text(PIP_WORKFLOW.replace("FORGE", emu.url))
+    result = run(["checksums", "--server-url", emu.url, "--no-cache"], repo)
+    assert result.returncode == 0, result.stderr
+    assert list(json.loads(result.stdout)["downloads"]) == [
+        f"{emu.url}/dl/frob/1.0.0/frob-linux.bin"
+    ]

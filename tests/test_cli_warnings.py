@@ -192,7 +192,12 @@ CASES = [
     Case("audit-offline-miss", lambda u, c: ["audit", "--offline", *forge(u, c)], _pinned, 3),
     # and a full, successful run of each command
     Case("pin-demo", lambda u, c: ["pin", *forge(u, c)], _demo, 0),
-    Case("audit-demo", lambda u, c: ["audit", "--format", "sarif", *forge(u, c)], _demo, 1),
+    Case(  # the demo's docker actions name public images: no registry here
+        "audit-demo",
+        lambda u, c: ["audit", "--format", "sarif", "--no-images", *forge(u, c)],
+        _demo,
+        1,
+    ),
     Case(
         "update-demo",
         lambda u, c: ["update", "--now", "2026-06-01T00:00:00Z", *forge(u, c)],

@@ -147,6 +147,41 @@ def test_pip_install_url_and_python_urllib():
     assert [s.url for s in py] == ["https://example.com/x/2.1/x.bin"]
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "pip install git+https://github.com/o/r@v1.2.3",
+        "python -m pip install -e git+https://github.com/o/r@v1#egg=r",
+        "pip install hg+https://example.com/repo@1.0",
+        "pip install -i https://pypi.example/simple tool",
+        "pip install -ihttps://pypi.example/simple tool",
+        "pip install --index-url https://pypi.example/simple tool",
+        "pip install --index-url=https://pypi.example/simple tool",
+        "pip3 install --extra-index-url 'https://pypi.example/simple' tool",
+        "pip install -f https://example.com/wheels/ tool",
+        "pip install --find-links=https://example.com/wheels/ tool",
+        "uv pip install --index https://pypi.example/simple tool",
+        "uv pip install --default-index https://pypi.example/simple tool",
+        "PIP_INDEX_URL=https://pypi.example/simple pip install tool",
+        "UV_EXTRA_INDEX_URL=https://pypi.example/simple uv pip install tool",
+    ],
+)
+def test_pip_vcs_requirements_and_package_indexes_are_not_downloads(line: str) -> None:
+    """pip clones a VCS requirement and reads an index page: neither is a file to hash."""
+    assert scan(line) == []
+
+
+def test_pip_files_next_to_an_index_are_still_downloads() -> None:
+    sites = scan(
+        "uv pip install --index-url https://pypi.example/simple "
+        "https://example.com/tool-1.0.tar.gz -r https://example.com/v2/requirements.txt"
+    )
+    assert [s.url for s in sites] == [
+        "https://example.com/tool-1.0.tar.gz",
+        "https://example.com/v2/requirements.txt",
+    ]
+
+
 def test_javascript_scan_finds_archive_literals_only():
     js = (
         'const a = "https://example.com/docs";\n'

@@ -85,10 +85,15 @@ def test_forge_against_the_emulator(emulator, forge_dir):
     assert releases and all(r.tag_name for r in releases)
     assert info.default_branch == "main"
     assert tag.tag == "v1.1.0" and tag.object_type == "commit"
-    # GraphQL for refs and the tag object (with a token), raw for files; git only for the
-    # repository GraphQL could not find, to say in its words that it is missing
-    assert stats.sent["graphql"] == 3 and stats.sent["git"] == 1 and stats.sent["raw"] == 2
-    assert stats.sent["rest"] >= 5
+    assert (info.repo_id, info.owner_id) == (
+        emu.data.repo(REPO).repo_id,
+        emu.data.repo(REPO).owner_id,
+    )
+    # GraphQL for refs, the tag object and the repository's metadata (with a token), raw for
+    # files; git only for the repository GraphQL could not find, to say in its words that it
+    # is missing
+    assert stats.sent["graphql"] == 4 and stats.sent["git"] == 1 and stats.sent["raw"] == 2
+    assert stats.sent["rest"] >= 4
 
 
 def test_forge_survives_a_hostile_emulator(emulator, forge_dir):

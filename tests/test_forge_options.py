@@ -1,6 +1,6 @@
 """The shared forge options: declared once in :mod:`pinner.commands.common`, offered by every
-command that talks to the forge, with the per-command differences (``--jobs`` default, no
-``--offline`` for checksums) kept."""
+command that talks to the forge, with the per-command differences (``--jobs`` default) kept;
+checksums takes ``--offline`` like the others (issue 13, item 12)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _params(command: str) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     ("command", "jobs", "offline"),
-    [("pin", 16, True), ("audit", 16, True), ("update", 16, True), ("checksums", 8, False)],
+    [("pin", 16, True), ("audit", 16, True), ("update", 16, True), ("checksums", 8, True)],
 )
 def test_every_forge_command_offers_the_shared_options_after_its_own(
     command: str, jobs: int, offline: bool

@@ -108,13 +108,10 @@ def pin_and_audit(url: str, workdir: Path) -> dict[str, object]:
     Consumers are copied to the same paths for every call, so outputs compare byte for byte.
     """
     roots = [fresh_copy(CONSUMERS / name, workdir / name) for name in PIN_CONSUMERS]
-    pin = invoke("pin", *map(str, roots), "--server-url", url, "--no-cache", "--format", "json")
-    audit = invoke(
-        "audit", str(AUDIT_CONSUMER), "--server-url", url, "--no-cache", "--format", "json"
-    )
-    sarif = invoke(
-        "audit", str(AUDIT_CONSUMER), "--server-url", url, "--no-cache", "--format", "sarif"
-    )
+    forge = ("--server-url", url, "--no-cache", "--no-images")  # public images: no registry
+    pin = invoke("pin", *map(str, roots), *forge, "--format", "json")
+    audit = invoke("audit", str(AUDIT_CONSUMER), *forge, "--format", "json")
+    sarif = invoke("audit", str(AUDIT_CONSUMER), *forge, "--format", "sarif")
     return {
         "pin": (pin.exit_code, pin.stdout),
         "pin_summary": pin.stderr.splitlines()[-1:],
@@ -326,11 +323,24 @@ def test_sigint_mid_run_exits_130_with_one_line_and_changes_nothing(
     assert tree_bytes(root) == before  # no file changed, no temporary file left behind
 
 
+@pytest.mark.parametrize(
+    ("signum", "said"),
+    [
+        (signal.SIGINT, "interrupted"),
+        (signal.SIGTERM, "terminated (SIGTERM)"),
+        (signal.SIGHUP, "hung up (SIGHUP)"),
+    ],
+)
 def test_sigint_during_the_rename_phase_is_honest_and_leaves_no_backup(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    signum: int,
+    said: str,
 ) -> None:
-    """Ctrl-C between two renames is held until every rename is done: the run then stops
-    with 130, says the files were written (they were), and leaves no backup file behind."""
+    """Ctrl-C (or SIGTERM, SIGHUP) between two renames is held until every rename is done: the
+    run then stops with 130, says the files were written (they were), and leaves no backup
+    file behind; the process's own handlers are back afterwards."""
     import typer
 
     from pinner.core import rewrite
@@ -340,18 +350,20 @@ def test_sigint_during_the_rename_phase_is_honest_and_leaves_no_backup(
         f.write_bytes(b"old\n")
     real_replace = os.replace
 
-    def interrupted_replace(src, dst) -> None:
-        real_replace(src, dst)
+    def interrupted_replace(src, dst, **dir_fds) -> None:
+        real_replace(src, dst, **dir_fds)
         if str(dst).endswith("a.yml"):
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
 
+    handler = signal.getsignal(signum)
     monkeypatch.setattr(rewrite.os, "replace", interrupted_replace)
     with pytest.raises(typer.Exit) as exit_info:
         common.run(lambda: rewrite.write_all({f: b"new\n" for f in files}))
     assert exit_info.value.exit_code == 130
-    assert capsys.readouterr().err == "pinner: error: interrupted; every file was already written\n"
+    assert capsys.readouterr().err == f"pinner: error: {said}; every file was already written\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yml", "b.yml", "c.yml"]
     assert all(f.read_bytes() == b"new\n" for f in files)
+    assert signal.getsignal(signum) is handler
 
 
 def test_ctrl_c_while_python_is_still_importing_pinner_is_one_line(

@@ -69,6 +69,14 @@ def test_round_trip(tmp_path):
         json.dumps(
             {"schema": SCHEMA, "downloads": {"https://x": {"sha256": A, "size": -1}}}
         ).encode(),
+        # wrong types deeper down: never a TypeError/ValueError/OverflowError traceback
+        json.dumps(
+            {"schema": SCHEMA, "downloads": {"https://x": {"sha256": A, "size": 1, "found_in": 7}}}
+        ).encode(),
+        b'{"schema": "pinner.checksums/1", "downloads": {"https://x": {"sha256": "'
+        + A.encode()
+        + b'", "size": 1, "found_in": [{"origin": ".", "file": "f", "line": 1e400}]}}}',
+        b'{"schema": "pinner.checksums/1", "downloads": {}, "n": ' + b"9" * 5000 + b"}",
     ],
 )
 def test_malformed_manifests_are_input_errors(tmp_path, content):

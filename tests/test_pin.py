@@ -47,7 +47,7 @@ def world() -> tuple[FakeForge, dict[str, str]]:
 def plan_for(text: str, forge: FakeForge, **kw) -> tuple[PinPlan, str]:
     source = scan(text, ".github/workflows/ci.yml", "workflow")
     plan = asyncio.run(plan_pins([source], forge, **kw))
-    edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes]
+    edits = [Edit(c.site, c.new_value, c.claim, c.word_is_ref) for c in plan.changes]
     new = apply_edits(source, edits).decode() if edits else text
     return plan, new
 
@@ -90,8 +90,8 @@ def test_sha_pins_comment_added_fixed_kept() -> None:
         f"acme/tool@{c['m1']} # v1",  # v1 points at m2 -> corrected
         f"acme/tool@{c['m2']} # tag=v1",  # true, other dialect -> kept
         f"acme/tool@{c['m1']} # version: 1.0.0",  # same version without v -> kept
-        f"acme/tool@{c['m1']} # keep this",  # a note: version put in front
-        f"acme/tool@{c['m1']} # important",  # a one-word note: not a ref, left alone
+        f"acme/tool@{c['m1']} # keep this",  # a note: version put in front, note kept
+        f"acme/tool@{c['m1']} # important",  # a one-word note (no ref of acme/tool): the same
     )
     plan, new = plan_for(text, forge)
     assert new == steps(
@@ -99,12 +99,13 @@ def test_sha_pins_comment_added_fixed_kept() -> None:
         f"acme/tool@{c['m1']} # v1.0.0",
         f"acme/tool@{c['m2']} # tag=v1",
         f"acme/tool@{c['m1']} # version: 1.0.0",
-        f"acme/tool@{c['m1']} # v1.0.0 keep this",
-        f"acme/tool@{c['m1']} # important",
+        f"acme/tool@{c['m1']} # v1.0.0 # keep this",
+        f"acme/tool@{c['m1']} # v1.0.0 # important",
     )
     assert [ch.reason for ch in plan.changes] == [
         "comment-added",
         "comment-fixed",
+        "comment-added",
         "comment-added",
     ]
     assert [i.code for i in plan.issues] == ["comment-mismatch"]
@@ -191,6 +192,66 @@ def test_include_exclude_and_ignore_comments() -> None:
     assert plan.skipped == 2 and plan.issues == ()
     plan, _ = plan_for(text, forge, targets=TargetFilter(include=(re.compile("mono"),)))
     assert [ch.line for ch in plan.changes] == [7]
+
+
+def test_ratchet_exclude_keeps_pin_off_the_line() -> None:
+    forge, c = world()
+    text = steps("acme/tool@v1 # ratchet:exclude", "acme/tool@v2.0.0 # v2.0.0 # ratchet:exclude")
+    plan, new = plan_for(text + steps("acme/tool@v2.0.0").split("steps:\n")[1], forge)
+    assert new == text + f"      - uses: acme/tool@{c['m4']} # v2.0.0\n"
+    assert plan.skipped == 2 and plan.issues == ()
+
+
+def test_comment_dialects_are_kept_and_tracked_refs_keep_being_tracked() -> None:
+    forge, c = world()  # m1 is v1.0.0; v1 and v1.1.0 point at m2; v2.0.0 at m4
+    text = steps(
+        f"acme/tool@{c['m1']} # tag=v1.1.0",
+        f"acme/tool@{c['m1']} # version: 1.1.0",
+        f"acme/tool@{c['m1']} # pin@v2.0.0",
+        f"acme/tool@{c['m1']} # ratchet:acme/tool@v1.1.0",
+        f"acme/tool@{c['m1']}    #   v1.1.0   # a note",
+        f"acme/tool@{c['m1']} # ratchet:acme/tool@v1",  # v1.0.0 is a v1 release: true
+        f"acme/tool@{c['m1']} # pin@v1",
+        "acme/tool@v1 # ratchet:acme/tool@v1",  # pinned; ratchet keeps following v1
+    )
+    plan, new = plan_for(text, forge)
+    assert new == steps(
+        f"acme/tool@{c['m1']} # tag=v1.0.0",
+        f"acme/tool@{c['m1']} # version: 1.0.0",
+        f"acme/tool@{c['m1']} # pin@v1.0.0",
+        f"acme/tool@{c['m1']} # ratchet:acme/tool@v1.0.0",
+        f"acme/tool@{c['m1']}    #   v1.0.0   # a note",
+        f"acme/tool@{c['m1']} # ratchet:acme/tool@v1",
+        f"acme/tool@{c['m1']} # pin@v1",
+        f"acme/tool@{c['m2']} # ratchet:acme/tool@v1",
+    )
+    assert [i.line for i in plan.issues if i.code == "comment-mismatch"] == [6, 7, 8, 9, 10]
+    assert [ch.new_comment for ch in plan.changes][:2] == ["tag=v1.0.0", "version: 1.0.0"]
+    _, twice = plan_for(new, forge)
+    assert twice == new
+
+
+def test_a_lone_word_is_a_claim_only_when_it_names_a_ref() -> None:
+    forge, c = world()
+    plan, new = plan_for(
+        steps(
+            "acme/tool@v1 # TODO",
+            "acme/tool@v1 # main",
+            "acme/tool@v1 # releases/v1",
+            f"acme/tool@{c['m1']} # wip",
+            f"acme/tool@{c['m5']} # wip",  # an untagged branch tip: the branch is named
+        ),
+        forge,
+    )
+    assert new == steps(
+        f"acme/tool@{c['m2']} # v1.1.0 # TODO",
+        f"acme/tool@{c['m2']} # v1.1.0",
+        f"acme/tool@{c['m2']} # v1.1.0",
+        f"acme/tool@{c['m1']} # v1.0.0 # wip",
+        f"acme/tool@{c['m5']} # main # wip",
+    )
+    # "releases/v1" reads as a (monorepo-style) version: a claim whatever the listing says
+    assert [ch.word_is_ref for ch in plan.changes] == [False, True, False, False, False]
 
 
 class _Config:

@@ -156,7 +156,9 @@ def test_fixture_consumer_against_emulator(consumer, emulator, fixtures_dir, tmp
     before = snapshot_bytes(root)
     emu = emulator(fixtures_dir / "forge")
 
-    result = run_cli("--server-url", emu.url, "--no-cache", "--format", "json", str(root))
+    # the consumers name public images (docker.io, ghcr.io): no registry in tests
+    images = ("--no-images",)
+    result = run_cli("--server-url", emu.url, "--no-cache", *images, "--format", "json", str(root))
     document = json_run(result)
     has_problems = any(s["expect"] in ("impostor", "not-found") for s in expected["sites"])
     assert result.returncode == (1 if has_problems else 0), result.stderr
@@ -171,7 +173,7 @@ def test_fixture_consumer_against_emulator(consumer, emulator, fixtures_dir, tmp
 
     # a second run changes nothing
     after_first = snapshot_bytes(root)
-    again = invoke("--server-url", emu.url, "--no-cache", "--format", "json", str(root))
+    again = invoke("--server-url", emu.url, "--no-cache", *images, "--format", "json", str(root))
     assert json_run(again)["summary"]["changes"] == 0
     assert snapshot_bytes(root) == after_first
 
@@ -284,6 +286,7 @@ def test_json_records_shape(fixtures_dir, tmp_path) -> None:
     change = next(r for r in document["records"] if r["type"] == "change" and r["line"] == 29)
     assert change == {
         "type": "change",
+        "kind": "action",
         "file": ".github/workflows/audit-me.yml",
         "path": str((root / ".github/workflows/audit-me.yml").resolve()),
         "line": 29,
@@ -429,7 +432,7 @@ def test_corpus_against_emulator(emulator, shared_dir, corpus_forge_dir, tmp_pat
     # a token, as any real run over 2,600 uses has: anonymous REST allows 60 requests an hour
     auth = ("--token", "pinner-test-token")
     # zizmor ships a deliberately invalid action.yml among its test fixtures: leave it out
-    auth = (*auth, "--skip-unreadable")
+    auth = (*auth, "--skip-unreadable", "--no-images")  # public images: no registry in tests
     result = run_cli(
         "--server-url", emu.url, *auth, "--no-cache", "--format", "json", *map(str, roots)
     )

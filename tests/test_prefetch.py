@@ -111,7 +111,7 @@ def test_streaming_reader_hands_over_each_file_in_order_with_the_same_result(tmp
     ("bad", "message"),
     [
         ("on: push\njobs:\n  a: [\n", "malformed YAML"),
-        (GOOD.format(n="x/../../y"), "invalid uses value"),
+        (GOOD.format(n="x") + "      - uses: o/y@v1\n        uses: o/z@v1\n", "duplicate key"),
     ],
 )
 def test_streaming_reader_stops_where_the_plain_one_does(tmp_path, bad, message):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pinner.core import rewrite
-from pinner.core.rewrite import Edit, apply_edits, write_all
+from pinner.core.rewrite import Edit, apply_edits, apply_possible_edits, write_all
 from pinner.errors import InputError
 from pinner.models import SourceFile
 from pinner.sources.scan import scan
@@ -52,11 +52,11 @@ def pin_all(source: SourceFile, comment: str | None = "v4.2.2") -> str:
         ),
         (
             "      - uses: actions/checkout@v4 #tag=v4.0.0",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2",
+            f"      - uses: actions/checkout@{SHA} #tag=v4.2.2",  # the dialect is kept
         ),
         (
             "      - uses: actions/checkout@v4 # ratchet:actions/checkout@v4",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2",
+            f"      - uses: actions/checkout@{SHA} # ratchet:actions/checkout@v4",  # tracked
         ),
         (
             "      - uses: actions/checkout@v4 # v4 needed for x",
@@ -64,7 +64,7 @@ def pin_all(source: SourceFile, comment: str | None = "v4.2.2") -> str:
         ),
         (
             "      - uses: actions/checkout@v4 # needed for x",
-            f"      - uses: actions/checkout@{SHA} # v4.2.2 needed for x",
+            f"      - uses: actions/checkout@{SHA} # v4.2.2 # needed for x",
         ),
         (
             "      - uses: actions/checkout@v4 # v4 # pinner: ignore[ref-confusion]",
@@ -154,11 +154,58 @@ def test_anchor_and_tag_kept() -> None:
     assert f"uses: !!str 'o/r@{SHA}' # v4.2.2\n" in after
 
 
-def test_multiline_value_refused() -> None:
-    before = "jobs:\n  j:\n    steps:\n      - uses: >-\n          a/b@v1\n"
+def test_block_scalar_values_are_rewritten_inside_the_block() -> None:
+    """Issue 13, item 4: the reference inside ``uses: >-`` / ``|`` is replaced in place, the
+    style, indentation, chomping, blank lines and the header's comment kept."""
+    before = steps(
+        "      - uses: >-",
+        "          a/b@v1",
+        "      - uses: |  # v1",
+        "          c/d@v1",
+        "",
+        "      - uses: &keep |+",
+        "            e/f@v1",
+        "",
+        "        with: {x: 1}  # a comment of its own",
+        "      - uses: !!str >",
+        "          g/h/x/../y@v1",  # a path the runner resolves: written as it reads it
+    )
     source = src(before)
-    with pytest.raises(InputError, match="several lines"):
-        apply_edits(source, [Edit(source.uses[0], f"a/b@{SHA}", "v1")])
+    after = pin_all(source)
+    assert after == steps(
+        "      - uses: >- # v4.2.2",
+        f"          a/b@{SHA}",
+        "      - uses: |  # v4.2.2",
+        f"          c/d@{SHA}",
+        "",
+        "      - uses: &keep |+ # v4.2.2",
+        f"            e/f@{SHA}",
+        "",
+        "        with: {x: 1}  # a comment of its own",
+        "      - uses: !!str > # v4.2.2",
+        f"          g/h/y@{SHA}",
+    )
+    again = src(after)
+    assert [u.value.raw.strip() for u in again.uses] == [
+        f"{x}@{SHA}" for x in ("a/b", "c/d", "e/f", "g/h/y")
+    ]
+    assert [u.comment for u in again.uses] == ["v4.2.2"] * 4
+
+
+def test_a_value_spread_over_lines_is_declined_and_the_rest_is_still_rewritten() -> None:
+    before = steps('      - uses: "a/b\\', '          @v1"', "      - uses: c/d@v1")
+    source = src(before)
+    assert source.uses[0].value.raw == "a/b@v1"  # an escaped line break: a valid value
+    edits = [Edit(site, f"{site.value.action.target}@{SHA}", "v4.2.2") for site in source.uses]
+    data, declined = apply_possible_edits(source, edits)
+    assert data.decode() == steps(
+        '      - uses: "a/b\\', '          @v1"', f"      - uses: c/d@{SHA} # v4.2.2"
+    )
+    [refused] = declined
+    assert refused.edit.site.line == 6 and "several lines" in refused.reason
+    with pytest.raises(InputError, match="several lines") as raised:
+        apply_edits(source, edits)
+    assert raised.value.line == 6
 
 
 def test_stale_or_foreign_site_is_a_bug() -> None:
@@ -206,17 +253,17 @@ def test_write_phase_failure_changes_nothing(
     files = [tmp_path / f"{n}.yml" for n in "abc"]
     for f in files:
         f.write_bytes(b"orig")
-    real_temp = rewrite._temp_beside
-    made: list[Path] = []
+    real_temp = rewrite._new_temp
+    made: list[str] = []
 
-    def failing_temp(path: Path, suffix: str) -> tuple[int, Path]:
-        if path.name == "c.yml" and suffix == ".pinner-tmp":
+    def failing_temp(directory: int, name: str, suffix: str) -> tuple[str, int]:
+        if name == "c.yml" and suffix == ".pinner-tmp":
             raise OSError(28, "No space left on device")
-        fd, temp = real_temp(path, suffix)
+        temp, fd = real_temp(directory, name, suffix)
         made.append(temp)
-        return fd, temp
+        return temp, fd
 
-    monkeypatch.setattr(rewrite, "_temp_beside", failing_temp)
+    monkeypatch.setattr(rewrite, "_new_temp", failing_temp)
     with pytest.raises(InputError, match=r"c\.yml: cannot write: No space left"):
         write_all({f: b"new" for f in files})
     assert len(made) == 2  # the temps of a and b (their backups are hard links)
@@ -304,12 +351,12 @@ def test_rename_phase_failure_rolls_back(tmp_path: Path, monkeypatch: pytest.Mon
     real_replace = os.replace
     calls = {"n": 0}
 
-    def flaky_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    def flaky_replace(src: str, dst: str, **dir_fds: int) -> None:
         if str(src).endswith(".pinner-tmp"):
             calls["n"] += 1
             if calls["n"] == 3:
                 raise OSError(28, "No space left on device")
-        real_replace(src, dst)
+        real_replace(src, dst, **dir_fds)
 
     monkeypatch.setattr(rewrite.os, "replace", flaky_replace)
     with pytest.raises(InputError, match="no file was changed"):
@@ -326,8 +373,8 @@ def test_sigint_deferred_until_renames_done(
         f.write_bytes(b"old")
     real_replace = os.replace
 
-    def interrupted_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        real_replace(src, dst)
+    def interrupted_replace(src: str, dst: str, **dir_fds: int) -> None:
+        real_replace(src, dst, **dir_fds)
         if str(dst).endswith("a.yml"):
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between the two renames
 

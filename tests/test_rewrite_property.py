@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pinner.core.rewrite import Edit, apply_edits
-from pinner.sources.comments import parse_comment
+from pinner.sources.comments import covers, parse_comment, render_comment
 from pinner.sources.scan import scan
 from pinner.sources.yamlsafe import compose, to_python
 
@@ -163,10 +163,21 @@ def test_rewrite_changes_only_uses(
         if edit.comment is None or before.line in shared_lines:
             assert after.comment == before.comment
             continue
+        assert after.comment == render_comment(before.comment, edit.comment)
         parsed_after = parse_comment(after.comment or "")
-        assert parsed_after.version == edit.comment
+        claimed = parsed_after.version or ""
+        # the claim, spelled in the old dialect: a tracked ref that includes it stays, a
+        # "version:" written without "v" stays without
+        assert (
+            claimed == edit.comment
+            or (parsed_after.tracks and covers(claimed, edit.comment))
+            or (parsed_after.dialect == "version" and "v" + claimed == edit.comment)
+        ), after.comment
         if before.comment:
             parsed_before = parse_comment(before.comment)
-            # a note may gain a "#" so that "# main # note" still reads "main" as the ref
-            assert parsed_after.note.lstrip("# ") == parsed_before.note.lstrip("# ")
             assert parsed_after.ignore == parsed_before.ignore
+            if parsed_before.version is None:  # no claim: kept verbatim after pinner's
+                assert after.comment.endswith("# " + before.comment)
+            else:  # everything around the claim is kept (a note may gain a "#" of its own)
+                assert after.comment.startswith(before.comment[: parsed_before.value_start])
+                assert after.comment.endswith(before.comment[parsed_before.value_end :])

@@ -129,12 +129,41 @@ def test_comment_mismatch() -> None:
     assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha"))
 
 
+def test_a_sha_in_upper_case_is_described_as_one() -> None:
+    upper = f"o/r@{A.upper()}"
+    rule = all_rules()["unpinned-ref"]()
+    [hit] = rule.check(edge(upper, kind="sha"), CONTEXT)
+    assert hit.severity is Severity.LOW
+    assert "a SHA in upper case" in hit.message and "not to a commit SHA" not in hit.message
+    assert fired("missing-comment", edge(upper, kind="sha"))  # a pin: its comment matters
+    assert not fired("missing-comment", edge(upper, kind="sha", comment="v1.0.0"))
+
+
+def test_comment_mismatch_judges_comments_as_pin_does() -> None:
+    # a lone word that names no ref is a note, not a false claim
+    assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha", comment="TODO"))
+    # the same version spelled without the "v"
+    assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha", comment="version: 1.0.0"))
+    # a tracked ref: true while the pin is one of its releases, or for a tracked branch
+    assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha", comment="ratchet:o/r@v2"))
+    assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha", comment="pin@main"))
+    bad = edge(f"o/r@{B}", kind="sha", commit=B, comment="pin@v1.0.0")
+    [msg] = fired("comment-mismatch", bad)
+    assert "tracks v1.0.0" in msg
+    # other tools' directives are no claim either
+    assert not fired("comment-mismatch", edge(f"o/r@{A}", kind="sha", comment="zizmor: ignore[x]"))
+
+
 def test_missing_comment_only_in_the_users_files() -> None:
     [msg] = fired("missing-comment", edge(f"o/r@{A}", kind="sha"))
     assert "v1.0.0" in msg  # suggests the version
     assert not fired("missing-comment", edge(f"o/r@{A}", kind="sha", comment="v1.0.0"))
     assert not fired("missing-comment", edge(f"o/r@{A}", kind="sha", depth=1))
     assert not fired("missing-comment", edge("o/r@v2"))
+    # a note or another tool's directive is no version comment; a branch name is one
+    assert fired("missing-comment", edge(f"o/r@{A}", kind="sha", comment="TODO"))
+    assert fired("missing-comment", edge(f"o/r@{A}", kind="sha", comment="nosemgrep"))
+    assert not fired("missing-comment", edge(f"o/r@{A}", kind="sha", comment="main"))
 
 
 def test_tag_object_and_stale_pins() -> None:

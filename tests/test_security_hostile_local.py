@@ -226,23 +226,31 @@ ODD_USES = {
 
 
 @pytest.mark.parametrize("name", ODD_USES)
-def test_odd_uses_values_are_refused_never_followed_never_rewritten(
+def test_odd_uses_values_are_problems_on_their_line_never_followed_never_rewritten(
     tmp_path: Path, name: str
 ) -> None:
-    """A uses value outside the runner's grammar is hostile input: exit 2, one line naming the
-    file and line, nothing resolved, nothing written, invisible characters shown escaped."""
+    """A uses value outside the runner's grammar is a problem on its own line (issue 13, item
+    5): never resolved, never rewritten, invisible characters shown escaped, and the rest of
+    the run still done: the good workflow beside it is pinned, updated and audited."""
     value = ODD_USES[name]
     workflow = GOOD_WORKFLOW.replace("pinner-fixtures/checkout-lite@v1", value)
-    good = GOOD_WORKFLOW.replace("bad", "good")
     root = repository(tmp_path, "repo", workflow.encode())
-    (root / ".github" / "workflows" / "good.yml").write_text(good)
-    before = tree(root)
+    bad = root / ".github" / "workflows" / "bad.yml"
+    expected = {"pin": 1, "audit": 1, "update": 0, "checksums": 0}
     for command in COMMANDS:
-        for target in (root / ".github" / "workflows" / "bad.yml", root):
-            result = run(command, target)
-            assert_refused(result, mentions=".github/workflows/bad.yml:6: invalid uses value")
+        for target in (bad, root):
+            result = run(command, target, *(("--check",) if command == "pin" else ()))
+            assert result.exit_code == expected[command], (command, result.output)
+            if command != "checksums":  # (checksums hashes downloads; the walk skips the value)
+                assert "bad.yml:6" in result.output, (command, result.output)
+                assert "invalid uses value" in result.output, (command, result.output)
             assert "\u200b" not in result.output and "\u202e" not in result.output
-    assert tree(root) == before
+            assert "Traceback" not in result.output and len(result.output) < 20_000
+            assert bad.read_bytes() == workflow.encode()
+    pinned = run("pin", root)
+    assert pinned.exit_code == 1, pinned.output
+    assert CHECKOUT_V1 in (root / ".github" / "workflows" / "good.yml").read_text()
+    assert bad.read_bytes() == workflow.encode()
 
 
 # ----------------------------------------------------------------------------- symlinks

@@ -228,7 +228,8 @@ def test_cycles_and_depth_past_nine_end_quickly_with_findings(emulator, tmp_path
         CONSUMERS / "audit-scenarios" / ".github" / "workflows" / "nested.yml",
         root / ".github" / "workflows" / "nested.yml",
     )
-    result = invoke("audit", str(root), "--server-url", emu.url, "--no-cache", "--format", "json")
+    forge = ("--server-url", emu.url, "--no-cache", "--no-images")
+    result = invoke("audit", str(root), *forge, "--format", "json")
     assert result.exit_code == 1, result.output
     findings = json.loads(result.stdout)["findings"]
     depth = [f for f in findings if f["rule"] == "depth-exceeded"]

@@ -94,17 +94,23 @@ def command_matrix(url: str, work: Path) -> list[tuple[str, list[str]]]:
     out.mkdir(exist_ok=True)
     cache = work / "cache"
     forge = ["--server-url", url, "--cache-dir", str(cache)]
+    # the consumers name public images (docker.io): no registry in tests; registries and the
+    # token are tests/test_images_pin.py's (a registry never receives the GitHub token)
+    images = ["--no-images"]
     return [
-        ("pin check", ["pin", str(findings), "--check", *forge]),
-        ("pin diff", ["pin", str(findings), "--diff", *forge]),
-        ("pin json", ["pin", str(findings), "--format", "json", *forge]),
-        ("pin write", ["pin", str(demo), *forge]),
-        ("audit text", ["audit", str(audit), *forge]),
-        ("audit json", ["audit", str(audit), "--format", "json", *forge]),
-        ("audit sarif", ["audit", str(audit), "--format", "sarif", *forge]),
-        ("audit github", ["audit", str(audit), "--format", "github", *forge]),
-        ("update text", ["update", str(upd), *NOW, "--dry-run", *forge]),
-        ("update json", ["update", str(upd), *NOW, "--dry-run", "--format", "json", *forge]),
+        ("pin check", ["pin", str(findings), "--check", *forge, *images]),
+        ("pin diff", ["pin", str(findings), "--diff", *forge, *images]),
+        ("pin json", ["pin", str(findings), "--format", "json", *forge, *images]),
+        ("pin write", ["pin", str(demo), *forge, *images]),
+        ("audit text", ["audit", str(audit), *forge, *images]),
+        ("audit json", ["audit", str(audit), "--format", "json", *forge, *images]),
+        ("audit sarif", ["audit", str(audit), "--format", "sarif", *forge, *images]),
+        ("audit github", ["audit", str(audit), "--format", "github", *forge, *images]),
+        ("update text", ["update", str(upd), *NOW, "--dry-run", *forge, *images]),
+        (
+            "update json",
+            ["update", str(upd), *NOW, "--dry-run", "--format", "json", *forge, *images],
+        ),
         (
             "update markdown + PR files",
             [
@@ -120,6 +126,7 @@ def command_matrix(url: str, work: Path) -> list[tuple[str, list[str]]]:
                 "--commit-message",
                 str(out / "commit"),
                 *forge,
+                *images,
             ],
         ),
         ("checksums", ["checksums", str(demo), "--write", str(out / "manifest.json"), *forge]),
@@ -285,8 +292,9 @@ def test_cross_host_redirects_strip_the_token(redirector, tmp_path: Path) -> Non
     front, other = redirector
     url = f"http://127.0.0.1:{front.server_address[1]}"
     pin_root = copy_consumer("findings", tmp_path)
-    pin = invoke("pin", str(pin_root), "--server-url", url, "--no-cache", "--format", "json")
-    audit = invoke("audit", str(CONSUMERS / "audit-scenarios"), "--server-url", url, "--no-cache")
+    forge = ("--server-url", url, "--no-cache", "--no-images")  # public images: no registry
+    pin = invoke("pin", str(pin_root), *forge, "--format", "json")
+    audit = invoke("audit", str(CONSUMERS / "audit-scenarios"), *forge)
     # pinner followed every redirect and got real answers from the other host ...
     assert pin.exit_code == 1 and json.loads(pin.stdout)["records"], pin.output
     assert audit.exit_code == 1, audit.output

@@ -32,6 +32,7 @@ jobs:
       - uses: evil/x/../../y@v1
       - uses: silenced/repo@v1 # pinner: ignore
       - uses: partly/silenced@v1 # v1 # pinner: ignore[branch-ref]
+      - uses: excluded/repo@v1 # ratchet:exclude
       # - uses: commented/out@v1
       - uses: Actions/Checkout@v3
       - run: echo done

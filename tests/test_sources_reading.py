@@ -152,6 +152,32 @@ def test_multiple_documents_refused(tmp_path: Path) -> None:
     assert "more than one YAML document" in str(error) and error.line == 2
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "lines"),
+    [
+        (STEP.format("a/b@v1") + "        uses: c/d@v1\n", "uses", (4, 5)),
+        (STEP.format("a/b@v1") + '        "uses": c/d@v1\n', "uses", (4, 5)),  # same key
+        ("on: push\njobs: {}\non: pull_request\n", "on", (1, 3)),
+        ("jobs:\n  j: {uses: a/b@v1, uses: c/d@v1}\n", "uses", (2, 2)),
+        ("a:\n  b: 1\n  c:\n    d: 1\n    d: 2\n", "d", (4, 5)),  # at any depth
+    ],
+)
+def test_a_key_given_twice_is_refused_with_both_lines(
+    tmp_path: Path, text: str, key: str, lines: tuple[int, int]
+) -> None:
+    error = refused(write(tmp_path, text.encode()))
+    assert f"duplicate key {key!r} in one mapping (lines {lines[0]} and {lines[1]})" in str(error)
+    assert error.line == lines[1]
+
+
+def test_equal_keys_in_different_mappings_are_fine() -> None:
+    text = (
+        "jobs:\n  a:\n    steps:\n      - uses: a/b@v1\n      - uses: c/d@v1\n  b: {uses: e/f@v1}\n"
+    )
+    assert len(scan(text, "w.yml", "workflow").uses) == 3
+    assert compose("{[1]: a, [2]: b, x: 1}", source="x") is not None  # keys that are lists
+
+
 def test_long_line_is_fine(tmp_path: Path) -> None:
     text = STEP.format("o/r@v1") + "    env:\n      X: " + "x" * 100_000 + "\n"
     text = "name: " + "y" * 100_000 + "\n" + text

@@ -169,6 +169,19 @@ def test_multiline_plain_scalar_located() -> None:
     assert site.value.kind is UsesKind.INVALID  # the runner would see a space in the ref
 
 
+def test_block_scalar_comment_is_the_one_on_its_header_line() -> None:
+    text = (
+        "jobs:\n  j:\n    steps:\n"
+        "      - uses: >-  # v1.2.3\n          o/r@v1\n"
+        "      - uses: |\n          o/s@v1\n        with: {a: 1}  # belongs to with\n"
+    )
+    first, second = scan(text, "w.yml", "workflow").uses
+    assert (first.value.raw, first.comment, first.line) == ("o/r@v1", "v1.2.3", 4)
+    assert text[first.comment_span.start : first.comment_span.end] == "# v1.2.3"
+    assert (second.value.raw, second.comment) == ("o/s@v1\n", None)
+    assert second.value.kind is UsesKind.REMOTE  # the block's line break is no part of it
+
+
 @pytest.mark.parametrize(
     ("line", "comment"),
     [

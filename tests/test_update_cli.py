@@ -281,7 +281,9 @@ def test_over_the_emulator_with_pagination(
     assert 2 <= stats["graphql"] <= 3
     assert stats["endpoints"].get("GET /repos/{owner}/{repo}/git/tags/{tag_sha}") is None
     assert stats["endpoints"].get("GET /repos/{owner}/{repo}/commits/{ref}") is None
-    assert stats["rest"] == stats["endpoints"]["GET /repos/{owner}/{repo}/releases"] == 6
+    assert stats["endpoints"]["GET /repos/{owner}/{repo}/releases"] == 6
+    assert stats["endpoints"]["GET /advisories"] == 1  # every use's advisories in one request
+    assert stats["rest"] == 6 + 1
     assert "ghp_test_token_never_printed" not in out + err
     # the same answer as the snapshot forge gives without HTTP
     _, offline_out, _ = run("--format", "json", "--dry-run")
@@ -391,7 +393,7 @@ def test_crlf_and_bom_survive_and_the_second_run_is_clean(
         == b"\xef\xbb\xbf"
         + (
             "on: push\r\njobs:\r\n  a:\r\n    runs-on: x\r\n    steps:\r\n"
-            f"      - uses: {OWNER}/setup-tool@{new}   # v2.1.0 keep this note\r\n"
+            f"      - uses: {OWNER}/setup-tool@{new}   # tag=v2.1.0 keep this note\r\n"
             f"      - uses: '{OWNER}/monorepo/cache@{cache}' # cache/v3.1.0\r\n"
         ).encode()
     )

@@ -303,6 +303,29 @@ def test_ignore_comment_holds_a_use() -> None:
     assert plan(site).changes == ()
 
 
+def test_a_sha_in_upper_case_is_a_pin_that_never_moves_backwards() -> None:
+    # v2.2.0 is too fresh for the cooldown: a mutable ref would be pinned to v2.1.0, but this
+    # is a pin (in upper case): it stays where it is, written in lower case
+    fresh = sha("setup-tool", "v2.2.0")
+    change = only_change(plan(uses_site(f"{ST}@{fresh.upper()}", "v2.2.0")))
+    assert (change.kind, change.value, change.comment) == ("comment", f"{ST}@{fresh}", "v2.2.0")
+    assert change.note == "SHA written in lower case; the pin itself does not move"
+
+
+def test_ratchet_exclude_holds_a_use() -> None:
+    assert plan(uses_site(f"{ST}@v1", "ratchet:exclude")).changes == ()
+    assert plan(uses_site(f"{ST}@v1", "v1 # ratchet:exclude # a note")).changes == ()
+
+
+def test_a_tracked_comment_that_still_holds_is_no_change() -> None:
+    # pinned at v2.2.0 (nothing newer is eligible), ratchet tracking v2: nothing to correct,
+    # where a plain "# v2" is corrected to the release
+    fresh = sha("setup-tool", "v2.2.0")
+    assert plan(uses_site(f"{ST}@{fresh}", f"ratchet:{ST}@v2")).changes == ()
+    assert plan(uses_site(f"{ST}@{fresh}", "pin@v2")).changes == ()
+    assert only_change(plan(uses_site(f"{ST}@{fresh}", "v2"))).comment == "v2.2.0"
+
+
 def test_sites_sharing_a_use_are_one_change_with_every_location() -> None:
     pinned = f"{ST}@{sha('setup-tool', 'v1.1.0')}"
     change = only_change(plan(uses_site(pinned, "v1.1.0", 30), uses_site(pinned, "v1.1.0", 8)))

@@ -72,6 +72,9 @@ class HistoryForge:
     async def get_tag_object(self, repo: str, sha: str):
         raise NotFoundError("lightweight tags only")
 
+    async def list_advisories(self, package: str) -> tuple:
+        return ()  # no advisory: the cooldown and --bump alone decide
+
 
 versions = st.tuples(
     st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.sampled_from(["", "-rc.1"])

@@ -66,7 +66,9 @@ def list_rules() -> str:
 
 
 Include = common.include_option("follow")
+Output = common.output_option("the report")
 Exclude = common.exclude_option("follow")
+SkipUnreadable = common.skip_unreadable_option("audited")
 
 
 @common.with_forge_options(jobs=16)
@@ -112,17 +114,7 @@ def audit(
     max_file_nodes: MaxFileNodes = LIMITS.file_nodes,
     max_edges: MaxEdges = LIMITS.edges,
     max_nodes: MaxNodes = LIMITS.nodes,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the report to FILE instead of stdout.",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    output: Output = None,
     config_file: Annotated[
         Path | None,
         typer.Option(
@@ -145,6 +137,9 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    skip_unreadable: SkipUnreadable = False,
+    no_images: common.NoImages = False,
+    registry_auth: common.RegistryAuth = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -154,8 +149,9 @@ def audit(
 
     async def body() -> int:
         from pinner.config import load_config
-        from pinner.core.audit import AuditTarget, audit_repositories
+        from pinner.core.audit import AuditTarget, SkippedFile, audit_repositories
         from pinner.forge.factory import open_forge
+        from pinner.registry import load_credentials, open_registry
         from pinner.rules.base import Severity, all_rules
 
         if output_format not in FORMATS:
@@ -170,8 +166,12 @@ def audit(
         for rule in ignore or ():
             if rule not in known:
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
+        common.check_output_files({"--output": output})  # before the walk, not after it
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
+        if registry_auth is not None and no_images:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        credentials = None if no_images else load_credentials(registry_auth)
         # several repositories may be audited together; each path must hold files to read
         found = common.discover_files(paths or [Path(".")])
         roots = common.repository_labels(found)
@@ -182,7 +182,9 @@ def audit(
             exclude=common.compile_patterns(exclude, "--exclude"),
             ignore_rules=tuple(ignore or ()),
         )
-        sources, _ = common.read_user_files(found, paths or [])
+        sources, unreadable = common.read_user_files(
+            found, paths or [], verb="audits", skip_unreadable=skip_unreadable
+        )
         by_path = {s.path: s for s in sources}
         repositories = [
             AuditTarget(
@@ -192,6 +194,11 @@ def audit(
             )
             for root, label in roots.items()
         ]
+        label_of = {f.path: roots[f.root] for f in found}
+        skipped = tuple(
+            SkippedFile(f"{label_of.get(u.path, '')}{u.relpath}", u.line, u.reason)
+            for u in unreadable
+        )
         async with open_forge(settings) as forge:
             limits = GraphLimits(
                 file_edges=max_file_edges,
@@ -199,14 +206,37 @@ def audit(
                 nodes=max_nodes,
                 edges=max_edges,
             )
-            result = await audit_repositories(
-                repositories, forge, config=config, budget=budget, limits=limits
+            if no_images:
+                result = await audit_repositories(
+                    repositories,
+                    forge,
+                    config=config,
+                    budget=budget,
+                    limits=limits,
+                    skipped=skipped,
+                )
+            else:
+                async with open_registry(settings, forge, config=credentials) as registry:
+                    result = await audit_repositories(
+                        repositories,
+                        forge,
+                        config=config,
+                        budget=budget,
+                        limits=limits,
+                        registry=registry,
+                        skipped=skipped,
+                    )
+        for item in result.skipped:  # in every format: a file left out is never silent
+            typer.echo(
+                f"pinner: skipped {item.file}:{item.line}: not audited: {item.reason}", err=True
             )
         text = render(
             result, output_format, color=paint, tree=tree, server_url=settings.urls.server
         )
         if output is not None:
-            output.write_text(text, encoding="utf-8")
+            from pinner.core.rewrite import write_all
+
+            write_all({output: text.encode("utf-8")})  # whole or not at all, even on Ctrl-C
         else:
             typer.echo(text, nl=False, color=paint)  # click strips ANSI off-tty unless told
         return EXIT_FINDINGS if result.failing else EXIT_OK

@@ -2,23 +2,30 @@
 
 Flow: discover the user's files (:mod:`pinner.sources`), walk the action graph the audit walks
 (:func:`pinner.core.walk.walk`), find downloads in it (:func:`pinner.core.checksums.discover`),
-hash them as they stream (:func:`pinner.forge.download.fetch_hashed`), and write the manifest
-(:mod:`pinner.core.manifest`). ``--verify`` re-downloads a manifest's entries instead.
+hash them as they stream (:class:`pinner.forge.download.Downloader`), and write the manifest
+(:mod:`pinner.core.manifest`), only when it is complete. ``--verify`` re-downloads a
+manifest's entries instead, and with PATHs checks that it covers every download found there.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pinner.commands import common
 from pinner.commands.params import FastCommand
-from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
+from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, RemoteError, UsageError
 from pinner.settings import Settings
+
+if TYPE_CHECKING:  # the download stack is imported when the command runs
+    from pinner.forge.download import Download
+
+Fetch = Callable[[str], Awaitable["Download"]]
 
 
 def register(app: typer.Typer) -> None:
@@ -27,11 +34,12 @@ def register(app: typer.Typer) -> None:
         cls=FastCommand,
         help=(
             "Find the URLs actions download tools from (across the whole action graph), hash "
-            "them as they stream, and write a URL-to-sha256 manifest. --verify FILE re-downloads "
-            "every entry and exits 1 on any mismatch. Mutable URLs (latest, branches, curl | sh) "
-            "are flagged; release assets are cross-checked against GitHub's recorded digest. "
-            "Exit codes: 0 done; 1 verify mismatch or digest alarm; 2 usage or input error; "
-            "3 a download or the forge failed."
+            "them as they stream, and write a URL-to-sha256 manifest (--write FILE: only a "
+            "complete one). --verify FILE re-downloads every entry and exits 1 on any mismatch; "
+            "with PATHs also on a download found there that FILE lacks. Mutable URLs (latest, "
+            "branches, curl | sh) are flagged; release assets are cross-checked against "
+            "GitHub's recorded digest. Exit codes: 0 done; 1 verify mismatch, missing entry or "
+            "digest alarm; 2 usage or input error; 3 a download or the forge failed."
         ),
     )(checksums)
 
@@ -48,7 +56,7 @@ class ChecksumsRequest:
     color: bool
 
 
-@common.with_forge_options(jobs=8, offline=False)
+@common.with_forge_options(jobs=8)
 def checksums(
     paths: common.Paths = None,
     write: Annotated[
@@ -68,7 +76,8 @@ def checksums(
             "--verify",
             metavar="FILE",
             dir_okay=False,
-            help="Re-download every entry of the manifest FILE; exit 1 on any mismatch.",
+            help="Re-download every entry of the manifest FILE; exit 1 on any mismatch. With "
+            "PATHs, also exit 1 when a download found there is missing from FILE.",
             show_default=False,
         ),
     ] = None,
@@ -96,15 +105,24 @@ def checksums(
     ] = 512,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", min=1.0, metavar="SECONDS", help="Time allowed per download."),
+        typer.Option(
+            "--timeout",
+            min=1.0,
+            metavar="SECONDS",
+            help="Time allowed per download (from its start: waiting for a free connection "
+            "does not count).",
+        ),
     ] = 300.0,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
     def body():  # type: ignore[no-untyped-def]
         settings = forge_options.settings()
-        if verify is not None and (paths or url or release or write):
-            raise UsageError("--verify FILE re-checks a manifest; give it alone")
+        if verify is not None and (url or release or write):
+            raise UsageError(
+                "--verify FILE re-checks a manifest; it takes no --url, --release or --write"
+            )
+        common.check_output_files({"--write": write})  # before the downloads, not after
         request = ChecksumsRequest(
             paths=tuple(paths or ()),
             urls=tuple(url or ()),
@@ -123,76 +141,100 @@ def checksums(
 
 
 async def run_checksums(settings: Settings, request: ChecksumsRequest) -> int:
-    from pinner.core import checksums as core
-    from pinner.core.manifest import FoundIn, Manifest, group_by_url, load_manifest
-    from pinner.core.rewrite import write_all
-    from pinner.forge.download import fetch_hashed
-    from pinner.forge.factory import open_forge
+    from pinner.forge.download import Downloader
     from pinner.forge.http import Transport
-    from pinner.formats import checksums_text
 
     for u in request.urls:
         if not u.startswith(("https://", "http://")):
             raise UsageError(f"--url {u!r}: not an http(s) URL")
 
     async with Transport(settings) as transport:
-
-        async def fetch(u: str):  # type: ignore[no-untyped-def]
-            return await fetch_hashed(
-                u, max_bytes=request.max_bytes, timeout=request.timeout, transport=transport
-            )
-
+        downloader = Downloader(transport, max_bytes=request.max_bytes, timeout=request.timeout)
+        fetch: Fetch = _offline_download if settings.offline else downloader.fetch
         if request.verify is not None:
-            manifest = load_manifest(request.verify)
-            outcome = await core.verify_entries(manifest.entries, fetch=fetch)
-            sys.stderr.write(checksums_text.verify_report(outcome, color=request.color))
-            if outcome.mismatches:
-                return EXIT_FINDINGS
-            return EXIT_REMOTE if outcome.failures else EXIT_OK
+            return await _verify(settings, request, request.verify, fetch)
+        return await _hash(settings, request, fetch)
 
-        sites: list[core.DownloadSite] = []
-        notes: tuple[str, ...] = ()
-        extra: list[tuple[str, FoundIn]] = []
-        digests: dict[str, str | None] = {}
+
+async def _offline_download(url: str) -> Download:
+    """``--offline``: the forge answers from the cache, but downloads are never cached."""
+    raise RemoteError("not downloaded: --offline (downloads are never cached)")
+
+
+async def _verify(settings: Settings, request: ChecksumsRequest, path: Path, fetch: Fetch) -> int:
+    """``--verify FILE``: every entry downloaded again; with PATHs, every download found there
+    must be in the manifest too."""
+    from pinner.core import checksums as core
+    from pinner.core.manifest import load_manifest
+    from pinner.forge.factory import open_forge
+    from pinner.formats import checksums_text
+
+    manifest = load_manifest(path)
+    coverage = None
+    if request.paths:
         async with open_forge(settings) as forge:
-            if request.paths or not (request.urls or request.releases):
-                discovery = await _discover(list(request.paths) or [Path(".")], forge)
-                sites.extend(discovery.sites)
-                notes = discovery.notes
-            for spec in request.releases:
-                for asset_url, digest in await core.release_assets(forge, spec):
-                    extra.append((asset_url, FoundIn(f"release {spec}", "", 0)))
-                    digests[asset_url] = digest
-            extra.extend((u, FoundIn("--url", "", 0)) for u in request.urls)
+            discovery = await _discover(list(request.paths), forge)
+        coverage = core.coverage(manifest, discovery.sites)
+    outcome = await core.verify_entries(manifest.entries, fetch=fetch)
+    sys.stderr.write(checksums_text.verify_report(outcome, coverage, color=request.color))
+    if outcome.mismatches or (coverage is not None and coverage.missing):
+        return EXIT_FINDINGS
+    return EXIT_REMOTE if outcome.failures else EXIT_OK
 
-            concrete = [s for s in sites if s.url is not None]
-            templates = sorted(
-                (s for s in sites if s.url is None),
-                key=lambda s: (s.origin, s.file, s.line, s.template),
-            )
-            places = group_by_url(
-                [(s.url, FoundIn(s.origin, s.file, s.line)) for s in concrete if s.url] + extra
-            )
-            by_url: dict[str, list[core.DownloadSite]] = {}
-            for s in concrete:
-                by_url.setdefault(s.url or "", []).append(s)
-            # Concrete URLs pinner may not fetch (http to a public host, odd schemes) are
-            # reported with the failures instead of silently dropped.
-            outcome = await core.hash_urls(
-                places,
-                by_url,
-                fetch=fetch,
-                forge=forge,
-                server_hosts=_server_hosts(settings),
-                known_digests=digests,
-            )
 
-    manifest = Manifest(outcome.entries)
-    text = manifest.to_text()
-    if request.write is not None:
-        write_all({request.write.resolve(): text.encode("utf-8")})
-    else:
+async def _hash(settings: Settings, request: ChecksumsRequest, fetch: Fetch) -> int:
+    """Discover (or take the listed URLs and releases), hash, and write the manifest."""
+    from pinner.core import checksums as core
+    from pinner.core.manifest import FoundIn, Manifest, group_by_url
+    from pinner.core.rewrite import write_all
+    from pinner.forge.factory import open_forge
+    from pinner.formats import checksums_text
+
+    sites: list[core.DownloadSite] = []
+    notes: tuple[str, ...] = ()
+    extra: list[tuple[str, FoundIn]] = []
+    digests: dict[str, str | None] = {}
+    async with open_forge(settings) as forge:
+        if request.paths or not (request.urls or request.releases):
+            discovery = await _discover(list(request.paths) or [Path(".")], forge)
+            sites.extend(discovery.sites)
+            notes = discovery.notes
+        for spec in request.releases:
+            for asset_url, digest in await core.release_assets(forge, spec):
+                extra.append((asset_url, FoundIn(f"release {spec}", "", 0)))
+                digests[asset_url] = digest
+        extra.extend((u, FoundIn("--url", "", 0)) for u in request.urls)
+
+        concrete = [s for s in sites if s.url is not None]
+        templates = sorted(
+            (s for s in sites if s.url is None),
+            key=lambda s: (s.origin, s.file, s.line, s.template),
+        )
+        places = group_by_url(
+            [(s.url, FoundIn(s.origin, s.file, s.line)) for s in concrete if s.url] + extra
+        )
+        by_url: dict[str, list[core.DownloadSite]] = {}
+        for s in concrete:
+            by_url.setdefault(s.url or "", []).append(s)
+        # Concrete URLs pinner may not fetch (http to a public host, odd schemes) are
+        # reported with the failures instead of silently dropped.
+        outcome = await core.hash_urls(
+            places,
+            by_url,
+            fetch=fetch,
+            forge=forge,
+            server_hosts=_server_hosts(settings),
+            known_digests=digests,
+        )
+
+    text = Manifest(outcome.entries).to_text()
+    # A manifest missing an entry, or recording bytes GitHub's digest disagrees with, must
+    # never replace one that was good: --write writes only a complete, unalarming manifest.
+    withheld = bool(outcome.failures or outcome.alarms) and request.write is not None
+    if request.write is None:
         sys.stdout.write(text)
+    elif not withheld:
+        write_all({request.write: text.encode("utf-8")})
     sys.stderr.write(
         checksums_text.report(
             entries=outcome.entries,
@@ -203,6 +245,8 @@ async def run_checksums(settings: Settings, request: ChecksumsRequest) -> int:
             color=request.color,
         )
     )
+    if withheld:
+        sys.stderr.write(checksums_text.withheld(request.write, outcome))
     if outcome.alarms:
         return EXIT_FINDINGS
     return EXIT_REMOTE if outcome.failures else EXIT_OK

@@ -13,7 +13,7 @@ import inspect
 import re
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -135,6 +135,40 @@ Deadline = Annotated[
         min=0,
         help="Longest the whole run may spend waiting on the network; past it the run stops "
         f"(exit 3). 0: no limit. [default: {DEFAULT_DEADLINE:g}]",
+        show_default=False,
+    ),
+]
+NoImages = Annotated[
+    bool,
+    typer.Option(
+        "--no-images",
+        help="Leave container images alone (docker:// steps, container, services, Dockerfile "
+        "FROM lines): no registry is asked.",
+    ),
+]
+RegistryAuth = Annotated[
+    Path | None,
+    typer.Option(
+        "--registry-auth",
+        metavar="FILE",
+        help="Container registry credentials in Docker's config.json format (default: "
+        "$DOCKER_CONFIG/config.json when DOCKER_CONFIG is set, else anonymous). Each goes only "
+        "to its own registry; the GitHub token never goes to a registry.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+VerifyBudget = Annotated[
+    int | None,
+    typer.Option(
+        "--verify-budget",
+        metavar="N",
+        min=0,
+        max=1000,
+        help="Requests spent at most proving that a commit no branch or tag points at is in "
+        "its repository (default: no fixed cap; with a token every ref is compared, 50 to a "
+        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
+        "commit is reported as unverified.",
         show_default=False,
     ),
 ]
@@ -307,15 +341,32 @@ def exclude_option(verb: str) -> Any:
     ]
 
 
+def output_option(what: str) -> Any:
+    """``--output FILE`` / ``-o FILE``: ``what`` goes to FILE instead of stdout."""
+    return Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help=f"Write {what} to FILE instead of stdout.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ]
+
+
 def skip_unreadable_option(verb: str) -> Any:
-    """``--skip-unreadable`` for a command that writes (see :func:`read_user_files`)."""
+    """``--skip-unreadable`` for a command that reads the user's files (see
+    :func:`read_user_files`)."""
     return Annotated[
         bool,
         typer.Option(
             "--skip-unreadable",
             help="A file found while walking a directory that cannot be read (malformed YAML, "
-            f"binary, too large) is reported and left out, and the rest is still {verb}. "
-            "Without it, such a file stops the run (exit 2) before anything is written.",
+            f"a key given twice, binary, too large) is reported and left out, and the rest is "
+            f"still {verb}. Without it, such a file stops the run (exit 2) before anything "
+            "else is done.",
         ),
     ]
 
@@ -382,6 +433,39 @@ def compile_patterns(values: Iterable[str] | None, flag: str) -> tuple[re.Patter
     return tuple(out)
 
 
+def check_output_files(files: Mapping[str, Path | None]) -> None:
+    """Refuse, before any work is done, an output file that could not be written.
+
+    ``files`` maps each flag to the path it names (None: not given). A missing or unwritable
+    directory, a path that is a directory, or two flags naming one file is a usage error
+    (exit 2) naming the flag: found at the end of a run, it would come after the workflows
+    were already rewritten, or after every download was made for nothing.
+    """
+    import os
+    import stat
+
+    seen: dict[Path, str] = {}
+    for flag, path in files.items():
+        if path is None:
+            continue
+        try:
+            mode: int | None = os.stat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            continue  # a device or a pipe (/dev/stdout): written into, as is
+        real = Path(os.path.realpath(path))  # a symlink is written through, like the shell's >
+        if real.is_dir():
+            raise UsageError(f"{flag} {path}: is a directory, not a file")
+        if not real.parent.is_dir():
+            raise UsageError(f"{flag} {path}: no such directory: {real.parent}")
+        if not os.access(real.parent, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag} {path}: directory {real.parent} is not writable")
+        if real in seen:
+            raise UsageError(f"{flag} and {seen[real]} name the same file: {path}")
+        seen[real] = flag
+
+
 def use_color(choice: str, stream=sys.stdout) -> bool:
     import os
 
@@ -399,17 +483,26 @@ def raise_usage(message: str) -> None:
 
 
 def run(func: Callable[[], Awaitable[T] | T]) -> T:
-    """Run a command body; turn every error a user can cause into one line and an exit code."""
-    try:
-        result = func()
-        if inspect.iscoroutine(result):
-            import asyncio
+    """Run a command body; turn every error a user can cause into one line and an exit code.
 
-            result = asyncio.run(result)
-        return result  # type: ignore[return-value]
+    Ctrl-C, SIGTERM and SIGHUP stop the body the same way (:mod:`pinner.interrupts`): exit
+    130 with one line that says whether files were written.
+    """
+    from pinner import interrupts
+
+    try:
+        with interrupts.handled():
+            try:
+                result = func()
+                if inspect.iscoroutine(result):
+                    result = interrupts.run(result)
+                return result  # type: ignore[return-value]
+            except KeyboardInterrupt:
+                message = interrupts.message()  # before handled() starts the next run afresh
+                raise interrupts.Stopped(message) from None
     except PinnerError as exc:
         _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt as exc:  # rewrite.write_all says when the files were written
+    except KeyboardInterrupt as exc:
         # A connection being opened at the moment of Ctrl-C leaves a coroutine of the HTTP
         # stack's never started; Python would report it at exit, after our one line.
         warnings.filterwarnings("ignore", r"coroutine .* was never awaited", RuntimeWarning)
@@ -453,19 +546,20 @@ def read_user_files(
 
     The one place the commands read the user's files, so every command treats bad input alike:
 
-    * a file that cannot be read (malformed YAML, alias bomb, binary, too large) is hostile or
-      broken input and stops the run with exit 2; commands that offer ``--skip-unreadable``
-      pass ``verb`` (what they do to the rest) and the message names the flag;
+    * a file that cannot be read (malformed YAML, a key given twice, alias bomb, binary, too
+      large) is hostile or broken input and stops the run with exit 2; commands that offer
+      ``--skip-unreadable`` pass ``verb`` (what they do to the rest: ``"pins"``,
+      ``"updates"``, ``"audits"``) and the message names the flag;
     * with ``skip_unreadable``, one found while walking a directory (a deliberately broken test
       fixture, say) is returned as :class:`Unreadable` instead; a file named on the command
       line is always an error;
-    * a ``uses:`` value the runner itself would refuse stops the run (exit 2).
+    * a ``uses:`` value the runner itself would refuse is no reason to stop: each command
+      reports it on its line (``file:line: problem: invalid uses value ...``) and does the rest.
     """
     user = _UserFiles(given, verb, skip_unreadable)
     with open_reader(files) as reader:
         for found, outcome in reader:
             user.accept(found, outcome)
-    refuse_invalid_uses(user.sources)
     return user.sources, user.unreadable
 
 
@@ -476,10 +570,13 @@ def open_reader(files: Sequence[DiscoveredFile]) -> FileReader:
     :func:`read_user_files_streaming` later: the worker reads while the command imports the
     rest of its core and opens the forge.
     """
+    from pinner import interrupts
     from pinner.sources import read_source
     from pinner.sources.parallel import FileReader
 
-    return FileReader(files, read_source)
+    reader = FileReader(files, read_source)
+    interrupts.close_at_end(reader)  # even when a signal lands before its owner's finally
+    return reader
 
 
 async def read_user_files_streaming(
@@ -508,7 +605,6 @@ async def read_user_files_streaming(
         for found, outcome in outcomes:
             source = user.accept(found, outcome)
             if source is not None:
-                refuse_invalid_uses((source,))
                 on_source(source)
             await asyncio.sleep(0)
     return user.sources, user.unreadable
@@ -533,8 +629,9 @@ class _UserFiles:
                 raise outcome
             reason = outcome.reason
             if not self.skip_unreadable:
+                written = "" if self.verb == "audits" else "; nothing was written"
                 raise InputError(
-                    f"{reason}; nothing was written (--skip-unreadable leaves this file out and "
+                    f"{reason}{written} (--skip-unreadable leaves this file out and "
                     f"{self.verb} the rest)",
                     path=found.relpath,
                     line=outcome.line,
@@ -643,23 +740,3 @@ def discover_one_repository(
         listed = ", ".join(sorted(str(r) for r in roots))
         raise UsageError(f"{command} works on one repository at a time (paths span {listed})")
     return found, found[0].root
-
-
-def refuse_invalid_uses(sources: Sequence[SourceFile]) -> None:
-    """Stop (exit 2) on a ``uses:`` value the runner itself would refuse.
-
-    Path traversal (``owner/repo/../../x@v1``), invisible or look-alike characters and other
-    values outside the runner's grammar are hostile or broken input, not something to resolve
-    around: the run stops before the value is ever requested and before any file is written.
-    """
-    from pinner.models import UsesKind
-
-    for source in sources:
-        for site in source.uses:
-            if site.value.kind is UsesKind.INVALID:
-                raw = site.value.raw if len(site.value.raw) <= 200 else site.value.raw[:200] + "..."
-                raise InputError(
-                    f"invalid uses value {raw!r}: {site.value.error}",
-                    path=source.relpath,
-                    line=site.line,
-                )

@@ -22,19 +22,24 @@ from pinner.errors import EXIT_FINDINGS, EXIT_OK, EXIT_REMOTE, UsageError
 
 if TYPE_CHECKING:  # the core is imported when the command runs, not for every command line
     from pinner.config import Config
+    from pinner.core.images import ImagePlan
     from pinner.core.pin import PinPlan
+    from pinner.core.rewrite import Declined
     from pinner.models import SourceFile
     from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
+    from pinner.sources.dockerfile import Dockerfile
     from pinner.sources.parallel import FileReader
 
-HELP = """Pin every action to a full commit SHA with a truthful version comment.
+HELP = """Pin every action to a full commit SHA with a truthful version comment, and every
+container image to its digest.
 
 Finds .github/workflows/*.y{a,}ml and every action.y{a,}ml under PATH (default: .), resolves each
 owner/repo[/path]@ref (tag before branch, annotated tags peeled) and rewrites it to
-owner/repo[/path]@<40-hex commit> # <most specific version tag at that commit>. Nothing else in
-the files changes. Already pinned SHAs are verified (impostor commits are reported, never
-blessed) and get their comment added or corrected.
+owner/repo[/path]@<40-hex commit> # <most specific version tag at that commit>. Container images
+(docker:// steps, container, services, docker actions and their Dockerfile FROM lines) become
+IMAGE:TAG@sha256:<digest>. Nothing else in the files changes. Already pinned SHAs and digests
+are verified (impostor commits and digests are reported, never blessed).
 
 Exit codes: 0 done/clean; 1 problems found, or changes needed with --check; 2 usage or input
 error; 3 remote failure (nothing is written unless --partial).
@@ -67,20 +72,9 @@ Partial = Annotated[
     ),
 ]
 SkipUnreadable = common.skip_unreadable_option("pinned")
-VerifyBudget = Annotated[
-    int | None,
-    typer.Option(
-        "--verify-budget",
-        metavar="N",
-        min=0,
-        max=1000,
-        help="Requests spent at most proving that a SHA pin no branch or tag points at is in "
-        "the repository (default: no fixed cap; with a token every ref is compared, 50 to a "
-        "GraphQL query; without one, until the anonymous API quota runs low). Unproven, the "
-        "commit is reported as unverified.",
-        show_default=False,
-    ),
-]
+NoImages = common.NoImages
+RegistryAuth = common.RegistryAuth
+VerifyBudget = common.VerifyBudget
 
 
 def register(app: typer.Typer) -> None:
@@ -99,6 +93,8 @@ def pin(
     partial: Partial = False,
     verify_budget: VerifyBudget = None,
     skip_unreadable: SkipUnreadable = False,
+    no_images: NoImages = False,
+    registry_auth: RegistryAuth = None,
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
@@ -113,6 +109,8 @@ def pin(
             partial=partial,
             verify_budget=verify_budget,
             skip_unreadable=skip_unreadable,
+            images=not no_images,
+            registry_auth=registry_auth,
         )
         forge_options.use_color()  # validates the value; pin's output has no colour yet
         return start_pin(options, forge_options.settings())
@@ -134,6 +132,9 @@ class PinOptions:
     partial: bool = False
     verify_budget: int | None = None
     skip_unreadable: bool = False
+    images: bool = True
+    registry_auth: Path | None = None
+    registry_config: Any = None  # the DockerConfig read from registry_auth / DOCKER_CONFIG
 
     @classmethod
     def parse(
@@ -148,12 +149,21 @@ class PinOptions:
         partial: bool = False,
         verify_budget: int | None = None,
         skip_unreadable: bool = False,
+        images: bool = True,
+        registry_auth: Path | None = None,
     ) -> PinOptions:
         """Validate raw option values; UsageError (exit 2) names the flag at fault."""
         if output_format not in ("text", "json"):
             raise UsageError(f"--format must be text or json, not {output_format!r}")
         if diff and output_format == "json":
             raise UsageError("--diff prints a patch; use it without --format json")
+        if registry_auth is not None and not images:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        registry_config = None
+        if images:
+            from pinner.registry import load_credentials
+
+            registry_config = load_credentials(registry_auth)
         return cls(
             paths=paths,
             check=check,
@@ -164,6 +174,9 @@ class PinOptions:
             partial=partial,
             verify_budget=verify_budget,
             skip_unreadable=skip_unreadable,
+            images=images,
+            registry_auth=registry_auth,
+            registry_config=registry_config,
         )
 
     @property
@@ -209,7 +222,7 @@ async def _pin_files(
         changed_paths,
         may_pin,
     )
-    from pinner.core.rewrite import Edit, apply_edits, write_all
+    from pinner.core.rewrite import Edit, apply_possible_edits, original_bytes, write_all
     from pinner.forge.factory import open_forge
     from pinner.sources.hints import hints_for
 
@@ -242,39 +255,157 @@ async def _pin_files(
                 )
                 for u in skipped
             ]
-            plan = await planner.finish(sources, unreadable=unreadable)
+            dockerfiles: list[Dockerfile] = []
+            if not options.images:
+                plan = await planner.finish(sources, unreadable=unreadable)
+            else:
+                # registries and the forge are asked side by side: neither waits for the other
+                import asyncio
+
+                roots = {f.path: f.root for f in files}
+                images = asyncio.ensure_future(
+                    _plan_images(sources, roots, options, settings, forge, config)
+                )
+                try:
+                    plan = await planner.finish(sources, unreadable=unreadable)
+                    image_plan, notes, dockerfiles = await images
+                finally:
+                    images.cancel()
+                plan = plan.with_images(image_plan, notes)
         finally:
             planner.cancel()
 
+    from pinner.core.images import dockerfile_bytes, edits_by_file
+
+    image_edits, dockerfile_edits = edits_by_file(plan.image_changes)
     new_bytes: dict[Path, bytes] = {}
     by_path = {s.path: s for s in sources}
     no_ops: set[Path] = set()
+    declined: list[Declined] = []
     for path in changed_paths(plan):
         source = by_path[path]
-        edits = [Edit(c.site, c.new_value, c.claim) for c in plan.changes_for(source)]
-        data = apply_edits(source, edits)
-        if data == _original_bytes(source):
+        edits = [
+            Edit(c.site, c.new_value, c.claim, c.word_is_ref) for c in plan.changes_for(source)
+        ]
+        edits += [Edit(site, value) for site, value in image_edits.get(path, ())]
+        data, refused = apply_possible_edits(source, edits)
+        declined.extend(refused)
+        if data == original_bytes(source):
             no_ops.add(path)  # every change was one the rewrite declined (see core.rewrite)
         else:
             new_bytes[path] = data
-    if no_ops:
-        plan = replace(plan, changes=tuple(c for c in plan.changes if c.site.path not in no_ops))
+    for dockerfile in dockerfiles:
+        if dockerfile.path in dockerfile_edits:
+            new_bytes[dockerfile.path] = dockerfile_bytes(
+                dockerfile, dockerfile_edits[dockerfile.path]
+            )
+    if no_ops or declined:
+        plan = _without_declined(plan, no_ops, declined)
 
     remote_failed = bool(plan.remote_failures)
     written = False
     if options.mode == "write" and new_bytes and (not remote_failed or options.partial):
-        write_all(new_bytes)
+        # every file must still hold what was read: an edit made meanwhile is never lost
+        read = {**by_path, **{d.path: d for d in dockerfiles}}
+        write_all(new_bytes, expected={p: original_bytes(read[p]) for p in new_bytes})
         written = True
 
-    _report(options, plan, sources, new_bytes, written, common.file_labels(files))
+    originals = [(s.path, s.relpath, s.text) for s in sources]
+    originals += [(d.path, d.relpath, d.text) for d in dockerfiles]
+    labels = common.file_labels(files)
+    labels.update(_dockerfile_labels(files, labels, dockerfiles))
+    _report(options, plan, originals, new_bytes, written, labels)
 
     if remote_failed:
         return EXIT_REMOTE
     if plan.problems:
         return EXIT_FINDINGS
-    if options.check and plan.changes:
+    if options.check and (plan.changes or plan.image_changes):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _without_declined(plan: PinPlan, no_ops: set[Path], declined: list[Declined]) -> PinPlan:
+    """The plan without the changes the rewrite could not make; each declined value becomes a
+    problem on its line (the other files and lines are still written)."""
+    from pinner.core.pin import PROBLEM, PinIssue
+    from pinner.models import ImageSite, UsesSite
+
+    refused = {(d.edit.site.path, d.edit.site.value_span) for d in declined}
+    changes = tuple(
+        c
+        for c in plan.changes
+        if c.site.path not in no_ops and (c.site.path, c.site.value_span) not in refused
+    )
+    image_changes = tuple(
+        c
+        for c in plan.image_changes
+        if c.target.path not in no_ops
+        and not (
+            isinstance(c.target.site, ImageSite)
+            and (c.target.site.path, c.target.site.value_span) in refused
+        )
+    )
+    problems = tuple(
+        PinIssue(
+            PROBLEM,
+            "not-rewritten",
+            d.edit.site.relpath,
+            d.edit.site.line,
+            d.edit.site.value.raw if isinstance(d.edit.site, UsesSite) else d.edit.site.raw,
+            f"not pinned: {d.reason}",
+            d.edit.site.path,
+        )
+        for d in declined
+    )
+    return replace(
+        plan, changes=changes, image_changes=image_changes, issues=(*plan.issues, *problems)
+    )
+
+
+async def _plan_images(
+    sources: list[SourceFile],
+    roots: dict[Path, Path],
+    options: PinOptions,
+    settings: Settings,
+    forge: object,
+    config: Config | None,
+) -> tuple[ImagePlan, list[str], list[Dockerfile]]:
+    """The image part of the run: in-repo Dockerfiles found, every image resolved/verified.
+
+    Returns the image plan, notes about the run, and the Dockerfiles the plan may rewrite."""
+    from pinner.core.images import ImagePlan, collect_dockerfiles, image_targets, plan_images
+    from pinner.registry import open_registry
+
+    dockerfiles, found_issues = collect_dockerfiles(
+        sources, roots=roots, on_error="report" if options.skip_unreadable else "raise"
+    )
+    targets = image_targets(sources, dockerfiles)
+    if not targets and not found_issues:
+        return ImagePlan(), [], dockerfiles
+    async with open_registry(settings, forge, config=options.registry_config) as registry:
+        if registry is None:
+            note = (
+                f"{len(targets)} image reference(s) not checked: --snapshot serves no container "
+                "registry (--no-images leaves images out)"
+            )
+            return ImagePlan(issues=tuple(found_issues)), [note], dockerfiles
+        image_plan = await plan_images(targets, registry, config=config, extra_issues=found_issues)
+    return image_plan, [], dockerfiles
+
+
+def _dockerfile_labels(
+    files: list[DiscoveredFile], labels: dict[Path, str], dockerfiles: list[Dockerfile]
+) -> dict[Path, str]:
+    """The repository label of each Dockerfile: the one of the repository it lies in."""
+    roots = {f.root: labels.get(f.path, "") for f in files}
+    out: dict[Path, str] = {}
+    for dockerfile in dockerfiles:
+        for root, label in roots.items():
+            if root in dockerfile.path.parents:
+                out[dockerfile.path] = label
+                break
+    return out
 
 
 def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:
@@ -290,7 +421,7 @@ def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config
 def _report(
     options: PinOptions,
     plan: PinPlan,
-    sources: list[SourceFile],
+    originals: list[tuple[Path, str, str]],
     new_bytes: dict[Path, bytes],
     written: bool,
     labels: dict[Path, str],
@@ -306,11 +437,9 @@ def _report(
     out, err = pin_text.render(plan, labels)
     if options.diff:
         diffs = []
-        for source in sources:
-            if source.path in new_bytes:
-                new_text = _decode(new_bytes[source.path])
-                name = labels.get(source.path, "") + source.relpath
-                diffs.append((name, _original_text(source), new_text))
+        for path, relpath, text in originals:
+            if path in new_bytes:
+                diffs.append((labels.get(path, "") + relpath, text, _decode(new_bytes[path])))
         sys.stdout.write(pin_diff.render(diffs))
     else:
         for line in out:
@@ -323,15 +452,6 @@ def _report(
             err=True,
         )
     typer.echo(pin_text.summary_line(plan, mode=options.mode, written=written), err=True)
-
-
-def _original_bytes(source: SourceFile) -> bytes:
-    data = source.text.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if source.bom else data
-
-
-def _original_text(source: SourceFile) -> str:
-    return source.text
 
 
 def _decode(data: bytes) -> str:

@@ -15,15 +15,26 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pinner.config import Config, IgnoreEntry
+from pinner.core.advisories import RepositoryFacts, gather_facts, remote_actions
 from pinner.core.checksums import discover as discover_downloads
 from pinner.core.downloads import DownloadSite
 from pinner.core.graph_limits import GraphLimits
+from pinner.core.lock_index import LockIndex
+from pinner.core.lockfile import read_lockfile
 from pinner.core.walk import Edge, Graph, merge_graphs, walk
 from pinner.forge.base import Forge
+from pinner.formats.lockfile import Lockfile
 from pinner.models import SourceFile
 from pinner.rules.base import Finding, Rule, RuleContext, Severity, iter_rules
+
+Downloads = dict[str, tuple[DownloadSite, ...]]
+"""Node id -> the downloads found in that node."""
+if TYPE_CHECKING:
+    from pinner.core.images import ImageFacts
+    from pinner.registry.client import RegistryClient
 
 ALL_RULES_MARKERS = frozenset({"*", "all"})
 """Inline ``# pinner: ignore[*]`` / ``ignore[all]`` silences every rule on that line."""
@@ -38,6 +49,15 @@ class Ignored:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file of the user's repository left out of the audit (``--skip-unreadable``)."""
+
+    file: str  # repository-relative path
+    line: int
+    reason: str  # why it could not be read (malformed YAML, duplicate key, ...)
+
+
+@dataclass(frozen=True, slots=True)
 class AuditResult:
     """Everything an output format needs."""
 
@@ -45,6 +65,8 @@ class AuditResult:
     findings: tuple[Finding, ...]  # after ignores, sorted by file, line, rule
     ignored: tuple[Ignored, ...]
     min_severity: Severity
+    lock: LockIndex | None = None  # what the repositories' actions.lock cover, when they have one
+    skipped: tuple[SkippedFile, ...] = ()  # not audited: the report says so, in every format
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -81,14 +103,22 @@ def evaluate(
     min_severity: Severity = Severity.MEDIUM,
     rules: Sequence[Rule] | None = None,
     downloads: Mapping[str, tuple[DownloadSite, ...]] | None = None,
+    facts: RepositoryFacts | None = None,
+    images: Mapping[str, ImageFacts] | None = None,
+    lockfiles: Mapping[str, Lockfile | None] | None = None,
 ) -> AuditResult:
     """Apply ``rules`` (default: all registered) to every edge of ``graph``.
 
-    ``downloads`` maps node ids to the downloads found in them (``mutable-download``).
+    ``downloads`` maps node ids to the downloads found in them (``mutable-download``);
+    ``facts`` the advisories and archived flags of the graph's repositories; ``images`` what
+    registries said about each image (``unpinned-image``'s fix, ``impostor-image``,
+    ``stale-image-tag``); ``lockfiles`` maps each repository's label to its ``actions.lock``
+    (None: it has none): what a lockfile covers is not "unpinned".
     """
     config = config or Config()
+    lock = LockIndex.build(lockfiles, graph) if lockfiles and any(lockfiles.values()) else None
     rules = list(rules) if rules is not None else list(iter_rules())
-    context = RuleContext(graph, downloads or {})
+    context = RuleContext(graph, downloads or {}, images=images or {}, lock=lock, facts=facts)
     chains = graph.chains()
     findings: dict[tuple[str, str, int, tuple[str, ...], str | None], Finding] = {}
     ignored: list[Ignored] = []
@@ -111,6 +141,8 @@ def evaluate(
                     remote=remote,
                     edge=edge.index,
                     route=chain.edges,
+                    advisory=hit.advisory,
+                    fix=hit.fix,
                 )
                 key = (
                     finding.rule,
@@ -142,7 +174,7 @@ def evaluate(
         (identities[id(f)] for f in findings.values() if id(f) not in silenced),
         key=lambda f: (f.file, f.line, f.column, len(f.chain), f.chain, f.rule),
     )
-    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity)
+    return AuditResult(graph, tuple(kept), tuple(ignored), min_severity, lock)
 
 
 def _digest(*parts: str, size: int) -> str:
@@ -191,7 +223,8 @@ def identify(findings: Sequence[Finding], graph: Graph) -> dict[int, Finding]:
     place upstream, or the reference itself on the user's lines): the 88 findings a mutable
     download in one action yields through 88 ``uses:`` lines are one group, printed once.
 
-    ``fingerprint``: a hash of the rule, the user's file, and for each reference from the
+    ``fingerprint``: a hash of the rule (and the advisory's id for a finding about one), the
+    user's file, and for each reference from the
     user's line down to the offending one its normalised value and occurrence index in its
     file. It stays the same when lines move because of unrelated edits, and tells apart two
     identical lines of one file (code scanning would otherwise merge their alerts). Several
@@ -204,7 +237,10 @@ def identify(findings: Sequence[Finding], graph: Graph) -> dict[int, Finding]:
         hops = [f"{normalised_uses(graph.edges[i])}\x1e{counted[i]}" for i in finding.route]
         if not hops:  # a finding without a route (built by hand): its chain is what we have
             hops = list(finding.chain)
-        key = _digest(finding.rule, finding.file, *hops, size=64)
+        rule = finding.rule  # one alert per advisory, however many advisories come and go
+        if finding.advisory is not None:
+            rule += f"/{finding.advisory.ghsa_id}"
+        key = _digest(rule, finding.file, *hops, size=64)
         by_key.setdefault(key, []).append(finding)
     out: dict[int, Finding] = {}
     for key, same in by_key.items():
@@ -235,15 +271,26 @@ async def run_audit(
     min_severity: Severity | None = None,
     budget: int | None = None,
     limits: GraphLimits | None = None,
+    skipped: Sequence[SkippedFile] = (),
+    registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk the graph from ``sources`` and evaluate it; remote failures propagate (exit 3).
 
     ``budget`` caps the requests of each impostor check; ``limits`` what remote files may add
-    to the graph (what lies beyond is a ``graph-limit`` finding).
+    to the graph (what lies beyond is a ``graph-limit`` finding). ``skipped`` are the user's
+    files that could not be read and were left out on request (``--skip-unreadable``): they
+    are carried into the result so every format reports them.
     """
     target = AuditTarget(tuple(sources), root)
     return await audit_repositories(
-        [target], forge, config=config, min_severity=min_severity, budget=budget, limits=limits
+        [target],
+        forge,
+        config=config,
+        min_severity=min_severity,
+        budget=budget,
+        limits=limits,
+        skipped=skipped,
+        registry=registry,
     )
 
 
@@ -255,17 +302,24 @@ async def audit_repositories(
     min_severity: Severity | None = None,
     budget: int | None = None,
     limits: GraphLimits | None = None,
+    skipped: Sequence[SkippedFile] = (),
+    registry: RegistryClient | None = None,
 ) -> AuditResult:
     """Walk each repository from its own root, concurrently, and evaluate them as one graph.
 
     Each walk resolves ``./`` references against its own repository; remote actions the
     repositories share are fetched once (the forge asks each question once per run). The
     run-wide ``limits`` apply to each repository's walk: walks that share counters while they
-    run side by side would cut wherever the network timing put them.
+    run side by side would cut wherever the network timing put them. With ``registry``, every
+    image the graph reaches (in your files and inside remote docker actions at their pinned
+    commits) is resolved and its digest verified. ``skipped``: as for :func:`run_audit` (paths
+    as the report names them).
     """
     config = config or Config()
+    # each repository's own lockfile, read first: one GitHub's parser refuses is exit 2
+    lockfiles = {t.label: read_lockfile(t.root) if t.root is not None else None for t in targets}
 
-    async def one(target: AuditTarget) -> tuple[Graph, dict[str, tuple[DownloadSite, ...]]]:
+    async def one(target: AuditTarget) -> tuple[Graph, Downloads, RepositoryFacts]:
         graph = await walk(
             target.sources,
             forge,
@@ -274,13 +328,39 @@ async def audit_repositories(
             select=config.selects,
             limits=limits,
         )
-        return graph, await downloads_by_node(graph, forge)
+        # both after the walk, at once: the downloads in the actions it reached, and what
+        # the forge says about their repositories (advisories, archived)
+        downloads, facts = await asyncio.gather(
+            downloads_by_node(graph, forge), gather_facts(remote_actions(graph.edges), forge)
+        )
+        return graph, downloads, facts
 
     walked = await asyncio.gather(*(one(t) for t in targets))
-    graph = merge_graphs([(t.label, g) for t, (g, _) in zip(targets, walked, strict=True)])
-    downloads = {node: sites for _, found in walked for node, sites in found.items()}
-    threshold = min_severity or config.min_severity or Severity.MEDIUM
-    return evaluate(graph, config=config, min_severity=threshold, downloads=downloads)
+    graph = merge_graphs([(t.label, g) for t, (g, _, _) in zip(targets, walked, strict=True)])
+    downloads = {node: sites for _, found, _ in walked for node, sites in found.items()}
+    facts = RepositoryFacts(
+        advisories={k: v for _, _, f in walked for k, v in f.advisories.items()},
+        archived={k: v for _, _, f in walked for k, v in f.archived.items()},
+    )
+    # "is None", not "or": informational is Severity 0, which is false
+    threshold = next(
+        (s for s in (min_severity, config.min_severity) if s is not None), Severity.MEDIUM
+    )
+    images = None
+    if registry is not None:
+        from pinner.core.images import facts_for
+
+        images = await facts_for((e.image for e in graph.edges if e.image), registry)
+    result = evaluate(
+        graph,
+        config=config,
+        min_severity=threshold,
+        downloads=downloads,
+        facts=facts,
+        images=images,
+        lockfiles=lockfiles,
+    )
+    return replace(result, skipped=tuple(skipped))
 
 
 async def downloads_by_node(graph: Graph, forge: Forge) -> dict[str, tuple[DownloadSite, ...]]:

@@ -549,6 +549,53 @@ async def verify_entries(entries: Sequence[ManifestEntry], *, fetch: Any) -> Ver
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Uncovered:
+    """A download found in the repository that the manifest has no entry for."""
+
+    url: str
+    found_in: tuple[FoundIn, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How a manifest compares with the downloads found where it is verified.
+
+    ``missing``: concrete URLs found that the manifest lacks (nothing vouches for their bytes:
+    ``--verify`` fails). ``stale``: URLs the manifest found in actions earlier that nothing
+    downloads any more (harmless; said so the manifest can be written again). Entries added
+    by ``--url`` or ``--release`` are the maintainer's own list and never stale.
+    """
+
+    missing: tuple[Uncovered, ...]
+    stale: tuple[str, ...]
+
+
+def coverage(manifest: Any, sites: Iterable[DownloadSite]) -> Coverage:
+    """Compare ``manifest`` (a :class:`~pinner.core.manifest.Manifest`) with the download
+    ``sites`` discovery found."""
+    found: dict[str, set[FoundIn]] = {}
+    for site in sites:
+        if site.url is not None:
+            found.setdefault(site.url, set()).add(FoundIn(site.origin, site.file, site.line))
+    listed = manifest.by_url()
+    missing = tuple(
+        Uncovered(url, tuple(sorted(places)))
+        for url, places in sorted(found.items())
+        if url not in listed
+    )
+    stale = tuple(
+        url
+        for url, entry in sorted(listed.items())
+        if url not in found and any(_discovered(place) for place in entry.found_in)
+    )
+    return Coverage(missing, stale)
+
+
+def _discovered(place: FoundIn) -> bool:
+    return place.origin != "--url" and not place.origin.startswith("release ")
+
+
 async def release_assets(forge: Any, spec: str) -> list[tuple[str, str | None]]:
     """``(browser_download_url, digest)`` of every asset of ``OWNER/REPO@TAG``."""
     from pinner.errors import UsageError

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,7 @@ class Cooldown:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     source: str = "default"  # "--cooldown", ".github/dependabot.yml", "pyproject.toml", "default"
+    floor: timedelta = timedelta(0)  # the least wait for every update, whatever the above say
 
     def applies_to(self, target: str) -> bool:
         """Whether the include/exclude patterns put ``owner/repo[/path]`` under the cooldown."""
@@ -87,9 +88,9 @@ class Cooldown:
     def for_update(self, target: str, level: str | None) -> timedelta:
         """The wait for an update of ``target`` crossing semver ``level`` (None: unknown)."""
         if not self.applies_to(target):
-            return timedelta(0)
+            return self.floor
         override = {"major": self.major, "minor": self.minor, "patch": self.patch}.get(level or "")
-        return self.default if override is None else override
+        return max(self.default if override is None else override, self.floor)
 
     def describe(self) -> str:
         """One line for reports: ``7d (from .github/dependabot.yml; major 14d)``."""
@@ -102,6 +103,8 @@ class Cooldown:
             )
             if value is not None
         ]
+        if self.floor:
+            extra.append(f"at least {format_duration(self.floor)} for every action")
         detail = "; ".join([f"from {self.source}", *extra])
         return f"{format_duration(self.default)} ({detail})"
 
@@ -115,6 +118,7 @@ class Cooldown:
             "include": list(self.include),
             "exclude": list(self.exclude),
             "source": self.source,
+            "floor": format_duration(self.floor) if self.floor else None,
         }
 
 
@@ -187,12 +191,37 @@ def read_dependabot_cooldown(root: Path) -> Cooldown | None:
     one (different directories), the longest default wins: the bot and the CLI must never be
     more eager than the strictest Dependabot setting. A malformed file is a ConfigError.
     """
+    blocks = _dependabot_cooldowns(root)
+    if not blocks:
+        return None
+    found = [cooldown_from_mapping(block, source=name) for name, block in blocks]
+    return max(found, key=lambda c: (c.default, c.major or c.default))
+
+
+def extension_cooldown_days(root: Path) -> int | None:
+    """The cooldown GitHub's ``gh actions-lock`` reads from ``.github/dependabot.yml``.
+
+    Its reading (NOTES.md section 7): the *first* ``github-actions`` entry with a ``cooldown``
+    block, and only its ``default-days``, only when above 0 (the ``semver-*-days``, ``include``
+    and ``exclude`` keys are ignored). A repository keeping ``actions.lock`` is maintained by
+    bots running the extension, so ``pinner update`` there never waits less than this.
+    """
+    blocks = _dependabot_cooldowns(root)
+    if not blocks:
+        return None
+    days = blocks[0][1].get("default-days")
+    return days if isinstance(days, int) and not isinstance(days, bool) and days > 0 else None
+
+
+def _dependabot_cooldowns(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """``(file name, cooldown block)`` of every ``github-actions`` entry that has one, in
+    order; a malformed file is a ConfigError."""
     for name in DEPENDABOT_FILES:
         path = root / name
         if path.is_file():
             break
     else:
-        return None
+        return []
     from pinner.sources.yamlsafe import compose, to_python
 
     raw = path.read_bytes()
@@ -209,18 +238,19 @@ def read_dependabot_cooldown(root: Path) -> Cooldown | None:
         detail = str(exc).removeprefix(where) + (f", line {exc.line}" if exc.line else "")
         raise ConfigError(f"{name}: not valid YAML ({detail})") from None
     if data is None:
-        return None
+        return []
     if not isinstance(data, dict) or not isinstance(data.get("updates", []), list):
         raise ConfigError(f"{name}: expected a mapping with an 'updates' list")
-    found: list[Cooldown] = []
+    found: list[tuple[str, dict[str, Any]]] = []
     for entry in data.get("updates") or []:
         if not isinstance(entry, dict) or entry.get("package-ecosystem") != "github-actions":
             continue
-        if entry.get("cooldown") is not None:
-            found.append(cooldown_from_mapping(entry["cooldown"], source=name))
-    if not found:
-        return None
-    return max(found, key=lambda c: (c.default, c.major or c.default))
+        block = entry.get("cooldown")
+        if block is not None:
+            if not isinstance(block, dict):
+                raise ConfigError(f"{name}: cooldown must be a mapping")
+            found.append((name, block))
+    return found
 
 
 def resolve_cooldown(
@@ -229,17 +259,26 @@ def resolve_cooldown(
     root: Path | None,
     config: timedelta | None = None,
     config_source: str = "[tool.pinner]",
+    lockfile: bool = False,
 ) -> Cooldown:
     """The cooldown for this run: ``--cooldown``, else ``[tool.pinner]``, else Dependabot, else 7d.
 
     pinner's own configuration outranks Dependabot's because it is the more specific
     instruction; without it, a repository that already tells Dependabot to wait gets the same
     wait from pinner, so the bot and the CLI agree. The winner is recorded in ``source``.
+
+    ``lockfile``: the repository keeps GitHub's ``actions.lock``, maintained by bots through
+    ``gh actions-lock``; Dependabot's cooldown then also applies as the extension reads it
+    (:func:`extension_cooldown_days`): no update waits less than that, whatever a
+    ``semver-*-days`` or ``exclude`` key says.
     """
     if cli is not None:
         return Cooldown(default=parse_duration(cli), source="--cooldown")
     if config is not None:
         return Cooldown(default=config, source=config_source)
     if root is not None and (dependabot := read_dependabot_cooldown(root)) is not None:
+        days = extension_cooldown_days(root) if lockfile else None
+        if days is not None:
+            return replace(dependabot, floor=timedelta(days=days))
         return dependabot
     return Cooldown()

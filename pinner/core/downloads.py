@@ -45,6 +45,16 @@ _PIPE_TO_SHELL = re.compile(
     r"\|\s*(?:sudo\s+(?:-\w+\s+)*)?(?:ba|z|da|k)?sh(?:\s|$)|\|\s*(?:python3?|pwsh|iex|Invoke-Expression)\b",
     re.IGNORECASE,
 )
+# What pip is given that is no file to hash: a VCS requirement (``git+https://...@v1``: pip
+# clones it) and an index or find-links page (``-i``/``--index-url``/``--extra-index-url``/
+# ``-f``/``--find-links``, uv's ``--index``/``--default-index``, and their environment
+# variables), which only lists where the packages are. Matched on the text before the URL.
+_PIP_NOT_A_DOWNLOAD = re.compile(
+    r"""(?:(?:git|hg|svn|bzr)\+"""
+    r"""|(?<![\w-])(?:-[if]\s*=?|--(?:index-url|extra-index-url|find-links|index|default-index)"""
+    r"""(?:\s+|=)|(?:PIP|UV)_(?:INDEX_URL|EXTRA_INDEX_URL|FIND_LINKS|INDEX|DEFAULT_INDEX)=)"""
+    r"""['"]?)\Z"""
+)
 _DOCKER_ADD = re.compile(r"^\s*(?:ADD)\s+(?:--\S+\s+)*(?P<rest>.*)$", re.IGNORECASE)
 _DOCKER_RUN = re.compile(r"^\s*RUN\s", re.IGNORECASE)
 
@@ -304,6 +314,8 @@ def _downloads_on_line(line: str, source: str) -> Iterable[tuple[str | None, str
         url = _clean(m.group("url"))
         if _is_api_call(url) and downloader in ("curl", "Invoke-RestMethod", "urllib"):
             # A REST call (release metadata lookup), not a binary download.
+            continue
+        if downloader == "pip" and _PIP_NOT_A_DOWNLOAD.search(line, 0, m.start()):
             continue
         yield downloader, url, pipe
 

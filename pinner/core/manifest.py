@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,17 +88,25 @@ class Manifest:
         return {e.url: e for e in self.entries}
 
 
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+
+
 def load_manifest(path: Path) -> Manifest:
-    """Read and validate a manifest; anything malformed is an :class:`InputError` (exit 2)."""
+    """Read and validate a manifest; anything malformed is an :class:`InputError` (exit 2).
+
+    Never a traceback and never exit 1 (which means "mismatch"): a manifest that cannot be
+    read says nothing about the downloads.
+    """
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError as exc:
-        raise InputError(f"cannot read manifest: {exc.strerror}", path=str(path)) from None
-    if len(raw) > 64 * 1024 * 1024:
+        raise InputError(f"cannot read manifest: {exc.strerror or exc}", path=str(path)) from None
+    if len(raw) > MAX_MANIFEST_BYTES:
         raise InputError("manifest is larger than 64 MiB", path=str(path))
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of 5,000 digits
         line = getattr(exc, "lineno", None)
         raise InputError(
             f"not valid JSON ({exc.__class__.__name__})", path=str(path), line=line
@@ -108,49 +116,83 @@ def load_manifest(path: Path) -> Manifest:
     return parse_manifest(data, source=str(path))
 
 
+_DIGEST = re.compile(r"^[a-z0-9]+:[0-9a-fA-F]+$")  # GitHub's "sha256:<hex>", as it was recorded
+
+
 def parse_manifest(data: object, *, source: str) -> Manifest:
+    """A :class:`Manifest` from parsed JSON; every field is checked for its type and form, so
+    a hand-edited or hostile file is one clear :class:`InputError`. Unknown keys are ignored
+    (a later ``pinner.checksums/1`` may add fields)."""
+
     def bad(why: str) -> InputError:
         return InputError(f"not a pinner checksums manifest: {why}", path=source)
 
     if not isinstance(data, dict):
         raise bad("top level is not an object")
     if data.get("schema") != SCHEMA:
-        raise bad(f"schema is {data.get('schema')!r}, expected {SCHEMA!r}")
+        raise bad(f"schema is {_short(data.get('schema'))}, expected {SCHEMA!r}")
     downloads = data.get("downloads")
     if not isinstance(downloads, dict):
         raise bad("'downloads' is not an object")
     entries = []
     for url, item in downloads.items():
-        if not isinstance(url, str) or not re.match(r"^https?://", url):
-            raise bad(f"key {url!r} is not an http(s) URL")
+        if not re.match(r"^https?://", url):
+            raise bad(f"key {_short(url)} is not an http(s) URL")
+        where = f"entry for {_short(url)}"
         if not isinstance(item, dict):
-            raise bad(f"entry for {url} is not an object")
+            raise bad(f"{where} is not an object")
         sha = item.get("sha256")
-        size = item.get("size")
         if not isinstance(sha, str) or not _SHA256.match(sha):
-            raise bad(f"entry for {url} has no valid sha256")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise bad(f"entry for {url} has no valid size")
-        found = []
-        for f in item.get("found_in") or []:
-            if not isinstance(f, dict):
-                raise bad(f"found_in of {url} is not a list of objects")
-            found.append(
-                FoundIn(str(f.get("origin", "")), str(f.get("file", "")), int(f.get("line") or 0))
-            )
-        reasons = item.get("mutable_reasons") or []
+            raise bad(f"{where} has no valid sha256")
+        size = item.get("size")
+        if not _count(size):
+            raise bad(f"{where} has no valid size")
+        mutable = item.get("mutable", False)
+        if not isinstance(mutable, bool):
+            raise bad(f"{where}: 'mutable' is not true or false")
+        reasons = item.get("mutable_reasons", [])
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+            raise bad(f"{where}: 'mutable_reasons' is not a list of strings")
+        digest = item.get("release_digest")
+        if digest is not None and not (isinstance(digest, str) and _DIGEST.match(digest)):
+            raise bad(f"{where}: 'release_digest' is not ALGORITHM:HEX")
         entries.append(
             ManifestEntry(
                 url=url,
                 sha256=sha,
                 size=size,
-                mutable=bool(item.get("mutable", False)),
-                mutable_reasons=tuple(str(r) for r in reasons),
-                release_digest=item.get("release_digest") or None,
-                found_in=tuple(found),
+                mutable=mutable,
+                mutable_reasons=tuple(reasons),
+                release_digest=digest,
+                found_in=_found_in(item.get("found_in", []), bad, where),
             )
         )
     return Manifest(tuple(entries))
+
+
+def _found_in(places: object, bad: Callable[[str], InputError], where: str) -> tuple[FoundIn, ...]:
+    if not isinstance(places, list):
+        raise bad(f"{where}: 'found_in' is not a list")
+    found = []
+    for place in places:
+        if not isinstance(place, dict):
+            raise bad(f"{where}: 'found_in' is not a list of objects")
+        origin, file, line = place.get("origin", ""), place.get("file", ""), place.get("line", 0)
+        if not (isinstance(origin, str) and isinstance(file, str) and _count(line)):
+            raise bad(f"{where}: a 'found_in' place needs text origin and file and a line number")
+        found.append(FoundIn(origin, file, line))
+    return tuple(found)
+
+
+def _count(value: object) -> bool:
+    """A non-negative JSON integer (``true`` is not one, whatever Python says)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _short(value: object) -> str:
+    """A value from the file, quoted and cut short for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def merge_found_in(places: Iterable[FoundIn]) -> tuple[FoundIn, ...]:

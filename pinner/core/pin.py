@@ -22,18 +22,22 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pinner.core.claims import claim_holds, comment_claim, word_is_ref
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.verify import IMPOSTOR, REACHABLE, Reachability, check_reachability
-from pinner.core.versions import parse_version, tag_prefix
 from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
 from pinner.singleflight import SingleFlight
 from pinner.sources.comments import parse_comment, parse_ignore, render_comment
+from pinner.sources.grammar import describe_invalid, is_canonical
+
+if TYPE_CHECKING:
+    from pinner.core.images import ImageChange, ImagePlan
 
 _REASON_RULES = {
     "pinned-tag": "unpinned-ref",
@@ -42,6 +46,7 @@ _REASON_RULES = {
     "comment-added": "missing-comment",
     "comment-fixed": "comment-mismatch",
     "sha-normalized": "unpinned-ref",
+    "uses-normalized": "unpinned-ref",
 }
 
 PROBLEM = "problem"
@@ -60,14 +65,15 @@ class PinChange:
     sha: str
     version: str | None  # the version tag (or branch) the comment names
     reason: str  # "pinned-tag" | "pinned-branch" | "tag-object" | "comment-added" | ...
+    word_is_ref: bool = False  # the old comment's lone word names a ref: a claim to replace
 
     @property
     def new_comment(self) -> str | None:
         """The whole comment after the change (without ``#``): the claim in the old comment's
-        dialect, its note and ``pinner: ignore`` directive kept."""
+        dialect, everything else in it kept (see :func:`render_comment`)."""
         if self.claim is None:
             return self.old_comment
-        return render_comment(self.old_comment, self.claim)
+        return render_comment(self.old_comment, self.claim, word_is_ref=self.word_is_ref)
 
     @property
     def rule(self) -> str:
@@ -106,6 +112,9 @@ class PinPlan:
     resolutions: int = 0  # distinct references resolved
     repositories: int = 0  # distinct repositories listed
     skipped: int = 0  # remote uses excluded by --include/--exclude or ignore comments
+    image_changes: tuple[ImageChange, ...] = ()  # container images pinned to digests
+    images_checked: int = 0  # distinct image references looked up in registries
+    notes: tuple[str, ...] = ()  # one-line remarks about the run as a whole
     _changes_by_path: dict[Path, tuple[PinChange, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
@@ -121,6 +130,28 @@ class PinPlan:
     @property
     def remote_failures(self) -> tuple[PinIssue, ...]:
         return tuple(i for i in self.issues if i.severity == "remote")
+
+    @property
+    def changed_files(self) -> int:
+        """Files the plan rewrites (``uses:`` and images together)."""
+        paths = {c.site.path for c in self.changes}
+        return len(paths | {c.target.path for c in self.image_changes})
+
+    def with_images(self, images: ImagePlan, notes: Sequence[str] = ()) -> PinPlan:
+        """This plan with the image part of the run added (:mod:`pinner.core.images`)."""
+        issues = tuple(
+            PinIssue(i.severity, i.code, t.relpath, t.line, t.written, i.message, t.path)
+            for i in images.issues
+            for t in (i.target,)
+        )
+        return replace(
+            self,
+            issues=self.issues + issues,
+            image_changes=self.image_changes + images.changes,
+            images_checked=self.images_checked + images.checked,
+            skipped=self.skipped + images.skipped,
+            notes=self.notes + tuple(notes),
+        )
 
     def changes_for(self, source: SourceFile) -> tuple[PinChange, ...]:
         """The changes in one file (indexed on first use: a run over 1,000 files asks 1,000
@@ -172,9 +203,20 @@ class IgnorePolicy:
 
 
 def is_pinned_here(site: UsesSite, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
-    """Whether ``pin`` resolves this remote ``uses:`` (selected, and not silenced outright)."""
+    """Whether ``pin`` resolves this remote ``uses:`` (selected, not silenced outright, and not
+    excluded from pinning by ``# ratchet:exclude``, which pinner honours as ratchet does)."""
     action = site.value.action
-    return action is not None and targets.wants(action) and not ignores.silenced(site, "*")
+    return (
+        action is not None
+        and targets.wants(action)
+        and not ignores.silenced(site, "*")
+        and not excluded_from_pinning(site)
+    )
+
+
+def excluded_from_pinning(site: UsesSite) -> bool:
+    """``# ratchet:exclude`` on the line: no tool is to pin or move it."""
+    return bool(site.comment) and parse_comment(site.comment).excluded  # type: ignore[arg-type]
 
 
 def may_pin(action: ActionRef, relpath: str, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
@@ -391,13 +433,10 @@ class PinPlanner:
                         "uses an expression (${{ }}): cannot be pinned statically",
                     )
                 elif kind is UsesKind.INVALID:
+                    # a problem on its line: never requested, never rewritten, and nothing
+                    # else in the file depends on it, so the rest is still pinned
                     _site_issue(
-                        work,
-                        ignores,
-                        PROBLEM,
-                        "invalid",
-                        site,
-                        f"invalid uses: {site.value.error or 'unparsable'}",
+                        work, ignores, PROBLEM, "invalid", site, describe_invalid(site.value)
                     )
                 elif kind is UsesKind.REMOTE and site.value.action is not None:
                     if is_pinned_here(site, targets, ignores):
@@ -468,6 +507,14 @@ def _decide(
     verdict: Reachability | None,
 ) -> None:
     """What one resolved ``uses:`` should become, and what to tell the user about it."""
+    if not is_canonical(site.value):
+        work.issue(
+            WARNING,
+            "non-canonical",
+            site,
+            f"written as {site.value.raw.strip()!r}, which the runner reads as {action}: "
+            "written in that form",
+        )
     if res.ambiguous:
         work.issue(
             WARNING,
@@ -521,7 +568,9 @@ def _check_sha_pin(
     if _refused_unpublished(work, site, verdict, f"{action.slug}@{res.commit[:12]}"):
         return  # never rewrite an unverified pin to look legitimate
     new_value = f"{action.target}@{res.commit}"
-    value_changed = new_value != site.value.raw  # e.g. an upper-case SHA
+    written = site.value.raw.rstrip("\r\n")
+    value_changed = new_value != written  # a SHA in upper case, a path the runner normalises
+    normalized = "sha-normalized" if new_value.lower() == written.lower() else "uses-normalized"
     if not any(r.is_tag for r in res.listing.at_commit(res.commit)):
         via = f"in the history of {verdict.via.split('/', 2)[2]}" if verdict and verdict.via else ""
         if not via:
@@ -534,31 +583,32 @@ def _check_sha_pin(
             f"no tag points at {res.commit[:12]} ({via}): an unreleased commit",
         )
     best = res.version.short if res.version else None
-    current = site.comment
-    if best is None and not (current or "").strip():
-        # a branch tip without a tag: name the branch, as for @branch pins (only on a line
-        # without a comment: a branch name is no version, a note after it would not parse)
+    claim = comment_claim(site.comment, res.listing)
+    if best is None and claim is None:
+        # a branch tip without a tag: name the branch, as for @branch pins (a note already
+        # there stays after it, as its own segment: "# main # TODO")
         tip = next((r for r in res.listing.at_commit(res.commit) if r.is_branch), None)
         best = tip.short if tip is not None and safe_comment(tip.short) else None
-    named = _comment_version(current)
-    if named is None:  # no comment, or a note without a version: add one when we know it
+    if claim is None:  # no comment, a note or a directive: add a version when we know it
         if best is not None:
             work.changes.append(
-                _sha_change(site, new_value, best, res.commit, best, "comment-added")
+                _sha_change(site, new_value, best, res.commit, best, "comment-added", res)
             )
         elif value_changed:
             work.changes.append(
-                _sha_change(site, new_value, None, res.commit, None, "sha-normalized")
+                _sha_change(site, new_value, None, res.commit, None, normalized, res)
             )
         return
-    if _comment_is_true(named, res) is not False:
+    named = claim.version
+    assert named is not None
+    if claim_holds(claim, res) is not False:
         if value_changed:
             work.changes.append(
-                _sha_change(site, new_value, None, res.commit, named, "sha-normalized")
+                _sha_change(site, new_value, None, res.commit, named, normalized, res)
             )
         return
     # the comment names something that is not this commit
-    where = _where(named, res)
+    where = _where(named, claim.tracks, res)
     if res.version is None:
         work.issue(
             PROBLEM,
@@ -567,12 +617,13 @@ def _check_sha_pin(
             f"comment names {named}, {where}; no version tag points at {res.commit[:12]}",
         )
         return
-    work.changes.append(_sha_change(site, new_value, best, res.commit, best, "comment-fixed"))
+    change = _sha_change(site, new_value, best, res.commit, best, "comment-fixed", res)
+    work.changes.append(change)
     work.issue(
         WARNING,
         "comment-mismatch",
         site,
-        f"comment named {named}, {where}; corrected to {best}",
+        f"comment named {named}, {where}; corrected to {change.new_comment}",
     )
 
 
@@ -596,7 +647,8 @@ def _commit_pin(
     site: UsesSite, action: ActionRef, res: Resolution, comment: str | None, reason: str
 ) -> PinChange:
     """A tag, branch or tag object pinned to the commit it resolves to; the comment names it."""
-    return _sha_change(site, f"{action.target}@{res.commit}", comment, res.commit, comment, reason)
+    new_value = f"{action.target}@{res.commit}"
+    return _sha_change(site, new_value, comment, res.commit, comment, reason, res)
 
 
 def _sha_change(
@@ -606,46 +658,26 @@ def _sha_change(
     sha: str,
     version: str | None,
     reason: str,
+    res: Resolution,
 ) -> PinChange:
-    return PinChange(site, site.value.raw, new_value, site.comment, claim, sha, version, reason)
+    parsed = parse_comment(site.comment) if site.comment else None
+    is_ref = parsed is not None and word_is_ref(parsed, res.listing)
+    old_value = site.value.raw.rstrip("\r\n")  # a block scalar's line break is kept as is
+    return PinChange(site, old_value, new_value, site.comment, claim, sha, version, reason, is_ref)
 
 
-def _comment_is_true(named: str, res: Resolution) -> bool | None:
-    """Whether the ref a comment names points at the pinned commit.
-
-    True/False for a tag or a version; True for a branch (a branch comment on a commit in its
-    history is as true as a branch comment gets; branches move, the pin itself is verified);
-    None when the word names no ref at all (a one-word note: not pinner's to rewrite).
-    """
-    listing = res.listing
-    tag = listing.tag(named)
-    if tag is not None:
-        return tag.commit == res.commit
-    if listing.branch(named) is not None:
-        return True
-    path = res.action.path
-    claimed = parse_version(named, path=path)
-    if claimed is None:
-        return None
-    # "# version: 1.0.0" for tag v1.0.0: the same version, spelled without the "v"
-    prefix = tag_prefix(named)
-    return any(
-        tag_prefix(t.short) == prefix and parse_version(t.short, path=path) == claimed
-        for t in listing.at_commit(res.commit)
-        if t.is_tag
-    )
-
-
-def _where(named: str, res: Resolution) -> str:
+def _where(named: str, tracked: bool, res: Resolution) -> str:
     tag = res.listing.tag(named)
+    if tracked and tag is not None:
+        return f"which points at {tag.commit[:12]} and has no release at the pin"
     if tag is not None:
         return f"which is commit {tag.commit[:12]}"
     return f"which is no tag of {res.listing.repo}"
 
 
 def _comment_version(comment: str | None) -> str | None:
-    """The ref a trailing comment names, in every dialect in use (``# v1``, ``# tag=v1``,
-    ``# version: 1.2``, ``# pin@v1``, ``# ratchet:owner/repo@v1``)."""
+    """The version or ref a trailing comment names, in every dialect in use (a lone word as
+    written): a hint of which tags to compare first, never a judgement (see core.claims)."""
     return parse_comment(comment).version if comment else None
 
 
@@ -662,6 +694,6 @@ def safe_comment(name: str) -> bool:
 
 
 def changed_paths(plan: PinPlan) -> tuple[Path, ...]:
-    """Files the plan would rewrite, in discovery order."""
-    paths = {c.site.path for c in plan.changes}
+    """Workflow and action files the plan would rewrite, in discovery order."""
+    paths = {c.site.path for c in plan.changes} | {c.target.path for c in plan.image_changes}
     return tuple(s.path for s in plan.sources if s.path in paths)

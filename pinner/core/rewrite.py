@@ -6,13 +6,15 @@ endings and the BOM stay exactly as they were (ratchet's re-serialising is its m
 complaint). After splicing, the result is parsed again and must have the same structure as
 before with only the edited values changed; otherwise nothing is returned for that file.
 
-Comment policy (``Edit.comment`` set):
+Comment policy (``Edit.comment`` set; the comment is other people's text, see
+:func:`pinner.sources.comments.render_comment`):
 
-* an existing version comment, in any dialect (``# tag=v4``, ``# ratchet:o/r@v4``,
-  ``# pin@v4``), becomes ``# <comment>``; human text after the version is kept
-  (``# v4 needed for x`` -> ``# v4.2.2 needed for x``), and so is a ``pinner: ignore[...]``
-  directive; the spacing before the ``#`` is kept;
-* a comment without a version (``# needed for x``) gets the version in front of it;
+* an existing claim, in any dialect, is replaced in place and spelled in that dialect
+  (``# tag=v4`` -> ``# tag=v4.2.2``, ``# version: 4`` -> ``# version: 4.2.2``); a tracked
+  ref that still includes the new version (``# ratchet:o/r@v4``) is kept; every other byte of
+  the comment (spacing after the ``#``, notes, other tools' directives) stays;
+* a comment without a claim (a note, ``# zizmor: ignore[x]``, a lone word that is no ref)
+  is kept verbatim as its own segment after the new version: ``# v4.2.2 # zizmor: ignore[x]``;
 * no comment: `` # <comment>`` is appended at the end of the value's line: after the value in
   block style, after the rest of the line in flow style (``- {uses: o/r@sha, with: {a: 1}} #
   v1.2.3``), never in the middle of a line;
@@ -27,23 +29,22 @@ Comment policy (``Edit.comment`` set):
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import re
-import shutil
-import signal
+import stat
 import sys
-import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ruamel.yaml import events as ev
 from ruamel.yaml.error import YAMLError
 
 from pinner.errors import InputError
-from pinner.models import SourceFile, UsesSite
+from pinner.models import ImageSite, SourceFile, Span, UsesSite
 from pinner.sources.comments import render_comment
 from pinner.sources.yamlsafe import iter_events, scalar_start
 
@@ -55,12 +56,32 @@ _UNWRITABLE_RE = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace one site's value with ``value``; set its version comment to ``comment``
-    (without ``#``), or leave the comment alone when ``comment`` is ``None``."""
+    """Replace one site's value with ``value``; make its comment claim ``comment`` (a version
+    or branch, without ``#``), or leave the comment alone when ``comment`` is ``None``.
 
-    site: UsesSite
+    ``word_is_ref``: the comment's lone word (``# main``) names a branch or tag of the action's
+    repository, so it is the claim to replace; otherwise it is a note to keep (``# TODO``).
+
+    The site is a ``uses:`` or an image value (:class:`ImageSite` with its span: a container
+    image, or the matrix scalar an image expression takes it from).
+    """
+
+    site: UsesSite | ImageSite
     value: str
     comment: str | None = None
+    word_is_ref: bool = False
+
+
+def _raw(site: UsesSite | ImageSite) -> str:
+    """The site's value as parsed (what the written text must read back as)."""
+    return site.value.raw if isinstance(site, UsesSite) else site.raw
+
+
+def _span(site: UsesSite | ImageSite) -> Span:
+    span = site.value_span
+    if span is None:
+        raise ValueError(f"{site.relpath}:{site.line}: the value has no span to rewrite")
+    return span
 
 
 def _quoted(value: str, quote: str) -> str:
@@ -91,29 +112,62 @@ def _line_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-def _check_site(source: SourceFile, site: UsesSite) -> None:
-    """Cheap checks before splicing; that the site is really a scalar of this text is checked
-    against the event stream in :func:`_compare`."""
+def _block_content(text: str, span: Span) -> tuple[int, int] | None:
+    """``[start, end)`` of the one content line of a block scalar (``uses: >-`` then the value
+    on the next line), without its indentation; None when the block holds more than one
+    non-blank line (no valid ``uses:`` value does)."""
+    header_end = text.find("\n", span.start, span.end)
+    if header_end == -1:
+        return None
+    found: tuple[int, int] | None = None
+    pos = header_end + 1
+    while pos < span.end:
+        line_end = text.find("\n", pos, span.end)
+        line_end = span.end if line_end == -1 else line_end
+        line = text[pos:line_end]
+        if line.strip():
+            if found is not None:
+                return None
+            start = pos + len(line) - len(line.lstrip())
+            found = (start, pos + len(line.rstrip()))
+        pos = line_end + 1
+    return found
+
+
+def _is_block(text: str, site: UsesSite | ImageSite) -> bool:
+    start = _span(site).start
+    return not site.quote and text[start : start + 1] in "|>"
+
+
+def _check_site(source: SourceFile, site: UsesSite | ImageSite) -> str | None:
+    """Cheap checks before splicing: why the site cannot be rewritten byte for byte, or None.
+
+    That the site is really a scalar of this text is checked against the event stream in
+    :func:`_compare`; a site that visibly is not raises ``ValueError`` (a stale SourceFile).
+    """
     if site.relpath != source.relpath:
         raise ValueError(f"edit for {site.relpath} applied to {source.relpath}")
-    start, end = site.value_span.start, site.value_span.end
-    written = source.text[start:end]
-    if site.quote:
+    text = source.text
+    span = _span(site)
+    start, end = span.start, span.end
+    written = text[start:end]
+    multi_line = "cannot rewrite a value spread over several lines; put it on one line"
+    if _is_block(text, site):
+        content = _block_content(text, span)
+        if content is None:
+            return multi_line
+        stale = text[content[0] : content[1]] != _raw(site).strip()
+    elif site.quote:
         stale = len(written) < 2 or not (written[0] == written[-1] == site.quote)
-    elif written[:1] in ("|", ">"):  # block scalar: refused below
-        stale = False
     else:  # a plain scalar folded over lines reads back with single spaces
-        stale = written.split() != site.value.raw.split() or not written
+        stale = written.split() != _raw(site).split() or not written
     if stale:
         raise ValueError(
             f"{source.relpath}:{site.line}: site does not match the text (stale SourceFile?)"
         )
-    if "\n" in written or "\r" in written or written[:1] in ("|", ">"):
-        raise InputError(
-            "cannot rewrite a uses: value spread over several lines; put it on one line",
-            path=source.relpath,
-            line=site.line,
-        )
+    if not _is_block(text, site) and ("\n" in written or "\r" in written):
+        return multi_line
+    return None
 
 
 def _splices(
@@ -128,17 +182,25 @@ def _splices(
     splices: list[tuple[int, int, str]] = []
     for edit in edits:
         site = edit.site
-        span = site.value_span
-        splices.append((span.start, span.end, _render_value(edit.value, site.quote)))
+        span = _span(site)
+        block = _block_content(text, span) if _is_block(text, site) else None
+        if block is not None:  # the value's line inside the block: no quoting there
+            splices.append((block[0], block[1], edit.value))
+        else:
+            splices.append((span.start, span.end, _render_value(edit.value, site.quote)))
         if edit.comment is None or span.start not in with_comments:
             continue
         if lines_with_sites.get(site.line, 0) > 1:
             continue  # one comment cannot describe two pins on one line
         if site.comment_span is not None:
-            new = "# " + render_comment(site.comment, edit.comment)
             cs = site.comment_span
-            if text[cs.start : cs.end] != new:
+            old = text[cs.start : cs.end]
+            new = render_comment(old, edit.comment, word_is_ref=edit.word_is_ref)
+            if new != old:
                 splices.append((cs.start, cs.end, new))
+        elif block is not None:  # after the block's header: "uses: >- # v1.2.3"
+            _, header_end = _line_bounds(text, span.start)
+            splices.append((header_end, header_end, " # " + edit.comment))
         else:
             _, content_end = _line_bounds(text, span.end)
             if content_end == span.end:
@@ -163,66 +225,118 @@ def _splice(text: str, splices: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
-def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> list[Edit]:
+@dataclass(frozen=True, slots=True)
+class Declined:
+    """An edit the rewrite cannot make byte for byte, and why: reported on its line, while
+    every other edit is still made."""
+
+    edit: Edit
+    reason: str
+
+
+def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> tuple[list[Edit], list[Declined]]:
     by_start: dict[int, Edit] = {}
+    declined: dict[int, Declined] = {}
     for edit in edits:
-        _check_site(source, edit.site)
+        reason = _check_site(source, edit.site)
         if _UNWRITABLE_RE.search(edit.value) or (
             edit.comment is not None and _UNWRITABLE_RE.search(edit.comment)
         ):
             raise ValueError(f"{source.relpath}:{edit.site.line}: control character in edit")
-        key = edit.site.value_span.start
-        previous = by_start.get(key)
-        if previous is not None and (previous.value, previous.comment) != (
-            edit.value,
-            edit.comment,
-        ):
+        key = _span(edit.site).start
+        previous = by_start.get(key) or (declined[key].edit if key in declined else None)
+        if previous is not None and (
+            previous.value,
+            previous.comment,
+            previous.word_is_ref,
+        ) != (edit.value, edit.comment, edit.word_is_ref):
             raise ValueError(f"{source.relpath}:{edit.site.line}: conflicting edits")
-        by_start[key] = edit
-    return [by_start[k] for k in sorted(by_start)]
+        if reason is not None:
+            declined[key] = Declined(edit, reason)
+        else:
+            by_start[key] = edit
+    return [by_start[k] for k in sorted(by_start)], [declined[k] for k in sorted(declined)]
+
+
+def _encoded(source: SourceFile, text: str) -> bytes:
+    data = text.encode("utf-8")
+    return b"\xef\xbb\xbf" + data if source.bom else data
 
 
 def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
-    """The file's new bytes with ``edits`` applied (BOM re-added, line endings untouched).
+    """:func:`apply_possible_edits`, for callers that cannot report an edit on its line: the
+    first declined edit raises :class:`InputError` naming its line (exit 2), and nothing should
+    be written."""
+    data, declined = apply_possible_edits(source, edits)
+    if declined:
+        first = declined[0]
+        raise InputError(first.reason, path=source.relpath, line=first.edit.site.line)
+    return data
+
+
+def apply_possible_edits(
+    source: SourceFile, edits: Iterable[Edit]
+) -> tuple[bytes, tuple[Declined, ...]]:
+    """The file's new bytes with ``edits`` applied (BOM re-added, line endings untouched), and
+    the edits that could not be made byte for byte (left as they were, with the reason).
 
     The result is parsed again and its event stream compared with the original's: same
     structure, anchors, tags and scalars, except the edited values. If a comment insertion
     breaks that (it landed inside a multi-line flow scalar), that comment is dropped and the
-    check repeated; if the values alone break it, :class:`InputError` is raised and nothing
-    should be written. A site that is not a scalar of this text raises ``ValueError`` (a
-    stale or foreign :class:`SourceFile`: a bug in the caller, not a user error).
+    check repeated; a value edit that breaks it on its own is declined, and the others are
+    still made. A site that is not a scalar of this text raises ``ValueError`` (a stale or
+    foreign :class:`SourceFile`: a bug in the caller, not a user error).
     """
-    todo = _dedupe(source, edits)
+    todo, declined = _dedupe(source, edits)
     if not todo:
-        data = source.text.encode("utf-8")
-        return b"\xef\xbb\xbf" + data if source.bom else data
-    by_start = {e.site.value_span.start: e for e in todo}
-    with_comments = {start for start, e in by_start.items() if e.comment is not None}
+        return _encoded(source, source.text), tuple(declined)
+    by_start = {_span(e.site).start: e for e in todo}
+    commented = {start for start, e in by_start.items() if e.comment is not None}
+    with_comments = set(commented)
     if all(_safe_by_construction(source, e) for e in todo):
         # The usual case (a plain or quoted value swapped for another that cannot be read any
         # other way, and a comment that replaces a comment or ends the line) cannot change
         # the document's structure: skip re-parsing both texts, the bulk of a large rewrite.
-        data = _splice(source.text, _splices(source, todo, with_comments)).encode("utf-8")
-        return b"\xef\xbb\xbf" + data if source.bom else data
+        text = _splice(source.text, _splices(source, todo, with_comments))
+        return _encoded(source, text), tuple(declined)
+    text = source.text
     while True:
-        new_text = _splice(source.text, _splices(source, todo, with_comments))
+        new_text = _splice(text, _splices(source, todo, with_comments))
         problem = _compare(source, new_text, by_start)
         if problem is None:
-            break
+            return _encoded(source, new_text), tuple(declined)
         if with_comments:
             # find the comment insertions that change the meaning, and drop just those
-            with_comments = {
+            keep = {
                 start
                 for start in with_comments
-                if _compare(source, _splice(source.text, _splices(source, todo, {start})), by_start)
+                if _compare(source, _splice(text, _splices(source, todo, {start})), by_start)
                 is None
             }
+            if keep != with_comments:
+                with_comments = keep
+                continue
+        # the values themselves: decline each one that breaks the file on its own
+        bad = [
+            e
+            for e in todo
+            if _compare(
+                source,
+                _splice(text, _splices(source, [e], set())),
+                {_span(e.site).start: e},
+            )
+            is not None
+        ]
+        if not bad and with_comments:
+            with_comments = set()  # comments that only break it together: none is added
             continue
-        raise InputError(
-            f"rewrite would change the file's structure ({problem})", path=source.relpath
-        )
-    data = new_text.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if source.bom else data
+        for edit in bad or todo:
+            declined.append(Declined(edit, f"cannot rewrite this value byte for byte ({problem})"))
+        todo = [e for e in todo if e not in bad] if bad else []
+        if not todo:
+            return _encoded(source, source.text), tuple(declined)
+        by_start = {_span(e.site).start: e for e in todo}
+        with_comments = {start for start in commented if start in by_start}
 
 
 _SAFE_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*@[A-Za-z0-9_./-]+\Z")
@@ -239,8 +353,8 @@ def _safe_by_construction(source: SourceFile, edit: Edit) -> bool:
     collection's content). Anything else goes through the full event-stream comparison.
     """
     site = edit.site
-    span = site.value_span
-    if not _SAFE_PLAIN_VALUE.match(edit.value):
+    span = _span(site)
+    if not _SAFE_PLAIN_VALUE.match(edit.value) or _is_block(source.text, site):
         return False
     text = source.text
     _, content_end = _line_bounds(text, span.end)
@@ -283,13 +397,16 @@ def _compare(source: SourceFile, new_text: str, by_start: Mapping[int, Edit]) ->
                     ):
                         return "a value that was not edited changed"
                     continue
-                if old.end_mark.index != edit.site.value_span.end:
+                if old.end_mark.index != _span(edit.site).end:
                     raise ValueError(
                         f"{source.relpath}:{edit.site.line}: site does not "
                         "match the text (stale SourceFile?)"
                     )
                 matched += 1
-                if new.value != edit.value or new.tag != old.tag:
+                expected = edit.value
+                if old.style in ("|", ">"):  # the block keeps its final line breaks
+                    expected += old.value[len(old.value.rstrip("\r\n")) :]
+                if new.value != expected or new.tag != old.tag:
                     return "edited value does not read back"
             elif kind in _COLLECTION_STARTS and (
                 new.tag != old.tag or bool(new.flow_style) != bool(old.flow_style)
@@ -305,99 +422,333 @@ def _compare(source: SourceFile, new_text: str, by_start: Mapping[int, Edit]) ->
 # ----------------------------------------------------------------------------- writing
 
 
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[list[int]]:
-    """Hold SIGINT (Ctrl-C) during the rename phase, then deliver it once renames are done."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        if callable(previous):
-            previous(signal.SIGINT, None)  # default_int_handler raises KeyboardInterrupt
-        elif previous == signal.SIG_DFL:
-            raise KeyboardInterrupt
+class ReadText(Protocol):
+    """A file pinner read and may rewrite: a workflow or action (:class:`SourceFile`), or a
+    Dockerfile."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def bom(self) -> bool: ...
 
 
-def _temp_beside(path: Path, suffix: str) -> tuple[int, Path]:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    return fd, Path(name)
+def original_bytes(read: ReadText) -> bytes:
+    """The bytes ``read`` was read from (BOM included): what :func:`write_all` expects to find
+    in the file before it replaces it."""
+    data = read.text.encode("utf-8")
+    return b"\xef\xbb\xbf" + data if read.bom else data
 
 
-def write_all(changes: Mapping[Path, bytes]) -> None:
-    """Write every file, atomically and all-or-nothing.
+class FileChangedError(InputError):
+    """A file pinner read was changed on disk before pinner could replace it.
+
+    Replacing it would throw away whatever was done to it meanwhile (an editor's save, a
+    ``git checkout``), and a file swapped for a symlink would be written through to wherever
+    the link points. So nothing is written at all, and the user runs pinner again.
+    """
+
+
+@dataclass(slots=True)
+class _Target:
+    """One file of a write phase, and what the phase has done for it so far."""
+
+    shown: str  # the path in messages
+    directory: int  # descriptor of the directory it lives in (every call is relative to it)
+    name: str
+    data: bytes
+    expected: bytes | None  # what it must still hold; None for an output file
+    mode: int | None = None  # permission bits of the file replaced; None: a new file
+    identity: tuple[int, int, int, int] | None = None  # dev, inode, size, mtime of that file
+    temp: str | None = None
+    backup: str | None = None
+
+
+def write_all(
+    changes: Mapping[Path, bytes], *, expected: Mapping[Path, bytes] | None = None
+) -> None:
+    """Write every file, atomically and all-or-nothing, even when a signal arrives.
+
+    ``expected`` maps files pinner read (their real paths, as discovery gives them) to the
+    bytes they held then. Such a file must still be a regular file with exactly those bytes
+    when it is replaced, and nothing about it (inode, size, mtime) may change between that
+    check and its rename; a symlink in its place is never written through. Otherwise nothing
+    is written and :class:`FileChangedError` (exit 2) names the file. Any other path is an
+    output (a manifest, a pull-request text): a symlink there is written through, as the
+    shell's ``>`` would, and an existing file is simply replaced.
 
     1. Each new content goes to a temp file in the same directory (same filesystem, so the
        rename is atomic), fsynced, with the original's permission bits (from
        :data:`BULK_WRITE` files on, all of them are flushed at once: one ``syncfs`` per
-       filesystem, still before any rename).
-    2. Each original is kept as a backup (hard link, or a copy where links are unsupported).
-    3. Renames run with SIGINT deferred. If one fails, the files already replaced are
-       restored from their backups.
-    On any failure every temp file is removed, every file is as it was, and
-    :class:`InputError` names the file that could not be written. Symlinks are written
-    through (their target changes, the link stays a link).
+       filesystem, still before any rename). Each original is kept as a backup (a hard link,
+       or a copy where links are unsupported).
+    2. The renames, each right after checking that its file is still the one verified.
+       If one fails, the files already replaced are restored from their backups.
+
+    Every step works relative to a descriptor of the file's directory, opened and checked
+    once, so a directory swapped for a symlink midway cannot redirect a write either.
+
+    An output that is a device or a pipe (``/dev/stdout``) is written into, last.
+
+    Ctrl-C, SIGTERM and SIGHUP (:mod:`pinner.interrupts`): before the renames begin, the
+    phase stops at the next file, removes what it made and raises :class:`KeyboardInterrupt`
+    with no file changed; once they have begun, the signal waits until every file is in place,
+    and then :class:`KeyboardInterrupt` is raised with every file written. On any failure every
+    temp file and backup is removed, every file is as it was, and :class:`InputError` names
+    the file that could not be written.
     """
-    targets = list(zip(_resolved(changes), changes.values(), strict=True))
-    temps: list[tuple[Path, Path]] = []  # (temp, target)
-    backups: dict[Path, Path] = {}  # target -> backup
-    current: Path | None = None
-    syncfs = _syncfs() if len(targets) >= BULK_WRITE else None
+    from pinner import interrupts
+
+    expected = expected or {}
+    streams = {p: d for p, d in changes.items() if p not in expected and _is_stream(p)}
+    with interrupts.handled(), interrupts.held():
+        interrupts.stop_if_pending()  # a signal before the phase began: touch nothing
+        directories: dict[Path, int] = {}
+        targets: list[_Target] = []
+        try:
+            files = {p: d for p, d in changes.items() if p not in streams}
+            targets = _targets(files, expected, directories)
+            _prepare_all(targets, interrupts.stop_if_pending)
+            interrupts.stop_if_pending()  # the last moment at which stopping changes nothing
+        except BaseException as exc:
+            _remove_made(targets)
+            _close(directories)
+            if isinstance(exc, OSError):  # flushing the filesystems failed
+                raise _cannot_write(exc, None) from None
+            raise
+        try:
+            _replace_all(targets)
+            interrupts.note_written()
+            _cleanup(targets, "backup")
+            for fd in directories.values():
+                _fsync_dir(fd)
+        finally:
+            _close(directories)
+        for path, data in streams.items():
+            _write_stream(path, data)
+
+
+def _is_stream(path: Path) -> bool:
+    """An output that is a device or a pipe (``--output /dev/stdout``): written into, as the
+    shell's ``>`` would, after every file is in place; it cannot be replaced by a rename."""
     try:
-        for target, data in targets:
-            current = target
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_stream(path: Path, data: bytes) -> None:
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=str(path)) from None
+
+
+def _targets(
+    changes: Mapping[Path, bytes], expected: Mapping[Path, bytes], directories: dict[Path, int]
+) -> list[_Target]:
+    """A :class:`_Target` per file, its directory opened (and checked, for files read)."""
+    targets: list[_Target] = []
+    changed: list[tuple[str, str]] = []
+    real: dict[Path, bool] = {}  # directory -> still the real directory at that path
+    for raw_path, data in changes.items():
+        path = Path(raw_path)
+        original = expected.get(path)
+        if original is None:  # an output: follow a symlink the user named
+            path = Path(os.path.realpath(path))
+        directory = path.parent
+        fd = directories.get(directory)
+        if fd is None:
             try:
-                mode: int | None = os.stat(target).st_mode & 0o7777
-            except FileNotFoundError:
-                mode = None
-            fd, temp = _temp_beside(target, ".pinner-tmp")
-            temps.append((temp, target))
-            _write_fd(fd, data, 0o644 if mode is None else mode, fsync=syncfs is None)
-            if mode is not None:
-                backups[target] = _backup_of(target)
-        if syncfs is not None:
-            current = None
-            _flush_filesystems(syncfs, {target.parent for target, _ in targets})
-    except BaseException as exc:
-        _cleanup([t for t, _ in temps] + list(backups.values()))
-        if isinstance(exc, OSError):
-            raise InputError(
-                f"cannot write: {exc.strerror or exc}", path=str(current) if current else None
-            ) from None
+                fd = directories[directory] = _open_directory(directory)
+            except OSError as exc:
+                raise _cannot_write(exc, _shown(path)) from None
+            real[directory] = _is_real_directory(directory, fd)
+        if original is not None and not real[directory]:
+            changed.append((_shown(path), "its directory was moved or replaced by a symlink"))
+        targets.append(_Target(_shown(path), fd, path.name, data, original))
+    if changed:
+        raise _changed_error(changed)
+    return targets
+
+
+def _open_directory(directory: Path) -> int:
+    return os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+
+
+def _is_real_directory(directory: Path, fd: int) -> bool:
+    """Whether ``fd`` is the directory at ``directory`` and no part of that path is a symlink
+    (discovery gives real paths; one that no longer resolves to itself was tampered with)."""
+    try:
+        here, opened = os.stat(directory), os.fstat(fd)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (opened.st_dev, opened.st_ino) and os.path.realpath(
+        directory
+    ) == str(directory)
+
+
+def _prepare_all(targets: list[_Target], stop_if_pending: Callable[[], None]) -> None:
+    """Step 1 for every target: check the file, keep a backup, write and flush its temp file.
+
+    Every file is checked before the run is refused, so the error can say how many changed.
+    """
+    syncfs = _syncfs() if len(targets) >= BULK_WRITE else None
+    changed: list[tuple[str, str]] = []
+    for target in targets:
+        stop_if_pending()
+        try:
+            problem = _prepare(target, fsync=syncfs is None)
+        except OSError as exc:
+            raise _cannot_write(exc, target.shown) from None
+        if problem is not None:
+            changed.append((target.shown, problem))
+    if changed:
+        raise _changed_error(changed)
+    if syncfs is not None:
+        _flush_filesystems(syncfs, {t.directory for t in targets})
+
+
+# O_NOFOLLOW: a symlink in the file's place fails the open instead of being followed;
+# O_NONBLOCK: a FIFO there must not hang the run (no effect on a regular file). Python makes
+# every descriptor non-inheritable already.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_EXISTING = os.O_RDONLY | _NO_FOLLOW | getattr(os, "O_NONBLOCK", 0)
+
+
+def _prepare(target: _Target, *, fsync: bool) -> str | None:
+    """Check ``target``'s file, back it up and write its temp file; or say what changed."""
+    try:
+        fd: int | None = os.open(target.name, _OPEN_EXISTING, dir_fd=target.directory)
+    except FileNotFoundError:
+        if target.expected is not None:
+            return "deleted"
+        fd = None  # a new output file
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a symlink (EMLINK: BSD)
+            return "replaced by a symlink"
+        raise
+    if fd is not None:
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return "no longer a regular file"
+            if target.expected is not None and (
+                st.st_size != len(target.expected) or _read(fd, st.st_size) != target.expected
+            ):
+                return "edited"
+            target.mode = stat.S_IMODE(st.st_mode)
+            target.identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+            target.backup = _backup_of(target, fd)
+        finally:
+            os.close(fd)
+    target.temp, temp_fd = _new_temp(target.directory, target.name, ".pinner-tmp")
+    _write_fd(temp_fd, target.data, 0o644 if target.mode is None else target.mode, fsync=fsync)
+    return None
+
+
+def _read(fd: int, size: int) -> bytes:
+    """Up to ``size + 1`` bytes from the start of ``fd`` (one more shows the file grew)."""
+    chunks = []
+    remaining = size + 1
+    while remaining > 0:
+        chunk = os.pread(fd, remaining, size + 1 - remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _replace_all(targets: list[_Target]) -> None:
+    """Step 2: each rename right after checking its file is still the one verified in step 1;
+    on any failure the files already replaced get their backups back."""
+    done: list[_Target] = []
+    try:
+        for target in targets:
+            problem = _changed_since_prepared(target)
+            if problem is not None:
+                raise _changed_error([(target.shown, problem)])
+            assert target.temp is not None
+            try:
+                os.replace(
+                    target.temp,
+                    target.name,
+                    src_dir_fd=target.directory,
+                    dst_dir_fd=target.directory,
+                )
+            except OSError as exc:
+                raise _cannot_write(exc, target.shown) from None
+            done.append(target)
+    except BaseException:
+        for target in reversed(done):
+            with contextlib.suppress(OSError):
+                if target.backup is not None:
+                    os.replace(
+                        target.backup,
+                        target.name,
+                        src_dir_fd=target.directory,
+                        dst_dir_fd=target.directory,
+                    )
+                    target.backup = None
+                else:
+                    os.unlink(target.name, dir_fd=target.directory)  # did not exist before
+        _remove_made(targets)
         raise
 
-    done: list[Path] = []
+
+def _changed_since_prepared(target: _Target) -> str | None:
+    if target.identity is None:
+        return None  # a new output file: nothing to compare
     try:
-        with _sigint_deferred():
-            try:
-                for temp, target in temps:
-                    current = target
-                    os.replace(temp, target)
-                    done.append(target)
-            except OSError as exc:
-                for target in done:
-                    with contextlib.suppress(OSError):
-                        if target in backups:
-                            os.replace(backups[target], target)
-                        else:
-                            os.unlink(target)  # did not exist before
-                _cleanup([t for t, _ in temps] + list(backups.values()))
-                raise InputError(
-                    f"cannot write: {exc.strerror or exc}; no file was changed", path=str(current)
-                ) from None
-            # still holding SIGINT: a Ctrl-C during the renames must not leave backups behind
-            _cleanup(list(backups.values()))
-            for directory in {target.parent for target, _ in targets}:
-                _fsync_dir(directory)
-    except KeyboardInterrupt:
-        # delivered after every rename: the run was interrupted, but every file *was* written
-        raise KeyboardInterrupt("interrupted; every file was already written") from None
+        st = os.stat(target.name, dir_fd=target.directory, follow_symlinks=False)
+    except FileNotFoundError:
+        return "deleted"
+    if stat.S_ISLNK(st.st_mode):
+        return "replaced by a symlink"
+    if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != target.identity:
+        return "edited"
+    return None
+
+
+def _cannot_write(exc: OSError, shown: str | None) -> InputError:
+    return InputError(f"cannot write: {exc.strerror or exc}; no file was changed", path=shown)
+
+
+def _changed_error(changed: list[tuple[str, str]]) -> FileChangedError:
+    shown, why = changed[0]
+    others = len(changed) - 1
+    more = f" (and {others} other file{'s' if others != 1 else ''})" if others else ""
+    return FileChangedError(
+        f"changed on disk while pinner ran ({why}){more}; no file was changed: run pinner again",
+        path=shown,
+    )
+
+
+def _shown(path: Path) -> str:
+    """``path`` as messages show it: relative to the working directory when inside it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _new_temp(directory: int, name: str, suffix: str) -> tuple[str, int]:
+    """A new file beside ``name`` (created, never opened through a symlink), and its descriptor.
+
+    The name is random rather than reserved with mkstemp: one file creation less per file,
+    which on a thousand-file rewrite is a measurable share of the run.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW
+    for _ in range(8):
+        temp = f".{name}.{os.urandom(6).hex()}{suffix}"
+        try:
+            return temp, os.open(temp, flags, 0o600, dir_fd=directory)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {name}")
 
 
 def _write_fd(fd: int, data: bytes, mode: int, *, fsync: bool) -> None:
@@ -417,23 +768,34 @@ def _write_fd(fd: int, data: bytes, mode: int, *, fsync: bool) -> None:
         os.close(fd)
 
 
-def _resolved(paths: Iterable[Path]) -> list[Path]:
-    """Each path with symlinks resolved (a link is written through, see :func:`write_all`).
-
-    Directories are resolved once each, not once per file: on a thousand workflows in one
-    directory that is thousands of ``lstat`` calls fewer.
-    """
-    parents: dict[Path, Path] = {}
-    out: list[Path] = []
-    for path in map(Path, paths):
-        if os.path.islink(path):
-            out.append(path.resolve())
+def _backup_of(target: _Target, fd: int) -> str:
+    """A hard link to the file being replaced under a fresh hidden name, or a copy of what
+    ``fd`` (open on it) holds where links are unsupported."""
+    for _ in range(8):
+        backup = f".{target.name}.{os.urandom(6).hex()}.pinner-bak"
+        try:
+            os.link(
+                target.name,
+                backup,
+                src_dir_fd=target.directory,
+                dst_dir_fd=target.directory,
+                follow_symlinks=False,
+            )
+        except FileExistsError:
             continue
-        parent = parents.get(path.parent)
-        if parent is None:
-            parent = parents[path.parent] = path.parent.resolve()
-        out.append(parent / path.name)
-    return out
+        except OSError:
+            break
+        return backup
+    backup, copy_fd = _new_temp(target.directory, target.name, ".pinner-bak")
+    try:
+        data = target.expected if target.expected is not None else _read(fd, os.fstat(fd).st_size)
+    except BaseException:
+        os.close(copy_fd)
+        os.unlink(backup, dir_fd=target.directory)
+        raise
+    target.backup = backup  # removed with the others if writing it fails
+    _write_fd(copy_fd, data, target.mode or 0o600, fsync=False)
+    return backup
 
 
 BULK_WRITE = 32
@@ -458,59 +820,44 @@ def _syncfs() -> Callable[[int], int] | None:
     return function  # type: ignore[no-any-return]
 
 
-def _flush_filesystems(syncfs: Callable[[int], int], directories: Iterable[Path]) -> None:
-    """Flush every filesystem holding one of ``directories`` (one ``syncfs`` each); an
-    OSError when the kernel reports a failure, as ``fsync`` would raise."""
+def _flush_filesystems(syncfs: Callable[[int], int], directories: Iterable[int]) -> None:
+    """Flush every filesystem holding one of ``directories`` (descriptors; one ``syncfs``
+    each); an OSError when the kernel reports a failure, as ``fsync`` would raise."""
     import ctypes
 
     flushed: set[int] = set()
-    for directory in directories:
-        device = os.stat(directory).st_dev
+    for fd in directories:
+        device = os.fstat(fd).st_dev
         if device in flushed:
             continue
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            if syncfs(fd) != 0:
-                errno = ctypes.get_errno()
-                raise OSError(errno, os.strerror(errno), str(directory))
-        finally:
-            os.close(fd)
+        if syncfs(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
         flushed.add(device)
 
 
-def _backup_of(target: Path) -> Path:
-    """A hard link to ``target`` under a fresh hidden name (a copy where links are unsupported).
-
-    The name is random rather than reserved with mkstemp: one file creation less per file,
-    which on a thousand-file rewrite is a measurable share of the run.
-    """
-    for _ in range(8):
-        backup = target.parent / f".{target.name}.{os.urandom(6).hex()}.pinner-bak"
-        try:
-            os.link(target, backup)
-        except FileExistsError:
-            continue
-        except OSError:
-            shutil.copy2(target, backup)
-        return backup
-    raise FileExistsError(f"no free backup name beside {target}")
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the renames durable (best effort: not every platform can open a directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
+def _fsync_dir(fd: int) -> None:
+    """Make the renames durable (best effort: not every platform can fsync a directory)."""
+    with contextlib.suppress(OSError):
         os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
-def _cleanup(paths: Iterable[Path]) -> None:
-    for path in paths:
-        with contextlib.suppress(FileNotFoundError, OSError):
-            os.unlink(path)
+def _remove_made(targets: Iterable[_Target]) -> None:
+    """Remove every temp file and backup a failed or stopped write phase made."""
+    _cleanup(targets, "temp")
+    _cleanup(targets, "backup")
+
+
+def _cleanup(targets: Iterable[_Target], kind: str) -> None:
+    for target in targets:
+        name = getattr(target, kind)
+        if name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=target.directory)
+            setattr(target, kind, None)
+
+
+def _close(directories: Mapping[Path, int]) -> None:
+    for fd in directories.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)

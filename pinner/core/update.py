@@ -18,6 +18,12 @@ most actions cost one listing, one release list and one or two dates.
 The newest candidates that were *not* taken are reported as :class:`HeldBack` (with the date
 they become eligible, for the cooldown), so a bot can say what it is waiting for.
 
+Security advisories change two things (:mod:`pinner.core.advisories`). A release an advisory
+covers is never a target. And a use whose current version an advisory covers gets a
+**security update**: moving out of a known vulnerability is what the cooldown must not delay,
+so when every patched release within ``--bump`` is still inside the cooldown, the lowest of
+them is taken anyway (the change says so, with the advisory).
+
 A SHA pin never moves backwards. A mutable ref (``@v4``) is pinned to the newest eligible
 release, which can be older than what the tag points at today: a tag that moved yesterday is
 precisely the case the cooldown exists for.
@@ -32,12 +38,19 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 from packaging.version import Version
 
-from pinner.core.cooldown import Cooldown
+from pinner.core.advisories import (
+    affected_by,
+    packages_of,
+    subject_of,
+    warn_no_advisory_database,
+)
+from pinner.core.claims import word_is_ref
+from pinner.core.cooldown import Cooldown, format_duration
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.versions import best_version_tag, parse_version, tag_prefix
 from pinner.errors import NotFoundError, UsageError
@@ -45,6 +58,7 @@ from pinner.forge.base import Forge
 from pinner.models import (
     SHA_RE,
     ActionRef,
+    Advisory,
     GitRef,
     RefListing,
     Release,
@@ -52,7 +66,13 @@ from pinner.models import (
     UsesKind,
     UsesSite,
 )
-from pinner.sources.comments import parse_version_comment
+from pinner.sources.comments import parse_comment, parse_version_comment, render_comment
+from pinner.sources.grammar import shown
+
+if TYPE_CHECKING:
+    from pinner.core.image_update import ImageUpdates
+    from pinner.core.images import ImageTarget
+    from pinner.sources.dockerfile import Dockerfile
 
 BUMPS = ("major", "minor", "patch")
 GROUPINGS = ("all", "action", "none")
@@ -117,6 +137,7 @@ class VersionPoint:
     ref: str
     version: str | None  # the version tag name (``v4.2.2``, ``setup/v1.3.0``), when known
     sha: str | None
+    digest: str | None = None  # a container image's digest (images have no commit SHA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +188,23 @@ class Change:
     note: str | None = None
     id: str = ""  # stable, unique in the plan, safe as a file name or branch component
     branch: str | None = None  # kind "branch": the branch the pin follows (its comment)
+    images: tuple[ImageTarget, ...] = field(default=(), compare=False)  # kind "image": where
+    # a security update: the advisories covering the version it moves away from (each narrowed
+    # to the entry that matched), whether the move skips the cooldown to get out of them, and
+    # the sentence that says so
+    security: tuple[Advisory, ...] = ()
+    cooldown_ignored: bool = False
+    security_note: str | None = None
+    ref_words: frozenset[str] = frozenset()  # lone comment words that are refs (claims)
 
     def base_id(self) -> str:
         """``actions-checkout-v4.1.0-to-v4.2.2``: the id before de-duplication."""
         if self.branch is not None:  # dtolnay-rust-toolchain-stable-29eef336d9b2-to-fa04a1451ff1
             text = f"{self.action}-{self.branch}-{self.old.ref[:12]}-to-{self.new.ref[:12]}"
             return slug_id(text).replace("..", ".")
+        if self.kind == "image":  # python-3.12-to-3.12-<digest>: a rebuild is a move too
+            digest = (self.new.digest or "").split(":")[-1][:12]
+            return slug_id(f"{self.action}-{self.old.version}-to-{self.new.version}-{digest}")
         old = (
             self.old.ref
             if not SHA_RE.match(self.old.ref)
@@ -188,7 +220,7 @@ class HeldBack:
 
     action: str
     repo: str
-    reason: str  # "cooldown" | "bump"
+    reason: str  # "cooldown" | "bump" | "vulnerable" (an advisory covers the candidate)
     old: VersionPoint
     candidate: VersionPoint
     level: str | None
@@ -199,6 +231,7 @@ class HeldBack:
     release_url: str | None
     locations: tuple[Location, ...]
     branch: str | None = None  # a branch pin's new tip waiting for the cooldown: the branch
+    advisories: tuple[str, ...] = ()  # reason "vulnerable": the GHSA ids covering the candidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +430,9 @@ class _Memo:
 
 
 @dataclass(frozen=True, slots=True)
-class _Outcome:
+class Outcome:
+    """What planning decided for some uses (or images): changes, held-back releases, skips."""
+
     changes: tuple[Change, ...] = ()
     held_back: tuple[HeldBack, ...] = ()
     skipped: tuple[Skipped, ...] = ()
@@ -415,6 +450,7 @@ class Updater:
         self.server_url = server_url.rstrip("/")
         self.resolver = Resolver(forge)
         self._memo = _Memo()
+        self._said_no_advisories = False
         self._candidates: dict[tuple[str, str | None, str], list[Candidate]] = {}
 
     # --------------------------------------------------------------------- public
@@ -425,11 +461,15 @@ class Updater:
         *,
         render: bool = True,
         unreadable: Sequence[Skipped] = (),
+        images: ImageUpdates | None = None,
+        dockerfiles: Sequence[Dockerfile] = (),
     ) -> UpdatePlan:
         """Analyse every remote use in ``sources`` and compute the new file contents.
 
         ``render=False`` skips the splice (``writes`` stays empty): the decisions alone.
         ``unreadable`` (files discovery found but could not read) are reported as skipped.
+        ``images`` are the image updates (:mod:`pinner.core.image_update`), planned and
+        written with the rest; ``dockerfiles`` the in-repo Dockerfiles they may rewrite.
         """
         uses = _collect(sources)
         # Each use needs its repository's ref listing and, unless it is a branch, its release
@@ -440,6 +480,8 @@ class Updater:
             for use in uses
             if use.action.is_sha or _parse_version(use.action.ref, use.action.path) is not None
         ]
+        # and every use's advisories at once: the forge batches them into one request
+        prefetch += [asyncio.ensure_future(self._advisories(use.action)) for use in uses]
         tasks = [asyncio.ensure_future(self._analyse(u)) for u in uses]
         try:
             outcomes = await asyncio.gather(*tasks)
@@ -454,6 +496,8 @@ class Updater:
         # a release list nobody needed in the end (every use of the repo was skipped): let it
         # finish, and let a failure of it fail the run like any other remote failure
         await asyncio.gather(*prefetch)
+        if images is not None:
+            outcomes.append(Outcome(images.changes, images.held_back, images.skipped))
         changes = _sorted_changes(c for o in outcomes for c in o.changes)
         held = tuple(
             sorted(
@@ -463,12 +507,12 @@ class Updater:
         )
         skipped = tuple(
             sorted(
-                [*(s for o in outcomes for s in o.skipped), *unreadable],
+                [*(s for o in outcomes for s in o.skipped), *unreadable, *_invalid(sources)],
                 key=lambda s: (s.uses.lower(), s.locations),
             )
         )
         groups = make_groups(changes, held, self.policy.group)
-        writes, relpaths = render_writes(sources, changes) if render else ({}, {})
+        writes, relpaths = render_writes(sources, changes, dockerfiles) if render else ({}, {})
         return UpdatePlan(
             policy=self.policy,
             changes=changes,
@@ -481,14 +525,14 @@ class Updater:
 
     # --------------------------------------------------------------------- per use
 
-    async def _analyse(self, use: _Use) -> _Outcome:
+    async def _analyse(self, use: _Use) -> Outcome:
         action = use.action
         locations = _locations(use.sites)
         try:
             resolution = await self.resolver.resolve(action)
         except NotFoundError as exc:
             reason = str(exc).removeprefix(f"{action}: ")  # the record already names the use
-            return _Outcome(skipped=(Skipped(str(action), reason, locations, problem=True),))
+            return Outcome(skipped=(Skipped(str(action), reason, locations, problem=True),))
         if action.is_sha:
             # sites of this pin whose comment names a branch follow it; the rest are versions
             branches, rest = branch_sites(use.sites, resolution.listing)
@@ -500,7 +544,7 @@ class Updater:
             ]
             if rest:
                 outcomes.append(await self._analyse_resolved(action, rest, resolution))
-            return _Outcome(
+            return Outcome(
                 changes=tuple(c for o in outcomes for c in o.changes),
                 held_back=tuple(h for o in outcomes for h in o.held_back),
                 skipped=tuple(k for o in outcomes for k in o.skipped),
@@ -509,7 +553,7 @@ class Updater:
 
     async def _analyse_resolved(
         self, action: ActionRef, sites: Sequence[UsesSite], resolution: Resolution
-    ) -> _Outcome:
+    ) -> Outcome:
         """What to do with these sites of one use, its reference resolved."""
         use = _Use(action, list(sites))
         locations = _locations(use.sites)
@@ -518,7 +562,7 @@ class Updater:
                 f"branch ref {action.ref!r} is not moved to a release; "
                 "pin it with `pinner pin` or switch to a version tag"
             )
-            return _Outcome(skipped=(Skipped(str(action), reason, locations),))
+            return Outcome(skipped=(Skipped(str(action), reason, locations),))
         listing = resolution.listing
         pinned = action.is_sha
         comment_version = _comment_version(use.sites)
@@ -547,7 +591,7 @@ class Updater:
                     claimed = listing.tag(comment_version)
                     where = f"commit {claimed.commit[:12]}" if claimed else "no tag of the repo"
                     reason += f" (the comment says {comment_version}, which is {where})"
-            return _Outcome(skipped=(Skipped(str(action), reason, locations),))
+            return Outcome(skipped=(Skipped(str(action), reason, locations),))
         current_name = current_ref.short
         current_version = _parse_version(current_name, action.path)
         family = tag_prefix(current_name)
@@ -567,10 +611,21 @@ class Updater:
             or bool(current_release and current_release.prerelease)
         )
         old = VersionPoint(ref=action.ref, version=current_name, sha=resolution.commit)
+        advisories = await self._advisories(action)
+        written = None if pinned else action.ref
+        current = subject_of(
+            resolution.commit, current_ref, listing, path=action.path, written=written
+        )
+        vulnerable = tuple(
+            replace(v.advisory, packages=(v.package,)) if v.package else v.advisory
+            for v in affected_by(advisories, packages_of(action), current)
+        )
 
         held: dict[str, HeldBack] = {}
         target: Candidate | None = None
         target_date = ReleaseDate(None, "unknown")
+        fix: tuple[Candidate, ReleaseDate] | None = None  # the lowest patched one, in cooldown
+        unsafe: tuple[Candidate, tuple[str, ...], str | None] | None = None  # newest vulnerable
         for cand in candidates:
             if pinned and current_version is not None and cand.version <= current_version:
                 break  # a SHA pin never moves backwards
@@ -585,10 +640,17 @@ class Updater:
                         self._held(action, listing, "bump", old, cand, level, None, locations),
                     )
                 continue
+            covering = self._covering(action, listing, cand, advisories)
+            if covering:  # never move into a known vulnerability
+                if newer and unsafe is None:
+                    unsafe = cand, covering, level
+                continue
             date = await self._date(listing.repo, cand)
             wait = self.policy.cooldown.for_update(action.target, level)
             eligible_at = date.at + wait if date.at is not None else None
             if eligible_at is None or eligible_at > self.policy.now:
+                if vulnerable and newer:
+                    fix = (cand, date)  # newest first: the last one seen is the lowest
                 if "cooldown" not in held:
                     held["cooldown"] = replace(
                         self._held(action, listing, "cooldown", old, cand, level, date, locations),
@@ -598,26 +660,80 @@ class Updater:
                 continue
             target, target_date = cand, date
             break
+        cooldown_ignored = False
+        if target is None and fix is not None:
+            (target, target_date), cooldown_ignored = fix, True
+            if held.get("cooldown") is not None and held["cooldown"].candidate.sha == (
+                target.tag.commit
+            ):
+                del held["cooldown"]  # taken after all: nothing newer is waiting
+        if unsafe is not None and (target is None or unsafe[0].version > target.version):
+            cand, covering, level = unsafe  # a newer release not taken: an advisory covers it
+            held["vulnerable"] = replace(
+                self._held(action, listing, "vulnerable", old, cand, level, None, locations),
+                advisories=covering,
+            )
         held_back = tuple(held[k] for k in sorted(held))
 
         if target is None:
             if pinned and current_ref is not None:
                 # Nothing newer is eligible: keep the pin, but make its comment say the truth.
                 change = self._comment_fix(action, use.sites, old, current_ref, listing)
-                return _Outcome(changes=change, held_back=held_back)
+                return Outcome(changes=change, held_back=held_back)
             if not pinned:
                 reason = "no eligible release to pin to"
                 if held_back:
                     reason += " (" + ", ".join(f"held back by {h.reason}" for h in held_back) + ")"
-                return _Outcome(
+                return Outcome(
                     held_back=held_back, skipped=(Skipped(str(action), reason, locations),)
                 )
-            return _Outcome(held_back=held_back)
-        return _Outcome(
-            changes=self._changes(
-                action, use.sites, old, current_version, target, target_date, listing
-            ),
-            held_back=held_back,
+            return Outcome(held_back=held_back)
+        changes = self._changes(
+            action, use.sites, old, current_version, target, target_date, listing
+        )
+        if vulnerable:
+            changes = tuple(
+                self._security(c, vulnerable, cooldown_ignored, target_date) for c in changes
+            )
+        return Outcome(changes=changes, held_back=held_back)
+
+    def _covering(
+        self,
+        action: ActionRef,
+        listing: RefListing,
+        cand: Candidate,
+        advisories: Sequence[Advisory],
+    ) -> tuple[str, ...]:
+        """The ids of the advisories that cover the release ``cand``."""
+        if not advisories:
+            return ()
+        subject = subject_of(cand.tag.commit, cand.tag, listing, path=action.path)
+        return tuple(
+            v.advisory.ghsa_id for v in affected_by(advisories, packages_of(action), subject)
+        )
+
+    def _security(
+        self,
+        change: Change,
+        vulnerable: tuple[Advisory, ...],
+        cooldown_ignored: bool,
+        date: ReleaseDate,
+    ) -> Change:
+        """``change`` as the security update it is: the advisories it leaves, and why it did
+        not wait for the cooldown when it did not."""
+        ids = ", ".join(a.ids for a in vulnerable)
+        why = f"security update: {change.old.version or change.old.ref} is affected by {ids}"
+        if cooldown_ignored:
+            wait = self.policy.cooldown.for_update(change.action, change.level)
+            released = (
+                f"released {date.at:%Y-%m-%d}" if date.at is not None else "release date unknown"
+            )
+            why += (
+                f"; {change.new.version} is the lowest patched release and moves in "
+                f"despite the {format_duration(wait)} cooldown ({released})"
+            )
+        return replace(
+            change, security=vulnerable, cooldown_ignored=cooldown_ignored, security_note=why
         )
 
     def _changes(
@@ -667,7 +783,8 @@ class Updater:
         else:
             kind = "comment"
         # Only sites whose text actually changes: a run after a run reports nothing.
-        touched = [s for s in sites if _site_changes(s, value, comment)]
+        ref_words = _ref_words(sites, listing)
+        touched = [s for s in sites if _site_changes(s, value, comment, ref_words)]
         if not touched:
             return ()
         age = None
@@ -696,6 +813,7 @@ class Updater:
                 mutable=keep_style,
                 immutable_release=bool(target.release and target.release.immutable),
                 note=note,
+                ref_words=ref_words,
             ),
         )
 
@@ -706,7 +824,7 @@ class Updater:
         pinned: str,
         branch: GitRef,
         listing: RefListing,
-    ) -> _Outcome:
+    ) -> Outcome:
         """A SHA pin that follows a branch (``@<sha> # stable``): move it to the branch's tip.
 
         This is how Renovate updates branch digests: the comment says which branch the pin
@@ -716,7 +834,7 @@ class Updater:
         """
         tip, name, repo = branch.commit, branch.short, listing.repo
         if tip == pinned:
-            return _Outcome()  # at the tip: nothing to do
+            return Outcome()  # at the tip: nothing to do
         date = await self._commit_date(repo, tip)
         wait = self.policy.cooldown.for_update(action.target, None)
         eligible_at = date.at + wait if date.at is not None else None
@@ -739,11 +857,11 @@ class Updater:
                 locations=locations,
                 branch=name,
             )
-            return _Outcome(held_back=(held,))
+            return Outcome(held_back=(held,))
         value = f"{action.target}@{tip}"
         touched = [s for s in sites if _site_changes(s, value, None)]
         if not touched:
-            return _Outcome()
+            return Outcome()
         age = max(0, (self.policy.now - date.at) // timedelta(days=1)) if date.at else None
         change = Change(
             action=action.target,
@@ -765,7 +883,7 @@ class Updater:
             note=f"branch {name} moved: {pinned[:12]} -> {tip[:12]}",
             branch=name,
         )
-        return _Outcome(changes=(change,))
+        return Outcome(changes=(change,))
 
     def _comment_fix(
         self,
@@ -776,7 +894,8 @@ class Updater:
         listing: RefListing,
     ) -> tuple[Change, ...]:
         value = f"{action.target}@{current.commit}"  # a tag-object or upper-case SHA: the commit
-        touched = [s for s in sites if _site_changes(s, value, current.short)]
+        ref_words = _ref_words(sites, listing)
+        touched = [s for s in sites if _site_changes(s, value, current.short, ref_words)]
         if not touched:
             return ()
         return (
@@ -797,7 +916,12 @@ class Updater:
                 compare_url=None,
                 mutable=False,
                 immutable_release=False,
-                note="version comment corrected; the pin itself does not move",
+                note=(
+                    "SHA written in lower case; the pin itself does not move"
+                    if action.is_upper_sha
+                    else "version comment corrected; the pin itself does not move"
+                ),
+                ref_words=ref_words,
             ),
         )
 
@@ -835,6 +959,24 @@ class Updater:
         return f"{self.server_url}/{repo}/releases/tag/{quote(cand.name, safe='/')}"
 
     # --------------------------------------------------------------------- forge, memoised
+
+    async def _advisories(self, action: ActionRef) -> tuple[Advisory, ...]:
+        """The advisories naming ``action``'s packages (none when the forge keeps none)."""
+
+        async def one(package: str) -> tuple[Advisory, ...]:
+            async def fetch() -> tuple[Advisory, ...]:
+                try:
+                    return tuple(await self.forge.list_advisories(package))
+                except NotFoundError:  # no advisory database on this forge (old GHES)
+                    if not self._said_no_advisories:
+                        self._said_no_advisories = True
+                        warn_no_advisory_database("no update is known to be a security fix")
+                    return ()
+
+            return await self._memo.get(("advisories", package), fetch)
+
+        found = await asyncio.gather(*(one(p) for p in packages_of(action)))
+        return tuple({a.ghsa_id: a for many in found for a in many}.values())
 
     async def _releases(self, repo: str) -> tuple[Release, ...]:
         async def fetch() -> tuple[Release, ...]:
@@ -921,6 +1063,21 @@ def _collect(sources: Sequence[SourceFile]) -> list[_Use]:
     return [by_key[k] for k in sorted(by_key)]
 
 
+def _invalid(sources: Sequence[SourceFile]) -> list[Skipped]:
+    """A value outside the runner's grammar: a problem on its line, the rest still updated."""
+    return [
+        Skipped(
+            shown(site.value.raw),
+            f"invalid uses value: {site.value.error}",
+            (Location(site.relpath, site.line),),
+            problem=True,
+        )
+        for source in sources
+        for site in source.uses
+        if site.value.kind is UsesKind.INVALID
+    ]
+
+
 def _locations(sites: Iterable[UsesSite]) -> tuple[Location, ...]:
     return tuple(
         sorted({Location(s.relpath, s.line) for s in sites}, key=lambda x: (x.file, x.line))
@@ -934,15 +1091,16 @@ def _version_comment(site: UsesSite) -> str | None:
 
 
 def _ignored(site: UsesSite) -> bool:
-    """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is.
+    """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is,
+    and so does ``# ratchet:exclude`` (no tool is to move it).
 
     The same inline policy ``pin`` applies (:class:`pinner.core.pin.IgnorePolicy`).
     """
     if not site.comment:
         return False
-    from pinner.core.pin import IgnorePolicy
+    from pinner.core.pin import IgnorePolicy, excluded_from_pinning
 
-    return IgnorePolicy().silenced(site, "update")
+    return IgnorePolicy().silenced(site, "update") or excluded_from_pinning(site)
 
 
 def followed_branch(sites: Sequence[UsesSite], listing: RefListing) -> GitRef | None:
@@ -985,10 +1143,29 @@ def _comment_version(sites: Sequence[UsesSite]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _site_changes(site: UsesSite, value: str, comment: str | None) -> bool:
-    if site.value.raw != value:
+def _site_changes(
+    site: UsesSite, value: str, comment: str | None, ref_words: frozenset[str] = frozenset()
+) -> bool:
+    """Whether writing ``value`` and a comment claiming ``comment`` changes the site's text
+    (a tracked ``# ratchet:o/a@v4`` that includes the new version, say, stays as it is)."""
+    if site.value.raw.rstrip("\r\n") != value:  # (a block scalar's line break is kept)
         return True
-    return comment is not None and _version_comment(site) != comment
+    if comment is None:
+        return False
+    if not site.comment:
+        return True
+    is_ref = parse_comment(site.comment).version in ref_words
+    return render_comment(site.comment, comment, word_is_ref=is_ref) != site.comment
+
+
+def _ref_words(sites: Iterable[UsesSite], listing: RefListing) -> frozenset[str]:
+    """The lone comment words of ``sites`` that name a branch or tag (claims, not notes)."""
+    words = set()
+    for site in sites:
+        parsed = parse_comment(site.comment) if site.comment else None
+        if parsed is not None and word_is_ref(parsed, listing):
+            words.add(parsed.version)
+    return frozenset(w for w in words if w)
 
 
 def _sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
@@ -1069,32 +1246,52 @@ def _unique_ids(groups: list[Group]) -> tuple[Group, ...]:
 
 
 def render_writes(
-    sources: Sequence[SourceFile], changes: Sequence[Change]
+    sources: Sequence[SourceFile],
+    changes: Sequence[Change],
+    dockerfiles: Sequence[Dockerfile] = (),
 ) -> tuple[dict[Path, bytes], dict[Path, str]]:
-    """Apply every change as a byte-exact splice; only files whose bytes change are returned."""
-    from pinner.core.rewrite import Edit, apply_edits
+    """Apply every change as a byte-exact splice; only files whose bytes change are returned.
+
+    Image changes rewrite their image values (YAML) and ``FROM`` lines (``dockerfiles``)."""
+    from pinner.core.images import ImageChange, dockerfile_bytes, edits_by_file
+    from pinner.core.rewrite import Edit, apply_edits, original_bytes
 
     wanted: dict[tuple[str, int, str], Change] = {}
+    image_changes: list[ImageChange] = []
     for change in changes:
+        if change.kind == "image":
+            version, digest = change.new.version or "", change.new.digest or ""
+            image_changes += [
+                ImageChange(t, t.written, change.value, digest, version, False)
+                for t in change.images
+            ]
+            continue
         for loc in change.locations:
             wanted[(loc.file, loc.line, change.action.lower())] = change
+    image_edits, dockerfile_edits = edits_by_file(image_changes)
     writes: dict[Path, bytes] = {}
     relpaths: dict[Path, str] = {}
+    for dockerfile in dockerfiles:
+        if dockerfile.path in dockerfile_edits:
+            writes[dockerfile.path] = dockerfile_bytes(
+                dockerfile, dockerfile_edits[dockerfile.path]
+            )
+            relpaths[dockerfile.path] = dockerfile.relpath
     for source in sources:
-        edits = []
+        edits = [Edit(site, value) for site, value in image_edits.get(source.path, ())]
         for site in source.uses:
             if site.value.action is None:
                 continue
             change = wanted.get((site.relpath, site.line, site.value.action.target.lower()))
             if change is None or site.value.action.ref != change.old.ref:
                 continue
-            if not _site_changes(site, change.value, change.comment):
+            if not _site_changes(site, change.value, change.comment, change.ref_words):
                 continue
-            edits.append(Edit(site, change.value, change.comment))
+            is_ref = bool(site.comment) and parse_comment(site.comment).version in change.ref_words  # type: ignore[arg-type]
+            edits.append(Edit(site, change.value, change.comment, is_ref))
         if edits:
             data = apply_edits(source, edits)
-            original = source.text.encode("utf-8")
-            if data != (b"\xef\xbb\xbf" + original if source.bom else original):
+            if data != original_bytes(source):
                 writes[source.path] = data  # (every edit may have been declined: then no write)
                 relpaths[source.path] = source.relpath
     return writes, relpaths

@@ -48,6 +48,7 @@ from pinner.errors import InputError, NotFoundError, TooLargeError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
 from pinner.singleflight import SingleFlight
+from pinner.sources.grammar import describe_invalid, shown
 
 MAX_DEPTH = 9
 """The runner's limit on nested composite actions; deeper is a finding."""
@@ -239,25 +240,11 @@ def _inside_root(path: Path, root: Path) -> bool:
     return real == top or top in real.parents
 
 
-_FROM_RE = re.compile(
-    r"^\s*FROM\s+(?:--\S+\s+)*(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE
-)
-
-
 def dockerfile_images(text: str) -> list[tuple[int, str]]:
     """``(line, image)`` for each ``FROM`` of a Dockerfile, skipping ``scratch`` and stages."""
-    stages: set[str] = set()
-    images: list[tuple[int, str]] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        m = _FROM_RE.match(line)
-        if not m:
-            continue
-        image = m.group("image")
-        if image.lower() != "scratch" and image.lower() not in stages:
-            images.append((lineno, image))
-        if m.group("stage"):
-            stages.add(m.group("stage").lower())
-    return images
+    from pinner.sources.dockerfile import dockerfile_images as images
+
+    return images(text)
 
 
 def strip_docker(image: str) -> str:
@@ -377,7 +364,7 @@ class _Walk:
             index=-1,
             parent=parent.id,
             child=None,
-            uses=value.raw,
+            uses=value.raw if value.kind is not UsesKind.INVALID else shown(value.raw),
             kind=_edge_kind(value),
             file=file,
             line=site.line,
@@ -411,9 +398,7 @@ class _Walk:
         if value.kind is UsesKind.EXPRESSION:
             return replace(base, error=None), None
         if value.kind is UsesKind.INVALID or action is None:
-            return replace(
-                base, error=f"{value.raw}: {value.error or 'not a valid uses value'}"
-            ), None
+            return replace(base, error=describe_invalid(value)), None
         try:
             resolution = await self.resolve(action)
         except NotFoundError as exc:
@@ -502,22 +487,28 @@ class _Walk:
         for image in images:
             if image.context == "step":
                 continue  # a docker:// step: already an edge through its uses site
-            raw = image.image
+            raw = image.image  # (one value of the job's matrix, when image.template is set)
             if image.context == "runs.image" and not raw.startswith("docker://"):
                 raw = "docker://" + raw  # the value as written in action.yml
-            base = Edge(
-                -1,
-                node.id,
-                None,
-                raw,
-                "docker",
-                file,
-                image.line,
-                image.column,
-                depth=node.depth,
-                context=image.context,
-            )
-            out.edges.append(self._image_edge(base, strip_docker(raw), node.depth + 1))
+            # an expression over a literal matrix: one edge per image it takes, at the place
+            # the image is written (see pinner.sources.matrix)
+            written = [(v.image, v.line, v.column) for v in image.variants] or [
+                (raw, image.line, image.column)
+            ]
+            for value, line, column in written:
+                base = Edge(
+                    -1,
+                    node.id,
+                    None,
+                    value,
+                    "docker",
+                    file,
+                    line,
+                    column,
+                    depth=node.depth,
+                    context=image.context,
+                )
+                out.edges.append(self._image_edge(base, strip_docker(value), node.depth + 1))
         if runs_image is not None and not runs_image.startswith("docker://"):
             # a Dockerfile next to action.yml: its FROM lines name the images that run
             directory = str(PurePosixPath(file).parent)
@@ -752,7 +743,13 @@ class _Walk:
                 await self._dockerfile(node, node.path, repo=None, commit=None, missing=None)
             )
         assert self.root_dir is not None and self.read_local is not None
-        source = self.read_local(self.root_dir, node.path)
+        try:
+            source = self.read_local(self.root_dir, node.path)
+        except InputError as exc:  # (a file --skip-unreadable left out, say): a finding
+            kind = "workflow" if node.path.startswith(".github/workflows/") else "action"
+            error = f"{node.path} cannot be read: {exc.reason}"
+            self.nodes[node.id] = Node(node.id, kind, True, 0, path=node.path, error=error)
+            return _Expansion()
         self.local_files[source.relpath] = source
         self.nodes[node.id] = Node(
             node.id, source.kind, True, 0, path=source.relpath, file=source.relpath

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Protocol, TypeVar, runtime_checkable
 
 from pinner.models import (
+    Advisory,
     Commit,
     Comparison,
     GitRef,
@@ -88,7 +89,20 @@ class Forge(Protocol):
         ...
 
     async def get_repo(self, repo: str) -> RepoInfo:
-        """Repository metadata (canonical name, default branch); NotFoundError if missing."""
+        """Repository metadata (canonical name, default branch, archived); NotFoundError if
+        missing."""
+        ...
+
+    async def list_advisories(self, package: str) -> tuple[Advisory, ...]:
+        """The reviewed global security advisories naming ``package`` (``owner/repo`` or
+        ``owner/repo/path``) in the ``actions`` ecosystem, withdrawn ones included (their
+        ``withdrawn_at`` says so); ``()`` when there are none. NotFoundError when the forge
+        has no advisory database at all.
+
+        Advisories change (new ones, corrected ranges), so answers are kept briefly; the
+        GitHub forge batches concurrent questions into one request (``affects`` takes many
+        packages).
+        """
         ...
 
 

@@ -16,7 +16,8 @@ Two layers, for two different promises:
   ``git ls-refs`` has no ETag, which the per-run memo bounds to one listing per repository).
   "Does not exist" answers (:class:`NotFoundError`: a missing repository, an unknown commit,
   a SHA that is no tag object) are kept for the TTL too: a warm run must not ask again about
-  the pins it already knows are broken, but a later push can make them exist.
+  the pins it already knows are broken, but a later push can make them exist. Security
+  advisories are kept per package for the same TTL: new ones are published, ranges corrected.
 
 ``offline=True`` answers from the store only, expired entries included (an old answer beats no
 answer when the user asked for no network), and raises :class:`OfflineMiss` otherwise.
@@ -41,6 +42,8 @@ from pinner.errors import NotFoundError, OfflineMiss
 from pinner.forge.base import CacheEntry, CacheStore, Forge, NotBatched, vouched
 from pinner.models import (
     SHA_RE,
+    Advisory,
+    AffectedPackage,
     Commit,
     Comparison,
     GitRef,
@@ -244,6 +247,15 @@ class CachedForge:
             _REPO, repo, (), lambda: self.inner.get_repo(repo), f"repository {repo}"
         )
 
+    async def list_advisories(self, package: str) -> tuple[Advisory, ...]:
+        return await self._call(
+            _ADVISORIES,
+            package,
+            (),
+            lambda: self.inner.list_advisories(package),
+            f"security advisories of {package}",
+        )
+
     # ------------------------------------------------------------------ machinery
 
     async def _call(
@@ -413,6 +425,7 @@ def ref_listing_to_json(listing: RefListing) -> dict[str, Any]:
     return {
         "repo": listing.repo,
         "default_branch": listing.default_branch,
+        "archived": listing.archived,
         "refs": [[r.name, r.object, r.commit] for r in listing.refs],
     }
 
@@ -422,6 +435,7 @@ def ref_listing_from_json(obj: dict[str, Any]) -> RefListing:
         repo=_str(obj["repo"]),
         refs=tuple(GitRef(_str(n), _str(o), _str(c)) for n, o, c in obj["refs"]),
         default_branch=_opt_str(obj.get("default_branch")),
+        archived=_opt_bool(obj.get("archived")),  # absent in entries of older versions
     )
 
 
@@ -539,6 +553,8 @@ def repo_info_to_json(info: RepoInfo) -> dict[str, Any]:
         "default_branch": info.default_branch,
         "html_url": info.html_url,
         "archived": info.archived,
+        "repo_id": info.repo_id,
+        "owner_id": info.owner_id,
         "extra": info.extra,
     }
 
@@ -552,8 +568,56 @@ def repo_info_from_json(obj: dict[str, Any]) -> RepoInfo:
         default_branch=_str(obj["default_branch"]),
         html_url=_str(obj["html_url"]),
         archived=_bool(obj["archived"]),
+        repo_id=_opt_id(obj.get("repo_id")),
+        owner_id=_opt_id(obj.get("owner_id")),
         extra=extra,
     )
+
+
+def advisory_to_json(advisory: Advisory) -> dict[str, Any]:
+    return {
+        "ghsa_id": advisory.ghsa_id,
+        "cve_id": advisory.cve_id,
+        "summary": advisory.summary,
+        "severity": advisory.severity,
+        "html_url": advisory.html_url,
+        "published_at": _dt(advisory.published_at),
+        "withdrawn_at": _dt(advisory.withdrawn_at),
+        "cvss_score": advisory.cvss_score,
+        "packages": [
+            [p.ecosystem, p.name, p.vulnerable_range, p.first_patched] for p in advisory.packages
+        ],
+    }
+
+
+def advisory_from_json(obj: dict[str, Any]) -> Advisory:
+    score = obj["cvss_score"]
+    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
+        raise TypeError("cvss_score must be a number")
+    return Advisory(
+        ghsa_id=_str(obj["ghsa_id"]),
+        cve_id=_opt_str(obj["cve_id"]),
+        summary=_str(obj["summary"]),
+        severity=_str(obj["severity"]),
+        html_url=_str(obj["html_url"]),
+        published_at=_parse_dt(obj["published_at"]),
+        withdrawn_at=_parse_dt(obj["withdrawn_at"]),
+        cvss_score=float(score) if score is not None else None,
+        packages=tuple(
+            AffectedPackage(_str(e), _str(n), _opt_str(r), _opt_str(f))
+            for e, n, r, f in obj["packages"]
+        ),
+    )
+
+
+def _advisories_to_json(advisories: tuple[Advisory, ...]) -> list[dict[str, Any]]:
+    return [advisory_to_json(a) for a in advisories]
+
+
+def _advisories_from_json(items: object) -> tuple[Advisory, ...]:
+    if not isinstance(items, list):
+        raise TypeError("advisory list must be a list")
+    return tuple(advisory_from_json(a) for a in items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,6 +659,7 @@ _COMPARISON = _Kind.json("compare", comparison_to_json, comparison_from_json)
 _TAG = _Kind.json("tag", tag_object_to_json, tag_object_from_json, addressed_by_sha=True)
 _RELEASES = _Kind.json("releases", _releases_to_json, _releases_from_json)
 _REPO = _Kind.json("repo", repo_info_to_json, repo_info_from_json)
+_ADVISORIES = _Kind.json("advisories", _advisories_to_json, _advisories_from_json)
 
 
 def _str(value: object) -> str:
@@ -613,7 +678,16 @@ def _int(value: object) -> int:
     return value
 
 
+def _opt_bool(value: object) -> bool | None:
+    return None if value is None else _bool(value)
+
+
 def _bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"expected a boolean, got {type(value).__name__}")
     return value
+
+
+def _opt_id(value: object) -> int | None:
+    """A database id, or None (entries stored before ids were kept have none)."""
+    return None if value is None else _int(value)

@@ -13,7 +13,7 @@ Four channels, each used for what it does cheapest:
   for the rest of the run. A file at a commit is cached for ever, so what reaches the cache
   must be the file, from the forge's own host;
 * **REST** for commits, comparisons and tag objects without a token (or what GraphQL could not
-  answer), releases and repository metadata.
+  answer), releases, repository metadata and security advisories (many packages per request).
 
 All four share one :class:`~pinner.forge.http.Transport` (pool, concurrency bound, retries,
 token scoping). Per-run memoisation and the persistent cache of answers live in
@@ -51,6 +51,7 @@ from pinner.forge.graphql import (
     list_refs_many,
     lookup_objects_many,
 )
+from pinner.forge.graphql_repos import get_repos_many
 from pinner.forge.http import (
     RequestKind,
     RequestStats,
@@ -68,6 +69,7 @@ from pinner.forge.rest import (
 )
 from pinner.models import (
     SHA_RE,
+    Advisory,
     Commit,
     Comparison,
     GitRef,
@@ -87,6 +89,10 @@ hour, and the run still needs a few (commit and tag lookups) after its compariso
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Action metadata files are a few KiB; 2 MiB is generous and bounds memory per file."""
+
+ADVISORY_PACKAGES_PER_QUERY = 100
+"""Packages per ``GET /advisories?affects=...``: GitHub takes up to 1,000, but the URL must stay
+well below what proxies accept (100 names of ~30 characters: about 3 KiB)."""
 
 
 class GitHubForge:
@@ -117,10 +123,16 @@ class GitHubForge:
         self._objects_batch: Batcher[tuple[str, str], ObjectAnswer | None] = Batcher(
             lambda keys: lookup_objects_many(self.graphql, keys), max_size=OBJECTS_PER_QUERY
         )
+        self._repos_batch: Batcher[str, RepoInfo | None] = Batcher(
+            lambda repos: get_repos_many(self.graphql, repos), max_size=REPOS_PER_QUERY
+        )
         self._compares_batch: Batcher[CompareKey, object] = Batcher(
             lambda keys: compare_many(self.graphql, keys), max_size=COMPARES_PER_QUERY
         )
         self._compares_in_flight = 0  # REST compares sent and not answered yet
+        self._advisories_batch: Batcher[str, tuple[Advisory, ...]] = Batcher(
+            self.rest.list_advisories, max_size=ADVISORY_PACKAGES_PER_QUERY
+        )
         # get_commit and get_tag_object of one SHA share one lookup
         self._objects: SingleFlight[tuple[str, str], ObjectAnswer | None] = SingleFlight()
         self._prefetching: set[asyncio.Future[None]] = set()
@@ -286,7 +298,19 @@ class GitHubForge:
         return await self.rest.list_releases(repo)
 
     async def get_repo(self, repo: str) -> RepoInfo:
+        """Repository metadata, ids included: batched over GraphQL (one query for many
+        repositories, what ``pinner lock`` asks for every repository of the graph), REST for
+        whatever GraphQL cannot answer."""
+        owner, name = split_repo(repo)
+        if self.graphql.usable:
+            info = await self._repos_batch.get(f"{owner}/{name}")
+            if info is not None:
+                return info
         return await self.rest.get_repo(repo)
+
+    async def list_advisories(self, package: str) -> tuple[Advisory, ...]:
+        """One package's advisories; the packages asked at the same time share a request."""
+        return await self._advisories_batch.get(package)
 
 
 def raw_answer_problem(response: Response) -> str | None:

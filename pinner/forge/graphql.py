@@ -63,6 +63,7 @@ for _ in range(_PEEL_DEPTH):
 REFS_FRAGMENTS = f"""
 fragment Listing on Repository {{
   defaultBranchRef {{ name }}
+  isArchived
   heads: refs(refPrefix: "refs/heads/", first: {REF_PAGE}) {{ ...RefPage }}
   tags: refs(refPrefix: "refs/tags/", first: {REF_PAGE}) {{ ...RefPage }}
 }}
@@ -277,10 +278,15 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
         default_branch = default["name"] if default is not None else None
         if default_branch is not None and type(default_branch) is not str:
             raise TypeError("defaultBranchRef")
+        archived = node.get("isArchived")
+        if archived is not None and type(archived) is not bool:
+            raise TypeError("isArchived")
     except (KeyError, TypeError, IndexError) as exc:
         raise RemoteError(f"refs of {repo}: malformed GraphQL answer near {exc!s:.60}") from None
     refs.sort(key=lambda r: r.name)
-    return RefListing(repo=repo, refs=tuple(refs), default_branch=default_branch or None)
+    return RefListing(
+        repo=repo, refs=tuple(refs), default_branch=default_branch or None, archived=archived
+    )
 
 
 # ----------------------------------------------------------------------------- objects

@@ -104,6 +104,7 @@ class RequestKind(enum.Enum):
     GIT = "git"
     RAW = "raw"
     DOWNLOAD = "download"
+    REGISTRY = "registry"  # container registries (pinner.registry): never the GitHub token
 
 
 class _Retryable(Exception):
@@ -348,6 +349,20 @@ class BufferSink:
 
 
 @dataclass(frozen=True, slots=True)
+class HostCredential:
+    """An ``Authorization`` header value bound to the one ``host[:port]`` it belongs to.
+
+    Why bound: a registry's bearer token or a user's registry password must reach that
+    registry (or the token realm it names) and nothing else, not even across a redirect to a
+    CDN. The transport attaches it only when the request's host is ``host``
+    (:func:`host_key` form), on every hop.
+    """
+
+    host: str
+    header: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RequestSpec:
     """Everything that defines one logical request (and its single-flight identity)."""
 
@@ -358,6 +373,7 @@ class RequestSpec:
     content: bytes | None = None
     send_token: bool = True  # False: never authenticate, whatever the host
     max_bytes: int = DEFAULT_MAX_BODY
+    credential: HostCredential | None = None  # instead of the token: only to its own host
     # human description for error messages, e.g. "list refs of o/r"; not part of the identity
     what: str = field(default="", compare=False)
 
@@ -541,11 +557,14 @@ class Transport:
         send_token: bool = True,
         max_bytes: int = DEFAULT_MAX_BODY,
         what: str = "",
+        credential: HostCredential | None = None,
     ) -> Response:
         """Send one logical request (retries, redirects, rate limits handled) and read it.
 
         Returns any final status (2xx, 304, 4xx): interpreting it is the caller's business.
         Raises RemoteError (incl. RateLimitError, TooLargeError), OfflineMiss in offline mode.
+        ``credential`` authenticates instead of the token, only to its own host; registry
+        requests never carry the GitHub token.
         """
         spec = RequestSpec(
             method=method.upper(),
@@ -553,9 +572,10 @@ class Transport:
             kind=kind,
             headers=tuple(sorted((k.lower(), v) for k, v in (headers or {}).items())),
             content=content,
-            send_token=send_token and kind is not RequestKind.DOWNLOAD,
+            send_token=send_token and kind not in _NO_TOKEN_KINDS and credential is None,
             max_bytes=max_bytes,
             what=what or f"{method.upper()} {safe_url(url)}",
+            credential=credential,
         )
         existing = self._inflight.get(spec)
         if existing is not None:
@@ -613,7 +633,7 @@ class Transport:
             except _Unreachable as exc:
                 raise self._unreachable_error(spec, exc.down) from None
             else:
-                limited = self._rate_limit_wait(response)
+                limited = self._rate_limit_wait(response, spec.kind)
                 if limited is not None:
                     wait, message = limited
                     left = self._run_time_left()
@@ -707,10 +727,12 @@ class Transport:
         )
 
     def _unreachable_error(self, spec: RequestSpec, down: _Down) -> RemoteError:
-        """For the forge's own hosts, an error that ends the run; for a download, one failure."""
-        if spec.kind is RequestKind.DOWNLOAD or down.host not in self._forge_hosts:
-            return RemoteError(f"{spec.what}: {down.why}")
-        return ForgeUnreachable(f"{down.why}: {down.hint}" if down.hint else down.why)
+        """For the forge's own hosts, an error that ends the run; for a download or a registry,
+        one failure among the run's answers."""
+        said = f"{down.why}: {down.hint}" if down.hint else down.why
+        if spec.kind in _NO_TOKEN_KINDS or down.host not in self._forge_hosts:
+            return RemoteError(f"{spec.what}: {said}")
+        return ForgeUnreachable(said)
 
     async def _attempt(self, spec: RequestSpec, sink: BodySink) -> Response:
         """One try, redirects included, within its deadline.
@@ -755,9 +777,12 @@ class Transport:
                 raise _Unreachable(down)
             # credentials only ever come from _auth_header, never from a caller's headers
             headers = {k: v for k, v in spec.headers if k not in ("authorization", "cookie")}
-            if (
+            if spec.credential is not None:
+                if host_key(url) == spec.credential.host:
+                    headers["authorization"] = spec.credential.header
+            elif (
                 spec.send_token
-                and spec.kind is not RequestKind.DOWNLOAD
+                and spec.kind not in _NO_TOKEN_KINDS
                 and host == origin
                 and self.may_send_token(url)
             ):
@@ -777,7 +802,7 @@ class Transport:
                     "timed out", f"{self._who(url)} did not answer in time", host=host
                 ) from None
             except httpx.ConnectError as exc:
-                raise self._connect_failure(exc, url) from None
+                raise self._connect_failure(exc, url, spec.kind) from None
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise _Retryable(
                     self._describe(exc), f"{self._who(url)} closed the connection", host=host
@@ -805,7 +830,7 @@ class Transport:
                 body_sink: BodySink = sink if ok else BufferSink(ERROR_BODY_LIMIT, spec.what)
                 body = await self._read_body(raw, body_sink, spec, url, ok=ok)
                 headers_in = raw.headers
-                if self._scrub_answers and spec.kind is not RequestKind.DOWNLOAD:
+                if self._scrub_answers and spec.kind not in _NO_TOKEN_KINDS:
                     # an answer echoing the token (a debugging proxy, a hostile server) must
                     # not carry it into the cache, a parser's error message or the output
                     body = self._redactor.data(body)
@@ -823,15 +848,18 @@ class Transport:
             f"{spec.what}: more than {MAX_REDIRECTS} redirects from {safe_url(spec.url)}"
         )
 
-    def _connect_failure(self, exc: httpx.ConnectError, url: httpx.URL) -> Exception:
+    def _connect_failure(
+        self, exc: httpx.ConnectError, url: httpx.URL, kind: RequestKind
+    ) -> Exception:
         """What a failed connection means: a permanent :class:`_Unreachable` (DNS does not know
         the name, TLS refuses the certificate or the handshake), else a retryable failure."""
         host = host_key(url)
         if _unknown_host(exc):
             # DNS says the name does not exist: retrying for a minute will not change that (no
-            # network, or a typo in --server-url), so say it at once.
+            # network, or a typo in --server-url or an image name), so say it at once.
+            wrong = _WRONG_NAME.get(kind, "--server-url/--api-url")
             down = _Down(
-                host, f"cannot resolve host {url.host}", "no network, or a wrong --server-url?"
+                host, f"cannot resolve host {url.host}", f"no network, or a wrong {wrong}?"
             )
             self._down[host] = down
             return _Unreachable(down)
@@ -862,11 +890,16 @@ class Transport:
     async def _read_body(
         self, raw: httpx.Response, sink: BodySink, spec: RequestSpec, url: httpx.URL, *, ok: bool
     ) -> bytes:
-        """Stream the body into ``sink``; detect truncation against Content-Length."""
+        """Stream the body into ``sink``; detect truncation against Content-Length.
+
+        A download's body is taken as served, never decoded: its hash must be that of the
+        bytes ``curl -o`` saves, even from a server that compresses whatever it is asked.
+        """
         kept = 0
         who = self._who(url)
+        chunks = raw.aiter_raw() if spec.kind is RequestKind.DOWNLOAD else raw.aiter_bytes()
         try:
-            async for chunk in raw.aiter_bytes():
+            async for chunk in chunks:
                 self.stats.bytes_received += len(chunk)
                 if ok:
                     sink.write(chunk)
@@ -882,6 +915,7 @@ class Transport:
         declared = raw.headers.get("content-length")
         if (
             ok
+            and spec.method != "HEAD"  # a HEAD's Content-Length is the GET's; no body follows
             and declared is not None
             and declared.isdigit()
             and raw.num_bytes_downloaded < int(declared)
@@ -898,31 +932,50 @@ class Transport:
         name = type(exc).__name__
         return f"{name}: {detail}" if detail else name
 
-    def _rate_limit_wait(self, response: Response) -> tuple[float, str] | None:
-        """(seconds to wait, message if we won't) when ``response`` is a rate-limit answer."""
+    def _rate_limit_wait(
+        self, response: Response, kind: RequestKind = RequestKind.REST
+    ) -> tuple[float, str] | None:
+        """(seconds to wait, message if we won't) when ``response`` is a rate-limit answer.
+
+        GitHub says it with ``x-ratelimit-*`` (reset as an epoch); registries with the IETF
+        ``RateLimit-*`` fields (Docker Hub: ``ratelimit-remaining: 0;w=21600``, a reset in
+        seconds when given, else at most the window ``w``).
+        """
         if response.status not in (403, 429) and not _graphql_rate_limited(response):
             return None
         headers = response.headers
         now = self._wall()
+        registry = kind is RequestKind.REGISTRY
         remaining = headers.get("x-ratelimit-remaining")
+        if remaining is None and registry:
+            remaining = headers.get("ratelimit-remaining")
         retry_after = _parse_retry_after(headers.get("retry-after"), now)
-        secondary = b"secondary rate limit" in response.body.lower()
-        primary = remaining is not None and remaining.strip() == "0"
+        secondary = not registry and b"secondary rate limit" in response.body.lower()
+        primary = remaining is not None and remaining.split(";")[0].strip() == "0"
+        if registry and response.status == 429:
+            primary = True  # a registry's 429 is its rate limit, with or without headers
         if not (primary or secondary or retry_after is not None):
             return None
+        by = ""
         if retry_after is not None:
             wait = retry_after
         elif primary and (reset := headers.get("x-ratelimit-reset", "").strip()).isdigit():
             wait = max(0.0, int(reset) - now) + 1.0  # reset is whole seconds; round up
+        elif registry and (reset := _ietf_seconds(headers.get("ratelimit-reset"))) is not None:
+            wait = reset + 1.0
+        elif registry and (window := _ietf_window(headers)) is not None:
+            wait, by = window, "by "  # the window's length bounds when the oldest pull ages out
         else:
             wait = 60.0  # GitHub: "wait at least one minute" for secondary limits
-        kind = "secondary rate limit" if secondary else "rate limit"
+        what = "secondary rate limit" if secondary else "rate limit"
         host = host_key(response.request_url)
         message = (
-            f"GitHub {kind} exceeded on {host}: resets at {_local_time(now + wait)} "
-            f"({_format_wait(wait)})"
+            f"{'registry' if registry else 'GitHub'} {what} exceeded on {host}: resets "
+            f"{by or 'at '}{_local_time(now + wait)} ({_format_wait(wait)})"
         )
-        if not self.authenticated:
+        if registry:
+            message += "; registry credentials (--registry-auth) usually raise the limit"
+        elif not self.authenticated:
             message += "; set a token (GITHUB_TOKEN, GH_TOKEN or --token) to raise the limit"
         return wait, message
 
@@ -1034,6 +1087,30 @@ _DEFINITIVE_DNS_ERRORS = frozenset(
 )
 
 
+_NO_TOKEN_KINDS = frozenset({RequestKind.DOWNLOAD, RequestKind.REGISTRY})
+
+_WRONG_NAME = {RequestKind.REGISTRY: "image name", RequestKind.DOWNLOAD: "URL"}
+"""What a host name DNS does not know was probably mistyped in, by channel (else the forge)."""
+"""Channels the GitHub token never goes to, whatever the host."""
+
+
+def _ietf_seconds(value: str | None) -> float | None:
+    """Seconds from an IETF ``RateLimit-Reset`` field (``60`` or ``60;...``), else None."""
+    if not value:
+        return None
+    head = value.split(";")[0].split(",")[0].strip()
+    return float(head) if head.isdigit() else None
+
+
+def _ietf_window(headers: httpx.Headers) -> float | None:
+    """The window ``w=SECONDS`` of ``RateLimit-Limit``/``-Remaining`` (Docker Hub), else None."""
+    for name in ("ratelimit-remaining", "ratelimit-limit"):
+        match = re.search(r"\bw=(\d+)", headers.get(name, ""))
+        if match:
+            return float(match.group(1))
+    return None
+
+
 def _graphql_rate_limited(response: Response) -> bool:
     """GitHub's GraphQL says "primary rate limit exhausted" with HTTP 200: an error of type
     ``RATE_LIMITED`` in the body and ``x-ratelimit-remaining: 0``."""
@@ -1053,6 +1130,7 @@ __all__ = [
     "MAX_REDIRECTS",
     "BodySink",
     "BufferSink",
+    "HostCredential",
     "Redactor",
     "RequestKind",
     "RequestSpec",

@@ -15,23 +15,26 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
 from pinner.forge.base import CacheStore, answered_elsewhere
 from pinner.forge.http import RequestKind, Transport, host_key, safe_url
 from pinner.models import (
     SHA_RE,
+    Advisory,
+    AffectedPackage,
     Commit,
     Comparison,
     Release,
     ReleaseAsset,
     RepoInfo,
     TagObject,
+    cvss_base_score,
 )
 
 log = logging.getLogger("pinner.forge")
@@ -127,6 +130,12 @@ class JsonShape:
     def int(self, key: str) -> int:
         value = self.obj.get(key)
         if not isinstance(value, int) or isinstance(value, bool):
+            raise self._bad(key, "an integer")
+        return value
+
+    def opt_int(self, key: str) -> int | None:
+        value = self.obj.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise self._bad(key, "an integer")
         return value
 
@@ -239,7 +248,51 @@ def parse_repo(obj: Any) -> RepoInfo:
         default_branch=shape.str("default_branch"),
         html_url=shape.str("html_url"),
         archived=shape.bool("archived", False),
+        repo_id=shape.opt_int("id"),
+        owner_id=owner.opt_int("id") if (owner := shape.opt_sub("owner")) else None,
         extra=extra,
+    )
+
+
+ADVISORY_SEVERITIES = ("critical", "high", "medium", "low", "unknown")
+ADVISORY_ECOSYSTEM = "actions"
+ADVISORY_TYPE = "reviewed"
+"""GitHub-reviewed advisories: the ones with version ranges (``unreviewed`` ones name no
+ecosystem package, and ``malware`` advisories exist for npm only)."""
+
+
+def parse_advisory(obj: Any) -> Advisory:
+    """A ``global-advisory`` object; only the fields pinner acts on are required to be sound."""
+    shape = JsonShape(obj, "advisory")
+    ghsa = shape.str("ghsa_id")
+    severity = shape.str("severity")
+    if severity not in ADVISORY_SEVERITIES:
+        severity = "unknown"
+    packages = []
+    for raw in shape.list("vulnerabilities") if shape.obj.get("vulnerabilities") else ():
+        entry = JsonShape(raw, f"advisory {ghsa}.vulnerabilities[]")
+        package = entry.opt_sub("package")
+        name = package.opt_str("name") if package is not None else None
+        if package is None or not name:
+            continue  # a vulnerability naming no package names nothing pinner runs
+        packages.append(
+            AffectedPackage(
+                ecosystem=package.str("ecosystem"),
+                name=name,
+                vulnerable_range=entry.opt_str("vulnerable_version_range"),
+                first_patched=entry.opt_str("first_patched_version"),
+            )
+        )
+    return Advisory(
+        ghsa_id=ghsa,
+        cve_id=shape.opt_str("cve_id"),
+        summary=shape.str("summary"),
+        severity=severity,
+        html_url=shape.str("html_url"),
+        published_at=shape.date("published_at"),
+        withdrawn_at=shape.date("withdrawn_at"),
+        packages=tuple(packages),
+        cvss_score=cvss_base_score(shape.obj),
     )
 
 
@@ -368,9 +421,13 @@ class RestClient:
             return None
         return ApiResponse(200, data, link, url, from_cache=True)
 
-    async def get_pages(self, path: str, *, what: str) -> list[Any]:
-        """Every item of a paginated list, following ``Link: rel="next"`` (never built URLs)."""
-        url: str | None = self.url(f"{path}?per_page={PER_PAGE}")
+    async def get_pages(
+        self, path: str, *, what: str, params: Mapping[str, str] | None = None
+    ) -> list[Any]:
+        """Every item of a paginated list, following ``Link: rel="next"`` (never built URLs);
+        ``params`` go into the first page's query (``/`` and ``,`` left as they are)."""
+        query = urlencode({**(params or {}), "per_page": str(PER_PAGE)}, safe="/,")
+        url: str | None = self.url(f"{path}?{query}")
         api_host = host_key(self.api_base)
         items: list[Any] = []
         pages = 0
@@ -447,6 +504,34 @@ class RestClient:
             raise NotFoundError(f"repository {repo} not found")
         _expect_ok(response, what)
         return parse_repo(response.data)
+
+    async def list_advisories(self, packages: Sequence[str]) -> dict[str, tuple[Advisory, ...]]:
+        """The reviewed advisories naming each of ``packages`` in the actions ecosystem: one
+        paginated ``GET /advisories?affects=P1,P2,...`` for all of them.
+
+        An advisory is filed under every requested package one of its vulnerabilities names
+        (case-insensitively, as GitHub compares package names). A 404 means the forge has no
+        advisory database (an old GitHub Enterprise Server): NotFoundError.
+        """
+        wanted = {p.lower(): p for p in packages}
+        what = f"security advisories of {len(wanted)} packages"
+        params = {
+            "ecosystem": ADVISORY_ECOSYSTEM,
+            "type": ADVISORY_TYPE,
+            "affects": ",".join(wanted.values()),
+        }
+        try:
+            items = await self.get_pages("advisories", what=what, params=params)
+        except NotFoundError:
+            raise NotFoundError(f"{what}: the forge has no /advisories endpoint") from None
+        found: dict[str, dict[str, Advisory]] = {p: {} for p in wanted}
+        for item in items:
+            advisory = parse_advisory(item)
+            for package in advisory.packages:
+                by_id = found.get(package.name.lower())
+                if by_id is not None and package.ecosystem == ADVISORY_ECOSYSTEM:
+                    by_id.setdefault(advisory.ghsa_id, advisory)
+        return {p: tuple(found[p.lower()][k] for k in sorted(found[p.lower()])) for p in packages}
 
     async def get_contents_raw(
         self, repo: str, ref: str, path: str, *, max_bytes: int

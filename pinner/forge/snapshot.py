@@ -13,11 +13,20 @@ Layout of one snapshot directory ``DIR``::
     DIR/OWNER/REPO/pull_only_commits.jsonl  optional: commits only in refs/pull/*/head
     DIR/OWNER/REPO/network.json           optional: {"commits": [...]} fork-network commits
     DIR/OWNER/REPO/releases.json          optional: list of GitHub release objects
+    DIR/OWNER/REPO/meta.json              optional: ids, ``archived``, a renamed ``full_name``
     DIR/OWNER/REPO/files/COMMIT/PATH      file contents at a commit
     DIR/_downloads/PATH                   download payloads (served by the emulator at /dl/PATH)
+    DIR/advisories.json                   optional: global security advisories (a JSON list)
 
 Several directories merge: repositories are taken from all of them and a later directory
-overlays an earlier one (same repository or same download path: the later one wins).
+overlays an earlier one (same repository, same download path or same advisory id: the later
+one wins).
+
+``advisories.json`` holds objects in the shape of GitHub's ``GET /advisories`` answer
+(``global-advisory``), of which only ``ghsa_id``, ``summary``, ``severity`` and
+``vulnerabilities`` (``package``, ``vulnerable_version_range``, ``first_patched_version``)
+are needed; every other field has a default (:data:`ADVISORY_DEFAULTS`), so a hand-written
+snapshot stays short and the emulator still answers complete objects.
 
 Fork-network semantics. GitHub serves any commit of the fork network under the parent's name.
 ``network.json`` commits (with parents) and ``pull_only_commits.jsonl`` commits (without) are
@@ -44,6 +53,8 @@ from typing import Any
 from pinner.errors import InputError, NotFoundError
 from pinner.models import (
     SHA_RE,
+    Advisory,
+    AffectedPackage,
     Commit,
     Comparison,
     GitRef,
@@ -52,6 +63,7 @@ from pinner.models import (
     ReleaseAsset,
     RepoInfo,
     TagObject,
+    cvss_base_score,
 )
 
 FORGE_URL_PLACEHOLDER = "__FORGE_URL__"
@@ -66,6 +78,34 @@ _RELEASE_TAG_RE = re.compile(
     r"(?P<pre>-[0-9A-Za-z.-]+|(?:a|b|rc|alpha|beta|pre|preview|dev)\.?\d*)?"
     r"(?:\+[0-9A-Za-z.-]+)?$"
 )
+
+
+def stable_id(*parts: str) -> int:
+    """A positive 31-bit number derived from ``parts``: the id a snapshot without ``meta.json``
+    gives a repository, owner, release or asset (the same on every run and in every reader)."""
+    import hashlib
+
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+
+
+ADVISORY_DEFAULTS: dict[str, Any] = {
+    "cve_id": None,
+    "description": None,
+    "type": "reviewed",
+    "severity": "unknown",
+    "source_code_location": None,
+    "references": [],
+    "published_at": "2025-01-01T00:00:00Z",
+    "github_reviewed_at": None,
+    "nvd_published_at": None,
+    "withdrawn_at": None,
+    "vulnerabilities": [],
+    "cvss": None,
+    "cwes": [],
+    "credits": [],
+}
+"""What an ``advisories.json`` entry that leaves a field out means."""
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -339,6 +379,28 @@ class RepoSnapshot:
             raise InputError(f"unreadable snapshot file: {exc}", path=str(path)) from exc
         return data if isinstance(data, dict) else {}
 
+    @property
+    def full_name(self) -> str:
+        """The repository's current ``owner/name``: ``meta.json`` ``full_name`` after a rename
+        (the snapshot directory keeps the old one, which still answers), else the directory's."""
+        name = self.meta.get("full_name")
+        return name if isinstance(name, str) and name.count("/") == 1 else self.name
+
+    @property
+    def repo_id(self) -> int:
+        """GitHub's ``id`` of the repository: ``meta.json`` ``repo_id``, else derived from the
+        current name (stable across runs; a test re-creates a repository by giving a new one)."""
+        given = self.meta.get("repo_id")
+        return int(given) if given else stable_id("repo", self.full_name.lower())
+
+    @property
+    def owner_id(self) -> int:
+        """GitHub's ``owner.id``: ``meta.json`` ``owner_id``, else derived from the owner's
+        login (the same number for every repository of one owner, as on GitHub)."""
+        given = self.meta.get("owner_id")
+        owner = self.full_name.split("/", 1)[0]
+        return int(given) if given else stable_id("user", owner.lower())
+
     @staticmethod
     def _root_commit(records: dict[str, CommitRecord]) -> str | None:
         roots = [r for r in records.values() if not r.parents]
@@ -373,7 +435,8 @@ class RepoSnapshot:
         heads_and_tags = tuple(
             r for r in self.refs() if r.name.startswith(("refs/heads/", "refs/tags/"))
         )
-        return RefListing(self.name, heads_and_tags, self.default_branch)
+        archived = bool(self.meta.get("archived", False))  # local: as cheap as the refs
+        return RefListing(self.name, heads_and_tags, self.default_branch, archived=archived)
 
     def tags(self) -> list[GitRef]:
         return [r for r in self.refs() if r.is_tag]
@@ -574,14 +637,34 @@ class SnapshotData:
                     else:
                         grouped[key] = (name, [repo])
         self._repos = {k: RepoSnapshot(name, tuple(paths)) for k, (name, paths) in grouped.items()}
+        self._renamed: dict[str, RepoSnapshot] | None = None  # current name -> old directory
+        self._advisories: list[dict[str, Any]] | None = None
 
     def repo_names(self) -> list[str]:
         """Every repository, in its directory spelling, sorted case-insensitively."""
         return sorted((r.name for r in self._repos.values()), key=str.lower)
 
     def find(self, repo: str) -> RepoSnapshot | None:
-        """The repository ``owner/name`` (any letter case), or None."""
-        return self._repos.get(repo.strip("/").lower())
+        """The repository ``owner/name`` (any letter case), or None.
+
+        A repository renamed since (``meta.json`` ``full_name``) answers to both names, as on
+        GitHub: its directory keeps the old one, and the new one is looked up on a miss.
+        """
+        key = repo.strip("/").lower()
+        found = self._repos.get(key)
+        if found is not None:
+            return found
+        if self._renamed is None:  # built on the first miss only: most runs never miss
+            self._renamed = {
+                snap.full_name.lower(): snap
+                for snap in self._repos.values()
+                if snap.full_name.lower() != snap.name.lower()
+            }
+        return self._renamed.get(key)
+
+    def by_id(self, repo_id: int) -> RepoSnapshot | None:
+        """The repository whose ``repo_id`` is this (``GET /repositories/{id}``), or None."""
+        return next((s for s in self._repos.values() if s.repo_id == repo_id), None)
 
     def repo(self, repo: str) -> RepoSnapshot:
         """Like :meth:`find` but raises NotFoundError."""
@@ -600,6 +683,38 @@ class SnapshotData:
             if candidate.is_file():
                 return candidate.read_bytes()
         return None
+
+    def advisories(self) -> list[dict[str, Any]]:
+        """Every advisory of every ``advisories.json`` (a later directory's entry replaces an
+        earlier one with the same ``ghsa_id``), with defaults filled in, newest published
+        first (GitHub's default order), then by id. Read once."""
+        if self._advisories is None:
+            self._advisories = self._read_advisories()
+        return self._advisories
+
+    def _read_advisories(self) -> list[dict[str, Any]]:
+        merged: dict[str, dict[str, Any]] = {}
+        for d in self.dirs:
+            path = d / "advisories.json"
+            if not path.is_file():
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputError(f"unreadable snapshot file: {exc}", path=str(path)) from exc
+            if not isinstance(data, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("ghsa_id"), str) for a in data
+            ):
+                raise InputError(
+                    "advisories.json must be a JSON list of objects with a ghsa_id", path=str(path)
+                )
+            for raw in data:
+                entry = {**ADVISORY_DEFAULTS, **raw}
+                entry.setdefault("summary", entry["ghsa_id"])
+                entry.setdefault("updated_at", entry["published_at"])
+                merged[raw["ghsa_id"]] = entry
+        ordered = sorted(merged.values(), key=lambda a: a["ghsa_id"])
+        return sorted(ordered, key=lambda a: a["published_at"] or "", reverse=True)
 
     def download_names(self, directory: str) -> list[str]:
         """File names directly in ``_downloads/DIRECTORY`` across all directories, sorted."""
@@ -636,6 +751,35 @@ def release_from_json(data: dict[str, Any], html_base: str, repo: str) -> Releas
         html_url=data.get("html_url") or f"{html_base}/{repo}/releases/tag/{tag}",
         immutable=bool(data.get("immutable", False)),
         assets=assets,
+    )
+
+
+def advisory_from_json(data: dict[str, Any], html_base: str) -> Advisory:
+    """An :class:`Advisory` from a GitHub-shaped advisory object (snapshot or served)."""
+    packages = []
+    for vulnerability in data.get("vulnerabilities") or ():
+        package = vulnerability.get("package") or {}
+        if not package.get("name"):
+            continue
+        packages.append(
+            AffectedPackage(
+                ecosystem=package.get("ecosystem") or "",
+                name=package["name"],
+                vulnerable_range=vulnerability.get("vulnerable_version_range"),
+                first_patched=vulnerability.get("first_patched_version"),
+            )
+        )
+    ghsa = data["ghsa_id"]
+    return Advisory(
+        ghsa_id=ghsa,
+        cve_id=data.get("cve_id"),
+        summary=data.get("summary") or ghsa,
+        severity=data.get("severity") or "unknown",
+        html_url=data.get("html_url") or f"{html_base}/advisories/{ghsa}",
+        published_at=parse_date(data.get("published_at")),
+        withdrawn_at=parse_date(data.get("withdrawn_at")),
+        packages=tuple(packages),
+        cvss_score=cvss_base_score(data),
     )
 
 
@@ -706,8 +850,25 @@ class SnapshotForge:
     async def get_repo(self, repo: str) -> RepoInfo:
         snap = self.data.repo(repo)
         html_base = self.forge_url or "https://github.com"
+        meta = snap.meta
         return RepoInfo(
-            full_name=snap.name,
+            full_name=snap.full_name,
             default_branch=snap.default_branch,
-            html_url=f"{html_base}/{snap.name}",
+            html_url=f"{html_base}/{snap.full_name}",
+            archived=bool(meta.get("archived", False)),
+            repo_id=snap.repo_id,
+            owner_id=snap.owner_id,
         )
+
+    async def list_advisories(self, package: str) -> tuple[Advisory, ...]:
+        """The reviewed advisories of ``advisories.json`` naming ``package`` (as GitHub's
+        ``affects`` filter, case-insensitively), in the actions ecosystem."""
+        html_base = self.forge_url or "https://github.com"
+        found = []
+        for raw in self.data.advisories():
+            if raw.get("type") != "reviewed":
+                continue
+            advisory = advisory_from_json(raw, html_base)
+            if advisory.affecting(package):
+                found.append(advisory)
+        return tuple(sorted(found, key=lambda a: a.ghsa_id))

@@ -11,15 +11,19 @@ The schema id is ``pinner.audit/1``; fields are only ever added within a major v
      "edges": [{"index", "from", "to", "uses", "commit", "kind", "ref_kind", "file", "line",
                 "depth", "verdict", "error", "depth_exceeded", "cycle"}],
      "findings": [{"rule", "severity", "message", "file", "line", "column", "chain", "remote",
-                   "edge", "route", "group", "fingerprint"}],
+                   "edge", "route", "group", "fingerprint", "advisory", "fix"}],
      "ignored": [{... finding ..., "ignored_by"}],
+     "skipped": [{"file", "line", "reason"}],
      "summary": {"references", "nested", "files", "findings": {"high": n, ...}, "groups",
                  "failing"}}
 
 A finding is one occurrence: the same cause reached through many of the user's lines is as
 many records, which share a ``group`` (the text report prints each group once).
 ``fingerprint`` is unique within the document and stable across runs; ``route`` lists the
-edges of ``chain``.
+edges of ``chain``. ``advisory`` (``known-vulnerable-action``: ``ghsa_id``, ``cve_id``,
+``severity``, ``summary``, ``url``, and the ``package``, ``vulnerable_version_range`` and
+``first_patched_version`` of the entry that matched) and ``fix`` (the pin that fixes
+the finding, ``owner/repo@<sha> # vX.Y.Z``) are null when they do not apply.
 
 The machine-readable schema is ``audit_schema.json`` next to this module (:data:`SCHEMA_FILE`).
 """
@@ -76,6 +80,23 @@ def edge_json(edge: Edge) -> dict[str, Any]:
     }
 
 
+def advisory_json(finding: Finding) -> dict[str, Any] | None:
+    advisory = finding.advisory
+    if advisory is None:
+        return None
+    entry = advisory.packages[0] if len(advisory.packages) == 1 else None  # the one matched
+    return {
+        "ghsa_id": advisory.ghsa_id,
+        "cve_id": advisory.cve_id,
+        "severity": advisory.severity,
+        "summary": advisory.summary,
+        "url": advisory.html_url,
+        "package": entry.name if entry is not None else None,
+        "vulnerable_version_range": entry.vulnerable_range if entry is not None else None,
+        "first_patched_version": entry.first_patched if entry is not None else None,
+    }
+
+
 def finding_json(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
@@ -90,6 +111,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "route": list(finding.route),
         "group": finding.group,
         "fingerprint": finding.fingerprint,
+        "advisory": advisory_json(finding),
+        "fix": finding.fix,
     }
 
 
@@ -103,6 +126,7 @@ def to_document(result: AuditResult) -> dict[str, Any]:
         "edges": [edge_json(e) for e in graph.edges],
         "findings": [finding_json(f) for f in result.findings],
         "ignored": [{**finding_json(i.finding), "ignored_by": i.by} for i in result.ignored],
+        "skipped": [{"file": s.file, "line": s.line, "reason": s.reason} for s in result.skipped],
         "summary": {
             "references": len(graph.edges),
             "nested": sum(1 for e in graph.edges if not e.local),

@@ -19,7 +19,7 @@ metadata is attacker-controlled text.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pinner.core.audit import AuditResult
 from pinner.core.walk import Edge, Graph
@@ -64,7 +64,9 @@ def _pinned(edge: Edge) -> bool:
     return bool(SHA_RE.match(action.ref))
 
 
-def _edge_label(edge: Edge, rules: dict[str, Severity], paint: _Painter) -> str:
+def _edge_label(
+    edge: Edge, rules: dict[str, Severity], paint: _Painter, locked: bool = False
+) -> str:
     text = _safe(edge.uses)
     if edge.comment:
         text += paint(f"  # {_safe(edge.comment)}", "dim")
@@ -75,6 +77,8 @@ def _edge_label(edge: Edge, rules: dict[str, Severity], paint: _Painter) -> str:
         mark = paint("x " + ", ".join(sorted(rules, key=lambda r: (-rules[r], r))), worst)
     elif _pinned(edge):
         mark = paint("pinned", "ok")
+    elif locked:
+        mark = paint("locked", "ok")  # actions.lock pins it
     else:
         mark = paint("unpinned", Severity.MEDIUM)
     return f"{text}  [{mark}]"
@@ -91,8 +95,15 @@ def _edge_rules(findings: tuple[Finding, ...]) -> dict[int, dict[str, Severity]]
     return out
 
 
-def render_tree(graph: Graph, findings: tuple[Finding, ...], *, color: bool = False) -> list[str]:
-    """The indented tree, one line per edge, user files as the top level."""
+def render_tree(
+    graph: Graph,
+    findings: tuple[Finding, ...],
+    *,
+    color: bool = False,
+    locked: Callable[[Edge], bool] = lambda edge: False,
+) -> list[str]:
+    """The indented tree, one line per edge, user files as the top level; ``locked`` says which
+    edges the repository's ``actions.lock`` covers."""
     paint = _Painter(color)
     rules = _edge_rules(findings)
     lines: list[str] = []
@@ -103,7 +114,8 @@ def render_tree(graph: Graph, findings: tuple[Finding, ...], *, color: bool = Fa
         for i, edge in enumerate(edges):
             last = i == len(edges) - 1
             branch = "└── " if last else "├── "
-            lines.append(prefix + branch + _edge_label(edge, rules.get(edge.index, {}), paint))
+            label = _edge_label(edge, rules.get(edge.index, {}), paint, locked(edge))
+            lines.append(prefix + branch + label)
             child = edge.child
             if child is None or edge.depth_exceeded or edge.cycle:
                 continue
@@ -230,7 +242,9 @@ def render(result: AuditResult, *, color: bool = False, tree: bool | None = None
     if result.findings:
         lines.append("")
         lines.extend(render_findings(result.findings, color=color))
-    tree_lines = render_tree(result.graph, result.findings, color=color)
+    lock = result.lock
+    locked = lock.covers if lock is not None else (lambda edge: False)
+    tree_lines = render_tree(result.graph, result.findings, color=color, locked=locked)
     show = tree if tree is not None else tree_wanted(result, len(tree_lines))
     if show and tree_lines:
         lines.append("")

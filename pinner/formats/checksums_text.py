@@ -8,8 +8,16 @@ remote file passes through :func:`pinner.sanitize.for_terminal`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from pinner.core.checksums import DigestAlarm, HashFailure, Mismatch, VerifyOutcome
+from pinner.core.checksums import (
+    Coverage,
+    DigestAlarm,
+    HashFailure,
+    HashOutcome,
+    Mismatch,
+    VerifyOutcome,
+)
 from pinner.core.downloads import DownloadSite
 from pinner.core.manifest import ManifestEntry
 from pinner.sanitize import for_terminal
@@ -77,7 +85,8 @@ def report(
     return "\n".join(out) + "\n"
 
 
-def verify_report(outcome: VerifyOutcome, *, color: bool) -> str:
+def verify_report(outcome: VerifyOutcome, coverage: Coverage | None, *, color: bool) -> str:
+    """The ``--verify`` report; ``coverage`` when PATHs were given to compare with."""
     out: list[str] = []
     for m in outcome.mismatches:
         out.append(_format_mismatch(m, color))
@@ -87,12 +96,42 @@ def verify_report(outcome: VerifyOutcome, *, color: bool) -> str:
             + f": {for_terminal(failure.url, single_line=True)}: "
             + for_terminal(failure.reason, single_line=True)
         )
-    verdict = "OK" if outcome.ok else "FAILED"
-    out.append(
+    missing = coverage.missing if coverage is not None else ()
+    for uncovered in missing:
+        first = uncovered.found_in[0]
+        out.append(
+            _paint("MISSING", _RED + _BOLD, color)
+            + f": {for_terminal(uncovered.url, single_line=True)} "
+            + for_terminal(f"({first.origin}: {first.file}:{first.line})", single_line=True)
+            + ": downloaded but not in the manifest"
+        )
+    for url in coverage.stale if coverage is not None else ():
+        out.append(
+            f"note: {for_terminal(url, single_line=True)}: in the manifest, but nothing found "
+            "downloads it any more"
+        )
+    verdict = "OK" if outcome.ok and not missing else "FAILED"
+    summary = (
         f"verify {verdict}: {outcome.checked} checked, {len(outcome.mismatches)} mismatched, "
         f"{len(outcome.failures)} could not be downloaded"
     )
+    if coverage is not None:
+        summary += f", {len(missing)} missing from the manifest"
+    out.append(summary)
     return "\n".join(out) + "\n"
+
+
+def withheld(path: Path, outcome: HashOutcome) -> str:
+    """Why ``--write FILE`` wrote nothing (the last line of the report)."""
+    reasons = []
+    if outcome.failures:
+        reasons.append(f"{len(outcome.failures)} download(s) failed")
+    if outcome.alarms:
+        reasons.append(f"{len(outcome.alarms)} digest alarm(s)")
+    return (
+        f"pinner: {' and '.join(reasons)}: {for_terminal(str(path), single_line=True)} was not "
+        "written (a manifest already there is unchanged)\n"
+    )
 
 
 def _format_mismatch(m: Mismatch, color: bool) -> str:

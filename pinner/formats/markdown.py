@@ -3,6 +3,8 @@
 A reviewer of a bot PR needs, per action: where it moves from and to, how old the release is
 (the cooldown's evidence), and one click to the release notes and to the exact diff between the
 two commits. Held-back updates are listed too, so "why not the newest?" is answered in the PR.
+A security update (the version it leaves is covered by an advisory) comes first, in a section
+of its own naming the advisory and saying when the move did not wait for the cooldown.
 
 Tag names, URLs and action names come from the network or the user's files: everything is
 escaped for GitHub-flavoured markdown tables, and only ``http(s)`` URLs become links.
@@ -50,6 +52,9 @@ def _date(value: datetime | None) -> str:
 
 
 def _point(point: VersionPoint) -> str:
+    if point.digest is not None or (point.sha is None and "@sha" in point.ref):
+        digest = f" ({_code(point.digest[:19])})" if point.digest else ""
+        return f"{_code(point.version or point.ref)}{digest}"  # an image: its tag and digest
     sha = f" ({_code(point.sha[:7])})" if point.sha else ""
     if point.version and point.ref not in (point.version, point.sha):
         return f"{_code(point.ref)} → {_code(point.version)}{sha}"
@@ -75,6 +80,8 @@ def _change_row(change: Change) -> str:
     if change.age_days is not None:
         released += f" ({change.age_days} days ago)"
     kind = change.level or change.kind
+    if change.security:
+        kind += " · 🔒 security"
     if change.mutable:
         kind += " ⚠️ mutable tag"
     if change.immutable_release:
@@ -103,7 +110,7 @@ def _held_row(summary: HeldSummary) -> str:
     held = summary.held
     current = "<br>".join(_point(old) for old in summary.olds)
     version = _link(_code(held.candidate.version or held.candidate.ref), held.release_url)
-    released = "released"
+    released = {"created": "built", "first-seen": "first seen"}.get(held.date_source, "released")
     if held.branch is not None:
         current = "<br>".join(_branch_point(held.branch, old) for old in summary.olds)
         version = f"new tip {_branch_point(held.branch, held.candidate)}"
@@ -112,10 +119,38 @@ def _held_row(summary: HeldSummary) -> str:
         wait = format_duration(held.cooldown) if held.cooldown is not None else "?"
         why = f"cooldown {wait}, {released} {_date(held.released_at)}"
         when = _date(held.eligible_at) if held.eligible_at else "unknown release date"
+    elif held.reason == "vulnerable":
+        why = "affected by " + ", ".join(_text(a) for a in held.advisories)
+        when = "once an advisory no longer covers it"
     else:
         why = f"{held.level or 'newer'} update, beyond `--bump`"
         when = "with a wider `--bump`"
     return f"| {_code(held.action)} | {current} | {version} | {why} | {when} |"
+
+
+def _security_lines(group: Group) -> list[str]:
+    """One bullet per security update: the advisories it leaves, and the cooldown it skipped."""
+    lines: list[str] = []
+    for change in group.changes:
+        if not change.security:
+            continue
+        advisories = "; ".join(
+            f"{_link(_text(a.ghsa_id), a.html_url)}"
+            + (f" ({_text(a.cve_id)})" if a.cve_id else "")
+            + f", {_text(a.severity)}: {_text(a.summary.rstrip('.'))}"
+            for a in change.security
+        )
+        old = _code(change.old.version or change.old.ref)
+        new = _code(change.new.version or change.new.ref)
+        line = f"- {_code(change.action)} {old} is affected by {advisories}. Moves to {new}"
+        if change.cooldown_ignored:
+            released = _date(change.released_at)
+            line += (
+                f", the lowest patched release, **without waiting for the cooldown** "
+                f"(released {released})"
+            )
+        lines.append(line + ".")
+    return lines
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -141,9 +176,14 @@ def _summary(group: Group) -> str:
     if "branch" in by_kind:
         n = len(by_kind["branch"])
         parts.append(f"moves {_count(n, 'branch pin', 'branch pins')} to their branch's new tip")
+    if "image" in by_kind:
+        n = len(by_kind["image"])
+        parts.append(f"moves {_count(n, 'container image', 'container images')} to new digests")
     said = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
     if any(c.mutable for c in group.changes):
         tail = "; `--keep-style` tags stay mutable."
+    elif set(by_kind) == {"image"}:
+        tail = "; every image is pinned by digest, its tag kept for people."
     else:
         tail = "; every use is pinned to a full commit SHA with its version in a comment."
     return f"This change set {said}{tail}"
@@ -151,11 +191,11 @@ def _summary(group: Group) -> str:
 
 def pr_body(group: Group, plan: UpdatePlan) -> str:
     """The whole PR body for one change set; deterministic, ends with a newline."""
-    lines = [
-        "## GitHub Actions updates",
-        "",
-        _summary(group),
-        "",
+    lines = ["## GitHub Actions updates", "", _summary(group), ""]
+    security = _security_lines(group)
+    if security:
+        lines += ["### Security", "", *security, ""]
+    lines += [
         "| Action | From | To | Type | Released | Links | Where |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         *(_change_row(c) for c in group.changes),

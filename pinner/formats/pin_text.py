@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from pinner.core.images import ImageChange
 from pinner.core.pin import PinChange, PinIssue, PinPlan
 from pinner.sanitize import for_terminal
 
@@ -22,6 +23,7 @@ _REASONS = {
     "comment-added": "comment added",
     "comment-fixed": "comment corrected",
     "sha-normalized": "SHA lower-cased",
+    "uses-normalized": "written as the runner reads it",
 }
 
 
@@ -41,6 +43,17 @@ def change_line(change: PinChange, labels: Mapping[Path, str] = _NO_LABELS) -> s
     )
 
 
+def image_line(change: ImageChange, labels: Mapping[Path, str] = _NO_LABELS) -> str:
+    """``file:line: docker://alpine:3.19 -> docker://alpine:3.19@sha256:... (image pinned)``."""
+    what = "multi-platform index" if change.index else "image"
+    in_matrix = " in the matrix" if change.target.context == "matrix" else ""
+    where = labels.get(change.target.path, "") + change.relpath
+    return for_terminal(
+        f"{where}:{change.line}: {change.old} -> {change.new} ({what} pinned{in_matrix})",
+        single_line=True,
+    )
+
+
 def issue_line(issue: PinIssue, labels: Mapping[Path, str] = _NO_LABELS) -> str:
     """``file:line: problem|warning|remote error: message``."""
     label = "remote error" if issue.severity == "remote" else issue.severity
@@ -50,13 +63,18 @@ def issue_line(issue: PinIssue, labels: Mapping[Path, str] = _NO_LABELS) -> str:
 
 def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
     """One closing line: what happened, in numbers."""
-    files = len({c.site.path for c in plan.changes})
+    files = plan.changed_files
     n = len(plan.changes)
+    what = f"{n} use(s)"
+    if plan.image_changes:
+        images = f"{len(plan.image_changes)} image(s)"
+        what = f"{what} and {images}" if n else images
+    n += len(plan.image_changes)
     if mode == "write":
         verb = "changed" if written else "not written"
-        head = f"{n} use(s) in {files} file(s) {verb}" if n else "nothing to change"
+        head = f"{what} in {files} file(s) {verb}" if n else "nothing to change"
     else:
-        head = f"{n} use(s) in {files} file(s) would change" if n else "nothing would change"
+        head = f"{what} in {files} file(s) would change" if n else "nothing would change"
     tail = [
         f"{len(plan.problems)} problem(s)",
         f"{len(plan.warnings)} warning(s)",
@@ -84,4 +102,9 @@ def render(plan: PinPlan, labels: Mapping[Path, str] = _NO_LABELS) -> tuple[list
         errors.append(issue_line(issue, labels))
     for message, count in repeats.items():
         errors[first[message]] += f" (and {count} more use{'s' if count > 1 else ''})"
-    return [change_line(c, labels) for c in plan.changes], errors
+    errors += [for_terminal(f"pinner: note: {note}", single_line=True) for note in plan.notes]
+    changes = [(c.site.path, c.line, change_line(c, labels)) for c in plan.changes]
+    changes += [(c.target.path, c.line, image_line(c, labels)) for c in plan.image_changes]
+    if plan.image_changes:  # in file order, uses and images together
+        changes.sort(key=lambda c: (labels.get(c[0], ""), str(c[0]), c[1]))
+    return [line for _, _, line in changes], errors

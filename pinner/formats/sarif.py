@@ -7,6 +7,10 @@ alerts get a severity; results with ``ruleId``, ``message.text`` and one physica
 ``artifactLocation.uri`` is relative to the repository root (``uriBaseId: %SRCROOT%``) with
 ``region.startLine``.
 
+A ``known-vulnerable-action`` finding gets a rule of its own per advisory
+(``known-vulnerable-action/GHSA-...``) whose ``helpUri`` is the advisory's page and whose
+``security-severity`` is the advisory's CVSS score: the link and severity a reviewer needs.
+
 ``partialFingerprints`` are what code scanning matches alerts by across runs, so each result's
 must be unique within the run (else two alerts merge) and stable when lines move because of
 unrelated edits (else alerts close and reopen): see :func:`pinner.core.audit.identify`. A
@@ -19,6 +23,7 @@ Validated against the official schema in the tests (``../shared/sarif/sarif-sche
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -74,6 +79,65 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
             "problem.severity": "error" if rule.severity >= Severity.HIGH else "warning",
         },
     }
+
+
+ADVISORY_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+"""An advisory's own severity as code scanning's number, when it has no CVSS score."""
+
+
+def advisory_rule_id(finding: Finding) -> str:
+    """``known-vulnerable-action/GHSA-...`` for a finding about an advisory, else the rule id.
+
+    Why a rule per advisory: ``helpUri`` (the link code scanning shows as the rule's help) is
+    a property of a rule, not of a result, and for a vulnerable action the help a reviewer
+    needs is the advisory itself. The hierarchical id keeps the rule it belongs to in front.
+    """
+    if finding.advisory is None:
+        return finding.rule
+    return f"{finding.rule}/{finding.advisory.ghsa_id}"
+
+
+def _web_url(url: str) -> bool:
+    return bool(re.match(r"^https?://[^\s]+$", url))
+
+
+def advisory_descriptor(finding: Finding, rule: type[Rule]) -> dict[str, Any]:
+    """The rule of one advisory's findings: its summary, severity and link (``helpUri``)."""
+    advisory = finding.advisory
+    assert advisory is not None
+    descriptor = rule_descriptor(rule)
+    url = advisory.html_url if _web_url(advisory.html_url) else help_uri(rule.id)
+    entry = advisory.packages[0] if len(advisory.packages) == 1 else None
+    text = f"{advisory.ids} ({advisory.severity}): {advisory.summary}"
+    if entry is not None:
+        text += f" Affected: {entry.name} {entry.vulnerable_range or 'all versions'}"
+        text += f"; first patched: {entry.first_patched or 'none'}."
+    markdown = (
+        f"**{_escape(advisory.ids)}** ({advisory.severity}): {_escape(advisory.summary)}"
+        f"\n\n[The advisory]({url})\n\n{rule.help}"
+        f"\n\n[About {rule.id}]({help_uri(rule.id)})"
+    )
+    if advisory.cvss_score is not None:
+        security = f"{advisory.cvss_score:.1f}"
+    else:
+        security = ADVISORY_SECURITY_SEVERITY.get(
+            advisory.severity, SECURITY_SEVERITY[rule.severity]
+        )
+    severity = finding.severity
+    descriptor.update(
+        id=advisory_rule_id(finding),
+        shortDescription={"text": f"{advisory.ids}: {advisory.summary}"[:1000]},
+        fullDescription={"text": text},
+        help={"text": f"{text} {rule.help}", "markdown": markdown},
+        helpUri=url,
+        defaultConfiguration={"level": LEVELS[severity]},
+    )
+    descriptor["properties"] = {
+        **descriptor["properties"],
+        "security-severity": security,
+        "problem.severity": "error" if severity >= Severity.HIGH else "warning",
+    }
+    return descriptor
 
 
 def help_uri(rule_id: str) -> str:
@@ -138,9 +202,10 @@ def result_json(
         text += " (via " + " -> ".join(hops) + ")"
     if finding.remote:
         text += f" at {_escape(finding.remote) if linked else finding.remote}"
+    rule_id = advisory_rule_id(finding)
     result: dict[str, Any] = {
-        "ruleId": finding.rule,
-        "ruleIndex": rule_index[finding.rule],
+        "ruleId": rule_id,
+        "ruleIndex": rule_index[rule_id],
         "level": LEVELS[finding.severity],
         "message": {"text": text},
         "locations": [
@@ -160,6 +225,8 @@ def result_json(
             "chain": list(finding.chain),
             "group": finding.group,
             **({"remote": finding.remote} if finding.remote else {}),
+            **({"advisory": finding.advisory.ghsa_id} if finding.advisory else {}),
+            **({"fix": finding.fix} if finding.fix else {}),
         },
     }
     if related:
@@ -178,7 +245,15 @@ def to_document(
     ``server_url`` is the forge's web root, for the links of related locations upstream.
     """
     rule_list = list(rules) if rules is not None else list(all_rules().values())
-    index = {r.id: i for i, r in enumerate(rule_list)}
+    descriptors = [rule_descriptor(r) for r in rule_list]
+    by_id = {r.id: r for r in rule_list}
+    seen = set(by_id)
+    for finding in sorted(result.findings, key=advisory_rule_id):  # one rule per advisory
+        rule_id = advisory_rule_id(finding)
+        if finding.advisory is not None and rule_id not in seen:
+            seen.add(rule_id)
+            descriptors.append(advisory_descriptor(finding, by_id[finding.rule]))
+    index = {d["id"]: i for i, d in enumerate(descriptors)}
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -190,7 +265,7 @@ def to_document(
                         "version": __version__,
                         "semanticVersion": __version__,
                         "informationUri": PROJECT_URL,
-                        "rules": [rule_descriptor(r) for r in rule_list],
+                        "rules": descriptors,
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "repository root"}}},

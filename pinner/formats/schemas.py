@@ -18,6 +18,7 @@ AUDIT = "pinner.audit/1"
 UPDATE = "pinner.update/1"
 CHECKSUMS = "pinner.checksums/1"
 CACHE_INFO = "pinner.cache-info/1"
+LOCK = "pinner.lock/1"
 
 SCHEMA_FILES: dict[str, str] = {
     PIN: "pin_schema.json",
@@ -25,6 +26,7 @@ SCHEMA_FILES: dict[str, str] = {
     UPDATE: "update_schema.json",
     CHECKSUMS: "checksums_schema.json",
     CACHE_INFO: "cache_info_schema.json",
+    LOCK: "lock_schema.json",
 }
 """Schema id (the documents' ``schema`` value) -> file name in :mod:`pinner.formats`."""
 

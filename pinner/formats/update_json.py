@@ -11,9 +11,12 @@ incompatible change bumps the number). Top level:
   ``released_at``, ``date_source`` (``release`` | ``tagger`` | ``commit`` | ``unknown``),
   ``age_days``, ``release_url``, ``compare_url``, ``mutable``, ``immutable_release``, ``note``,
   ``branch`` (kind ``branch``: the branch a SHA pin follows moved; ``note`` says "branch X
-  moved"),
-- ``held_back``: newer releases not taken: ``reason`` (``cooldown`` | ``bump``), ``candidate``,
-  ``eligible_at`` (cooldown), ``cooldown``, ``released_at``, ``release_url``, ``files``,
+  moved"), ``security`` (null, or for a move out of a known vulnerability: ``advisories``
+  with ``ghsa_id``, ``cve_id``, ``severity``, ``summary``, ``url``, ``vulnerable_version_range``
+  and ``first_patched_version``; ``cooldown_ignored``; ``note``),
+- ``held_back``: newer releases not taken: ``reason`` (``cooldown`` | ``bump`` |
+  ``vulnerable``, with the covering ``advisories``), ``candidate``, ``eligible_at``
+  (cooldown), ``cooldown``, ``released_at``, ``release_url``, ``files``,
 - ``skipped``: uses left alone (branch refs, missing repositories, no version known),
 - ``groups``: ``{id, title, commit_message, pr_body, changes: [change ids], actions, outputs}``:
   a bot opens one pull request per group (``--only-group ID`` applies just that one),
@@ -44,11 +47,38 @@ def _date(value: datetime | None) -> str | None:
 
 
 def _point(point: VersionPoint) -> dict[str, Any]:
-    return {"ref": point.ref, "version": point.version, "sha": point.sha}
+    record = {"ref": point.ref, "version": point.version, "sha": point.sha}
+    if point.digest is not None:  # a container image: a digest instead of a commit
+        record["digest"] = point.digest
+    return record
 
 
 def _files(locations: Sequence[Location]) -> list[dict[str, Any]]:
     return [{"file": loc.file, "line": loc.line} for loc in locations]
+
+
+def security_record(change: Change) -> dict[str, Any] | None:
+    if not change.security:
+        return None
+    advisories = []
+    for advisory in change.security:
+        entry = advisory.packages[0] if len(advisory.packages) == 1 else None
+        advisories.append(
+            {
+                "ghsa_id": advisory.ghsa_id,
+                "cve_id": advisory.cve_id,
+                "severity": advisory.severity,
+                "summary": advisory.summary,
+                "url": advisory.html_url,
+                "vulnerable_version_range": entry.vulnerable_range if entry else None,
+                "first_patched_version": entry.first_patched if entry else None,
+            }
+        )
+    return {
+        "advisories": advisories,
+        "cooldown_ignored": change.cooldown_ignored,
+        "note": change.security_note,
+    }
 
 
 def change_record(change: Change, group: str | None) -> dict[str, Any]:
@@ -73,6 +103,7 @@ def change_record(change: Change, group: str | None) -> dict[str, Any]:
         "immutable_release": change.immutable_release,
         "note": change.note,
         "branch": change.branch,
+        "security": security_record(change),
     }
 
 
@@ -91,6 +122,7 @@ def held_record(held: HeldBack) -> dict[str, Any]:
         "release_url": held.release_url,
         "files": _files(held.locations),
         "branch": held.branch,
+        "advisories": list(held.advisories),
     }
 
 

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from pinner.core.update import Change, Group
 
 SUBJECT_PREFIX = "ci(deps)"
+SECURITY_PREFIX = "security"
+"""Put in front of the subject when any change of the set moves out of a known vulnerability,
+so the pull request stands out (and branch rules or bots can match it)."""
 
 
 def _one_line(text: str) -> str:
@@ -61,6 +64,8 @@ def action_line(action: str, changes: Sequence[Change]) -> str:
     olds = _unique([_old_label(c) for c in changes])
     news = _unique([_label(c.new.version, c.new.ref) for c in changes])
     kinds = {c.kind for c in changes}
+    if kinds == {"image"}:
+        return image_line(name, changes)
     if kinds == {"branch"}:  # follow actions-rs/toolchain branch stable to fa04a14
         branches = _unique([_one_line(c.branch or "") for c in changes])
         tips = _unique([_one_line(c.new.ref[:7]) for c in changes])
@@ -75,23 +80,46 @@ def action_line(action: str, changes: Sequence[Change]) -> str:
     return f"pin {name} {', '.join(refs)} to {', '.join(news)}"
 
 
+def image_line(name: str, changes: Sequence[Change]) -> str:
+    """``bump python from 3.12 to 3.13``, or for a rebuilt tag ``update python 3.12 to
+    sha256:1a2b3c4d5e6f``, or ``pin python 3.12 to sha256:...``."""
+    olds = _unique([_one_line(c.old.version or c.old.ref) for c in changes])
+    news = _unique([_one_line(c.new.version or c.new.ref) for c in changes])
+    if olds != news:
+        return f"bump {name} from {', '.join(olds)} to {', '.join(news)}"
+    digests = ", ".join(dict.fromkeys(_one_line((c.new.digest or "")[:19]) for c in changes))
+    verb = "pin" if all(c.old.digest is None for c in changes) else "update"
+    return f"{verb} {name} {', '.join(news)} to {digests}"
+
+
 def pr_title(group: Group) -> str:
-    """One line: the single action's move, or a count."""
+    """One line: the single action's move, or a count; ``security: `` in front when a change
+    fixes a known vulnerability."""
     actions = _per_action(group.changes)
+    security = f"{SECURITY_PREFIX}: " if any(c.security for c in group.changes) else ""
     if len(actions) == 1:
         action, changes = actions[0]
-        return f"{SUBJECT_PREFIX}: {action_line(action, changes)}"
+        return f"{security}{SUBJECT_PREFIX}: {action_line(action, changes)}"
     verbs = {c.kind for c in group.changes}
+    if verbs == {"image"}:
+        return f"{SUBJECT_PREFIX}: update {len(actions)} container images"
     verb = (
         "update"
-        if verbs & {"update", "branch"}
+        if verbs & {"update", "branch", "image"}
         else ("pin" if "pin" in verbs else "fix comments of")
     )
-    return f"{SUBJECT_PREFIX}: {verb} {len(actions)} GitHub Actions"
+    what = "GitHub Actions and container images" if "image" in verbs else "GitHub Actions"
+    return f"{security}{SUBJECT_PREFIX}: {verb} {len(actions)} {what}"
+
+
+def _fixes(changes: Sequence[Change]) -> str:
+    """`` (fixes GHSA-..., GHSA-...)`` for the advisories the changes move out of."""
+    ids = sorted({a.ghsa_id for c in changes for a in c.security})
+    return f" (fixes {', '.join(_one_line(i) for i in ids)})" if ids else ""
 
 
 def commit_message(group: Group) -> str:
     """Subject (the PR title), a blank line, one ``- ...`` line per action; ends with a newline."""
     lines = [pr_title(group), ""]
-    lines += [f"- {action_line(a, cs)}" for a, cs in _per_action(group.changes)]
+    lines += [f"- {action_line(a, cs)}{_fixes(cs)}" for a, cs in _per_action(group.changes)]
     return "\n".join(lines) + "\n"

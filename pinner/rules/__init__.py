@@ -5,20 +5,26 @@ and of SARIF ``rules``.
 """
 
 from pinner.rules import (  # noqa: F401
+    archived_action,
     branch_ref,
     comment_mismatch,
     depth_exceeded,
     expression_ref,
     graph_limit,
     impostor_commit,
+    impostor_image,
+    known_vulnerable_action,
     missing_comment,
     mutable_download,
+    not_in_lockfile,
     ref_confusion,
+    stale_image_tag,
     stale_pin,
     tag_object_pin,
     unpinned_image,
     unpinned_ref,
     unresolvable,
+    workflow_not_in_lockfile,
 )
 from pinner.rules.base import Finding, Rule, Severity, all_rules
 

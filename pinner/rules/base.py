@@ -16,8 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from pinner.core.advisories import RepositoryFacts
     from pinner.core.downloads import DownloadSite
+    from pinner.core.images import ImageFacts
+    from pinner.core.lock_index import LockIndex
+    from pinner.core.resolve import Resolution
     from pinner.core.walk import Edge, Graph
+    from pinner.models import Advisory
 
 
 class Severity(enum.IntEnum):
@@ -52,6 +57,10 @@ class Finding:
     ``remote`` says where the offending reference itself sits when it is nested in a remote
     action or workflow: ``owner/repo@commit:path:line``.
 
+    ``advisory`` is the security advisory a ``known-vulnerable-action`` finding reports (its
+    link is the SARIF ``helpUri``), ``fix`` the line that fixes the finding when there is one
+    (``owner/repo@<sha> # v46.0.1``).
+
     ``group`` and ``fingerprint`` are given by the audit once the whole run is known
     (:func:`pinner.core.audit.identify`): findings with the same cause (rule, message, and the
     offending reference) share a group, however many of the user's lines reach it; the
@@ -69,6 +78,8 @@ class Finding:
     remote: str | None = None
     edge: int | None = field(default=None, compare=False)  # index into Graph.edges
     route: tuple[int, ...] = field(default=(), compare=False)  # the chain's edge indices
+    advisory: Advisory | None = field(default=None, compare=False)
+    fix: str | None = field(default=None, compare=False)
     group: str = field(default="", compare=False)
     fingerprint: str = field(default="", compare=False)
 
@@ -79,11 +90,26 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    """What a rule may consult besides the edge: the whole graph (e.g. the parent node), and
-    the downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`)."""
+    """What a rule may consult besides the edge: the whole graph (e.g. the parent node), the
+    downloads found in each node (node id -> :class:`pinner.core.downloads.DownloadSite`),
+    what the container registries said about each image (the image as written ->
+    :class:`pinner.core.images.ImageFacts`; empty when no registry was asked), what the
+    repository's ``actions.lock`` covers, when it has one
+    (:class:`pinner.core.lock_index.LockIndex`), and the forge's short-lived facts about the
+    graph's repositories (advisories, archived flags; None when they were not gathered)."""
 
     graph: Graph
     downloads: Mapping[str, tuple[DownloadSite, ...]] = field(default_factory=dict)
+    images: Mapping[str, ImageFacts] = field(default_factory=dict)
+    lock: LockIndex | None = None
+    facts: RepositoryFacts | None = None
+
+
+def image_facts(edge: Edge, context: RuleContext) -> ImageFacts | None:
+    """What the registry said about a docker edge's image (None: not an image, or not asked)."""
+    if edge.kind != "docker" or edge.image is None:
+        return None
+    return context.images.get(edge.image)
 
 
 class Rule:
@@ -99,9 +125,27 @@ class Rule:
         raise NotImplementedError
 
     @classmethod
-    def hit(cls, message: str, *, severity: Severity | None = None) -> RuleHit:
+    def hit(
+        cls,
+        message: str,
+        *,
+        severity: Severity | None = None,
+        advisory: Advisory | None = None,
+        fix: str | None = None,
+    ) -> RuleHit:
         """A hit at the rule's default severity unless the case warrants another one."""
-        return RuleHit(cls.id, cls.severity if severity is None else severity, message)
+        chosen = cls.severity if severity is None else severity
+        return RuleHit(cls.id, chosen, message, advisory, fix)
+
+
+def remote_resolution(edge: Edge) -> Resolution | None:
+    """What an ``owner/repo[/path]@ref`` edge resolved to; None for any other edge, and for a
+    ``$/path`` one (it runs the parent's commit, judged on the parent's own edge)."""
+    if edge.resolution is None or edge.value is None:
+        return None
+    from pinner.models import UsesKind
+
+    return edge.resolution if edge.value.kind is UsesKind.REMOTE else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +155,8 @@ class RuleHit:
     rule: str
     severity: Severity
     message: str
+    advisory: Advisory | None = None
+    fix: str | None = None
 
 
 _REGISTRY: dict[str, type[Rule]] = {}
@@ -125,11 +171,17 @@ RULE_ORDER = (
     "tag-object-pin",
     "stale-pin",
     "unpinned-image",
+    "impostor-image",
+    "stale-image-tag",
     "expression-ref",
     "unresolvable",
     "depth-exceeded",
     "graph-limit",
     "mutable-download",
+    "known-vulnerable-action",
+    "archived-action",
+    "not-in-lockfile",
+    "workflow-not-in-lockfile",
 )
 """The documented order of the rules (docs/rules.md, SARIF ``rules``, ``--list-rules``)."""
 

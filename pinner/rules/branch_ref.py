@@ -29,5 +29,7 @@ class BranchRef(Rule):
         res = edge.resolution
         if res is None or res.kind != "branch":
             return
+        if context.lock is not None and context.lock.covers(edge):
+            return  # actions.lock pins it to a commit: the branch moving changes nothing
         name = res.ref.short if res.ref is not None else res.action.ref
         yield self.hit(f"{edge.uses} follows branch {name!r} (now at {res.commit[:12]})")

@@ -3,14 +3,18 @@
 ``uses: o/r@<sha> # v4.2.2`` is how humans and update bots read a pin. When the comment and the SHA
 disagree (a hand edit, a bot that updated one but not the other, or a deliberate disguise of an
 old or malicious commit as a current release), review happens against the wrong version. The
-comment is read in every dialect in use (``# v1.2.3``, ``# tag=v1.2.3``, ``# pin@v1``, ratchet...).
-A comment naming a branch (``# main``, as pinner writes for branch pins) is not a version claim.
+comment is read in every dialect in use (``# v1.2.3``, ``# tag=v1.2.3``, ``# version: 1.2.3``,
+``# pin@v1``, ratchet...) and judged as ``pinner pin`` judges it
+(:mod:`pinner.core.claims`): a branch name (``# main``, as pinner writes for branch pins) is no
+version claim, a lone word that is no ref (``# TODO``) is a note, and a tracked ref
+(``# ratchet:o/r@v4``) is true while the pin is a ``v4`` release.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pinner.core.claims import claim_holds, comment_claim
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
 
 
@@ -27,21 +31,26 @@ class CommentMismatch(Rule):
 
     def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
         res = edge.resolution
-        claimed = edge.version_comment
-        if res is None or not claimed:
+        if res is None:
             return
+        claim = comment_claim(edge.comment, res.listing)
+        if claim is None or claim.version is None or claim_holds(claim, res) is not False:
+            return
+        claimed = claim.version
+        at = f", which is {res.version.short}" if res.version is not None else ""
         tag = res.listing.tag(claimed)
         if tag is None:
-            if res.listing.branch(claimed) is not None:
-                return  # "# main": names the branch the pin was taken from, not a version
             yield self.hit(
                 f"{edge.uses}: comment says {claimed!r}, which is no tag of "
-                f"{res.action.slug}; the pin is {res.commit[:12]}"
+                f"{res.action.slug}; the pin is {res.commit[:12]}{at}"
             )
-            return
-        if tag.commit != res.commit:
+        elif claim.tracks:
+            yield self.hit(
+                f"{edge.uses}: comment tracks {claimed} ({tag.commit[:12]}) but the pin "
+                f"{res.commit[:12]} is no {claimed} release{at}"
+            )
+        else:
             yield self.hit(
                 f"{edge.uses}: comment says {claimed} ({tag.commit[:12]}) but the pin is "
-                f"{res.commit[:12]}"
-                + (f", which is {res.version.short}" if res.version is not None else "")
+                f"{res.commit[:12]}{at}"
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pinner.core.claims import comment_claim
 from pinner.models import UsesKind
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
 
@@ -29,9 +30,14 @@ class MissingComment(Rule):
         value = edge.value
         if not edge.local or value is None or value.kind is not UsesKind.REMOTE:
             return
-        if value.action is None or not value.action.is_sha or edge.version_comment:
+        if value.action is None or not value.action.is_sha:
             return
         res = edge.resolution
+        if res is None:
+            if edge.version_comment:
+                return
+        elif comment_claim(edge.comment, res.listing) is not None:
+            return  # a note or another tool's directive is no version comment
         suggestion = ""
         if res is not None and res.version is not None:
             suggestion = f" (it is {res.version.short})"

@@ -4,13 +4,17 @@ Image tags are as mutable as git tags: ``:latest`` by definition, ``:v2`` whenev
 pushes. ``docker://`` steps, job ``container``/``services`` images, docker actions' ``runs.image``
 and the ``FROM`` lines of their Dockerfiles all pull code that runs with the job's token. Only
 ``image@sha256:<digest>`` is immutable.
+
+When a registry was asked (the default), each finding carries the exact fix: the reference with
+the digest its tag names today, the one ``docker pull`` resolves (an index for a multi-platform
+image). ``pinner pin`` writes it for references in your files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
 
 
 def image_problem(image: str) -> str | None:
@@ -44,5 +48,10 @@ class UnpinnedImage(Rule):
         if edge.kind != "docker" or edge.image is None:
             return
         problem = image_problem(edge.image)
-        if problem is not None:
-            yield self.hit(f"image {edge.image} {problem}")
+        if problem is None:
+            return
+        message = f"image {edge.image} {problem}"
+        facts = image_facts(edge, context)
+        if facts is not None and facts.current is not None:
+            message += f"; pin it as {facts.ref.pinned(facts.current.digest)}"
+        yield self.hit(message)

@@ -5,7 +5,8 @@ tj-actions/changed-files compromise (March 2025) retargeted every version tag to
 commit, and every workflow using ``@v35`` ran it on the next trigger. Only a full commit SHA is
 immutable. GitHub's "require SHA pinning" policy fails a job when any action in the graph, however
 deeply nested in someone else's composite action or reusable workflow, is not SHA-pinned; this rule
-reports each such edge with the chain that brings it into the user's workflow.
+reports each such edge with the chain that brings it into the user's workflow. A full SHA
+written in upper case is a pin, and is described as one (low severity: only its spelling is off).
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ class UnpinnedRef(Rule):
         if value.kind is UsesKind.SAME_REPO or action is None:
             return  # $/path: the caller's own commit, as immutable as the caller's pin
         if SHA_RE.match(action.ref):
+            return
+        if context.lock is not None and context.lock.covers(edge):
+            return  # actions.lock pins it: the runner runs the locked commit
+        if action.is_upper_sha:
+            # a full commit SHA in upper case: immutable, but not the form GitHub's SHA-pinning
+            # policy, review tools and update bots compare against
+            yield self.hit(
+                f"{value.raw} is pinned to a SHA in upper case ({action.ref.lower()} in the form "
+                "tools compare); `pinner pin` writes it in lower case",
+                severity=Severity.LOW,
+            )
             return
         res = edge.resolution
         what = res.kind if res is not None and res.kind in ("tag", "branch") else "ref"

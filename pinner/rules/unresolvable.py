@@ -3,7 +3,11 @@
 A reference that does not resolve fails the job at run time, and worse, it is a name someone else
 can claim: a deleted or renamed repository (``repojacking``), a ref that may be created later by
 whoever controls the repository, a ``./path`` inside a remote action that the workspace of each
-caller decides. The walk stops there, so everything below is unaudited; this rule says so.
+caller decides. A value outside the runner's grammar (``invalid uses value ...``: a ``..`` above
+the repository, invisible characters) is never followed either, and neither is a local action
+that cannot be read. The walk stops there, so everything below is unaudited; this rule says so.
+An image whose repository or tag the registry does not have (or refuses to show) is the same
+kind of hole.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pinner.models import UsesKind
-from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
 
 
 @register
@@ -21,9 +25,9 @@ class Unresolvable(Rule):
     severity = Severity.MEDIUM
     help = (
         "Check the spelling, whether the repository was renamed or deleted, and whether the "
-        "ref or commit exists. A `./path` inside a remote action is relative to the caller's "
-        "workspace and cannot be audited statically: prefer actions that use `$/path` or a "
-        "pinned `owner/repo/path@<sha>`."
+        "ref or commit exists; write an invalid value as `owner/repo[/path]@ref`. A `./path` "
+        "inside a remote action is relative to the caller's workspace and cannot be audited "
+        "statically: prefer actions that use `$/path` or a pinned `owner/repo/path@<sha>`."
     )
 
     def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
@@ -31,6 +35,10 @@ class Unresolvable(Rule):
             return  # expression-ref says it
         if edge.error is not None:
             yield self.hit(edge.error)
+            return
+        facts = image_facts(edge, context)
+        if facts is not None and facts.error is not None:
+            yield self.hit(f"image {edge.image}: {facts.error}")
             return
         if edge.child is not None and not edge.depth_exceeded:
             node = context.graph.nodes.get(edge.child)

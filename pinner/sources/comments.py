@@ -1,28 +1,42 @@
-"""The comment after a ``uses:`` value: which version it claims, and which rules it silences.
+"""The comment after a ``uses:`` value: which version it claims, and what else it holds.
 
-Every pinning tool wrote its own dialect, and repositories mix them, so pinner reads them all:
+The comment is other people's text. Every pinning tool wrote its own dialect, other tools keep
+their directives there, and people write notes; pinner reads its claim from it and, when it
+must correct or add one, changes only that claim and keeps every other byte.
 
 =================================  ====================  =========================
-comment as written                 version               written by
+comment as written                 claim                 written by
 =================================  ====================  =========================
 ``# v1.2.3``                       ``v1.2.3``            pinact, Dependabot, pinner
 ``# v1.2.3 needed for node 20``    ``v1.2.3`` (+ note)   humans
 ``# tag=v1.2.3``                   ``v1.2.3``            Renovate (old)
 ``# version: 1.2.3``               ``1.2.3``             various
-``# pin@v1``                       ``v1``                pin-github-action
-``# ratchet:actions/checkout@v4``  ``v4``                ratchet
-``# main``                         ``main``              pinner, for branch pins
+``# pin@v1``                       ``v1`` (tracked)      pin-github-action
+``# ratchet:actions/checkout@v4``  ``v4`` (tracked)      ratchet
+``# main``                         ``main`` if a ref     pinner, for branch pins
 =================================  ====================  =========================
 
-A first word that looks like a version (``v4``, ``4.2.1``, ``v1.0.0-rc.1``, ``tools/v1.2.3``)
-is a version whatever follows it. A *lone* word that is a valid ref name (``main``,
-``release/v2``), or one followed by another ``#``, is taken as a ref too, because that is how
-branch pins are annotated (``# main`` or ``# main # needed for x``). Anything else
-(``# needed for x``) is a plain note.
+A comment is a row of segments, each starting with a ``#`` (``# v1.2.3 # zizmor:
+ignore[x]`` has two). The claim is read from the first segment that is not another tool's
+directive (``# zizmor: ignore[rule]``, ``# renovate: ...``, ``# ratchet:exclude``, ``#
+noqa``, ``# nosemgrep``, any ``tool: ...`` / ``tool:...``), and only when no plain note comes
+before it. Within that segment:
 
-The inline suppression ``pinner: ignore[rule-a,rule-b]`` may stand alone or follow a version
-comment (``# v1.2.3 # pinner: ignore[rule-a]``); ``pinner: ignore`` without a list silences
-every rule and is reported as :data:`IGNORE_ALL`.
+* a dialect above (``tag=``, ``version:``, ``pin@``, ``ratchet:owner/repo@``, ``@``);
+* else a first word that looks like a version (``v4``, ``4.2.1``, ``v1.0.0-rc.1``,
+  ``tools/v1.2.3``), whatever follows it;
+* else a *lone* word that could be a ref name (``main``, ``TODO``): dialect ``"word"``. Only
+  the caller knows the repository's refs, so it decides: a claim when the word is a branch or
+  tag of that repository (``# main``), a note otherwise (``# TODO``, ``# keep``).
+
+``pin@`` and ``ratchet:`` record the ref their tool *tracks* (its update re-resolves it):
+``# ratchet:o/a@v4`` stays true for any ``v4.x.y`` commit, and rendering keeps it as long as the
+new claim is in that family, so the tool keeps tracking what the user chose.
+
+The inline suppression ``pinner: ignore[rule-a,rule-b]`` may stand anywhere (``# v1.2.3 #
+pinner: ignore[rule-a]``); ``pinner: ignore`` without a list silences every rule and is
+reported as :data:`IGNORE_ALL`. ``ratchet:exclude`` anywhere (ratchet looks for it the same
+way) means "no tool pins this line": :attr:`ParsedComment.excluded`.
 """
 
 from __future__ import annotations
@@ -34,6 +48,12 @@ from dataclasses import dataclass
 IGNORE_ALL = frozenset({"*"})
 """What :func:`parse_ignore` returns for a bare ``pinner: ignore``."""
 
+RATCHET_EXCLUDE = "ratchet:exclude"
+"""ratchet's "leave this line alone" marker (matched as ratchet does: anywhere, case kept)."""
+
+TRACKING_DIALECTS = frozenset({"ratchet", "pin"})
+"""Dialects whose ref is the one their tool keeps following, not a statement about the commit."""
+
 _IGNORE_RE = re.compile(
     r"(?:#\s*)?\bpinner\s*:\s*ignore\b(?:\s*\[(?P<rules>[^\]]*)\])?", re.IGNORECASE
 )
@@ -42,75 +62,147 @@ _VERSION_RE = re.compile(
 )
 _REF_WORD_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
 _DIALECTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("ratchet", re.compile(r"^ratchet\s*:\s*[^@\s]+@(?P<v>\S+)", re.IGNORECASE)),
-    ("tag", re.compile(r"^tag\s*=\s*(?P<v>\S+)", re.IGNORECASE)),
-    ("version", re.compile(r"^version\s*[:=]\s*(?P<v>\S+)", re.IGNORECASE)),
-    ("pin", re.compile(r"^pin\s*@\s*(?P<v>\S+)", re.IGNORECASE)),
-    ("at", re.compile(r"^@(?P<v>\S+)")),
+    ("ratchet", re.compile(r"ratchet\s*:\s*[^@\s]+@(?P<v>\S+)", re.IGNORECASE)),
+    ("tag", re.compile(r"tag\s*=\s*(?P<v>\S+)", re.IGNORECASE)),
+    ("version", re.compile(r"version\s*[:=]\s*(?P<v>\S+)", re.IGNORECASE)),
+    ("pin", re.compile(r"pin\s*@\s*(?P<v>\S+)", re.IGNORECASE)),
+    ("at", re.compile(r"@(?P<v>\S+)")),
 )
+# Another tool's directive: "tool: ..." or "tool:..." (zizmor, renovate, ratchet:exclude,
+# pinact:ignore, checkov:skip=..., TODO: ...; not a URL), or a well-known bare word.
+_TOOL_DIRECTIVE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\s*:(?!//)")
+_DIRECTIVE_WORD_RE = re.compile(
+    r"(?:noqa|nosemgrep|nosec|nosonar|nolint|noinspection|lgtm|prettier-ignore|yamllint"
+    r"|shellcheck|kics-scan|eslint-disable(?:-next-line|-line)?|cspell|spellchecker)"
+    r"(?=$|[\s:\[=(])",
+    re.IGNORECASE,
+)
+_SEGMENT_RE = re.compile(r"(?:(?<=\s)|^)#")
+_WORD_RE = re.compile(r"\S+")
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedComment:
     """A trailing comment split into what pinner reads and what it must keep.
 
-    ``version_text`` is the exact slice that states the version (``tag=v1.2.3``), so a rewrite
-    can replace just that; ``note`` is the human text after it; ``directive`` is the
-    ``pinner: ignore[...]`` part verbatim (with its own ``#`` when it had one).
+    ``value_start``/``value_end`` locate the claimed version or ref in the string that was
+    parsed (``tag=v1.2.3`` -> just ``v1.2.3``), so :func:`render_comment` can replace exactly
+    that; ``version_text`` is the whole slice stating it (``tag=v1.2.3``); ``note`` is the human
+    text after it in its segment; ``directive`` is the ``pinner: ignore[...]`` part verbatim
+    (with its own ``#`` when it had one).
     """
 
     text: str  # the comment without its leading "#" and surrounding whitespace
     version: str | None
-    dialect: str | None  # "plain", "tag", "version", "pin", "ratchet", "at"; None: no version
+    dialect: str | None  # plain, tag, version, pin, ratchet, at, word; None: no claim
     version_text: str | None
     note: str
     directive: str | None
     ignore: frozenset[str] | None
+    excluded: bool = False  # "ratchet:exclude": no tool pins this line
+    value_start: int = -1
+    value_end: int = -1
+
+    @property
+    def tracks(self) -> bool:
+        """The claim is a ref its tool follows (``pin@``, ``ratchet:``), not a version stamp."""
+        return self.dialect in TRACKING_DIALECTS
 
 
-def _strip_hash(comment: str) -> str:
-    text = comment.strip()
-    if text.startswith("#"):
-        text = text[1:].strip()
-    return text
+def _segments(comment: str) -> list[tuple[int, int]]:
+    """``[start, end)`` of each ``#``-segment's text (after its ``#`` and spaces, stripped)."""
+    starts = [m.start() for m in _SEGMENT_RE.finditer(comment)]
+    lead = len(comment) - len(comment.lstrip())
+    if not starts or comment[lead : lead + 1] != "#":
+        starts.insert(0, lead - 1)  # a comment given without its "#"
+    out = []
+    for i, hash_at in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(comment)
+        start = hash_at + 1
+        while start < end and comment[start].isspace():
+            start += 1
+        while end > start and comment[end - 1].isspace():
+            end -= 1
+        out.append((start, end))
+    return out
+
+
+def _is_directive(segment: str) -> bool:
+    return bool(
+        _IGNORE_RE.match(segment)
+        or _TOOL_DIRECTIVE_RE.match(segment)
+        or _DIRECTIVE_WORD_RE.match(segment)
+    )
 
 
 @functools.lru_cache(maxsize=4096)
 def parse_comment(comment: str) -> ParsedComment:
-    """Split a trailing comment (with or without its ``#``) into version, note and directive.
+    """Split a trailing comment (with or without its ``#``) into claim, note and directive.
 
     Memoized: planning asks about the same few comments (``# v4.2.2``) for every site and
     every rule; the result is frozen, so sharing it is safe.
     """
-    text = _strip_hash(comment)
+    text = comment.strip()
+    if text.startswith("#"):
+        text = text[1:].strip()
     directive: str | None = None
     ignore: frozenset[str] | None = None
-    body = text
     match = _IGNORE_RE.search(text)
     if match:
         directive = text[match.start() :].strip()
         ignore = _rules(match.group("rules"))
-        body = text[: match.start()].rstrip()
-    version, dialect, version_text, note = _version(body)
-    return ParsedComment(text, version, dialect, version_text, note, directive, ignore)
+    excluded = RATCHET_EXCLUDE in comment
+    for start, end in _segments(comment):
+        segment = comment[start:end]
+        claim = _claim(comment, start, end)
+        if claim is not None:
+            dialect, v_start, v_end, text_end = claim
+            version = comment[v_start:v_end]
+            note = comment[text_end:end].strip()
+            if directive is not None:
+                at = _IGNORE_RE.search(note)
+                note = note[: at.start()].rstrip() if at else note
+            return ParsedComment(
+                text,
+                version,
+                dialect,
+                comment[start:text_end],
+                note,
+                directive,
+                ignore,
+                excluded,
+                v_start,
+                v_end,
+            )
+        if not segment or _is_directive(segment):
+            continue
+        break  # a note: a claim after it is the note's business, not a version stamp
+    note = text
+    if directive is not None:
+        note = text[: text.find(directive)].rstrip() if directive in text else text
+    return ParsedComment(text, None, None, None, note, directive, ignore, excluded)
 
 
-def _version(body: str) -> tuple[str | None, str | None, str | None, str]:
-    if not body:
-        return None, None, None, ""
+def _claim(comment: str, start: int, end: int) -> tuple[str, int, int, int] | None:
+    """(dialect, value start, value end, end of the claim's text) of one segment, or None."""
+    segment = comment[start:end]
     for name, pattern in _DIALECTS:
-        m = pattern.match(body)
+        m = pattern.match(segment)
         if m:
-            value = m.group("v").rstrip(",;")
-            return value, name, body[: m.end()], body[m.end() :].strip()
-    first, _, rest = body.partition(" ")
-    word = first.rstrip(",;")
+            value = m.group("v")
+            v_end = start + m.start("v") + len(value.rstrip(",;"))
+            return name, start + m.start("v"), v_end, start + m.end()
+    words = _WORD_RE.findall(segment)
+    if not words:
+        return None
+    word = words[0].rstrip(",;:")
     if _VERSION_RE.match(word):
-        return word, "plain", first, rest.strip()
-    rest = rest.strip()
-    if (not rest or rest.startswith("#")) and _REF_WORD_RE.match(word) and ".." not in word:
-        return word, "plain", first, rest
-    return None, None, None, body
+        return "plain", start, start + len(word), start + len(words[0])
+    if _is_directive(segment):
+        return None
+    if len(words) == 1 and _REF_WORD_RE.match(word) and ".." not in word:
+        return "word", start, start + len(word), start + len(words[0])
+    return None
 
 
 def _rules(raw: str | None) -> frozenset[str]:
@@ -121,7 +213,11 @@ def _rules(raw: str | None) -> frozenset[str]:
 
 
 def parse_version_comment(comment: str) -> str | None:
-    """The version or ref a comment claims (``# tag=v1.2.3`` -> ``v1.2.3``), else ``None``."""
+    """The version or ref a comment claims (``# tag=v1.2.3`` -> ``v1.2.3``), else ``None``.
+
+    A lone word (``# main``, ``# TODO``) is returned as written: whether it is a ref is for
+    the caller to decide (see :func:`claims_word`).
+    """
     return parse_comment(comment).version
 
 
@@ -130,32 +226,67 @@ def parse_ignore(comment: str) -> frozenset[str] | None:
     return parse_comment(comment).ignore
 
 
-def render_comment(old: str | None, version: str) -> str:
-    """The comment text (without ``#``) to write after a new pin claiming ``version``.
+def claims_word(parsed: ParsedComment, is_ref: bool) -> bool:
+    """Whether ``parsed`` makes a claim, given whether its lone word (if that is what it has)
+    names a branch or tag of the action's repository."""
+    return parsed.version is not None and (parsed.dialect != "word" or is_ref)
 
-    The version part is replaced whatever its dialect; a human note and a ``pinner: ignore``
-    directive are kept, the directive always after its own ``#`` (``# v4.2.2 # pinner:
-    ignore[x]``) so no tool mistakes it for a note. ``# needed for x`` becomes ``# v4.2.2
-    needed for x``: the note still reads naturally, and the version is first so every tool
-    finds it.
 
-    Idempotent: when ``version`` already carries a note or directive (a caller rendered it
-    with this function), it is taken as the complete comment, so
-    ``render_comment(old, render_comment(old, v)) == render_comment(old, v)``.
+def covers(tracked: str, claim: str) -> bool:
+    """Whether a tracked ref (``v4``, ``v4.2``) includes the version ``claim`` (``v4.2.2``):
+    the same ref, or a release that extends it. Spelling and monorepo prefix must match."""
+    if tracked == claim:
+        return True
+    return bool(_VERSION_RE.match(tracked)) and claim.startswith(tracked + ".")
+
+
+def _respelled(parsed: ParsedComment, claim: str) -> str:
+    """``claim`` as the old comment's dialect writes it."""
+    old = parsed.version or ""
+    if parsed.tracks and covers(old, claim):
+        return old  # ratchet / pin-github-action keep following what the user chose
+    if parsed.dialect == "version":
+        # a version number, not a tag name: no "v" where the user wrote none
+        old_body = old.rpartition("/")[2]
+        prefix, _, body = claim.rpartition("/")
+        if old_body[:1] not in ("v", "V") and body[:1] in ("v", "V") and body[1:2].isdigit():
+            return f"{prefix}/{body[1:]}" if prefix else body[1:]
+    return claim
+
+
+def render_comment(old: str | None, claim: str, *, word_is_ref: bool = False) -> str:
+    """The comment after a new pin claiming ``claim`` (a version or branch name).
+
+    ``old`` is the comment as written, with or without its ``#`` (the result has the same
+    form). Only pinner's part changes:
+
+    * an existing claim, in any dialect, is replaced in place by ``claim`` spelled in that
+      dialect (``# tag=v3.8.1`` -> ``# tag=v3.8.2``, ``# version: 3.8.1`` -> ``# version:
+      3.8.2``); every other byte of the comment, spacing, notes and directives, stays. A
+      tracked ref (``# ratchet:o/a@v4``, ``# pin@v4``) that includes ``claim`` is kept as is;
+    * a comment without a claim (a note, another tool's directive, a lone word that is no ref
+      of the repository: ``word_is_ref`` False) is kept verbatim as its own segment after
+      pinner's: ``# zizmor: ignore[x]`` -> ``# v1.2.3 # zizmor: ignore[x]``, so every tool
+      still recognises its directive.
     """
     if old is None:
-        return version
-    wanted = parse_comment(version)
-    if wanted.note or wanted.directive:
-        return wanted.text
+        return claim
     parsed = parse_comment(old)
-    parts = [version]
-    if parsed.note:
-        note = parsed.note
-        if parse_comment(f"{version} {note}").version != version and not note.startswith("#"):
-            note = "# " + note  # "main needed for x" would not read back as a ref
-        parts.append(note)
-    if parsed.directive:
-        directive = parsed.directive
-        parts.append(directive if directive.startswith("#") else "# " + directive)
-    return " ".join(parts)
+    hashed = old.lstrip().startswith("#")
+    if claims_word(parsed, word_is_ref):
+        new = _respelled(parsed, claim)
+        head, tail = old[: parsed.value_start], old[parsed.value_end :]
+        for candidate in (head + new + tail, f"{head}{new} #{tail}"):
+            # "# v2 needed for x" claiming branch "main": "# main needed for x" would read
+            # as a note, so the note gets a "#" of its own
+            if _claims(candidate, new):
+                return candidate
+    elif not parsed.text:
+        return f"# {claim}" if hashed else claim
+    kept = old.strip()
+    return f"# {claim} {kept}" if hashed else f"{claim} # {kept}"
+
+
+def _claims(comment: str, value: str) -> bool:
+    parsed = parse_comment(comment)
+    return parsed.version == value and parsed.dialect is not None

@@ -66,9 +66,9 @@ def find_root(path: Path) -> Path:
     """The repository root for a single file: the git root above it, else the directory that
     holds ``.github/workflows``, else the file's own directory."""
     path = Path(os.path.abspath(path))
-    for parent in path.parents:
-        if (parent / ".git").exists():
-            return parent
+    git_root = _git_root(path.parent)
+    if git_root is not None:
+        return git_root
     parts = path.parts
     for i in range(len(parts) - 2, 0, -1):
         if parts[i] == ".github" and i + 1 < len(parts) - 1 and parts[i + 1] == "workflows":
@@ -238,6 +238,7 @@ def discover(
                 root = path.parent.parent
             elif path.name == ".github":
                 root = path.parent
+            _refuse_unsafe_link(path, _git_root(path) or root, given)
             _discover_dir(path, root, collector)
         else:
             root = find_root(path)
@@ -246,6 +247,15 @@ def discover(
         if require and collector.matched == before:
             raise NoFilesFound(given)
     return collector.files
+
+
+def _git_root(path: Path) -> Path | None:
+    """The nearest directory at or above ``path`` (as written, links not followed) that holds
+    ``.git``, or None."""
+    for candidate in (path, *path.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 class NoFilesFound(InputError):
@@ -260,13 +270,16 @@ class NoFilesFound(InputError):
 
 
 def _refuse_unsafe_link(path: Path, root: Path, given: Path) -> None:
-    """A file named on the command line that is a looping symlink or one leaving its repository
-    is an input error (exit 2), not a warning: the user asked for exactly that file."""
-    if not path.is_symlink():
-        return
-    real = _resolve(path)
-    if isinstance(real, str):
-        raise InputError(f"{real}; refusing to read it", path=str(given))
+    """A path named on the command line that is a looping symlink, or that leads outside its
+    repository (through its own symlink or through a symlinked directory on its way), is an
+    input error (exit 2), not a warning: the user asked for exactly that path, and pinner
+    would read and write wherever the link leads."""
+    if path.is_symlink():
+        real = _resolve(path)
+        if isinstance(real, str):
+            raise InputError(f"{real}; refusing to read it", path=str(given))
+    else:
+        real = path.resolve()
     if not _inside(real, root.resolve()):
         raise InputError(
             f"symlink points outside the repository root ({real}); refusing to read it",

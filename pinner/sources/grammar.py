@@ -4,11 +4,21 @@ Order matters and mirrors the runner: expressions first (they are evaluated befo
 else, and cannot be pinned statically), then ``docker://`` (case-sensitive), then ``./`` and
 ``.\\`` (local), then ``$/`` (same repository), and only then ``owner/repo[/path]@ref``.
 
-The runner itself is lenient where pinner must not be: it splits paths on ``/`` *and* ``\\``
-and drops empty segments. pinner turns remote references into API paths, git URLs and raw
-file URLs, so anything that could walk out of the intended repository (``..``, empty
-segments, backslashes) or hide in a terminal (control characters, bidi overrides, look-alike
-Unicode in owner/repo) is classified INVALID with a reason instead of being resolved.
+Forms the runner accepts are read the way it reads them, so pinner pins what actually runs:
+it splits the part before ``@`` on ``/`` *and* ``\\`` and drops empty segments
+(``actions/checkout/@v4``, ``actions/checkout////@v4`` and ``actions\\checkout@v4`` are
+``actions/checkout@v4``), and the action's directory is a file system path inside the
+downloaded repository (``github/codeql-action/./init@v3`` is ``.../init``, ``actions/cache/
+save/../save@v4`` is ``.../save``). A block scalar's final line break (``uses: |``) is no part
+of the value. :attr:`ActionRef` holds that canonical form; the raw text stays in
+:attr:`UsesValue.raw`.
+
+pinner turns remote references into API paths, git URLs and raw file URLs, so anything that
+could walk out of the intended repository (a ``..`` above the action's repository, ``.`` or
+``..`` as owner or repository) or hide in a terminal (control characters, bidi overrides,
+look-alike Unicode in owner/repo) is classified INVALID with a reason instead of being resolved.
+An INVALID value is a problem on its own line: never requested, never rewritten, and the rest of
+the run goes on (it touches nothing else in the file).
 """
 
 from __future__ import annotations
@@ -34,44 +44,49 @@ def parse_uses(raw: str) -> UsesValue:
     """Classify one ``uses:`` value exactly as the runner would, with a reason when INVALID."""
     if "${{" in raw:
         return UsesValue(raw, UsesKind.EXPRESSION)
-    if raw.startswith("docker://"):
-        image = raw[len("docker://") :]
+    value = raw.rstrip("\r\n")  # the line break a block scalar (uses: |) ends with
+    if value.startswith("docker://"):
+        image = value[len("docker://") :]
         if not image or _BAD_CHARS_RE.search(image):
             return _invalid(raw, "docker:// reference without a valid image name")
         return UsesValue(raw, UsesKind.DOCKER, image=image)
-    if raw.startswith(("./", ".\\")):
-        return UsesValue(raw, UsesKind.LOCAL, local_path=raw)
-    if raw.startswith("$/"):
-        path = raw[2:]
+    if value.startswith(("./", ".\\")):
+        return UsesValue(raw, UsesKind.LOCAL, local_path=value)
+    if value.startswith("$/"):
+        path = value[2:]
         problem = _path_problem(path.split("/")) if path else "empty path after $/"
         if problem:
             return _invalid(raw, problem)
         return UsesValue(raw, UsesKind.SAME_REPO, local_path=path)
-    return _parse_remote(raw)
+    return _parse_remote(raw, value)
 
 
 MAX_REF_LENGTH = 255
 """Longest ref name accepted: git stores a ref as a file name, 255 bytes on common filesystems."""
 
 
-def _parse_remote(raw: str) -> UsesValue:
+def _parse_remote(raw: str, value: str) -> UsesValue:
     expected = "expected owner/repo[/path]@ref"
-    parts = raw.split("@")
+    parts = value.split("@")
     if len(parts) != 2:
         what = "no '@ref'" if len(parts) == 1 else "more than one '@'"
         return _invalid(raw, f"{what}: {expected}")
     target, ref = parts
     if not ref:
         return _invalid(raw, f"empty ref after '@': {expected}")
-    if "\\" in target:
-        return _invalid(raw, "backslash in the action path: use '/'")
-    segments = target.split("/")
+    segments = [s for s in re.split(r"[/\\]", target) if s]  # as the runner splits it
     if len(segments) < 2:
         return _invalid(raw, f"missing repository name: {expected}")
     owner, repo, *path = segments
-    problem = _path_problem(segments)
+    problem = _path_problem(segments, strict=False)
     if problem:
         return _invalid(raw, problem)
+    if owner in (".", "..") or repo in (".", ".."):
+        return _invalid(raw, f"'{owner if owner in ('.', '..') else repo}' as owner or "
+                        "repository (path traversal)")  # fmt: skip
+    directory = _directory(path)
+    if directory is None:
+        return _invalid(raw, "'..' above the action's repository (path traversal)")
     if not _OWNER_RE.match(owner):
         return _invalid(raw, f"owner {owner!r} is not a valid GitHub account name")
     if not _REPO_RE.match(repo):
@@ -82,20 +97,56 @@ def _parse_remote(raw: str) -> UsesValue:
         return _invalid(raw, f"ref {ref!r} is not a valid git ref name")
     if len(ref) > MAX_REF_LENGTH:
         return _invalid(raw, f"ref is {len(ref):,} characters long (git allows {MAX_REF_LENGTH})")
-    action = ActionRef(owner, repo, "/".join(path) or None, ref)
+    action = ActionRef(owner, repo, directory or None, ref)
     if action.is_reusable_workflow and ref.startswith(("refs/heads/", "refs/tags/")):
         return _invalid(raw, "reusable workflows do not accept refs/heads/ or refs/tags/ refs")
     return UsesValue(raw, UsesKind.REMOTE, action=action)
 
 
-def _path_problem(segments: list[str]) -> str | None:
-    """Why a list of path segments could escape or spoof its repository, else ``None``."""
+def _directory(path: list[str]) -> str | None:
+    """The action's directory in its repository, ``.`` and ``..`` resolved as a file system
+    does; None when a ``..`` climbs above the repository."""
+    kept: list[str] = []
+    for segment in path:
+        if segment == "..":
+            if not kept:
+                return None
+            kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    return "/".join(kept)
+
+
+def is_canonical(value: UsesValue) -> bool:
+    """Whether a remote value is written as the runner reads it (no empty, ``.`` or ``..``
+    segment, no backslash): the form pinner writes when it pins."""
+    action = value.action
+    return action is None or str(action) == value.raw.rstrip("\r\n")
+
+
+def shown(raw: str, limit: int = 200) -> str:
+    """A value as messages show it: a hostile one may be 100,000 characters long, so it is cut."""
+    return raw if len(raw) <= limit else raw[:limit] + "..."
+
+
+def describe_invalid(value: UsesValue) -> str:
+    """``invalid uses value 'X': why``, in one short line."""
+    return f"invalid uses value {shown(value.raw)!r}: {value.error or 'not a valid uses value'}"
+
+
+def _path_problem(segments: list[str], *, strict: bool = True) -> str | None:
+    """Why path segments could escape or spoof the repository, else ``None``.
+
+    ``strict`` for ``$/path``, which is taken as written: no empty, ``.`` or ``..`` segment and
+    no backslash. A remote value's segments were split and resolved as the runner does (see
+    :func:`_directory`); only what could hide in a terminal is left to refuse.
+    """
     for segment in segments:
-        if segment == "":
+        if strict and segment == "":
             return "empty path segment ('//', leading or trailing '/')"
-        if segment in (".", ".."):
+        if strict and segment in (".", ".."):
             return f"'{segment}' path segment (path traversal)"
-        if "\\" in segment:
+        if strict and "\\" in segment:
             return "backslash in the action path: use '/'"
         if _BAD_CHARS_RE.search(segment):
             return "path contains whitespace, control or invisible characters"

@@ -11,8 +11,9 @@ This is only a hint, never a finding: what it returns is asked for early, nothin
 
 * A value it finds is still classified by the runner's grammar (:func:`parse_uses`): an invalid
   value, an expression, a local path or a docker image is never asked for.
-* A line that silences pinner (``# pinner: ignore``) is left out; so is anything the caller's
-  ``wants`` refuses (``--include``/``--exclude``, config ignore entries).
+* A line that silences pinner (``# pinner: ignore``) or keeps pinning tools off
+  (``# ratchet:exclude``) is left out; so is anything the caller's ``wants`` refuses
+  (``--include``/``--exclude``, config ignore entries).
 * What it misses (flow mappings, multi-line values) the parse finds as usual; what it finds
   wrongly (a ``uses:`` line inside a block scalar, in a file that then fails to parse) costs a
   place in a batched listing query.
@@ -36,7 +37,7 @@ from pinner.sources.yamlsafe import read_bytes_capped
 _USES_RE = re.compile(r"""uses[ \t]*:[ \t]+(["']?)([^\s"'#]+)\1[ \t]*(?:#([^\r\n]*))?\r?$""", re.M)
 # what may stand before ``uses:`` on its line: indentation and sequence dashes (``- uses:``)
 _LINE_START_RE = re.compile(r"[ \t]*(?:-[ \t]+)*")
-_SILENCED_RE = re.compile(r"\bpinner\s*:\s*ignore\b(?!\s*\[)", re.IGNORECASE)
+_SILENCED_RE = re.compile(r"\bpinner\s*:\s*ignore\b(?!\s*\[)|ratchet:exclude", re.IGNORECASE)
 
 Wants = Callable[[ActionRef, str], bool]  # (action, relpath) -> whether pin resolves it
 

@@ -41,6 +41,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
+from pinner import interrupts
 from pinner.errors import InputError
 from pinner.models import SourceFile
 from pinner.sources.discovery import DiscoveredFile
@@ -247,8 +248,9 @@ class FileReader:
 
 def _worker(files: list[DiscoveredFile], start: int, fd: int, read: Read) -> None:
     """Read ``files[start:]`` in order, sending each outcome as it is known."""
-    # Ctrl-C reaches the whole process group: the main process reports it and stops us
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches the whole process group: the main process reports it and stops us. A
+    # SIGTERM or SIGHUP ends us at once: the main process's handler is not ours to run.
+    interrupts.reset_in_child()
     with contextlib.suppress(ValueError, OSError):
         signal.set_wakeup_fd(-1)
     for index in range(start, len(files)):

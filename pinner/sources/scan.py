@@ -27,8 +27,18 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pinner.models import ImageSite, SiteContext, SourceFile, Span, UsesKind, UsesSite, UsesValue
+from pinner.models import (
+    ImageSite,
+    ImageVariant,
+    SiteContext,
+    SourceFile,
+    Span,
+    UsesKind,
+    UsesSite,
+    UsesValue,
+)
 from pinner.sources.grammar import parse_uses
+from pinner.sources.matrix import Expanded, expand, has_expression
 from pinner.sources.yamlsafe import (
     MappingNode,
     Node,
@@ -121,7 +131,10 @@ class _Scanner:
                 error="uses: must be a string, not a list or mapping",
             )
             quote = ""
-        found = trailing_comment(self.text, node.end)
+        # a block scalar's comment can only stand on its header line ("uses: >- # v1.2.3");
+        # its end is on a later line, whose comment belongs to whatever follows
+        block = isinstance(node, ScalarNode) and node.style in ("|", ">")
+        found = trailing_comment(self.text, node.start if block else node.end)
         comment, comment_span = found if found else (None, None)
         self.uses.append(
             UsesSite(
@@ -142,9 +155,31 @@ class _Scanner:
         if value.kind is UsesKind.DOCKER and value.image:
             self.add_image(node, value.image, "step")
 
-    def add_image(self, node: Node, image: str, context: str) -> None:
+    def add_image(self, node: Node, image: str, context: str, job: Node | None = None) -> None:
+        variants: tuple[ImageVariant, ...] = ()
+        unexpanded = None
+        if has_expression(image):
+            expansion = expand(image, job)
+            unexpanded = expansion.reason
+            variants = tuple(_variant(e, node) for e in expansion.values)
+        scalar = isinstance(node, ScalarNode)
+        found = trailing_comment(self.text, node.end) if scalar else None
         self.images.append(
-            ImageSite(self.path, self.relpath, node.line, node.column, image, context)
+            ImageSite(
+                self.path,
+                self.relpath,
+                node.line,
+                node.column,
+                image,
+                context,
+                value_span=Span(node.start, node.end) if scalar else None,
+                quote=node.style if scalar and node.style in ("'", '"') else "",  # type: ignore[attr-defined]
+                raw=node.value if scalar else "",  # type: ignore[attr-defined]
+                comment=found[0] if found else None,
+                comment_span=found[1] if found else None,
+                variants=variants,
+                unexpanded=unexpanded,
+            )
         )
 
     def steps(self, node: Node | None, context: SiteContext, job: str | None) -> None:
@@ -156,9 +191,9 @@ class _Scanner:
                 if uses is not None:
                     self.add_uses(uses, context, job, index)
 
-    def image_value(self, node: Node | None, context: str) -> None:
+    def image_value(self, node: Node | None, context: str, job: Node | None) -> None:
         if isinstance(node, ScalarNode) and node.value.strip():
-            self.add_image(node, node.value.strip(), context)
+            self.add_image(node, node.value.strip(), context, job)
 
     def workflow(self, root: MappingNode) -> None:
         jobs = root.get("jobs")
@@ -174,14 +209,14 @@ class _Scanner:
             self.steps(job.get("steps"), SiteContext.WORKFLOW_STEP, job_id)
             container = job.get("container")
             if isinstance(container, MappingNode):
-                self.image_value(container.get("image"), "container")
+                self.image_value(container.get("image"), "container", job)
             else:
-                self.image_value(container, "container")
+                self.image_value(container, "container", job)
             services = job.get("services")
             if isinstance(services, MappingNode):
                 for _, service in services.pairs:
                     if isinstance(service, MappingNode):
-                        self.image_value(service.get("image"), "service")
+                        self.image_value(service.get("image"), "service", job)
 
     def action(self, root: MappingNode) -> None:
         runs = root.get("runs")
@@ -191,6 +226,17 @@ class _Scanner:
         image = runs.get("image")
         if isinstance(image, ScalarNode) and image.value.startswith("docker://"):
             self.add_image(image, image.value[len("docker://") :], "runs.image")
+
+
+def _variant(expanded: Expanded, site: Node) -> ImageVariant:
+    """One image an expression takes: pinnable where one matrix scalar holds all of it."""
+    node = expanded.node
+    if node is None:
+        return ImageVariant(expanded.value, site.line, site.column)
+    quote = node.style if node.style in ("'", '"') else ""
+    return ImageVariant(
+        expanded.value, node.line, node.column, Span(node.start, node.end), quote, node.value
+    )
 
 
 def scan_nodes(

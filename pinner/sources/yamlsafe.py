@@ -9,6 +9,9 @@ internet. Both can be hostile or merely broken, so nothing reaches the parser un
   (a 100k-deep ``[[[[`` crashes the interpreter) and its scanner is quadratic in flow depth, so
   the depth check must run *on the event stream*, aborting as soon as the limit is crossed;
 * the number of nodes is capped (memory stays bounded whatever the file holds);
+* a key given twice in one mapping is refused, with both lines: GitHub rejects such a file,
+  and which value a tool would read (pinner used to pin the second ``uses:`` and leave the
+  first) is anyone's guess;
 * alias expansion is counted as events arrive (billion laughs is refused after a few hundred
   events, without ever materialising anything), and recursive aliases are refused.
 
@@ -96,7 +99,7 @@ class MappingNode(Node):
     tag: str | None = None
 
     def get(self, key: str) -> Node | None:
-        """The value of the last plain-string ``key`` (YAML forbids duplicates; GitHub too)."""
+        """The value of the string ``key`` (a key given twice is refused while composing)."""
         found = None
         for k, v in self.pairs:
             if isinstance(k, ScalarNode) and k.value == key:
@@ -214,7 +217,7 @@ def compose(text: str, *, source: str) -> Node | None:
     """Parse one YAML document into nodes, with every guard applied. ``None`` for empty input.
 
     Raises :class:`InputError` (exit 2) with the file and line for malformed YAML, too-deep
-    nesting, alias bombs, recursive aliases and multi-document streams.
+    nesting, alias bombs, recursive aliases, multi-document streams and duplicate keys.
     """
     try:
         return _compose_events(text, source=source, loader_cls=_CLoader or _PureLoader)
@@ -304,6 +307,24 @@ class _ComposeState:
     def _fail(self, message: str, mark: Any) -> InputError:
         return InputError(message, path=self.source, line=mark.line + 1 if mark else None)
 
+    def _refuse_duplicate(self, pairs: list[tuple[Node, Node]]) -> None:
+        """Raise for the first key given twice in one mapping: GitHub rejects the file (and
+        which of the two values a tool reads is anyone's guess), so it is malformed input.
+        (Fewer distinct plain keys than pairs may also mean keys that are collections.)"""
+        seen: dict[str, ScalarNode] = {}
+        for key, _ in pairs:
+            if type(key) is not ScalarNode:
+                continue
+            first = seen.setdefault(key.value, key)
+            if first is not key:
+                name = key.value if len(key.value) <= 60 else key.value[:60] + "..."
+                raise InputError(
+                    f"duplicate key {name!r} in one mapping (lines {first.line} and "
+                    f"{key.line}): GitHub rejects a workflow with a key given twice",
+                    path=self.source,
+                    line=key.line,
+                )
+
     def run(self, next_event: Any) -> Node | None:
         text = self.text
         anchors, sizes = self.anchors, self.sizes
@@ -357,6 +378,15 @@ class _ComposeState:
                     sizes[id(node)] = 1
             elif etype is mend_t or etype is send_t:
                 coll, expanded_at_start, _, _ = stack.pop()
+                if etype is mend_t:
+                    pairs = coll.pairs
+                    if len(pairs) > 1:  # a key given twice? one set per mapping
+                        try:
+                            distinct_keys = len({k.value for k, _ in pairs})
+                        except AttributeError:  # a key that is a collection
+                            distinct_keys = 0
+                        if distinct_keys != len(pairs):
+                            self._refuse_duplicate(pairs)
                 top = stack[-1] if stack else None
                 # block end events are marked at the *next* token: use the last child's end
                 coll.end = last_end = event.end_mark.index if coll.flow else last_end

@@ -448,8 +448,12 @@ class _Root:
     def repository(
         self, info: Any, owner: str, name: str, followRenames: bool = True
     ) -> _Repository:
-        # the snapshot has no renames: lookup is case-insensitive, nameWithOwner canonical
+        # case-insensitive; a renamed repository (meta.json full_name) answers to its old name
+        # only when following renames, with its current nameWithOwner, as on GitHub
         snap = info.context.data.find(f"{owner}/{name}")
+        renamed = snap is not None and snap.full_name.lower() != f"{owner}/{name}".lower()
+        if renamed and not followRenames:
+            snap = None
         if snap is None:
             raise GitHubError(
                 "NOT_FOUND", f"Could not resolve to a Repository with the name '{owner}/{name}'."
@@ -474,15 +478,24 @@ class _Repository:
 
     def __init__(self, snap: RepoSnapshot):
         self.snap = snap
-        self.id = node_id("R", snap.name.lower())
-        self.nameWithOwner = snap.name
-        login, self.name = snap.name.split("/", 1)
-        self.owner = _Owner(login)
+        full_name = snap.full_name
+        self.id = node_id("R", full_name.lower())
+        self.databaseId = snap.repo_id  # REST's ``id``: the same number on both APIs
+        self.nameWithOwner = full_name
+        self.isArchived = bool(snap.meta.get("archived", False))
+        login, self.name = full_name.split("/", 1)
+        self.owner = _Owner(login, snap.owner_id)
         # keyed by snapshot data only, so they stay bounded by the snapshot's size
         self._records: dict[str, CommitRecord] = {}
         self._commits: dict[str, _Commit] = {}
         self._tags: dict[tuple[str, Any], _Tag] = {}
         self._refs: dict[tuple[str, str], _Ref] = {}
+
+    def isArchived(self, info: Any) -> bool:
+        return bool(self.snap.meta.get("archived", False))  # meta.json, as REST answers
+
+    def url(self, info: Any) -> str:
+        return f"{info.context.base}/{self.nameWithOwner}"
 
     def defaultBranchRef(self, info: Any) -> _Ref | None:
         entry = self.snap.ref(f"refs/heads/{self.snap.default_branch}")
@@ -620,8 +633,9 @@ class _Owner:
 
     typename = "Organization"
 
-    def __init__(self, login: str):
+    def __init__(self, login: str, database_id: int):
         self.id = node_id("U", login.lower())
+        self.databaseId = database_id  # REST's ``owner.id``
         self.login = login
 
 

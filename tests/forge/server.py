@@ -42,6 +42,7 @@ from pinner.forge.snapshot import (
     RepoSnapshot,
     SnapshotData,
     format_date,
+    stable_id,
 )
 from pinner.models import SHA_RE
 from tests.forge import gitproto
@@ -139,9 +140,7 @@ class _NotFound(Exception):
         self.response = response
 
 
-def _stable_id(*parts: str) -> int:
-    digest = hashlib.sha256("\0".join(parts).encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
+_stable_id = stable_id  # ids a snapshot does not give: derived as pinner's --snapshot does
 
 
 def node_id(prefix: str, *parts: str) -> str:
@@ -705,7 +704,9 @@ class _Context:
         """Which channel a path belongs to: rest, graphql, git, raw, download or other."""
         if path in GRAPHQL_PATHS:
             return "graphql"
-        if path.startswith(("/api/v3", "/repos/", "/rate_limit")):
+        if path.startswith(("/api/v3", "/repos/", "/repositories/", "/rate_limit")):
+            return "rest"
+        if path == "/advisories" or path.startswith("/advisories/"):
             return "rest"
         if path.startswith("/raw/"):
             return "raw"
@@ -793,11 +794,18 @@ class _Context:
         if path.rstrip("/") == "/rate_limit":
             return self.rate_limit()
         parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "repositories" and parts[1].isdigit():
+            snap = self.emu.data.by_id(int(parts[1]))
+            if snap is None:
+                raise self.not_found("GET /repos/{owner}/{repo}")
+            return self.repository(snap, snap.full_name)
+        if parts[0] == "advisories" and len(parts) <= 2:
+            return self.advisories(parts[1] if len(parts) == 2 else None)
         if len(parts) < 3 or parts[0] != "repos":
             raise self.not_found()
         owner, name, rest = parts[1], parts[2], parts[3:]
         if not rest:
-            return self.repository(self.repo(owner, name))
+            return self.repository(self.repo(owner, name), f"{owner}/{name}")
         head, tail = rest[0], rest[1:]
         joined = "/".join(tail)
         prefix = "GET /repos/{owner}/{repo}"
@@ -862,6 +870,186 @@ class _Context:
         }
         return self.json(200, body, "GET /rate_limit", etag=False)
 
+    # ------------------------------------------------------------------ security advisories
+
+    ADVISORY_TYPES = ("reviewed", "malware", "unreviewed")
+    ECOSYSTEMS = (
+        "rubygems", "npm", "pip", "maven", "nuget", "composer", "go", "rust", "erlang",
+        "actions", "pub", "other", "swift",
+    )  # fmt: skip
+    SEVERITIES = ("unknown", "low", "medium", "high", "critical")
+
+    def advisory_json(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A complete ``global-advisory`` object from a snapshot entry (defaults filled)."""
+        ghsa = raw["ghsa_id"]
+        identifiers = raw.get("identifiers")
+        if identifiers is None:
+            identifiers = [{"type": "GHSA", "value": ghsa}]
+            if raw.get("cve_id"):
+                identifiers.append({"type": "CVE", "value": raw["cve_id"]})
+        body = {
+            "ghsa_id": ghsa,
+            "cve_id": raw.get("cve_id"),
+            "url": f"{self.api}/advisories/{ghsa}",
+            "html_url": raw.get("html_url") or f"{self.base}/advisories/{ghsa}",
+            "repository_advisory_url": raw.get("repository_advisory_url"),
+            "summary": raw["summary"],
+            "description": raw.get("description"),
+            "type": raw["type"],
+            "severity": raw["severity"],
+            "source_code_location": raw.get("source_code_location"),
+            "identifiers": identifiers,
+            "references": raw.get("references") or [],
+            "published_at": raw["published_at"],
+            "updated_at": raw["updated_at"],
+            "github_reviewed_at": raw.get("github_reviewed_at")
+            or (raw["published_at"] if raw["type"] == "reviewed" else None),
+            "nvd_published_at": raw.get("nvd_published_at"),
+            "withdrawn_at": raw.get("withdrawn_at"),
+            "vulnerabilities": [
+                {
+                    "package": v.get("package"),
+                    "vulnerable_version_range": v.get("vulnerable_version_range"),
+                    "first_patched_version": v.get("first_patched_version"),
+                    "vulnerable_functions": v.get("vulnerable_functions") or [],
+                }
+                for v in raw.get("vulnerabilities") or []
+            ],
+            "cvss": raw.get("cvss"),
+            "cwes": raw.get("cwes") or [],
+            "credits": raw.get("credits") or [],
+        }
+        for optional in ("cvss_severities", "epss"):
+            if optional in raw:
+                body[optional] = raw[optional]
+        return body
+
+    def _affects(self, raw: dict[str, Any], wanted: list[tuple[str, str | None]]) -> bool:
+        """``affects=PACKAGE`` or ``PACKAGE@VERSION``: a vulnerability names the package (any
+        case) and, with a version, its range holds for that version."""
+        from pinner.core.advisories import Subject, VersionRange, version_of
+
+        for vulnerability in raw.get("vulnerabilities") or []:
+            name = ((vulnerability.get("package") or {}).get("name") or "").lower()
+            for package, version in wanted:
+                if name != package.lower():
+                    continue
+                if version is None:
+                    return True
+                try:
+                    found = VersionRange.parse(vulnerability.get("vulnerable_version_range"))
+                except ValueError:
+                    continue
+                subject = Subject("", version_of(version), frozenset({version}))
+                if found.contains(subject):
+                    return True
+        return False
+
+    def advisories(self, ghsa_id: str | None) -> Response:
+        """``GET /advisories`` (filters, cursor paging) and ``GET /advisories/{ghsa_id}``."""
+        every = self.emu.data.advisories()
+        if ghsa_id is not None:
+            endpoint = "GET /advisories/{ghsa_id}"
+            for raw in every:
+                if raw["ghsa_id"].lower() == ghsa_id.lower():
+                    return self.json(200, self.advisory_json(raw), endpoint)
+            raise self.not_found(endpoint)
+        endpoint = "GET /advisories"
+        lists = parse_qs(self.raw_query, keep_blank_values=True)
+
+        def many(name: str) -> list[str]:
+            values = lists.get(name, []) + lists.get(f"{name}[]", [])
+            return [item.strip() for v in values for item in v.split(",") if item.strip()]
+
+        kind = self.query.get("type") or "reviewed"
+        ecosystems = many("ecosystem")
+        severities = many("severity")
+        problems = []
+        if kind not in self.ADVISORY_TYPES:
+            problems.append(f"type {kind!r} is not one of {', '.join(self.ADVISORY_TYPES)}")
+        problems += [
+            f"ecosystem {e!r} is not valid" for e in ecosystems if e not in self.ECOSYSTEMS
+        ]
+        problems += [f"severity {e!r} is not valid" for e in severities if e not in self.SEVERITIES]
+        affects = many("affects")
+        if len(affects) > 1000:
+            problems.append("affects takes at most 1000 packages")
+        if problems:
+            body = {
+                "message": "Validation Failed: " + "; ".join(problems),
+                "documentation_url": DOCS,
+            }
+            return self.json(422, body, endpoint, etag=False)
+        wanted = [
+            (p.rsplit("@", 1)[0], p.rsplit("@", 1)[1]) if "@" in p else (p, None) for p in affects
+        ]
+        chosen = []
+        for raw in every:
+            vulnerabilities = raw.get("vulnerabilities") or []
+            if raw["type"] != kind:
+                continue
+            if ecosystems and not any(
+                (v.get("package") or {}).get("ecosystem") in ecosystems for v in vulnerabilities
+            ):
+                continue
+            if severities and raw["severity"] not in severities:
+                continue
+            if "ghsa_id" in self.query and raw["ghsa_id"] != self.query["ghsa_id"]:
+                continue
+            if "cve_id" in self.query and raw.get("cve_id") != self.query["cve_id"]:
+                continue
+            withdrawn = self.query.get("is_withdrawn")
+            if withdrawn in ("true", "false") and (raw.get("withdrawn_at") is not None) != (
+                withdrawn == "true"
+            ):
+                continue
+            if wanted and not self._affects(raw, wanted):
+                continue
+            chosen.append(raw)
+        sort = self.query.get("sort") or "published"
+        key = "updated_at" if sort == "updated" else "published_at"
+        chosen.sort(key=lambda a: a["ghsa_id"])
+        chosen.sort(key=lambda a: a[key] or "", reverse=self.query.get("direction") != "asc")
+        return self.cursor_page(chosen, endpoint)
+
+    @staticmethod
+    def _cursor(ghsa_id: str) -> str:
+        return base64.urlsafe_b64encode(f"cursor:v2:{ghsa_id}".encode()).decode().rstrip("=")
+
+    def cursor_page(self, items: list[dict[str, Any]], endpoint: str) -> Response:
+        """One page of ``items`` after (or before) a cursor, with GitHub's cursor ``Link``s."""
+        per_page, _ = self.page_params()
+        cursors = [self._cursor(a["ghsa_id"]) for a in items]
+        after, before = self.query.get("after"), self.query.get("before")
+        if (after and after not in cursors) or (before and before not in cursors):
+            body = {"message": "Validation Failed: invalid cursor", "documentation_url": DOCS}
+            return self.json(422, body, endpoint, etag=False)
+        if before:
+            end = cursors.index(before)
+            start = max(0, end - per_page)
+        else:
+            start = cursors.index(after) + 1 if after else 0
+            end = start + per_page
+        page = items[start:end]
+        response = self.json(200, [self.advisory_json(a) for a in page], endpoint)
+
+        def url(**cursor: str) -> str:
+            every = parse_qs(self.raw_query, keep_blank_values=True)
+            skip = ("after", "before", "page", "per_page")
+            params = [(k, v) for k, vs in every.items() if k not in skip for v in vs]
+            params += [("per_page", str(per_page)), *cursor.items()]
+            prefix = "/api/v3" if self.api.endswith("/api/v3") else ""
+            return f"{self.base}{prefix}{quote(self._rest_path())}?{urlencode(params)}"
+
+        links = []
+        if page and end < len(items):
+            links.append(f'<{url(after=cursors[start + len(page) - 1])}>; rel="next"')
+        if page and start > 0:
+            links.append(f'<{url(before=cursors[start])}>; rel="prev"')
+        if links:
+            response.headers.append(("Link", ", ".join(links)))
+        return response
+
     def user(self, login: str) -> dict[str, Any]:
         uid = _stable_id("user", login.lower())
         web, api = f"{self.base}/{login}", f"{self.api}/users/{login}"
@@ -887,20 +1075,28 @@ class _Context:
             "site_admin": False,
         }
 
-    def repository(self, snap: RepoSnapshot) -> Response:
+    def repository(self, snap: RepoSnapshot, requested: str) -> Response:
         """``GET /repos/{o}/{r}``: the full-repository body GitHub's schema requires.
 
         Ids, ``archived`` and a renamed ``full_name`` come from the snapshot's ``meta.json``
-        when it has one; otherwise ids are stable numbers derived from the name.
+        when it has one; otherwise ids are stable numbers derived from the name. Asked for by
+        a name it no longer has (``requested``: renamed or transferred), GitHub answers
+        ``301 Moved Permanently`` to ``/repositories/{id}``, and so does the emulator.
         """
         meta = snap.meta
-        full_name = meta.get("full_name") or snap.name
+        full_name = snap.full_name
+        endpoint = "GET /repos/{owner}/{repo}"
+        if requested.lower() != full_name.lower():
+            location = f"{self.api}/repositories/{snap.repo_id}"
+            moved = {"message": "Moved Permanently", "url": location, "documentation_url": DOCS}
+            response = self.json(301, moved, endpoint, etag=False)
+            response.headers.append(("Location", location))
+            return response
         owner, name = full_name.split("/", 1)
         api = f"{self.api}/repos/{full_name}"
         web = f"{self.base}/{full_name}"
         owner_json = self.user(owner)
-        if "owner_id" in meta:
-            owner_json["id"] = int(meta["owner_id"])
+        owner_json["id"] = snap.owner_id
         templates = {
             "archive_url": "{archive_format}{/ref}",
             "assignees_url": "assignees{/user}",
@@ -941,7 +1137,7 @@ class _Context:
         }
         host = self.base.split("://", 1)[-1]
         body: dict[str, Any] = {
-            "id": int(meta.get("repo_id") or _stable_id("repo", full_name.lower())),
+            "id": snap.repo_id,
             "node_id": node_id("R", full_name.lower()),
             "name": name,
             "full_name": full_name,
@@ -983,7 +1179,7 @@ class _Context:
             "updated_at": EPOCH,
             "pushed_at": EPOCH,
         }
-        return self.json(200, body, "GET /repos/{owner}/{repo}")
+        return self.json(200, body, endpoint)
 
     def commit_url(self, snap: RepoSnapshot, sha: str) -> str:
         return f"{self.api}/repos/{snap.name}/commits/{sha}"

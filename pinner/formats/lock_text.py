@@ -1,0 +1,111 @@
+"""Human output of ``pinner lock``: what changed (stdout), findings and a summary (stderr).
+
+Changes, one per line::
+
+    narrow  .github/workflows/ci.yml:7  actions/checkout@v4 -> actions/checkout@v4.2.2
+    migrate .github/workflows/ci.yml:9  ./my-action -> $/my-action
+    add     actions/checkout@v4.2.2  de0fac2e4500
+    relock  actions/setup-go@v5  0a1b2c3d4e5f -> 9f8e7d6c5b4a
+    remove  actions/cache@v3
+
+Findings, one per line, blocking ones first in their group::
+
+    .github/workflows/ci.yml:7: error not-pinned: actions/checkout@v4: used in ... (fixed)
+
+Everything that comes from the forge (refs, names) is sanitised before it is printed.
+"""
+
+from __future__ import annotations
+
+from pinner.core.lock import LockFinding, LockPlan
+from pinner.formats.lockfile import LOCKFILE_PATH
+from pinner.formats.pin_diff import unified_diff
+from pinner.sanitize import for_terminal
+
+
+def render_changes(plan: LockPlan) -> list[str]:
+    """One line per edit of a user's file and per entry added, relocked or removed."""
+    lines = []
+    for edit in plan.edits:
+        verb = "narrow " if edit.reason == "narrowed" else "migrate"
+        lines.append(f"{verb} {edit.relpath}:{edit.line}  {edit.old} -> {edit.new}")
+    before = plan.before.dependencies if plan.before is not None else {}
+    for dep in plan.dependencies:
+        if dep.status == "added":
+            lines.append(f"add     {dep.key}  {dep.entry.sha[:12]}")
+        elif dep.status in ("relocked", "updated"):
+            old = before.get(dep.key)
+            was = f"{old.sha[:12]} -> " if old is not None and old.sha != dep.entry.sha else ""
+            verb = "relock " if dep.status == "relocked" else "update "
+            lines.append(f"{verb} {dep.key}  {was}{dep.entry.sha[:12]}")
+    lines.extend(f"remove  {key}" for key in plan.removed)
+    return [for_terminal(line, single_line=True) for line in lines]
+
+
+def finding_line(finding: LockFinding) -> str:
+    where = f"{finding.file}:{finding.line}: " if finding.file and finding.line else ""
+    if not where and finding.workflow:
+        where = f"{finding.workflow}: "
+    if not where:
+        where = f"{LOCKFILE_PATH}: "
+    note = " (fixed)" if finding.fixed else ""
+    text = f"{where}{finding.severity} {finding.category}: {finding.detail}{note}"
+    if finding.remediation and not finding.fixed:
+        text += f"; {finding.remediation}"
+    return for_terminal(text, single_line=True)
+
+
+def render_findings(plan: LockPlan) -> list[str]:
+    """Findings still standing (what a write repaired shows as a change above, and in the
+    JSON with ``fixed``)."""
+    return [finding_line(f) for f in plan.findings if not f.fixed]
+
+
+def summary_line(plan: LockPlan, *, mode: str, written: bool) -> str:
+    """``pinner: actions.lock: 3 entries for 2 workflows (1 added); written``."""
+    after = plan.after
+    counts: dict[str, int] = {}
+    for dep in plan.dependencies:
+        if dep.status != "unchanged":
+            counts[dep.status] = counts.get(dep.status, 0) + 1
+    if plan.removed:
+        counts["removed"] = len(plan.removed)
+    changed = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    what = f"{len(after.dependencies)} entries for {len(after.workflows)} workflows" + (
+        f" ({changed})" if changed else ""
+    )
+    if plan.files:
+        what += f", {len(plan.edits)} uses: rewritten in {len(plan.files)} files"
+    blocking = len(plan.blocking)
+    if plan.after_bytes is None and plan.before_bytes is not None:
+        state = "removed (nothing left to lock)" if written else "would be removed"
+    elif not plan.changed:
+        state = "up to date"
+    elif written:
+        state = "written"
+    else:
+        state = "would change" if mode != "write" else "not written"
+    problems = f"; {blocking} blocking finding(s)" if blocking else ""
+    return f"pinner: {LOCKFILE_PATH}: {what}; {state}{problems}"
+
+
+def render_diff(plan: LockPlan) -> str:
+    """The change to the lockfile and the workflows, as one ``git apply``-able patch."""
+    parts = [_file_diff(LOCKFILE_PATH, plan.before_bytes, plan.after_bytes)]
+    for path in sorted(plan.files, key=lambda p: plan.originals[p].relpath):
+        source = plan.originals[path]
+        new = plan.files[path].decode("utf-8").removeprefix("\ufeff")
+        parts.append(unified_diff(source.relpath, source.text, new))
+    return "".join(parts)
+
+
+def _file_diff(relpath: str, old: bytes | None, new: bytes | None) -> str:
+    """A diff that may create or delete the file (``/dev/null`` on that side)."""
+    if old == new:
+        return ""
+    diff = unified_diff(relpath, (old or b"").decode("utf-8"), (new or b"").decode("utf-8"))
+    if old is None:
+        diff = diff.replace(f"--- a/{relpath}\n", "--- /dev/null\n", 1)
+    if new is None:
+        diff = diff.replace(f"+++ b/{relpath}\n", "+++ /dev/null\n", 1)
+    return diff

@@ -413,7 +413,7 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             "lock", "--server-url", url, *cache_args, "--jobs", str(args.jobs), "--format", "json"
         )
         command = [sys.executable, "-c", LOCK_LOOP, json.dumps(each), *roots]
-        env = _clean_env(GITHUB_TOKEN="x")
+        env = _clean_env(GITHUB_TOKEN="ghp_benchmark")
         return run_measured(
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy

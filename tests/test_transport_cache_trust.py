@@ -246,8 +246,9 @@ def _invoke(*args: str):
 
 
 def _audit(front: FrontServer, root: Path, cache: Path, *extra: str):
+    # --no-images: the consumer names public images, and the emulator is no registry
     return _invoke("audit", str(root), "--server-url", front.url, "--cache-dir", str(cache),
-                   "--format", "json", *extra)  # fmt: skip
+                   "--format", "json", "--no-images", *extra)  # fmt: skip
 
 
 def test_a_captive_portal_never_poisons_the_cache(emulator, tmp_path: Path) -> None:
@@ -280,7 +281,8 @@ def test_answers_echoing_the_token_never_bring_it_into_the_cache_or_the_output(
     cache = tmp_path / "cache"
     with FrontServer(emu.url, mode="echo") as front:
         args = ("--server-url", front.url, "--cache-dir", str(cache))
-        audit = _invoke("audit", str(CONSUMERS / "audit-scenarios"), "--format", "json", *args)
+        audit = _invoke("audit", str(CONSUMERS / "audit-scenarios"), "--format", "json",
+                        "--no-images", *args)  # fmt: skip
         update = _invoke("update", str(CONSUMERS / "upd-demo"), "--dry-run", "--format", "json",
                          "--now", "2026-01-01T00:00:00Z", *args)  # fmt: skip
     assert audit.exit_code == 1, audit.output

@@ -200,7 +200,7 @@ def test_every_command_against_a_dead_forge_ends_in_one_line_within_seconds(
     before = {p: p.read_bytes() for root in (demo, upd) for p in root.rglob("*.yml")}
     commands = {
         "pin": ["pin", str(demo)],
-        "audit": ["audit", str(audit)],
+        "audit": ["audit", str(audit), "--no-images"],  # public images; no registry here
         "update": ["update", str(upd), "--now", "2026-01-01T00:00:00Z"],
         "checksums": ["checksums", str(audit)],
     }

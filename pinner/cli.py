@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import typer
 
-from pinner import __version__
 from pinner.commands.params import FastGroup
 
 app = typer.Typer(
@@ -24,9 +23,31 @@ app = typer.Typer(
 )
 
 
+DISTRIBUTION = "actions-pinner"
+"""pinner's name on PyPI (``pinner`` there is an unrelated project); the package is ``pinner``."""
+
+
+def installed_version() -> str:
+    """The version of the installed distribution, as pip, pipx and uv report it.
+
+    The metadata is what a user's tools see and what a bug report should quote. Run from a source
+    tree that was never installed (``python -m pinner`` with the checkout on ``sys.path``), there is
+    no metadata: the package's own ``__version__`` (the same source the build reads) is the answer.
+    Looked up only when asked: importing :mod:`importlib.metadata` costs start-up time.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        from pinner import __version__
+
+        return __version__
+
+
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"pinner {__version__}")
+        typer.echo(f"pinner {installed_version()}")
         raise typer.Exit(0)
 
 
@@ -41,9 +62,9 @@ def _root(
 
 def _register() -> None:
     """Each command lives in its own module of :mod:`pinner.commands`; this file is the index."""
-    from pinner.commands import audit, cache, checksums, lock, pin, update
+    from pinner.commands import audit, cache, checksums, completion, lock, pin, update
 
-    for command in (pin, lock, audit, update, checksums, cache):
+    for command in (pin, lock, audit, update, checksums, cache, completion):
         command.register(app)
 
 
@@ -52,4 +73,10 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    from pinner.commands.completion import COMPLETE_VAR, prepare_completion
+
+    if COMPLETE_VAR in os.environ:  # a completion script asks for candidates
+        prepare_completion()
     app(prog_name="pinner")

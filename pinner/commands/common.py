@@ -104,7 +104,11 @@ Snapshot = Annotated[
 ]
 Color = Annotated[
     str,
-    typer.Option("--color", metavar="WHEN", help="auto, always or never (NO_COLOR is honoured)."),
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        help="auto, always or never (NO_COLOR and FORCE_COLOR are honoured).",
+    ),
 ]
 Verbose = Annotated[
     bool,
@@ -467,15 +471,12 @@ def check_output_files(files: Mapping[str, Path | None]) -> None:
 
 
 def use_color(choice: str, stream=sys.stdout) -> bool:
-    import os
+    """``--color`` validated, then the one policy of :mod:`pinner.formats.style`."""
+    from pinner.formats.style import color_enabled
 
     if choice not in ("auto", "always", "never"):
         raise_usage(f"--color must be auto, always or never, not {choice!r}")
-    if choice == "always":
-        return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(stream, "isatty", lambda: False)())
+    return color_enabled(choice, stream)
 
 
 def raise_usage(message: str) -> None:

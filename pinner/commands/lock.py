@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -116,8 +116,8 @@ def lock(
             output_format=output_format,
             budget=verify_budget,
         )
-        forge_options.use_color()  # validates the value
-        return run_lock(options, forge_options.settings())
+        painted = (forge_options.use_color(sys.stdout), forge_options.use_color(sys.stderr))
+        return run_lock(replace(options, painted=painted), forge_options.settings())
 
     raise typer.Exit(common.run(body))
 
@@ -135,6 +135,7 @@ class LockCommand:
     migrate_local: bool = True
     output_format: str = "text"
     budget: int | None = None
+    painted: tuple[bool, bool] = (False, False)  # stdout, stderr (pinner.formats.style)
 
     @classmethod
     def parse(cls, **values: Any) -> LockCommand:
@@ -238,13 +239,14 @@ def report(command: LockCommand, plan: LockPlan, written: bool) -> None:
         sys.stdout.write(lock_json.render(plan, mode=command.mode, written=written))
         sys.stdout.flush()
         return
-    from pinner.formats import lock_text
+    from pinner.formats import lock_text, style
 
+    out_color, err_color = command.painted
     if command.diff:
-        sys.stdout.write(lock_text.render_diff(plan))
+        sys.stdout.write(style.diff(lock_text.render_diff(plan), out_color))
     else:
-        for line in lock_text.render_changes(plan):
-            typer.echo(line)
-    for line in lock_text.render_findings(plan):
-        typer.echo(line, err=True)
+        for line in lock_text.render_changes(plan, color=out_color):
+            style.emit(line, color=out_color)
+    for line in lock_text.render_findings(plan, color=err_color):
+        style.emit(line, err=True, color=err_color)
     typer.echo(lock_text.summary_line(plan, mode=command.mode, written=written), err=True)

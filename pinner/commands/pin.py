@@ -112,11 +112,19 @@ def pin(
             images=not no_images,
             registry_auth=registry_auth,
         )
-        forge_options.use_color()  # validates the value; pin's output has no colour yet
-        return start_pin(options, forge_options.settings())
+        painted = Painted(forge_options.use_color(sys.stdout), forge_options.use_color(sys.stderr))
+        return start_pin(replace(options, painted=painted), forge_options.settings())
 
     code = common.run(body)
     raise typer.Exit(code)
+
+
+@dataclass(frozen=True, slots=True)
+class Painted:
+    """Whether each standard stream is painted (one policy: :mod:`pinner.formats.style`)."""
+
+    stdout: bool = False
+    stderr: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +143,7 @@ class PinOptions:
     images: bool = True
     registry_auth: Path | None = None
     registry_config: Any = None  # the DockerConfig read from registry_auth / DOCKER_CONFIG
+    painted: Painted = Painted()
 
     @classmethod
     def parse(
@@ -432,20 +441,21 @@ def _report(
         sys.stdout.write(pin_json.render(plan, mode=options.mode, written=written))
         sys.stdout.flush()
         return
-    from pinner.formats import pin_diff, pin_text
+    from pinner.formats import pin_diff, pin_text, style
 
-    out, err = pin_text.render(plan, labels)
+    painted = options.painted
+    out, err = pin_text.render(plan, labels, out_color=painted.stdout, err_color=painted.stderr)
     if options.diff:
         diffs = []
         for path, relpath, text in originals:
             if path in new_bytes:
                 diffs.append((labels.get(path, "") + relpath, text, _decode(new_bytes[path])))
-        sys.stdout.write(pin_diff.render(diffs))
+        sys.stdout.write(style.diff(pin_diff.render(diffs), painted.stdout))
     else:
         for line in out:
-            typer.echo(line)
+            style.emit(line, color=painted.stdout)
     for line in err:
-        typer.echo(line, err=True)
+        style.emit(line, err=True, color=painted.stderr)
     if plan.remote_failures and not written and options.mode == "write":
         typer.echo(
             "pinner: remote failure: no file was written (use --partial to write the rest)",

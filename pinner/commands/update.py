@@ -248,7 +248,11 @@ def update(
                 plan = _restrict_writes(plan, sources, dockerfiles)
             lock = await _lockfile_in_step(forge, repo_root, sources, plan) if locked else None
         if diff:
-            _deliver(render_diff(plan, sources) + _lock_diff(lock), output, {})
+            from pinner.formats.style import diff as paint_diff
+
+            paint = output is None and forge_options.use_color()
+            patch = render_diff(plan, sources) + _lock_diff(lock)
+            _deliver(paint_diff(patch, paint), output, {}, color=paint)
             return EXIT_OK
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
         files: dict[Path, bytes] = {}
@@ -268,16 +272,17 @@ def update(
             written.sort()
         if not check:
             files.update(output_texts(plan, outputs))
+        paint = output is None and common.use_color(forge_options.color)
         report = render_report(
             plan,
             output_format,
             written=written,
             check=check,
             outputs=outputs,
-            color=output is None and common.use_color(forge_options.color),
+            color=paint,
         )
         # the workflows, the lockfile, the pull-request texts and the report: all written, or none
-        _deliver(report, output, files, expected=expected)
+        _deliver(report, output, files, expected=expected, color=paint)
         _report_lock(lock)
         return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK
 
@@ -518,9 +523,10 @@ def _deliver(
     files: dict[Path, bytes],
     *,
     expected: dict[Path, bytes] | None = None,
+    color: bool = False,
 ) -> None:
     """Write ``files`` and the report (to ``output``, in the same all-or-nothing write), or
-    print the report once every file is written."""
+    print the report once every file is written (``color``: it was painted, keep the codes)."""
     if output is not None:
         files = {**files, output: report.encode("utf-8")}
     if files:
@@ -528,4 +534,6 @@ def _deliver(
 
         write_all(files, expected=expected or {})
     if output is None:
-        typer.echo(report, nl=False)
+        from pinner.formats.style import emit
+
+        emit(report, nl=False, color=color)

@@ -23,19 +23,19 @@ from collections.abc import Callable, Sequence
 
 from pinner.core.audit import AuditResult
 from pinner.core.walk import Edge, Graph
+from pinner.formats.style import paint
 from pinner.models import SHA_RE, UsesKind
 from pinner.rules.base import Finding, Severity
 from pinner.sanitize import for_terminal
 
-_RESET = "\x1b[0m"
-_STYLES = {
-    Severity.HIGH: "\x1b[1;31m",
-    Severity.MEDIUM: "\x1b[33m",
-    Severity.LOW: "\x1b[36m",
-    Severity.INFORMATIONAL: "\x1b[2m",
-    "ok": "\x1b[32m",
-    "dim": "\x1b[2m",
-    "bold": "\x1b[1m",
+_STYLES: dict[object, str] = {
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "info",
+    Severity.INFORMATIONAL: "dim",
+    "ok": "ok",
+    "dim": "dim",
+    "bold": "bold",
 }
 
 
@@ -44,9 +44,7 @@ class _Painter:
         self.color = color
 
     def __call__(self, text: str, style: object) -> str:
-        if not self.color:
-            return text
-        return f"{_STYLES[style]}{text}{_RESET}"  # type: ignore[index]
+        return paint(text, _STYLES[style], self.color)
 
 
 def _safe(text: str) -> str:

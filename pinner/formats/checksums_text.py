@@ -20,16 +20,8 @@ from pinner.core.checksums import (
 )
 from pinner.core.downloads import DownloadSite
 from pinner.core.manifest import ManifestEntry
+from pinner.formats.style import paint as _paint
 from pinner.sanitize import for_terminal
-
-_RED = "\x1b[31m"
-_YELLOW = "\x1b[33m"
-_BOLD = "\x1b[1m"
-_RESET = "\x1b[0m"
-
-
-def _paint(text: str, code: str, color: bool) -> str:
-    return f"{code}{text}{_RESET}" if color else text
 
 
 def _where(site: DownloadSite) -> str:
@@ -49,13 +41,13 @@ def report(
     out: list[str] = []
     for alarm in alarms:
         out.append(
-            _paint("ALARM", _RED + _BOLD, color)
+            _paint("ALARM", "error", color)
             + f": {for_terminal(alarm.url, single_line=True)}: GitHub records {alarm.expected}"
             f" but the download is {alarm.actual}"
         )
     for failure in failures:
         out.append(
-            _paint("error", _RED, color)
+            _paint("error", "failure", color)
             + f": {for_terminal(failure.url, single_line=True)}: "
             + for_terminal(failure.reason, single_line=True)
         )
@@ -64,7 +56,7 @@ def report(
             first = entry.found_in[0] if entry.found_in else None
             where = f" ({first.origin}: {first.file}:{first.line})" if first else ""
             out.append(
-                _paint("mutable", _YELLOW, color)
+                _paint("mutable", "warning", color)
                 + f": {for_terminal(entry.url, single_line=True)}{for_terminal(where)}: "
                 + ", ".join(entry.mutable_reasons)
             )
@@ -92,7 +84,7 @@ def verify_report(outcome: VerifyOutcome, coverage: Coverage | None, *, color: b
         out.append(_format_mismatch(m, color))
     for failure in outcome.failures:
         out.append(
-            _paint("error", _RED, color)
+            _paint("error", "failure", color)
             + f": {for_terminal(failure.url, single_line=True)}: "
             + for_terminal(failure.reason, single_line=True)
         )
@@ -100,7 +92,7 @@ def verify_report(outcome: VerifyOutcome, coverage: Coverage | None, *, color: b
     for uncovered in missing:
         first = uncovered.found_in[0]
         out.append(
-            _paint("MISSING", _RED + _BOLD, color)
+            _paint("MISSING", "error", color)
             + f": {for_terminal(uncovered.url, single_line=True)} "
             + for_terminal(f"({first.origin}: {first.file}:{first.line})", single_line=True)
             + ": downloaded but not in the manifest"
@@ -139,7 +131,7 @@ def _format_mismatch(m: Mismatch, color: bool) -> str:
         "" if m.expected_size == m.actual_size else f", size {m.expected_size} -> {m.actual_size}"
     )
     return (
-        _paint("MISMATCH", _RED + _BOLD, color)
+        _paint("MISMATCH", "error", color)
         + f": {for_terminal(m.url, single_line=True)}: expected sha256 {m.expected_sha256}, got "
         f"{m.actual_sha256}{size}"
     )

@@ -20,45 +20,60 @@ from __future__ import annotations
 from pinner.core.lock import LockFinding, LockPlan
 from pinner.formats.lockfile import LOCKFILE_PATH
 from pinner.formats.pin_diff import unified_diff
+from pinner.formats.style import paint
 from pinner.sanitize import for_terminal
 
+_VERB_STYLES = {"remove": "warning", "narrow": "info", "migrate": "info"}
+_SEVERITY_STYLES = {"error": "error", "warning": "warning"}
 
-def render_changes(plan: LockPlan) -> list[str]:
+
+def render_changes(plan: LockPlan, *, color: bool = False) -> list[str]:
     """One line per edit of a user's file and per entry added, relocked or removed."""
-    lines = []
+    lines: list[tuple[str, str]] = []  # (verb, the rest)
     for edit in plan.edits:
-        verb = "narrow " if edit.reason == "narrowed" else "migrate"
-        lines.append(f"{verb} {edit.relpath}:{edit.line}  {edit.old} -> {edit.new}")
+        verb = "narrow" if edit.reason == "narrowed" else "migrate"
+        lines.append((verb, f"{edit.relpath}:{edit.line}  {edit.old} -> {edit.new}"))
     before = plan.before.dependencies if plan.before is not None else {}
     for dep in plan.dependencies:
         if dep.status == "added":
-            lines.append(f"add     {dep.key}  {dep.entry.sha[:12]}")
+            lines.append(("add", f"{dep.key}  {dep.entry.sha[:12]}"))
         elif dep.status in ("relocked", "updated"):
             old = before.get(dep.key)
             was = f"{old.sha[:12]} -> " if old is not None and old.sha != dep.entry.sha else ""
-            verb = "relock " if dep.status == "relocked" else "update "
-            lines.append(f"{verb} {dep.key}  {was}{dep.entry.sha[:12]}")
-    lines.extend(f"remove  {key}" for key in plan.removed)
-    return [for_terminal(line, single_line=True) for line in lines]
+            verb = "relock" if dep.status == "relocked" else "update"
+            lines.append((verb, f"{dep.key}  {was}{dep.entry.sha[:12]}"))
+    lines.extend(("remove", key) for key in plan.removed)
+    return [
+        f"{paint(f'{verb:<7}', _VERB_STYLES.get(verb, 'ok'), color)} "
+        + for_terminal(rest, single_line=True)
+        for verb, rest in lines
+    ]
 
 
-def finding_line(finding: LockFinding) -> str:
+def finding_line(finding: LockFinding, *, color: bool = False) -> str:
     where = f"{finding.file}:{finding.line}: " if finding.file and finding.line else ""
     if not where and finding.workflow:
         where = f"{finding.workflow}: "
     if not where:
         where = f"{LOCKFILE_PATH}: "
     note = " (fixed)" if finding.fixed else ""
-    text = f"{where}{finding.severity} {finding.category}: {finding.detail}{note}"
+    text = f"{finding.category}: {finding.detail}{note}"
     if finding.remediation and not finding.fixed:
         text += f"; {finding.remediation}"
-    return for_terminal(text, single_line=True)
+    severity = for_terminal(finding.severity, single_line=True)
+    style = _SEVERITY_STYLES.get(finding.severity, "info")
+    return (
+        for_terminal(where, single_line=True)
+        + paint(severity, style, color)
+        + " "
+        + for_terminal(text, single_line=True)
+    )
 
 
-def render_findings(plan: LockPlan) -> list[str]:
+def render_findings(plan: LockPlan, *, color: bool = False) -> list[str]:
     """Findings still standing (what a write repaired shows as a change above, and in the
     JSON with ``fixed``)."""
-    return [finding_line(f) for f in plan.findings if not f.fixed]
+    return [finding_line(f, color=color) for f in plan.findings if not f.fixed]
 
 
 def summary_line(plan: LockPlan, *, mode: str, written: bool) -> str:

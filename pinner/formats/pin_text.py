@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from pinner.core.images import ImageChange
 from pinner.core.pin import PinChange, PinIssue, PinPlan
+from pinner.formats.style import paint
 from pinner.sanitize import for_terminal
 
 _NO_LABELS: Mapping[Path, str] = MappingProxyType({})
@@ -27,7 +28,12 @@ _REASONS = {
 }
 
 
-def change_line(change: PinChange, labels: Mapping[Path, str] = _NO_LABELS) -> str:
+_ISSUE_STYLES = {"problem": "error", "warning": "warning", "remote": "failure"}
+
+
+def change_line(
+    change: PinChange, labels: Mapping[Path, str] = _NO_LABELS, *, color: bool = False
+) -> str:
     """``file:line: old -> new  # comment (reason)``.
 
     ``labels``: the repository label of each file, when a run spans several repositories
@@ -37,28 +43,36 @@ def change_line(change: PinChange, labels: Mapping[Path, str] = _NO_LABELS) -> s
     if change.new_comment is not None:
         new = f"{new} # {change.new_comment}"
     reason = _REASONS.get(change.reason, change.reason)
-    where = labels.get(change.site.path, "") + change.relpath
-    return for_terminal(
-        f"{where}:{change.line}: {change.old_value} -> {new} ({reason})", single_line=True
-    )
+    where = f"{labels.get(change.site.path, '')}{change.relpath}:{change.line}:"
+    return _change(where, f"{change.old_value} -> {new}", f"({reason})", color)
 
 
-def image_line(change: ImageChange, labels: Mapping[Path, str] = _NO_LABELS) -> str:
+def _change(where: str, what: str, why: str, color: bool) -> str:
+    """``where what (why)``, the text sanitised and the reason painted as done."""
+    text = for_terminal(f"{where} {what}", single_line=True)
+    return f"{text} {paint(for_terminal(why, single_line=True), 'ok', color)}"
+
+
+def image_line(
+    change: ImageChange, labels: Mapping[Path, str] = _NO_LABELS, *, color: bool = False
+) -> str:
     """``file:line: docker://alpine:3.19 -> docker://alpine:3.19@sha256:... (image pinned)``."""
     what = "multi-platform index" if change.index else "image"
     in_matrix = " in the matrix" if change.target.context == "matrix" else ""
-    where = labels.get(change.target.path, "") + change.relpath
-    return for_terminal(
-        f"{where}:{change.line}: {change.old} -> {change.new} ({what} pinned{in_matrix})",
-        single_line=True,
-    )
+    where = f"{labels.get(change.target.path, '')}{change.relpath}:{change.line}:"
+    return _change(where, f"{change.old} -> {change.new}", f"({what} pinned{in_matrix})", color)
 
 
-def issue_line(issue: PinIssue, labels: Mapping[Path, str] = _NO_LABELS) -> str:
+def issue_line(
+    issue: PinIssue, labels: Mapping[Path, str] = _NO_LABELS, *, color: bool = False
+) -> str:
     """``file:line: problem|warning|remote error: message``."""
     label = "remote error" if issue.severity == "remote" else issue.severity
-    where = (labels.get(issue.path, "") if issue.path is not None else "") + issue.relpath
-    return for_terminal(f"{where}:{issue.line}: {label}: {issue.message}", single_line=True)
+    repo = labels.get(issue.path, "") if issue.path is not None else ""
+    where = for_terminal(f"{repo}{issue.relpath}:{issue.line}:", single_line=True)
+    message = for_terminal(issue.message, single_line=True)
+    style = _ISSUE_STYLES.get(issue.severity, "error")
+    return f"{where} {paint(label + ':', style, color)} {message}"
 
 
 def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
@@ -84,8 +98,14 @@ def summary_line(plan: PinPlan, *, mode: str, written: bool) -> str:
     return f"pinner: {head}; " + ", ".join(tail)
 
 
-def render(plan: PinPlan, labels: Mapping[Path, str] = _NO_LABELS) -> tuple[list[str], list[str]]:
-    """(stdout lines, stderr lines) for ``--format text``.
+def render(
+    plan: PinPlan,
+    labels: Mapping[Path, str] = _NO_LABELS,
+    *,
+    out_color: bool = False,
+    err_color: bool = False,
+) -> tuple[list[str], list[str]]:
+    """(stdout lines, stderr lines) for ``--format text``, each painted as its stream allows.
 
     A remote failure repeated on many uses (the forge is unreachable, one repository fails)
     is printed once, at its first use, with the number of other uses it affects.
@@ -99,12 +119,14 @@ def render(plan: PinPlan, labels: Mapping[Path, str] = _NO_LABELS) -> tuple[list
                 repeats[issue.message] = repeats.get(issue.message, 0) + 1
                 continue
             first[issue.message] = len(errors)
-        errors.append(issue_line(issue, labels))
+        errors.append(issue_line(issue, labels, color=err_color))
     for message, count in repeats.items():
         errors[first[message]] += f" (and {count} more use{'s' if count > 1 else ''})"
     errors += [for_terminal(f"pinner: note: {note}", single_line=True) for note in plan.notes]
-    changes = [(c.site.path, c.line, change_line(c, labels)) for c in plan.changes]
-    changes += [(c.target.path, c.line, image_line(c, labels)) for c in plan.image_changes]
+    changes = [(c.site.path, c.line, change_line(c, labels, color=out_color)) for c in plan.changes]
+    changes += [
+        (c.target.path, c.line, image_line(c, labels, color=out_color)) for c in plan.image_changes
+    ]
     if plan.image_changes:  # in file order, uses and images together
         changes.sort(key=lambda c: (labels.get(c[0], ""), str(c[0]), c[1]))
     return [line for _, _, line in changes], errors

@@ -19,21 +19,22 @@ from pinner.core.update import (
     VersionPoint,
     summarize_held,
 )
+from pinner.formats.style import paint
 from pinner.sanitize import for_terminal
 
-_COLORS = {
-    "update": "32",
-    "branch": "32",
-    "pin": "36",
-    "comment": "36",
-    "held": "33",
-    "skip": "2",
-    "problem": "31",
+_STYLE = {
+    "update": "ok",
+    "branch": "ok",
+    "pin": "info",
+    "comment": "info",
+    "held": "warning",
+    "skip": "dim",
+    "problem": "error",
 }
 
 
 def _paint(text: str, kind: str, color: bool) -> str:
-    return f"\x1b[{_COLORS[kind]}m{text}\x1b[0m" if color else text
+    return paint(text, _STYLE[kind], color)
 
 
 def _safe(text: str) -> str:

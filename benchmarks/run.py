@@ -399,7 +399,7 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             # like for like: pinact pins no container images, and the emulator is no registry
             "--no-images",
         )  # fmt: skip
-        env = _clean_env(GITHUB_TOKEN="x")  # a token, as real users have one
+        env = _clean_env(GITHUB_TOKEN="ghp_benchmark")  # a token, as real users have one
         return run_measured(
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy
@@ -413,7 +413,7 @@ def run_network_benchmark(args: argparse.Namespace, work: Path, logs: Path) -> d
             "lock", "--server-url", url, *cache_args, "--jobs", str(args.jobs), "--format", "json"
         )
         command = [sys.executable, "-c", LOCK_LOOP, json.dumps(each), *roots]
-        env = _clean_env(GITHUB_TOKEN="x")
+        env = _clean_env(GITHUB_TOKEN="ghp_benchmark")
         return run_measured(
             label, command, cwd=copy, env=env, timeout=args.timeout, logs=logs
         ), copy

@@ -61,6 +61,24 @@ class RemoteError(PinnerError):
     exit_code = EXIT_REMOTE
 
 
+class FatalRemoteError(RemoteError):
+    """A remote failure that ends the whole run at once, wherever it is met.
+
+    Most remote failures concern one question (one repository, one file) and a command may
+    report them beside everything else it found. These do not: every other request of the run
+    would meet them too, so reporting them once per ``uses:`` line would only repeat them.
+    """
+
+
+class ForgeUnreachable(FatalRemoteError):
+    """The forge's host cannot be reached at all: DNS knows no such name, the connection is
+    refused, or TLS fails for good (an untrusted certificate, the wrong host name)."""
+
+
+class DeadlineExceeded(FatalRemoteError):
+    """The run used up its time (``--deadline``) while it still had to ask the forge."""
+
+
 class RateLimitError(RemoteError):
     """The API rate limit is exhausted and its reset is too far away to wait for."""
 

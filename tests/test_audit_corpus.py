@@ -150,7 +150,7 @@ def test_real_cli_on_two_consumers_against_the_emulator(
                 "-o",
                 str(out),
             ],
-            env={"GITHUB_TOKEN": "t", "PINNER_NO_GH": "1"},
+            env={"GITHUB_TOKEN": "ghp_corpusAuditToken", "PINNER_NO_GH": "1"},
         )
         assert result.exit_code in (0, 1), result.output
         doc = json.loads(out.read_text())

@@ -338,15 +338,16 @@ def test_etag_revalidation_fresh_stale_and_304():
 def test_sha_addressed_rest_answers_are_cached_forever():
     cache = MemoryCache()
     body = spec_example("GET /repos/{owner}/{repo}/commits/{ref}")
+    sha = body["sha"]  # asked by SHA, the answer must be that very commit
     with respx.mock:
-        respx.get(f"{API}/repos/o/r/commits/{SHA}").mock(
+        respx.get(f"{API}/repos/o/r/commits/{sha}").mock(
             return_value=httpx.Response(200, json=body)
         )
         respx.get(f"{API}/repos/o/r/commits/main").mock(return_value=httpx.Response(200, json=body))
-        forge_call("get_commit", "o/r", SHA, cache=cache)
+        forge_call("get_commit", "o/r", sha, cache=cache)
         forge_call("get_commit", "o/r", "main", cache=cache)
     ttls = {key.rsplit("/", 1)[-1]: ttl for key, ttl in cache.ttls.items()}
-    assert ttls[SHA] is None and ttls["main"] is not None
+    assert ttls[sha] is None and ttls["main"] is not None
 
 
 def test_offline_uses_stale_entries_and_misses_raise():

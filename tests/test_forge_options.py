@@ -24,6 +24,9 @@ SHARED = {
     "jobs": ["--jobs", "-j"],
     "snapshot": ["--snapshot"],
     "color": ["--color"],
+    "verbose": ["--verbose"],
+    "request_timeout": ["--request-timeout"],
+    "deadline": ["--deadline"],
 }
 
 
@@ -46,6 +49,8 @@ def test_every_forge_command_offers_the_shared_options_after_its_own(
     assert params["jobs"].default == jobs
     assert params["server_url"].envvar == "GITHUB_SERVER_URL"
     assert params["api_url"].envvar == "GITHUB_API_URL"
+    assert params["request_timeout"].envvar == "PINNER_REQUEST_TIMEOUT"
+    assert params["deadline"].envvar == "PINNER_DEADLINE"
     names = list(params)
     assert names[-len(expected) :] == list(expected)  # own options first, as before
 

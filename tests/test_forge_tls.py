@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import http.server
-import shutil
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from pinner.forge import http as forge_http
 from pinner.forge.http import RequestKind, Transport
 from pinner.settings import ForgeUrls, Secret, Settings
 from tests.test_pin_cli import clean_env, copy_consumer
+from tests.tls_material import FOR_ANOTHER_NAME, FOR_LOOPBACK, Certificate
 
 TOKEN = "ghp_SENTINELtoken0123456789abcdef"
 
@@ -46,9 +46,13 @@ class FakeTime:
         return self.now
 
 
-def make_transport(server: str = "https://github.com", **kw: Any) -> Transport:
+def make_transport(
+    server: str = "https://github.com", *, max_retry_time: float = 1.0, **kw: Any
+) -> Transport:
     fake = FakeTime()
-    settings = Settings(urls=ForgeUrls.derive(server), token=Secret(TOKEN), max_retry_time=1.0)
+    settings = Settings(
+        urls=ForgeUrls.derive(server), token=Secret(TOKEN), max_retry_time=max_retry_time
+    )
     return Transport(settings, sleep=fake.sleep, clock=fake.clock, jitter=lambda: 1.0, **kw)
 
 
@@ -176,27 +180,14 @@ def test_a_redirect_from_http_to_https_gets_the_verifying_context(tls_spy, clien
 # ----------------------------------------------------------------------------- a real handshake
 
 
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1, trusted by nobody unless told to."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a test certificate")
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+@dataclass
+class HttpsServer:
+    url: str
+    connections: list[str]  # one entry per TLS handshake attempted (accepted TCP connection)
 
 
-@pytest.fixture
-def https_server(self_signed: tuple[Path, Path]) -> Iterator[str]:
-    """An https server on 127.0.0.1 answering every GET with 200 ``ok``."""
+def start_https_server(certificate: Certificate, where: Path) -> tuple[HttpsServer, Any]:
+    """An https server on 127.0.0.1 answering every GET with 200 ``ok``, counting handshakes."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -208,18 +199,54 @@ def https_server(self_signed: tuple[Path, Path]) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    cert, key = self_signed
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    connections: list[str] = []
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def get_request(self):  # type: ignore[no-untyped-def]
+            sock, address = self.socket.accept()  # the plain TCP connection
+            connections.append(address[0])
+            return context.wrap_socket(sock, server_side=True), address
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            """A client refusing our certificate is what these tests are about."""
+
+    cert, key = certificate.write(where)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    return HttpsServer(f"https://127.0.0.1:{server.server_address[1]}", connections), server
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> Path:
+    """The certificate the default ``https_server`` presents (trusted by nobody unless told)."""
+    return FOR_LOOPBACK.write(tmp_path)[0]
+
+
+def _serve(certificate: Certificate, where: Path) -> Iterator[HttpsServer]:
+    where.mkdir(exist_ok=True)
+    handle, server = start_https_server(certificate, where)
     try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
+        yield handle
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[HttpsServer]:
+    """An https server whose certificate names 127.0.0.1."""
+    yield from _serve(FOR_LOOPBACK, tmp_path / "loopback")
+
+
+@pytest.fixture
+def misnamed_https_server(tmp_path: Path) -> Iterator[HttpsServer]:
+    """An https server on 127.0.0.1 whose certificate names another host."""
+    yield from _serve(FOR_ANOTHER_NAME, tmp_path / "misnamed")
 
 
 @pytest.fixture
@@ -230,27 +257,67 @@ def fresh_tls_context() -> Iterator[None]:
     forge_http._tls_context.cache_clear()
 
 
-def test_an_untrusted_certificate_is_refused(https_server: str, fresh_tls_context) -> None:
-    with pytest.raises(RemoteError, match="CERTIFICATE_VERIFY_FAILED"):
-        get(make_transport(), f"{https_server}/x")
+def test_an_untrusted_certificate_is_refused_at_once(
+    https_server: HttpsServer, fresh_tls_context
+) -> None:
+    """An unknown CA will not be known a second later: one handshake, no retry, one line."""
+    transport = make_transport(max_retry_time=60.0)
+    with pytest.raises(RemoteError) as info:
+        get(transport, f"{https_server.url}/x")
+    message = str(info.value)
+    assert "certificate not accepted (self-signed certificate)" in message, message
+    assert "SSL_CERT_FILE" in message and "\n" not in message
+    assert len(https_server.connections) == 1 and transport.stats.retries == 0
+
+
+def test_a_certificate_for_another_host_is_refused_at_once(
+    misnamed_https_server: HttpsServer, fresh_tls_context, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    # trusted, but issued to pinner-test.invalid: the host-name check fails, for good
+    monkeypatch.setenv("SSL_CERT_FILE", str(FOR_ANOTHER_NAME.write(tmp_path)[0]))
+    transport = make_transport(max_retry_time=60.0)
+    with pytest.raises(RemoteError, match=r"certificate not accepted \(IP address mismatch"):
+        get(transport, f"{misnamed_https_server.url}/x")
+    assert len(misnamed_https_server.connections) == 1 and transport.stats.retries == 0
+
+
+def test_the_forge_behind_an_untrusted_certificate_ends_the_run_in_one_line(
+    https_server: HttpsServer, fresh_tls_context, fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """Through the CLI: exit 3, one line naming the problem and the fix, one handshake (the
+    host is then known down: no other request tries again), nothing written."""
+    root = copy_consumer(fixtures_dir / "consumers" / "demo", tmp_path / "demo")
+    before = {p: p.read_bytes() for p in root.rglob("*.yml")}
+    result = CliRunner().invoke(
+        app,
+        ["pin", "--server-url", https_server.url, "--no-cache", "--jobs", "1", str(root)],
+        env={**clean_env(), "GITHUB_TOKEN": TOKEN},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pinner: remote error: TLS with 127.0.0.1:")
+    assert "certificate not accepted" in lines[0] and TOKEN not in result.output
+    assert len(https_server.connections) == 1
+    assert {p: p.read_bytes() for p in root.rglob("*.yml")} == before
 
 
 def test_ssl_cert_file_is_honoured(
-    https_server: str, self_signed, fresh_tls_context, monkeypatch: pytest.MonkeyPatch
+    https_server: HttpsServer, self_signed: Path, fresh_tls_context, monkeypatch
 ) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed[0]))
-    assert get(make_transport(), f"{https_server}/x") == [200]
+    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed))
+    assert get(make_transport(), f"{https_server.url}/x") == [200]
 
 
 def test_the_plain_http_context_cannot_complete_a_handshake(
-    https_server: str, self_signed, monkeypatch: pytest.MonkeyPatch
+    https_server: HttpsServer, self_signed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # even told to trust the server's certificate, the plain-http client's context refuses it
-    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed[0]))
+    monkeypatch.setenv("SSL_CERT_FILE", str(self_signed))
 
     async def go() -> None:
         async with httpx.AsyncClient(verify=forge_http._trust_nothing_context()) as client:
-            await client.get(f"{https_server}/x")
+            await client.get(f"{https_server.url}/x")
 
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         asyncio.run(go())

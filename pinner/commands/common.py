@@ -30,7 +30,15 @@ from pinner.errors import (
     PinnerError,
     UsageError,
 )
-from pinner.settings import ForgeUrls, Settings, default_cache_dir, find_token
+from pinner.settings import (
+    DEFAULT_DEADLINE,
+    DEFAULT_REQUEST_TIMEOUT,
+    ForgeUrls,
+    Settings,
+    default_cache_dir,
+    find_token,
+    paired_api_url,
+)
 
 if TYPE_CHECKING:  # the YAML reader (ruamel) loads when a command reads files, not before
     from pinner.models import SourceFile
@@ -55,7 +63,8 @@ ApiUrl = Annotated[
         "--api-url",
         metavar="URL",
         envvar="GITHUB_API_URL",
-        help="REST API base; default derived from --server-url.",
+        help="REST API base; default derived from --server-url. GITHUB_API_URL is used only "
+        "with a server URL from the environment too, or one it belongs to.",
         show_default=False,
     ),
 ]
@@ -100,6 +109,38 @@ Color = Annotated[
         "--color",
         metavar="WHEN",
         help="auto, always or never (NO_COLOR and FORCE_COLOR are honoured).",
+    ),
+]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        help="Say every retry and wait on stderr (said anyway when stderr is a terminal), and "
+        "how many requests the run made.",
+    ),
+]
+RequestTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--request-timeout",
+        metavar="SECONDS",
+        envvar="PINNER_REQUEST_TIMEOUT",
+        min=0.1,
+        help="Longest one request to the forge may take, from connecting to the last byte of "
+        f"the answer; a slower one is given up and retried. [default: {DEFAULT_REQUEST_TIMEOUT:g}]",
+        show_default=False,
+    ),
+]
+Deadline = Annotated[
+    float | None,
+    typer.Option(
+        "--deadline",
+        metavar="SECONDS",
+        envvar="PINNER_DEADLINE",
+        min=0,
+        help="Longest the whole run may spend waiting on the network; past it the run stops "
+        f"(exit 3). 0: no limit. [default: {DEFAULT_DEADLINE:g}]",
+        show_default=False,
     ),
 ]
 NoImages = Annotated[
@@ -182,18 +223,33 @@ class ForgeOptions:
     jobs: int
     snapshot: tuple[Path, ...]
     color: str
+    verbose: bool = False
+    request_timeout: float | None = None
+    deadline: float | None = None
+    # where the URLs came from: an API URL from the environment pairs only with a server URL
+    # from the environment too (see pinner.settings.paired_api_url)
+    server_url_from_env: bool = False
+    api_url_from_env: bool = False
 
     def settings(self) -> Settings:
         """The :class:`Settings` these options describe; UsageError (exit 2) on a bad mix."""
         return build_settings(
             server_url=self.server_url,
-            api_url=self.api_url,
+            api_url=paired_api_url(
+                server_url=self.server_url,
+                server_url_from_env=self.server_url_from_env,
+                api_url=self.api_url,
+                api_url_from_env=self.api_url_from_env,
+            ),
             token=self.token,
             cache_dir=self.cache_dir,
             no_cache=self.no_cache,
             offline=self.offline,
             jobs=self.jobs,
             snapshot=self.snapshot,
+            verbose=self.verbose,
+            request_timeout=self.request_timeout,
+            deadline=self.deadline,
         )
 
     def use_color(self, stream: Any = sys.stdout) -> bool:
@@ -212,6 +268,9 @@ _FORGE_PARAMETERS: tuple[tuple[str, Any, object], ...] = (
     ("jobs", Jobs, None),  # no shared default: each command states its own
     ("snapshot", Snapshot, None),
     ("color", Color, "auto"),
+    ("verbose", Verbose, False),
+    ("request_timeout", RequestTimeout, None),
+    ("deadline", Deadline, None),
 )
 FORGE_OPTIONS_PARAMETER = "forge_options"
 
@@ -250,7 +309,11 @@ def with_forge_options(*, jobs: int, offline: bool = True) -> Callable[[Command]
             values = {p.name: kwargs.pop(p.name, p.default) for p in shared}
             values.setdefault("offline", False)  # a command without --offline always fetches
             values["snapshot"] = tuple(values["snapshot"] or ())
-            options = ForgeOptions(**values)
+            options = ForgeOptions(
+                **values,
+                server_url_from_env=_from_environment(values["server_url"], "GITHUB_SERVER_URL"),
+                api_url_from_env=_from_environment(values["api_url"], "GITHUB_API_URL"),
+            )
             return command(*args, **kwargs, **{FORGE_OPTIONS_PARAMETER: options})
 
         command_with_forge_options.__signature__ = signature  # type: ignore[attr-defined]
@@ -261,6 +324,18 @@ def with_forge_options(*, jobs: int, offline: bool = True) -> Callable[[Command]
         return command_with_forge_options  # type: ignore[return-value]
 
     return decorate
+
+
+def _from_environment(value: str | None, variable: str) -> bool:
+    """True when ``value`` is what the environment variable ``variable`` holds.
+
+    A flag given with the very value of the variable counts as coming from the environment:
+    for the server URL that changes nothing (the same server), and for the API URL it errs on
+    the safe side (the pairing rule then applies to it).
+    """
+    import os
+
+    return value is not None and os.environ.get(variable) == value
 
 
 def include_option(verb: str) -> Any:
@@ -331,8 +406,15 @@ def build_settings(
     offline: bool,
     jobs: int,
     snapshot: Sequence[Path] | None,
+    verbose: bool = False,
+    request_timeout: float | None = None,
+    deadline: float | None = None,
 ) -> Settings:
-    """Turn the shared options into :class:`Settings`, validating as we go."""
+    """Turn the shared options into :class:`Settings`, validating as we go.
+
+    Retries and waits are announced on stderr with ``--verbose``, and whenever stderr is a
+    terminal: a person watching should never sit through a silent minute.
+    """
     if no_cache and offline:
         raise_usage("--offline needs the cache; it cannot be combined with --no-cache")
     snapshot_dirs = tuple(snapshot or ())
@@ -340,6 +422,11 @@ def build_settings(
         if not d.is_dir():
             raise_usage(f"--snapshot {d}: not a directory")
     urls = ForgeUrls.derive(server_url, api_url)
+    limits: dict[str, float | None] = {}  # only what was given: the rest keeps its default
+    if request_timeout is not None:
+        limits["timeout"] = request_timeout
+    if deadline is not None:
+        limits["deadline"] = deadline or None  # 0: no limit
     return Settings(
         urls=urls,
         token=None if snapshot_dirs else find_token(token),
@@ -347,7 +434,17 @@ def build_settings(
         offline=offline,
         jobs=jobs,
         snapshot_dirs=snapshot_dirs,
+        verbose=verbose,
+        announce_retries=verbose or _is_terminal(sys.stderr),
+        **limits,  # type: ignore[arg-type]
     )
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
 
 
 def compile_patterns(values: Iterable[str] | None, flag: str) -> tuple[re.Pattern[str], ...]:

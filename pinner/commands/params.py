@@ -3,7 +3,8 @@
 typer (0.2x) coerces every parameter through a pydantic ``TypeAdapter`` built on first use,
 even a ``None`` default: for ``pinner pin`` that is 14 adapters and the pydantic import, about
 0.3 s of CPU on every run, longer than pinner's own start-up. pinner's options are only ``str``,
-``bool``, ``int`` with bounds, ``Path`` and lists of those, whose coercion is trivial.
+``bool``, ``int`` and ``float`` with bounds, ``Path`` and lists of those, whose coercion is
+trivial.
 
 :class:`FastCommand` (the ``cls`` of every command) gives each such parameter a coercer that
 handles the ordinary values itself and hands anything else (a malformed number, an
@@ -26,6 +27,9 @@ _MISS = object()
 
 _PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,8})\Z")
 """A decimal integer as people type it; every other spelling goes to typer (and pydantic)."""
+
+_PLAIN_DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,6})?\Z")
+"""A number of seconds as people type it (``30``, ``2.5``); the rest goes to typer."""
 
 
 Fast = Callable[[Any, Any, Any], Any]
@@ -50,6 +54,23 @@ def _fast_int(low: float | None, high: float | None) -> Fast:
             return _MISS
         if (low is not None and number < low) or (high is not None and number > high):
             return _MISS  # typer words the range error
+        return number
+
+    return coerce
+
+
+def _fast_float(low: float | None, high: float | None) -> Fast:
+    def coerce(value: Any, param: Any, ctx: Any) -> Any:
+        plain = type(value) is str and _PLAIN_DECIMAL.match(value)
+        if not (plain or type(value) in (int, float)):
+            return _MISS
+        number = float(value)
+        if (
+            number != number
+            or (low is not None and number < low)
+            or (high is not None and number > high)
+        ):
+            return _MISS  # NaN, or out of range: typer words the error
         return number
 
     return coerce
@@ -82,6 +103,8 @@ def _leaf(annotation: Any, info: Any) -> Fast | None:
         return _fast_bool
     if annotation is int and not info.clamp:
         return _fast_int(info.min, info.max)
+    if annotation is float and not info.clamp:
+        return _fast_float(info.min, info.max)
     if annotation is Path and info.path_type is None:
         return _fast_path(info)
     return None

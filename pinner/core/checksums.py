@@ -27,7 +27,7 @@ from typing import Any
 
 from pinner.core.downloads import DownloadSite, ScriptText, classify, scan_script, substitute
 from pinner.core.manifest import FoundIn, ManifestEntry
-from pinner.errors import InputError, NotFoundError, RemoteError
+from pinner.errors import FatalRemoteError, InputError, NotFoundError, RemoteError
 from pinner.sources.yamlsafe import MappingNode, Node, ScalarNode, SequenceNode, compose
 
 MAX_METADATA_BYTES = 2 * 1024 * 1024
@@ -392,6 +392,8 @@ async def discover(
                 path = posixpath.normpath(posixpath.join(action_dir or ".", main_script))
                 try:
                     main = await _fetch(forge, node.repo, node.commit, path)
+                except FatalRemoteError:
+                    raise  # the forge is down or the run out of time: ends the run
                 except RemoteError:
                     main = None
                     notes.append(f"{origin}: {path} could not be fetched; JavaScript not scanned")
@@ -531,6 +533,8 @@ async def hash_urls(
     async def one(url: str) -> ManifestEntry | HashFailure | tuple[ManifestEntry, DigestAlarm]:
         try:
             download = await fetch(url)
+        except FatalRemoteError:
+            raise  # the forge is down or the run out of time: ends the run
         except RemoteError as exc:
             return HashFailure(url, str(exc))
         digest = digests.get(url)
@@ -539,6 +543,8 @@ async def hash_urls(
             if asset is not None:
                 try:
                     digest = await release_digest(forge, *asset)
+                except FatalRemoteError:
+                    raise  # the forge is down or the run out of time: ends the run
                 except RemoteError:
                     digest = None
         entry = entry_for(
@@ -594,6 +600,8 @@ async def verify_entries(entries: Sequence[ManifestEntry], *, fetch: Any) -> Ver
     async def one(entry: ManifestEntry) -> Mismatch | HashFailure | None:
         try:
             download = await fetch(entry.url)
+        except FatalRemoteError:
+            raise  # the forge is down or the run out of time: ends the run
         except RemoteError as exc:
             return HashFailure(entry.url, str(exc))
         if download.sha256 != entry.sha256 or download.size != entry.size:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from pinner.errors import NotFoundError, RemoteError
+from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.models import ImageSite, SourceFile
 from pinner.registry.names import ImageNameError, ImageRef, parse_image
 from pinner.sources.comments import parse_ignore
@@ -362,6 +362,8 @@ async def inspect(registry: RegistryClient, ref: ImageRef) -> ImageFacts:
                 except NotFoundError as exc:
                     return ImageFacts(ref, error=str(exc))
         return ImageFacts(ref, current, tag_error, found)
+    except FatalRemoteError:
+        raise  # the run is out of time: one line for the run, not one per image
     except RemoteError as exc:
         return ImageFacts(ref, remote=str(exc))
 

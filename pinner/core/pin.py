@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pinner.core.claims import claim_holds, comment_claim, floating_tags, word_is_ref
 from pinner.core.resolve import Resolution, Resolver
 from pinner.core.verify import IMPOSTOR, REACHABLE, Reachability, check_reachability
-from pinner.errors import NotFoundError, RemoteError
+from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
 from pinner.singleflight import SingleFlight
@@ -492,6 +492,8 @@ class PinPlanner:
 
 
 def _failed(work: _Work, site: UsesSite, error: BaseException) -> None:
+    if isinstance(error, FatalRemoteError):
+        raise error  # the forge is down or the run out of time: one line, not one per use
     if isinstance(error, NotFoundError):
         work.issue(PROBLEM, "unresolvable", site, str(error))
     elif isinstance(error, RemoteError):

@@ -21,7 +21,10 @@ from pinner.models import GitRef, RefListing
 
 # A version-looking tag body: optional "v", dotted numbers, optional pre-release suffix.
 # The suffix is checked by packaging afterwards (``-light`` or ``-node16`` do not parse).
-_VERSION_BODY_RE = re.compile(r"^[vV]?\d+(?:\.\d+)*(?:[-.]?[A-Za-z]+[-.]?\d*)?$")
+# ASCII only and anchored with \Z: ``$`` would also match before a final newline, and packaging
+# strips surrounding whitespace, so a server's tag ``v1.2.3\n`` would pass as 1.2.3 and its
+# newline reach the comment pinner writes.
+_VERSION_BODY_RE = re.compile(r"[vV]?[0-9]+(?:\.[0-9]+)*(?:[-.]?[A-Za-z]+[-.]?[0-9]*)?\Z", re.ASCII)
 
 
 def parse_version(tag: str, *, path: str | None = None) -> Version | None:
@@ -32,6 +35,8 @@ def parse_version(tag: str, *, path: str | None = None) -> Version | None:
     last segment. Refused: post/dev/local versions and epochs (not how actions tag releases),
     free-form suffixes (``v1.0.0-light``), and prefixed tags of another path.
     """
+    if not tag.isprintable() or not tag.isascii():
+        return None  # control characters, newlines: no version, whatever follows them
     body = _strip_path_prefix(tag, path)
     if body is None or not _VERSION_BODY_RE.match(body):
         return None

@@ -8,7 +8,9 @@ definitively does not exist (a finding about the user's file) and
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from pinner.models import (
     Advisory,
@@ -20,6 +22,32 @@ from pinner.models import (
     RepoInfo,
     TagObject,
 )
+
+T = TypeVar("T")
+
+
+_FROM_THE_FORGE: ContextVar[bool] = ContextVar("pinner_answer_from_the_forge", default=True)
+
+
+def answered_elsewhere() -> None:
+    """Say that the answer being produced came from another host than the forge's own.
+
+    After a redirect away (a captive portal, GHES serving raw files from another host name)
+    an answer may be right for this run, but the forge did not vouch for it: a cache must
+    keep it for the run only, never for ever under a commit. The forge calls this while it
+    answers; :func:`vouched` tells the caller.
+    """
+    _FROM_THE_FORGE.set(False)
+
+
+async def vouched(fetch: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
+    """``fetch()``'s answer and whether it came from the forge's own hosts throughout."""
+    token = _FROM_THE_FORGE.set(True)
+    try:
+        value = await fetch()
+        return value, _FROM_THE_FORGE.get()
+    finally:
+        _FROM_THE_FORGE.reset(token)
 
 
 @runtime_checkable
@@ -36,7 +64,8 @@ class Forge(Protocol):
     async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
         """The bytes of ``path`` at ``commit`` (a full SHA), or None if it does not exist there.
 
-        Content addressed by a commit SHA is immutable: implementations may cache it forever.
+        Content addressed by a commit SHA is immutable: implementations may cache it forever
+        (unless the answer came from elsewhere: :func:`answered_elsewhere`).
         """
         ...
 

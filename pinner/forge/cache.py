@@ -18,7 +18,11 @@ Layout (``FORMAT`` is part of the path so a future layout never reads this one):
 
 The header carries the key itself (a hash collision or a stray file is then a miss, not a wrong
 answer), when it was stored, its TTL, the ETag and the value's length and CRC-32: anything that
-does not check out is treated as a miss and will be overwritten, never an error.
+does not check out is treated as a miss and will be overwritten, never an error. That includes
+what is not a regular file at all: a directory, a FIFO or a symlink where an entry belongs is
+a miss (never followed, never waited on), and the next write replaces it, as it replaces a file
+where one of the cache's directories belongs. A damaged entry costs one request, never the
+cache.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import sys
 import tempfile
@@ -48,6 +53,12 @@ _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
 _NAMESPACE_RE = re.compile(r"[^a-z0-9_.-]")
 _TMP_PREFIX = ".tmp-"
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO planted where an entry belongs must not block us
+    | getattr(os, "O_NOFOLLOW", 0)  # nor a symlink lead the read elsewhere
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +192,8 @@ class FileCacheStore:
                 ttl=pending.ttl,
                 age=now - pending.stored_at,
             )
-        try:
-            data = self._path(key).read_bytes()
-        except OSError:  # absent, unreadable, a directory: all a miss
+        data = _read_entry(self._path(key))
+        if data is None:  # absent, unreadable, a directory, not a regular file: all a miss
             return None
         parsed = _decode(data)
         if parsed is None:
@@ -257,10 +267,11 @@ class FileCacheStore:
         try:
             try:
                 self._write_once(target, blob)
-            except FileNotFoundError:
-                # first entry in this shard, or another process's `cache clear` moved the
-                # directory away under us: recreate it and try once more
-                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                # the first entry in this shard, another process's `cache clear` moved the
+                # directory away under us, or something not ours is in the way (a directory
+                # where the entry goes, a file where a directory goes): clear it, try once more
+                self._clear_the_way(target)
                 self._write_once(target, blob)
         except OSError as exc:
             with self._lock:
@@ -270,6 +281,22 @@ class FileCacheStore:
                 self._warn(
                     f"cache dir {self.root} is not writable ({reason}); running without cache"
                 )
+
+    def _clear_the_way(self, target: Path) -> None:
+        """Make ``target``'s directories real directories and ``target`` no directory.
+
+        Only paths inside this store's format directory are touched, and only what stands
+        where the store's own directories or entries belong.
+        """
+        for directory in (self._dir, target.parent.parent, target.parent):
+            # a file, or a link to nothing: in the way (a link to a directory is kept)
+            if not directory.is_dir() and (directory.is_symlink() or directory.exists()):
+                directory.unlink()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir() and not target.is_symlink():
+            aside = target.with_name(f"{_TMP_PREFIX}{os.getpid()}-stale-{target.name}")
+            os.replace(target, aside)
+            shutil.rmtree(aside, ignore_errors=True)
 
     @staticmethod
     def _write_once(target: Path, blob: bytes) -> None:
@@ -342,6 +369,25 @@ def namespace_of(key: str) -> str:
     """The directory a key lives in: its first segment, made safe as a file name."""
     head = key.split("/", 1)[0].lower()
     return _NAMESPACE_RE.sub("_", head)[:40].strip(".") or "_"
+
+
+def _read_entry(path: Path) -> bytes | None:
+    """The bytes of the regular file at ``path``; None for anything else or any error."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _decode(data: bytes) -> tuple[dict[str, object], bytes] | None:

@@ -8,7 +8,9 @@ Two layers, for two different promises:
   that does not exist does not start existing half-way through a run).
 * **Across runs** (``store`` given): answers addressed by a full SHA are immutable, so they are
   kept forever: a file at a commit (also "no such file there": the commit's tree can never gain
-  it), an annotated tag object, a commit by SHA, the comparison of two SHAs. Ref listings,
+  it), an annotated tag object, a commit by SHA, the comparison of two SHAs. An answer that came
+  from another host than the forge's (:func:`~pinner.forge.base.answered_elsewhere`) is kept
+  for the run only. Ref listings,
   release lists and repository metadata change, so they are kept ``refs_ttl`` seconds; after
   that they are fetched again (the inner forge revalidates REST GETs with ETags on its own;
   ``git ls-refs`` has no ETag, which the per-run memo bounds to one listing per repository).
@@ -37,7 +39,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pinner.errors import NotFoundError, OfflineMiss
-from pinner.forge.base import CacheEntry, CacheStore, Forge, NotBatched
+from pinner.forge.base import CacheEntry, CacheStore, Forge, NotBatched, vouched
 from pinner.models import (
     SHA_RE,
     Advisory,
@@ -319,14 +321,15 @@ class CachedForge:
             )
         self.stats[f"{kind.name}.fetch"] += 1
         try:
-            value = await fetch()
+            value, from_the_forge = await vouched(fetch)
         except NotFoundError as exc:
             # "does not exist" is an answer too; kept for the TTL only, since a repository,
             # a commit or a tag can be pushed later under the very name that was missing.
             if persist and self.store is not None:
                 self.store.put(key, _MISSING + str(exc).encode(), ttl=self.refs_ttl)
             raise
-        if persist and self.store is not None:
+        # an answer another host gave (a redirect away) is this run's, never the store's
+        if persist and self.store is not None and from_the_forge:
             lifetime = ttl(value) if callable(ttl) else ttl
             if not isinstance(lifetime, _Keep):
                 self.store.put(key, _PRESENT + kind.encode(value), ttl=lifetime)

@@ -45,7 +45,10 @@ async def open_forge(
             stack.callback(store.close)  # after the forge closes: flush what it stored
         from pinner.forge.github import GitHubForge
 
-        inner = await stack.enter_async_context(GitHubForge(settings, cache=store))
+        github = await stack.enter_async_context(GitHubForge(settings, cache=store))
+        if settings.verbose:
+            stack.callback(_say_requests, github)
+        inner = github
         yield CachedForge(
             inner,
             store,
@@ -53,6 +56,15 @@ async def open_forge(
             refs_ttl=refs_ttl,
             scope=cache_scope(settings.urls),
         )
+
+
+def _say_requests(github: object) -> None:
+    """``--verbose``: what the run cost, as one stderr line (``12 requests (rest 3, git 9)``)."""
+    import sys
+
+    stats = getattr(github, "stats", None)
+    if stats is not None:
+        sys.stderr.write(f"pinner: {stats.summary()}\n")
 
 
 def open_store(cache_dir: Path | None) -> FileCacheStore | None:

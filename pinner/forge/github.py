@@ -8,8 +8,10 @@ Four channels, each used for what it does cheapest:
   git or REST below, so answers are the same either way;
 * **git smart HTTP** for ref listings: one request per repository, tags peeled, no API quota;
 * **raw content** for files at a commit: no API quota either; when the raw host is unavailable
-  (network failure, or it refuses us) the REST ``contents`` endpoint with the raw media type
-  takes over for the rest of the run;
+  (network failure, or it refuses us) or answers anything but a plausible file (see
+  :func:`raw_answer_problem`) the REST ``contents`` endpoint with the raw media type takes over
+  for the rest of the run. A file at a commit is cached for ever, so what reaches the cache
+  must be the file, from the forge's own host;
 * **REST** for commits, comparisons and tag objects without a token (or what GraphQL could not
   answer), releases, repository metadata and security advisories (many packages per request).
 
@@ -27,8 +29,14 @@ import logging
 from collections.abc import Iterable
 
 from pinner.batching import Batcher
-from pinner.errors import NotFoundError, OfflineMiss, RateLimitError, RemoteError
-from pinner.forge.base import CacheStore, NotBatched
+from pinner.errors import (
+    DeadlineExceeded,
+    NotFoundError,
+    OfflineMiss,
+    RateLimitError,
+    RemoteError,
+)
+from pinner.forge.base import CacheStore, NotBatched, answered_elsewhere
 from pinner.forge.gitproto import fetch_ref_listing
 from pinner.forge.graphql import (
     COMPARES_PER_QUERY,
@@ -44,7 +52,14 @@ from pinner.forge.graphql import (
     lookup_objects_many,
 )
 from pinner.forge.graphql_repos import get_repos_many
-from pinner.forge.http import RequestKind, RequestStats, TooLargeError, Transport
+from pinner.forge.http import (
+    RequestKind,
+    RequestStats,
+    Response,
+    TooLargeError,
+    Transport,
+    host_key,
+)
 from pinner.forge.rest import (
     DEFAULT_REST_TTL,
     RestClient,
@@ -196,17 +211,18 @@ class GitHubForge:
                 response = await self.transport.request(
                     "GET", url, kind=RequestKind.RAW, max_bytes=self.max_file_bytes, what=what
                 )
-            except (TooLargeError, RateLimitError, OfflineMiss):
+            except (TooLargeError, RateLimitError, OfflineMiss, DeadlineExceeded):
                 raise
             except RemoteError as exc:
                 self._disable_raw(str(exc))
             else:
-                if response.status == 200:
-                    return response.body
-                if response.status == 404:
-                    return None
-                # 401/403/5xx-after-retries or anything odd: the API knows better
-                self._disable_raw(f"HTTP {response.status} from the raw content host")
+                problem = raw_answer_problem(response)
+                if problem is None:
+                    if host_key(response.url) != host_key(response.request_url):
+                        answered_elsewhere()  # right for this run, never cached for ever
+                    return response.body if response.status == 200 else None
+                # 401/403/5xx-after-retries, a redirect away, a login page: the API knows better
+                self._disable_raw(problem)
         return await self.rest.get_contents_raw(
             f"{owner}/{name}", commit, path, max_bytes=self.max_file_bytes
         )
@@ -295,3 +311,20 @@ class GitHubForge:
     async def list_advisories(self, package: str) -> tuple[Advisory, ...]:
         """One package's advisories; the packages asked at the same time share a request."""
         return await self._advisories_batch.get(package)
+
+
+def raw_answer_problem(response: Response) -> str | None:
+    """What makes a raw-content answer unfit to be taken for the file, or None when it is fit.
+
+    Why so strict: the answer is cached for ever under its commit, so a wrong one would be
+    wrong in every later run. Fit is a 200 (the file) or a 404 (no such file at that commit);
+    after a redirect to another host it is used for this run only, never cached (see
+    :func:`~pinner.forge.base.answered_elsewhere`). An HTML page is never a file: raw content
+    is served as ``text/plain``, and what answers with HTML is a captive portal or a login page.
+    """
+    if response.status not in (200, 404):
+        return f"HTTP {response.status} from the raw content host"
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if response.status == 200 and content_type in ("text/html", "application/xhtml+xml"):
+        return "the raw content host answered an HTML page, not a file"
+    return None

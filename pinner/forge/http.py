@@ -11,15 +11,29 @@ Guarantees:
   hold a slot);
 * the same request in flight twice is sent once (single-flight by method, URL, body, headers);
 * 5xx, 429, connection resets, read errors, timeouts and truncated bodies are retried with
-  exponential backoff and full jitter, within ``Settings.max_retry_time`` in total;
+  exponential backoff and full jitter, within ``Settings.max_retry_time`` in total; each wait
+  is announced (one stderr line) with ``Settings.announce_retries``;
+* a host that cannot be reached at all fails fast instead: a refused connection is tried
+  :data:`CONNECT_ATTEMPTS` times, a few seconds in all; a name DNS does not know and a TLS
+  certificate that is not accepted are not retried. The host is then remembered as down for
+  the run (every later request to it fails at once), and for the forge's own hosts the error
+  is :class:`~pinner.errors.ForgeUnreachable`, which ends the run with one line;
+* every attempt has a total deadline (``Settings.timeout``, from connecting to the last byte),
+  so a server that trickles one byte a second cannot hold a request; and the run as a whole
+  has one (``Settings.deadline``): past it, every request fails with
+  :class:`~pinner.errors.DeadlineExceeded`;
 * rate limits (403/429 with ``x-ratelimit-remaining: 0``, ``retry-after``, or GitHub's
   "secondary rate limit" message) are waited out when the reset is near, else reported as
   :class:`~pinner.errors.RateLimitError` with the reset time;
 * the token goes only to ``Settings.urls.token_hosts``, never across a redirect to another
   host, never to downloads, and never into an error message (errors carry URLs without their
-  query strings, and any foreign text is scrubbed of the token before it is quoted);
+  query strings, and any foreign text is scrubbed of the token before it is quoted); a
+  response that echoes it (body or headers) has it replaced by ``***`` before anyone, the
+  cache included, sees the response;
 * redirects are followed by hand (at most 5) so the rules above hold on every hop; an
-  https -> http downgrade is refused unless the target is loopback.
+  https -> http downgrade is refused unless the target is loopback; plain http goes only to
+  literal loopback addresses, and never through a proxy from the environment (a proxy would
+  see the token in clear text).
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ import asyncio
 import base64
 import email.utils
 import enum
+import errno
 import functools
 import json
 import logging
@@ -35,6 +50,7 @@ import random
 import re
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,8 +60,16 @@ from typing import Any, Protocol
 import httpx
 
 from pinner import __version__
-from pinner.errors import OfflineMiss, RateLimitError, RemoteError, TooLargeError
-from pinner.settings import Settings
+from pinner.errors import (
+    DeadlineExceeded,
+    ForgeUnreachable,
+    OfflineMiss,
+    RateLimitError,
+    RemoteError,
+    TooLargeError,
+)
+from pinner.sanitize import for_terminal
+from pinner.settings import MIN_TOKEN_LENGTH, Settings, is_loopback_host
 
 log = logging.getLogger("pinner.forge")
 
@@ -57,6 +81,14 @@ ERROR_BODY_LIMIT = 256 * 1024
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 """Default cap for a 2xx body read into memory; callers pass tighter caps where they know better."""
+
+CONNECT_ATTEMPTS = 4
+"""Tries to open a connection before its host counts as down. A refused connection means no
+server listens: the waits between tries (0.5, 1 and 2 s, with jitter halving them at most) ride
+out a server restarting, and a dead server is reported within seconds, not after a minute."""
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open a connection (TCP and TLS): a healthy host needs well under one."""
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _USER_AGENT = f"pinner/{__version__} (+https://github.com/pinner)"
@@ -76,21 +108,48 @@ class RequestKind(enum.Enum):
 
 
 class _Retryable(Exception):
-    """One attempt failed in a way worth retrying; ``reason`` is safe to show."""
+    """One attempt failed in a way worth retrying; ``reason`` and ``event`` are safe to show.
 
-    def __init__(self, reason: str, retry_after: float | None = None):
+    ``reason`` goes into the final error (``HTTP 502``), ``event`` into the line announcing a
+    wait (``GitHub answered 502``). ``connect``: no connection could be opened at all, so the
+    host may be down (see :data:`CONNECT_ATTEMPTS`).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        event: str,
+        *,
+        host: str = "",
+        connect: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
+        self.event = event
+        self.host = host
+        self.connect = connect
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True, slots=True)
+class _Down:
+    """Why a host cannot be reached in this run, and what a user of the forge should check."""
+
+    host: str
+    why: str  # "cannot connect to 127.0.0.1:1 (connection refused, 4 tries)"
+    hint: str = ""  # for the forge's own hosts: "is the server down, or --server-url wrong?"
+
+
+class _Unreachable(Exception):
+    """A host cannot be reached and retrying will not change that (DNS, TLS, refused)."""
+
+    def __init__(self, down: _Down):
+        super().__init__(down.why)
+        self.down = down
+
+
 # ----------------------------------------------------------------------------- small helpers
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain http is allowed to."""
-    host = host.lower().strip("[]")
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def host_key(url: str | httpx.URL) -> str:
@@ -113,18 +172,56 @@ def safe_url(url: str | httpx.URL) -> str:
     return f"{u.scheme}://{host_key(u)}{u.path}"
 
 
-def _secret_forms(token: str | None) -> tuple[str, ...]:
-    if not token:
-        return ()
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return (token, basic)
+class Redactor:
+    """Replaces the token, and its Basic-auth encoding, by ``***`` in text and in bytes.
+
+    Only the token as a whole is replaced, never a part of it. A token shorter than
+    :data:`~pinner.settings.MIN_TOKEN_LENGTH` (the command line refuses those; a caller building
+    Settings by hand may not) is replaced only where it stands alone, not inside a longer word:
+    otherwise a one-letter token would turn every message into asterisks.
+    """
+
+    def __init__(self, token: str | None):
+        self._forms: list[str] = []
+        self._alone: list[re.Pattern[str]] = []  # short forms: replaced only standing alone
+        if not token:
+            return
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        for form in (token, basic):
+            if len(form) >= MIN_TOKEN_LENGTH:
+                self._forms.append(form)
+            else:
+                self._alone.append(
+                    re.compile(rf"(?<![A-Za-z0-9_]){re.escape(form)}(?![A-Za-z0-9_])")
+                )
+        self._form_bytes = [f.encode() for f in self._forms]
+        self._alone_bytes = [re.compile(p.pattern.encode()) for p in self._alone]
+
+    def text(self, text: str) -> str:
+        for form in self._forms:
+            text = text.replace(form, "***")
+        for pattern in self._alone:
+            text = pattern.sub("***", text)
+        return text
+
+    def data(self, data: bytes) -> bytes:
+        for form in self._form_bytes:
+            data = data.replace(form, b"***")
+        for pattern in self._alone_bytes:
+            data = pattern.sub(b"***", data)
+        return data
+
+    def headers(self, headers: httpx.Headers) -> httpx.Headers:
+        """``headers`` with the token replaced in every value (the same object when absent)."""
+        items = headers.raw
+        if all(self.data(value) == value for _, value in items):
+            return headers
+        return httpx.Headers([(name, self.data(value)) for name, value in items])
 
 
 def redact(text: str, token: str | None) -> str:
     """``text`` with the token (and its Basic-auth encoding) replaced by ``***``."""
-    for form in _secret_forms(token):
-        text = text.replace(form, "***")
-    return text
+    return Redactor(token).text(text)
 
 
 def _format_wait(seconds: float) -> str:
@@ -290,6 +387,8 @@ class Transport:
     Use as ``async with Transport(settings) as t`` or call :meth:`aclose`. ``sleep``,
     ``clock`` (monotonic), ``wall`` (epoch) and ``jitter`` (0..1) are injectable so tests run
     instantly and deterministically; ``client`` lets tests pass a mocked ``httpx.AsyncClient``.
+    ``notify`` receives each line announcing a retry or a wait (given, it is always called;
+    by default the lines go to stderr when ``Settings.announce_retries`` says so).
     Without one, the HTTP clients (and the TLS context) are built by the first request that
     needs them, so a run that asks nothing, or only plain http, never pays for TLS.
     """
@@ -307,6 +406,7 @@ class Transport:
         backoff_max: float = 16.0,
         rate_limit_max_wait: float | None = None,
         max_rate_limit_waits: int = 3,
+        notify: Callable[[str], None] | None = None,
     ):
         self.settings = settings
         # An injected client (tests: a mocked one) serves every request. Otherwise the clients
@@ -328,7 +428,18 @@ class Transport:
         self._inflight: dict[RequestSpec, asyncio.Future[Response]] = {}
         self.stats = RequestStats()
         self._token: str | None = str(settings.token) if settings.token else None
+        self._redactor = Redactor(self._token)
+        # answers are scrubbed of a token of a real token's length only: a shorter one (the
+        # command line refuses those) could stand alone in an answer by chance, a ref name say
+        self._scrub_answers = self._token is not None and len(self._token) >= MIN_TOKEN_LENGTH
         self._token_hosts = self._normalise_token_hosts(settings)
+        self._forge_hosts = self._token_hosts  # the forge's own hosts, token or not
+        self._notify = notify if notify is not None else _stderr_notice
+        self._announce_retries = settings.announce_retries or notify is not None
+        # hosts found down in this run (host_key -> why): later requests fail at once
+        self._down: dict[str, _Down] = {}
+        self._announced_connects: set[tuple[str, int]] = set()
+        self._deadline_at = clock() + settings.deadline if settings.deadline else None
 
     # -- lifecycle
 
@@ -364,21 +475,24 @@ class Transport:
             raise RuntimeError("the transport is closed")
         client = self._clients.get(url.scheme)
         if client is None:
-            verify = _tls_context() if url.scheme == "https" else _trust_nothing_context()
+            https = url.scheme == "https"
+            timeout = self.settings.timeout
             client = self._clients[url.scheme] = httpx.AsyncClient(
                 http1=True,
                 follow_redirects=False,
-                timeout=httpx.Timeout(self.settings.timeout),
+                timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
                 limits=httpx.Limits(
                     max_connections=self.settings.jobs,
                     max_keepalive_connections=self.settings.jobs,
                 ),
                 headers={"User-Agent": _USER_AGENT},
-                verify=verify,
-                # trust_env: honour HTTPS_PROXY/NO_PROXY (corporate networks; SSL_CERT_FILE is
-                # honoured by _tls_context); httpx no longer reads .netrc, so no credentials
-                # come from the environment
-                trust_env=True,
+                verify=_tls_context() if https else _trust_nothing_context(),
+                # https: honour HTTPS_PROXY/NO_PROXY (corporate networks; SSL_CERT_FILE is
+                # honoured by _tls_context): through a proxy, TLS still runs end to end. Plain
+                # http goes to loopback only and never through a proxy: httpx would hand an
+                # HTTP_PROXY the whole request, the token in clear text included. httpx no
+                # longer reads .netrc, so no credentials come from the environment.
+                trust_env=https,
             )
         return client
 
@@ -417,7 +531,18 @@ class Transport:
 
     def scrub(self, text: str) -> str:
         """Remove the token from foreign text before it goes into a message."""
-        return redact(text, self._token)
+        return self._redactor.text(text)
+
+    def _who(self, url: str | httpx.URL) -> str:
+        """How an announcement names a host: "GitHub" for the forge's own, else the host."""
+        host = host_key(url)
+        return "GitHub" if host in self._forge_hosts else host
+
+    def _announce(self, line: str) -> None:
+        """One line about a retry or a wait: in the log always, on stderr when wanted."""
+        log.info("%s", line)
+        if self._announce_retries:
+            self._notify(for_terminal(self.scrub(line), single_line=True))
 
     # -- public API
 
@@ -494,41 +619,147 @@ class Transport:
             raise OfflineMiss(f"--offline: {spec.what} is not in the cache ({safe_url(spec.url)})")
         start = self._clock()
         attempt = 0
+        connect_failures = 0
         rate_waits = 0
         while True:
             attempt += 1
+            self._check_deadline(spec)
             sink = sink_factory()
             try:
                 async with self._semaphore:
-                    response = await self._send_following_redirects(spec, sink)
+                    response = await self._attempt(spec, sink)
             except _Retryable as exc:
-                reason, retry_after = exc.reason, exc.retry_after
+                failure = exc
+            except _Unreachable as exc:
+                raise self._unreachable_error(spec, exc.down) from None
             else:
                 limited = self._rate_limit_wait(response, spec.kind)
                 if limited is not None:
                     wait, message = limited
-                    if wait <= self.rate_limit_max_wait and rate_waits < self.max_rate_limit_waits:
+                    left = self._run_time_left()
+                    if (
+                        wait <= self.rate_limit_max_wait
+                        and rate_waits < self.max_rate_limit_waits
+                        and (left is None or wait < left)
+                    ):
                         rate_waits += 1
                         self.stats.rate_limit_waits += 1
-                        log.info("%s; waiting %.0f s", message, wait)
+                        self._announce(f"{message}; waiting {_seconds(wait)}")
                         await self._sleep(wait)
                         continue
                     raise RateLimitError(message, reset_at=self._wall() + wait)
                 if not _retryable_status(response.status):
                     return response, sink
-                reason = f"HTTP {response.status}"
-                retry_after = _parse_retry_after(response.headers.get("retry-after"), self._wall())
-            delay = self._backoff(attempt)
-            if retry_after is not None:
-                delay = max(delay, retry_after)
+                failure = _Retryable(
+                    f"HTTP {response.status}",
+                    f"{self._who(response.url)} answered {response.status}",
+                    retry_after=_parse_retry_after(
+                        response.headers.get("retry-after"), self._wall()
+                    ),
+                )
+            if failure.connect:
+                connect_failures += 1
+                delay = self._connect_backoff(connect_failures)
+            else:
+                connect_failures = 0
+                delay = self._backoff(attempt)
+            if failure.retry_after is not None:
+                delay = max(delay, failure.retry_after)
+            tries = f"{attempt} tr{'y' if attempt == 1 else 'ies'}"
+            if failure.connect and (
+                connect_failures >= CONNECT_ATTEMPTS
+                or self._clock() - start + delay > self.settings.max_retry_time
+            ):
+                down = self._down[failure.host] = _Down(
+                    failure.host,
+                    f"cannot connect to {failure.host} ({failure.reason}, {tries})",
+                    "is the server down, or --server-url wrong?",
+                )
+                raise self._unreachable_error(spec, down)
             if self._clock() - start + delay > self.settings.max_retry_time:
-                tries = f"{attempt} tr{'y' if attempt == 1 else 'ies'}"
                 where = safe_url(spec.url)
                 where = "" if where in spec.what else f" on {where}"
-                raise RemoteError(f"{spec.what} failed: {reason}{where} after {tries}")
+                raise RemoteError(f"{spec.what} failed: {failure.reason}{where} after {tries}")
+            left = self._run_time_left()
+            if left is not None and delay >= left:
+                raise self._deadline_error(spec, failure.reason)
             self.stats.retries += 1
-            log.debug("%s: %s; retry %d in %.2f s", spec.what, reason, attempt, delay)
+            log.debug("%s: %s; retry %d in %.2f s", spec.what, failure.reason, attempt, delay)
+            self._announce_retry(failure, attempt, delay, spec)
             await self._sleep(delay)
+
+    def _announce_retry(
+        self, failure: _Retryable, attempt: int, delay: float, spec: RequestSpec
+    ) -> None:
+        """``GitHub answered 502, retrying in 2 s (list refs of o/r)``.
+
+        A host that refuses connections refuses every request alike: its waits are said once
+        per host and try, not once per request in flight.
+        """
+        if failure.connect:
+            key = (failure.host, attempt)
+            if key in self._announced_connects:
+                return
+            self._announced_connects.add(key)
+            self._announce(f"{failure.event}, retrying in {_seconds(delay)}")
+            return
+        self._announce(f"{failure.event}, retrying in {_seconds(delay)} ({spec.what})")
+
+    def _connect_backoff(self, failures: int) -> float:
+        """Equal jitter: half of 0.5, 1, 2 s fixed, half random. Full jitter could make every
+        wait near zero, and a server that is restarting needs a moment to listen again."""
+        ceiling = min(self.backoff_max, 0.5 * 2 ** (failures - 1))
+        return ceiling / 2 + self._jitter() * ceiling / 2
+
+    def _run_time_left(self) -> float | None:
+        return None if self._deadline_at is None else self._deadline_at - self._clock()
+
+    def _check_deadline(self, spec: RequestSpec) -> None:
+        left = self._run_time_left()
+        if left is not None and left <= 0:
+            raise self._deadline_error(spec, None)
+
+    def _deadline_error(self, spec: RequestSpec, last: str | None) -> DeadlineExceeded:
+        why = f" (last answer: {last})" if last else ""
+        return DeadlineExceeded(
+            f"the run reached its deadline of {self.settings.deadline:g} s while waiting for "
+            f"{spec.what}{why}; allow more with --deadline SECONDS or PINNER_DEADLINE"
+        )
+
+    def _unreachable_error(self, spec: RequestSpec, down: _Down) -> RemoteError:
+        """For the forge's own hosts, an error that ends the run; for a download or a registry,
+        one failure among the run's answers."""
+        said = f"{down.why}: {down.hint}" if down.hint else down.why
+        if spec.kind in _NO_TOKEN_KINDS or down.host not in self._forge_hosts:
+            return RemoteError(f"{spec.what}: {said}")
+        return ForgeUnreachable(said)
+
+    async def _attempt(self, spec: RequestSpec, sink: BodySink) -> Response:
+        """One try, redirects included, within its deadline.
+
+        Forge requests get ``Settings.timeout`` from connecting to the last byte (httpx's own
+        timeouts are per read: a server sending a byte a second never trips them). Downloads
+        are bounded by their caller (``checksums --timeout``). Either way no attempt outlives
+        the run's deadline.
+        """
+        limit = None if spec.kind is RequestKind.DOWNLOAD else self.settings.timeout
+        left = self._run_time_left()
+        by_run = left is not None and (limit is None or left < limit)
+        if by_run:
+            limit = left
+        if limit is None:
+            return await self._send_following_redirects(spec, sink)
+        try:
+            async with asyncio.timeout(limit):
+                return await self._send_following_redirects(spec, sink)
+        except TimeoutError:
+            if by_run:
+                raise self._deadline_error(spec, None) from None
+            who = self._who(spec.url)
+            raise _Retryable(
+                f"no complete answer within {limit:g} s",
+                f"{who} did not answer completely within {limit:g} s",
+            ) from None
 
     async def _send_following_redirects(self, spec: RequestSpec, sink: BodySink) -> Response:
         method, url, content = spec.method, httpx.URL(spec.url), spec.content
@@ -540,6 +771,10 @@ class Transport:
                 raise RemoteError(
                     f"{spec.what}: refusing plain http to {safe_url(url)} (https required)"
                 )
+            host = host_key(url)
+            down = self._down.get(host)
+            if down is not None:
+                raise _Unreachable(down)
             # credentials only ever come from _auth_header, never from a caller's headers
             headers = {k: v for k, v in spec.headers if k not in ("authorization", "cookie")}
             if spec.credential is not None:
@@ -548,7 +783,7 @@ class Transport:
             elif (
                 spec.send_token
                 and spec.kind not in _NO_TOKEN_KINDS
-                and host_key(url) == origin
+                and host == origin
                 and self.may_send_token(url)
             ):
                 headers.update(self._auth_header(spec.kind))
@@ -557,24 +792,21 @@ class Transport:
             request = client.build_request(method, url, headers=headers, content=content)
             try:
                 raw = await client.send(request, stream=True)
+            except httpx.ConnectTimeout:
+                why = f"no connection within {min(self.settings.timeout, CONNECT_TIMEOUT):g} s"
+                raise _Retryable(
+                    why, f"cannot connect to {host} ({why})", host=host, connect=True
+                ) from None
             except httpx.TimeoutException:
-                raise _Retryable("timed out") from None
+                raise _Retryable(
+                    "timed out", f"{self._who(url)} did not answer in time", host=host
+                ) from None
             except httpx.ConnectError as exc:
-                if _unknown_host(exc):
-                    # DNS says the name does not exist: retrying for a minute will not change
-                    # that (no network, or a typo in --server-url), so say it at once.
-                    wrong = (
-                        "image name"
-                        if spec.kind is RequestKind.REGISTRY
-                        else "--server-url/--api-url"
-                    )
-                    raise RemoteError(
-                        f"cannot resolve host {httpx.URL(url).host}: no network, or a wrong "
-                        f"{wrong}?"
-                    ) from None
-                raise _Retryable(self._describe(exc)) from None
+                raise self._connect_failure(exc, url, spec.kind) from None
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                raise _Retryable(self._describe(exc)) from None
+                raise _Retryable(
+                    self._describe(exc), f"{self._who(url)} closed the connection", host=host
+                ) from None
             except httpx.HTTPError as exc:
                 raise RemoteError(
                     f"{spec.what}: {self._describe(exc)} on {safe_url(url)}"
@@ -596,10 +828,16 @@ class Transport:
                     continue
                 ok = 200 <= raw.status_code < 300
                 body_sink: BodySink = sink if ok else BufferSink(ERROR_BODY_LIMIT, spec.what)
-                body = await self._read_body(raw, body_sink, spec, ok=ok)
+                body = await self._read_body(raw, body_sink, spec, url, ok=ok)
+                headers_in = raw.headers
+                if self._scrub_answers and spec.kind not in _NO_TOKEN_KINDS:
+                    # an answer echoing the token (a debugging proxy, a hostile server) must
+                    # not carry it into the cache, a parser's error message or the output
+                    body = self._redactor.data(body)
+                    headers_in = self._redactor.headers(headers_in)
                 return Response(
                     status=raw.status_code,
-                    headers=raw.headers,
+                    headers=headers_in,
                     body=body,
                     url=str(url),
                     request_url=spec.url,
@@ -609,6 +847,28 @@ class Transport:
         raise RemoteError(
             f"{spec.what}: more than {MAX_REDIRECTS} redirects from {safe_url(spec.url)}"
         )
+
+    def _connect_failure(
+        self, exc: httpx.ConnectError, url: httpx.URL, kind: RequestKind
+    ) -> Exception:
+        """What a failed connection means: a permanent :class:`_Unreachable` (DNS does not know
+        the name, TLS refuses the certificate or the handshake), else a retryable failure."""
+        host = host_key(url)
+        if _unknown_host(exc):
+            # DNS says the name does not exist: retrying for a minute will not change that (no
+            # network, or a typo in --server-url or an image name), so say it at once.
+            wrong = _WRONG_NAME.get(kind, "--server-url/--api-url")
+            down = _Down(
+                host, f"cannot resolve host {url.host}", f"no network, or a wrong {wrong}?"
+            )
+            self._down[host] = down
+            return _Unreachable(down)
+        tls = _permanent_tls_failure(exc)
+        if tls is not None:
+            down = self._down[host] = _Down(host, f"TLS with {host} failed: {self.scrub(tls)}")
+            return _Unreachable(down)
+        why = _connect_errno_text(exc) or self._describe(exc)
+        return _Retryable(why, f"cannot connect to {host} ({why})", host=host, connect=True)
 
     def _redirect_target(self, spec: RequestSpec, current: httpx.URL, location: str) -> httpx.URL:
         try:
@@ -628,7 +888,7 @@ class Transport:
         return target
 
     async def _read_body(
-        self, raw: httpx.Response, sink: BodySink, spec: RequestSpec, *, ok: bool
+        self, raw: httpx.Response, sink: BodySink, spec: RequestSpec, url: httpx.URL, *, ok: bool
     ) -> bytes:
         """Stream the body into ``sink``; detect truncation against Content-Length.
 
@@ -636,6 +896,7 @@ class Transport:
         bytes ``curl -o`` saves, even from a server that compresses whatever it is asked.
         """
         kept = 0
+        who = self._who(url)
         chunks = raw.aiter_raw() if spec.kind is RequestKind.DOWNLOAD else raw.aiter_bytes()
         try:
             async for chunk in chunks:
@@ -646,11 +907,11 @@ class Transport:
                     sink.write(chunk[: ERROR_BODY_LIMIT - kept])
                     kept += len(chunk)
         except httpx.TimeoutException:
-            raise _Retryable("timed out reading the body") from None
+            raise _Retryable("timed out reading the body", f"{who} stopped sending") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Retryable(self._describe(exc)) from None
+            raise _Retryable(self._describe(exc), f"{who} closed the connection") from None
         except httpx.DecodingError:
-            raise _Retryable("undecodable (corrupt) body") from None
+            raise _Retryable("undecodable (corrupt) body", f"{who} sent a corrupt body") from None
         declared = raw.headers.get("content-length")
         if (
             ok
@@ -659,7 +920,10 @@ class Transport:
             and declared.isdigit()
             and raw.num_bytes_downloaded < int(declared)
         ):
-            raise _Retryable(f"truncated body ({raw.num_bytes_downloaded} of {declared} bytes)")
+            raise _Retryable(
+                f"truncated body ({raw.num_bytes_downloaded} of {declared} bytes)",
+                f"{who} sent a truncated answer",
+            )
         return sink.value() if isinstance(sink, BufferSink) else b""
 
     def _describe(self, exc: BaseException) -> str:
@@ -716,6 +980,72 @@ class Transport:
         return wait, message
 
 
+def _stderr_notice(line: str) -> None:
+    """Where announced retries and waits go by default (looked up per call: tests swap it)."""
+    sys.stderr.write(f"pinner: {line}\n")
+    sys.stderr.flush()
+
+
+def _seconds(value: float) -> str:
+    """``0.4 s``, ``2 s``, ``42 s``: as precise as a person reading along needs."""
+    if value < 9.95:
+        text = f"{value:.1f}".rstrip("0").rstrip(".")
+        return f"{text or '0'} s"
+    return f"{value:.0f} s"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first (each exception once)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+_CONNECT_ERRNOS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.ECONNABORTED: "connection aborted",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+}
+
+
+def _connect_errno_text(exc: BaseException) -> str | None:
+    """``connection refused`` and the like, from the OS error under an httpx ConnectError
+    (or, where the cause is not chained, from an ``[Errno N]`` in the message)."""
+    for cause in _chain(exc):
+        code = getattr(cause, "errno", None)
+        if isinstance(code, int) and code in _CONNECT_ERRNOS:
+            return _CONNECT_ERRNOS[code]
+        quoted = re.match(r"\[Errno (\d+)\]", str(cause))
+        if quoted and int(quoted.group(1)) in _CONNECT_ERRNOS:
+            return _CONNECT_ERRNOS[int(quoted.group(1))]
+    return None
+
+
+_TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLSyscallError, ssl.SSLZeroReturnError)
+"""TLS failures that are the connection dropping mid-handshake: worth another try."""
+
+
+def _permanent_tls_failure(exc: BaseException) -> str | None:
+    """Why TLS failed, when another try cannot succeed: a certificate not signed by a trusted
+    CA, for another host name, expired; a handshake the server refuses. None otherwise."""
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message or cause.reason or "certificate not accepted"
+            return (
+                f"certificate not accepted ({detail}); behind a TLS-inspecting proxy, point "
+                "SSL_CERT_FILE at its CA certificate"
+            )
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, _TRANSIENT_TLS):
+            return f"handshake refused ({cause.reason or type(cause).__name__})"
+    return None
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """One verifying TLS context per process (building one loads the CA bundle: ~0.1 s).
@@ -740,13 +1070,9 @@ def _unknown_host(exc: BaseException) -> bool:
 
     Temporary resolver failures (``EAI_AGAIN``) are not included: those are worth a retry.
     """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return current.errno in _DEFINITIVE_DNS_ERRORS
-        current = current.__cause__ or current.__context__
+    for cause in _chain(exc):
+        if isinstance(cause, socket.gaierror):
+            return cause.errno in _DEFINITIVE_DNS_ERRORS
     text = str(exc)  # the cause is not always chained (anyio, mocks): read the message too
     code = re.match(r"\[Errno (-?\d+)\]", text)
     if code and int(code.group(1)) in _DEFINITIVE_DNS_ERRORS:
@@ -762,6 +1088,9 @@ _DEFINITIVE_DNS_ERRORS = frozenset(
 
 
 _NO_TOKEN_KINDS = frozenset({RequestKind.DOWNLOAD, RequestKind.REGISTRY})
+
+_WRONG_NAME = {RequestKind.REGISTRY: "image name", RequestKind.DOWNLOAD: "URL"}
+"""What a host name DNS does not know was probably mistyped in, by channel (else the forge)."""
 """Channels the GitHub token never goes to, whatever the host."""
 
 
@@ -797,10 +1126,12 @@ def _retryable_status(status: int) -> bool:
 
 
 __all__ = [
+    "CONNECT_ATTEMPTS",
     "MAX_REDIRECTS",
     "BodySink",
     "BufferSink",
     "HostCredential",
+    "Redactor",
     "RequestKind",
     "RequestSpec",
     "RequestStats",

@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
-from pinner.forge.base import CacheStore
+from pinner.forge.base import CacheStore, answered_elsewhere
 from pinner.forge.http import RequestKind, Transport, host_key, safe_url
 from pinner.models import (
     SHA_RE,
@@ -333,19 +333,35 @@ class RestClient:
         return f"{self.api_base}/{path.lstrip('/')}"
 
     async def get(
-        self, url: str, *, what: str, immutable: bool = False, cacheable: bool = True
+        self,
+        url: str,
+        *,
+        what: str,
+        immutable: bool = False,
+        cacheable: bool = True,
+        check: Callable[[Any], object] | None = None,
     ) -> ApiResponse:
         """GET a JSON resource; fresh cache entry -> no request, stale -> ``If-None-Match``.
 
-        Only 200 answers are cached. ``immutable`` ones (addressed by SHA) are kept forever.
-        Non-2xx statuses are returned for the caller to interpret.
+        Only 200 answers from the API host itself are cached (one that came after a redirect
+        to another host is used, not kept), and only once ``check`` (the endpoint's parser,
+        which raises RemoteError on a wrong shape or a wrong object) accepted the data: an
+        answer kept for ever (``immutable``, addressed by SHA) must never be a bad one. Non-2xx
+        statuses are returned for the caller to interpret.
         """
         key = f"http/json/{url}"
         entry = self.cache.get(key) if (self.cache is not None and cacheable) else None
+        cached = self._from_cache(entry.value, url, check) if entry is not None else None
+        if cached is None:
+            entry = None  # absent, or unreadable or failing the check: asked again, replaced
         stats = self.transport.stats
-        if entry is not None and (entry.fresh or self.transport.settings.offline):
+        if (
+            entry is not None
+            and cached is not None
+            and (entry.fresh or self.transport.settings.offline)
+        ):
             stats.cache_hits += 1
-            return self._from_cache(entry.value, url, what)
+            return cached
         if self.transport.settings.offline:
             raise OfflineMiss(f"--offline: {what} is not in the cache ({safe_url(url)})")
         headers = dict(API_HEADERS)
@@ -355,16 +371,21 @@ class RestClient:
             "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=MAX_JSON_BYTES, what=what
         )
         self._note_quota(response.headers)
-        if response.status == 304 and entry is not None:
+        if response.status == 304 and entry is not None and cached is not None:
             stats.revalidated += 1
             assert self.cache is not None
             self.cache.put(key, entry.value, ttl=None if immutable else self.ttl, etag=entry.etag)
-            return self._from_cache(entry.value, url, what)
+            return cached
         if not 200 <= response.status < 300:
             return ApiResponse(response.status, None, None, response.url)
         data = response.json(what)
+        if check is not None:
+            check(data)
         link = next_link(response.headers.get("link"))
-        if self.cache is not None and cacheable and response.status == 200:
+        from_api = host_key(response.url) == host_key(url)
+        if not from_api:
+            answered_elsewhere()  # used for this run, kept by no cache
+        if self.cache is not None and cacheable and from_api and response.status == 200:
             envelope = json.dumps({"next": link}).encode() + b"\n" + response.body
             self.cache.put(
                 key,
@@ -382,13 +403,22 @@ class RestClient:
         if resource == "core" and remaining.isdigit():
             self.rate_remaining = int(remaining)
 
-    def _from_cache(self, value: bytes, url: str, what: str) -> ApiResponse:
+    @staticmethod
+    def _from_cache(
+        value: bytes, url: str, check: Callable[[Any], object] | None
+    ) -> ApiResponse | None:
+        """A stored answer, or None when it is unreadable or fails ``check`` (written by an
+        older pinner, say): then it is asked for again and replaced, never served."""
         head, _, body = value.partition(b"\n")
         try:
             link = json.loads(head).get("next")
             data = json.loads(body)
-        except (ValueError, AttributeError):
-            raise RemoteError(f"{what}: corrupt cache entry for {safe_url(url)}") from None
+            if check is not None:
+                check(data)
+        except (ValueError, AttributeError, RecursionError, RemoteError):
+            return None
+        if link is not None and not isinstance(link, str):
+            return None
         return ApiResponse(200, data, link, url, from_cache=True)
 
     async def get_pages(
@@ -418,13 +448,22 @@ class RestClient:
             url = response.next_url
         return items
 
+    async def _get_by_ref(
+        self, url: str, what: str, ref: str, parse: Callable[[Any], Any]
+    ) -> ApiResponse:
+        """GET an object named by ``ref``: asked by SHA, the answer is kept for ever, so it is
+        stored only once ``parse`` accepted it and it is that very object."""
+        by_sha = bool(SHA_RE.match(ref))
+        check = _parser_for(parse, ref if by_sha else None)
+        return await self.get(url, what=what, immutable=by_sha, check=check)
+
     # -- endpoints
 
     async def get_commit(self, repo: str, ref: str) -> Commit:
         owner, name = split_repo(repo)
         what = f"commit {ref} of {repo}"
         url = self.url(f"repos/{owner}/{name}/commits/{quote_ref(ref)}")
-        response = await self.get(url, what=what, immutable=bool(SHA_RE.match(ref)))
+        response = await self._get_by_ref(url, what, ref, parse_commit)
         if response.status in (404, 409, 422):
             raise NotFoundError(f"{repo}: no commit {ref!r} (HTTP {response.status})")
         _expect_ok(response, what)
@@ -436,7 +475,7 @@ class RestClient:
         basehead = f"{quote_ref(base)}...{quote_ref(head)}"
         url = self.url(f"repos/{owner}/{name}/compare/{basehead}?per_page=1")
         immutable = bool(SHA_RE.match(base) and SHA_RE.match(head))
-        response = await self.get(url, what=what, immutable=immutable)
+        response = await self.get(url, what=what, immutable=immutable, check=parse_comparison)
         if response.status == 404:
             return None
         _expect_ok(response, what)
@@ -446,7 +485,7 @@ class RestClient:
         owner, name = split_repo(repo)
         what = f"tag object {sha} of {repo}"
         url = self.url(f"repos/{owner}/{name}/git/tags/{quote_ref(sha)}")
-        response = await self.get(url, what=what, immutable=bool(SHA_RE.match(sha)))
+        response = await self._get_by_ref(url, what, sha, parse_tag_object)
         if response.status in (404, 422):
             raise NotFoundError(f"{repo}: {sha} is not an annotated tag object")
         _expect_ok(response, what)
@@ -460,7 +499,7 @@ class RestClient:
     async def get_repo(self, repo: str) -> RepoInfo:
         owner, name = split_repo(repo)
         what = f"repository {repo}"
-        response = await self.get(self.url(f"repos/{owner}/{name}"), what=what)
+        response = await self.get(self.url(f"repos/{owner}/{name}"), what=what, check=parse_repo)
         if response.status == 404:
             raise NotFoundError(f"repository {repo} not found")
         _expect_ok(response, what)
@@ -507,14 +546,36 @@ class RestClient:
         response = await self.transport.request(
             "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=max_bytes, what=what
         )
+        if host_key(response.url) != host_key(url):
+            answered_elsewhere()  # right for this run, never cached for ever
         if response.status == 404:
             return None
         if response.status != 200:
             raise RemoteError(f"{what}: unexpected HTTP {response.status} from {safe_url(url)}")
-        content_type = response.headers.get("content-type", "")
-        if content_type.startswith("application/json") and response.body.lstrip()[:1] == b"[":
-            return None  # a directory listing: no file by that name
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/json":
+            if response.body.lstrip()[:1] == b"[":
+                return None  # a directory listing: no file by that name
+            # the raw media type was ignored: that is the file's metadata, not the file
+            raise RemoteError(f"{what}: the API answered JSON metadata instead of the file")
+        if content_type in ("text/html", "application/xhtml+xml"):
+            raise RemoteError(f"{what}: the API answered an HTML page, not the file")
         return response.body
+
+
+def _parser_for(parse: Callable[[Any], Any], sha: str | None) -> Callable[[Any], object]:
+    """``parse``, also requiring the object to be the one asked for when asked by SHA (a
+    server answering for another object must not have that answer kept for ever)."""
+    if sha is None:
+        return parse
+
+    def check(data: Any) -> object:
+        parsed = parse(data)
+        if parsed.sha != sha.lower():
+            raise RemoteError(f"answer for {sha}: the server sent object {parsed.sha} instead")
+        return parsed
+
+    return check
 
 
 def _expect_ok(response: ApiResponse, what: str) -> None:

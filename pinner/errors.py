@@ -18,9 +18,6 @@ EXIT_USAGE = 2
 EXIT_REMOTE = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
-INTERRUPTED = "interrupted; no file was changed"
-"""What a Ctrl-C before the final renames says (after them, ``rewrite.write_all`` says more)."""
-
 
 class PinnerError(Exception):
     """Base of every error pinner reports to the user without a traceback."""

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pinner import interrupts
 from pinner.cli import app
 from pinner.commands import common
 from pinner.settings import Settings
@@ -380,7 +381,12 @@ def test_ctrl_c_while_python_is_still_importing_pinner_is_one_line(
 
     monkeypatch.delitem(sys.modules, "pinner.cli")
     monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
-    with pytest.raises(SystemExit) as exit_info:
-        entry.main()
+    handlers = {sig: signal.getsignal(sig) for sig in interrupts.HANDLED}
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            entry.main()
+    finally:  # the entry point owns the process's signals to its very end
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     assert exit_info.value.code == 130
     assert capsys.readouterr().err == "pinner: error: interrupted; no file was changed\n"

@@ -25,7 +25,6 @@ from pinner.errors import (
     EXIT_INTERRUPTED,
     EXIT_REMOTE,
     EXIT_USAGE,
-    INTERRUPTED,
     InputError,
     PinnerError,
     UsageError,
@@ -514,21 +513,19 @@ def run(func: Callable[[], Awaitable[T] | T]) -> T:
 
     try:
         with interrupts.handled():
-            try:
-                result = func()
-                if inspect.iscoroutine(result):
-                    result = interrupts.run(result)
-                return result  # type: ignore[return-value]
-            except KeyboardInterrupt:
-                message = interrupts.message()  # before handled() starts the next run afresh
-                raise interrupts.Stopped(message) from None
+            result = func()
+            if inspect.iscoroutine(result):
+                result = interrupts.run(result)
+            return result  # type: ignore[return-value]
     except PinnerError as exc:
         _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt:
         # A connection being opened at the moment of Ctrl-C leaves a coroutine of the HTTP
         # stack's never started; Python would report it at exit, after our one line.
         warnings.filterwarnings("ignore", r"coroutine .* was never awaited", RuntimeWarning)
-        _fail(str(exc) or INTERRUPTED, EXIT_INTERRUPTED)
+        # one truthful line: what the run wrote, wherever the signal stopped it
+        interrupts.tell(lambda line: typer.echo(f"pinner: error: {line}", err=True))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except typer.Exit:
         raise
     except OSError as exc:

@@ -587,15 +587,13 @@ def open_reader(files: Sequence[DiscoveredFile]) -> FileReader:
 
     A command may call this early, right after discovery, and hand the reader to
     :func:`read_user_files_streaming` later: the worker reads while the command imports the
-    rest of its core and opens the forge.
+    rest of its core and opens the forge. Its worker is stopped when the run ends, however it
+    ends, even before the command got to close the reader (:meth:`FileReader._fork`).
     """
-    from pinner import interrupts
     from pinner.sources import read_source
     from pinner.sources.parallel import FileReader
 
-    reader = FileReader(files, read_source)
-    interrupts.close_at_end(reader)  # even when a signal lands before its owner's finally
-    return reader
+    return FileReader(files, read_source)
 
 
 async def read_user_files_streaming(

@@ -81,6 +81,8 @@ class FileReader:
     ``parallel`` None decides by platform, threads and size (see module docstring); True
     forks whenever the platform has ``fork`` (tests); False never forks. Call :meth:`close`
     (or use ``with``) when done, or on the way out of an error: it stops and reaps the worker.
+    Inside a run (:func:`pinner.interrupts.handled`) the run's end closes it too, whatever
+    stopped the run.
     """
 
     def __init__(
@@ -129,13 +131,16 @@ class FileReader:
             self.close()
 
     def close(self) -> None:
-        """Stop the worker (if still running), reap it and close the pipe. Idempotent."""
-        pid, self._pid = self._pid, None
+        """Stop the worker (if still running), reap it and close the pipe. Idempotent, and
+        complete when called again after a signal cut it short: the worker is forgotten only
+        once it is reaped."""
+        pid = self._pid
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+            self._pid = None
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
@@ -170,30 +175,45 @@ class FileReader:
     # -- the worker
 
     def _fork(self, start: int = 1) -> None:
-        """Start the worker on ``files[start:]`` (the main process keeps ``files[:start]``)."""
-        read_fd, write_fd = os.pipe()
-        with contextlib.suppress(OSError, ImportError, AttributeError):
-            import fcntl
+        """Start the worker on ``files[start:]`` (the main process keeps ``files[:start]``).
 
-            fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        The stopping signals are blocked from just before the fork until each side is ready
+        for them (:mod:`pinner.interrupts`): the worker once its own dispositions are set (one
+        arriving earlier would otherwise run the main process's handler in the worker), the
+        main process once the worker is known and will be stopped at the end of the run
+        however it ends (one arriving earlier could stop the run with a worker nobody stops).
+        """
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts.HANDLED)
         try:
-            pid = os.fork()
-        except OSError:  # no resources for a process: read everything here
-            os.close(read_fd)
-            os.close(write_fd)
-            return
-        if pid == 0:  # the worker: never returns into the caller's code
-            status = 0
+            read_fd, write_fd = os.pipe()
+            with contextlib.suppress(OSError, ImportError, AttributeError):
+                import fcntl
+
+                fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
             try:
+                pid = os.fork()
+            except OSError:  # no resources for a process: read everything here
                 os.close(read_fd)
-                _worker(self.files, start, write_fd, self._read)
-            except BaseException:
-                status = 1
-            finally:
-                os._exit(status)
-        os.close(write_fd)
-        os.set_blocking(read_fd, False)
-        self._pid, self._fd, self._own_end = pid, read_fd, start
+                os.close(write_fd)
+                return
+            if pid == 0:  # the worker: never returns into the caller's code
+                status = 0
+                try:
+                    interrupts.reset_in_child()
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                    os.close(read_fd)
+                    _worker(self.files, start, write_fd, self._read)
+                except BaseException:
+                    status = 1
+                finally:
+                    os._exit(status)
+            self._pid = pid
+            interrupts.close_at_end(self)
+            os.close(write_fd)
+            os.set_blocking(read_fd, False)
+            self._fd, self._own_end = read_fd, start
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _receive(self) -> None:
         """Take whatever the worker has sent so far, without waiting."""
@@ -248,11 +268,6 @@ class FileReader:
 
 def _worker(files: list[DiscoveredFile], start: int, fd: int, read: Read) -> None:
     """Read ``files[start:]`` in order, sending each outcome as it is known."""
-    # Ctrl-C reaches the whole process group: the main process reports it and stops us. A
-    # SIGTERM or SIGHUP ends us at once: the main process's handler is not ours to run.
-    interrupts.reset_in_child()
-    with contextlib.suppress(ValueError, OSError):
-        signal.set_wakeup_fd(-1)
     for index in range(start, len(files)):
         try:
             message: tuple[object, ...] = (index, "source", read(files[index]))

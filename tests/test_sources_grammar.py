@@ -52,6 +52,9 @@ def test_reusable_workflow_flag() -> None:
             "ghcr.io/o/i@sha256:" + "a" * 64,
         ),
         ("$/actions/build", UsesKind.SAME_REPO, "local_path", "actions/build"),
+        # bare $/: the repository's root action, what `pinner lock` and GitHub's lockfile
+        # tool migrate `uses: ./` to (zizmor's self-repository audit suggests it too)
+        ("$/", UsesKind.SAME_REPO, "local_path", ""),
         ("${{ matrix.action }}", UsesKind.EXPRESSION, "error", None),
         ("o/r@${{ inputs.ref }}", UsesKind.EXPRESSION, "error", None),
         ("docker://${{ env.IMAGE }}", UsesKind.EXPRESSION, "error", None),
@@ -91,7 +94,8 @@ def test_other_kinds(raw: str, kind: UsesKind, field: str, expected: str | None)
         ("owner/repo@/v1", "not a valid git ref"),
         ("owner/repo@v1.lock", "not a valid git ref"),
         ("docker://", "without a valid image"),
-        ("$/", "empty path"),
+        ("$//x", "empty path segment"),
+        ("$/x/", "empty path segment"),
         ("$/../x", "path traversal"),
         ("o/r/.github/workflows/x.yml@refs/heads/main", "refs/heads/"),
     ],

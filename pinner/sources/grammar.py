@@ -54,7 +54,7 @@ def parse_uses(raw: str) -> UsesValue:
         return UsesValue(raw, UsesKind.LOCAL, local_path=value)
     if value.startswith("$/"):
         path = value[2:]
-        problem = _path_problem(path.split("/")) if path else "empty path after $/"
+        problem = _path_problem(path.split("/")) if path else None  # bare $/: the root action
         if problem:
             return _invalid(raw, problem)
         return UsesValue(raw, UsesKind.SAME_REPO, local_path=path)

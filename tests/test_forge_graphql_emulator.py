@@ -151,6 +151,33 @@ def test_commit_and_tag_lookups_over_graphql_equal_rest(emulator):
     assert stats.sent["graphql"] <= math.ceil(len(questions) / gq.OBJECTS_PER_QUERY) + 1
 
 
+def test_a_listing_answers_its_repositorys_metadata(emulator, tmp_path):
+    """The ``Refs`` query asks each repository's metadata too (``pinner lock`` needs the ids of
+    every repository it lists): ``get_repo`` after ``list_refs`` sends no query of its own,
+    and a repository whose metadata GraphQL cannot give in full (no default branch) goes to
+    REST at once, where a ``Repos`` query would have sent it. Answers are REST's either way."""
+    full = RepoBuilder("o/full")
+    full.branch("main", full.commit("c"))
+    full.write(tmp_path)
+    empty = RepoBuilder("o/no-default")
+    empty.light_tag("v1", empty.commit("c"))
+    empty.write(tmp_path)
+    emu = emulator(tmp_path)
+    repos = ["O/Full", "o/no-default"]
+
+    async def list_then_ask(forge: GitHubForge) -> list[Any]:
+        await asyncio.gather(*(forge.list_refs(r) for r in repos))
+        return [await forge.get_repo(r) for r in repos]
+
+    infos, stats = forge_run(emu.url, list_then_ask)
+    assert stats.sent["graphql"] == 1 and stats.sent["rest"] == 1  # Refs; REST for no-default
+    over_rest, _ = forge_run(emu.url, lambda forge: forge.rest.get_repo("O/Full"))
+    assert infos[0] == over_rest
+    assert (infos[0].repo_id, infos[0].owner_id) == (over_rest.repo_id, over_rest.owner_id)
+    assert infos[0].repo_id == emu.data.repo("o/full").repo_id
+    assert infos[1].full_name == "o/no-default"
+
+
 def test_lookups_started_early_answer_later_questions_and_never_go_to_rest(emulator):
     """prefetch_lookups: one batched query now; the later get_commit asks nothing more; a
     repository GraphQL cannot find is left alone (no REST request on a hint)."""

@@ -64,3 +64,14 @@ def test_a_repository_without_config_file_imports_no_tomllib(tmp_path: Path) -> 
     (workflows / "ci.yml").write_text("on: push\njobs:\n  j:\n    steps:\n      - run: true\n")
     argv = ["pin", "--snapshot", str(tmp_path / "snapshot"), "--check", str(tmp_path)]
     assert imported(argv, ("tomllib",)) == []
+
+
+def test_a_forge_run_imports_httpx_without_its_command_line_client(tmp_path: Path) -> None:
+    """httpx imports its own command-line client (click, rich, pygments: ~45 ms) when those are
+    installed, and typer installs them; a run that talks to a forge has httpx, not that."""
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text("on: push\njobs:\n  j:\n    steps:\n      - run: true\n")
+    argv = ["lock", "--offline", "--cache-dir", str(tmp_path / "cache"), str(tmp_path)]
+    watch = ("httpx", "rich", "click", "pygments")
+    assert imported(argv, watch) == ["httpx"]

@@ -401,6 +401,7 @@ class LockPlanner:
                     ref=key_ref(target), commit=commit_digest(res.commit), owner_id=0, repo_id=0
                 )
 
+        await self.list_first(u.action.slug for u in todo.values())
         await asyncio.gather(*(one(k, u) for k, u in todo.items()))
         decided: dict[tuple[str, int], str] = {}
         for scan in scans:
@@ -440,6 +441,17 @@ class LockPlanner:
                 lists[scan.path] = tuple(keys)
         return lists
 
+    async def list_first(self, repos: Iterable[str]) -> None:
+        """Have the ref listings of ``repos`` before resolving anything in them.
+
+        Why: a SHA that no branch or tag points at needs a commit lookup once its listing is
+        in, and lookups asked at one moment share a request. Resolved as each listing
+        arrives, the lookups leave twice (those of repositories the cache lists at once, then
+        the rest a round trip later); listed first, once, with no round trip added. Failures
+        are the resolver's, met again (shared) when the resolution asks.
+        """
+        await asyncio.gather(*map(self.resolver.listing, set(repos)), return_exceptions=True)
+
     # -- 2. the graph at the locked commits
 
     def node(self, key: str) -> _Node:
@@ -460,6 +472,7 @@ class LockPlanner:
         while frontier:
             layer = sorted(frontier - self._seen, key=_pair_order)
             self._seen.update(layer)
+            await self.list_first(key_repo(k) for k, _ in layer if self.node(k).entry is None)
             found = await asyncio.gather(*(self.expand(key, path) for key, path in layer))
             nxt: set[tuple[str, str | None]] = set()
             for (key, _), children in zip(layer, found, strict=True):
@@ -584,6 +597,8 @@ class LockPlanner:
         ]
         self._verified.update(n.key for n in nodes)
         repos = sorted({key_repo(n.key) for n in nodes} - set(self._repos))
+        # listings before ids: a GraphQL listing brings its repository's ids along
+        await self.list_first(key_repo(n.key) for n in nodes if n.listing is None)
         infos = await asyncio.gather(
             *(self.forge.get_repo(r) for r in repos), return_exceptions=True
         )

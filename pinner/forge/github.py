@@ -45,6 +45,7 @@ from pinner.forge.graphql import (
     UNANSWERED,
     CompareKey,
     GraphQLClient,
+    Listed,
     ObjectAnswer,
     compare_many,
     graphql_url,
@@ -117,9 +118,12 @@ class GitHubForge:
         self.graphql = GraphQLClient(self.transport, graphql_url(settings.urls.api))
         if not graphql:
             self.graphql.switch_off("not wanted: every question goes to git or REST")
-        self._refs_batch: Batcher[str, RefListing | None] = Batcher(
+        self._refs_batch: Batcher[str, Listed] = Batcher(
             lambda repos: list_refs_many(self.graphql, repos), max_size=REPOS_PER_QUERY
         )
+        # what a GraphQL listing said of its repository (case-folded owner/name): get_repo's
+        # answer; None where that answer lacked something, so that REST must answer
+        self._listed_repos: dict[str, RepoInfo | None] = {}
         self._objects_batch: Batcher[tuple[str, str], ObjectAnswer | None] = Batcher(
             lambda keys: lookup_objects_many(self.graphql, keys), max_size=OBJECTS_PER_QUERY
         )
@@ -195,7 +199,9 @@ class GitHubForge:
     async def list_refs(self, repo: str) -> RefListing:
         owner, name = split_repo(repo)
         if self.graphql.usable:
-            listing = await self._refs_batch.get(f"{owner}/{name}")
+            listing, info = await self._refs_batch.get(f"{owner}/{name}")
+            if self.graphql.usable:  # the query was answered: what it said of the repository
+                self._listed_repos[f"{owner}/{name}".lower()] = info
             if listing is not None:
                 return listing
         return await fetch_ref_listing(
@@ -298,10 +304,15 @@ class GitHubForge:
         return await self.rest.list_releases(repo)
 
     async def get_repo(self, repo: str) -> RepoInfo:
-        """Repository metadata, ids included: batched over GraphQL (one query for many
-        repositories, what ``pinner lock`` asks for every repository of the graph), REST for
-        whatever GraphQL cannot answer."""
+        """Repository metadata, ids included: what the repository's GraphQL ref listing said
+        (:data:`~pinner.forge.graphql.REFS_FRAGMENTS` asks for it), else batched over GraphQL
+        (one query for many repositories, what ``pinner lock`` asks for every repository of
+        the graph), REST for whatever GraphQL cannot answer."""
         owner, name = split_repo(repo)
+        key = f"{owner}/{name}".lower()
+        if key in self._listed_repos:  # a Repos query would say what the listing said
+            listed = self._listed_repos[key]
+            return listed if listed is not None else await self.rest.get_repo(repo)
         if self.graphql.usable:
             info = await self._repos_batch.get(f"{owner}/{name}")
             if info is not None:

@@ -40,7 +40,7 @@ from pinner.forge.batch_sizes import OBJECTS_PER_QUERY as OBJECTS_PER_QUERY
 from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
 from pinner.forge.http import RequestKind, Transport, safe_url
 from pinner.forge.rest import JsonShape, split_repo
-from pinner.models import SHA_RE, Commit, Comparison, GitRef, RefListing, TagObject
+from pinner.models import SHA_RE, Commit, Comparison, GitRef, RefListing, RepoInfo, TagObject
 
 log = logging.getLogger("pinner.forge")
 
@@ -60,10 +60,21 @@ _TARGET = "target { __typename oid }"
 for _ in range(_PEEL_DEPTH):
     _TARGET = "target { oid ... on Tag { " + _TARGET + " } }"
 
+REPO_FRAGMENT = """
+fragment Repo on Repository {
+  databaseId
+  nameWithOwner
+  isArchived
+  url
+  defaultBranchRef { name }
+  owner { login ... on Organization { databaseId } ... on User { databaseId } }
+}
+"""
+"""What a repository is now (:func:`parse_repo_node`): ids, current name, default branch."""
+
 REFS_FRAGMENTS = f"""
 fragment Listing on Repository {{
-  defaultBranchRef {{ name }}
-  isArchived
+  ...Repo
   heads: refs(refPrefix: "refs/heads/", first: {REF_PAGE}) {{ ...RefPage }}
   tags: refs(refPrefix: "refs/tags/", first: {REF_PAGE}) {{ ...RefPage }}
 }}
@@ -71,8 +82,11 @@ fragment RefPage on RefConnection {{
   totalCount
   nodes {{ name {_TARGET} }}
 }}
-"""
-"""The listing of one repository: a page of branches and a page of tags.
+{REPO_FRAGMENT}"""
+"""The listing of one repository: a page of branches and a page of tags, and the repository's
+metadata (``...Repo``: a few fields beside up to 200 refs). ``pinner lock`` needs the ids of
+every repository whose refs it lists: asked here, the listing answers them too, where a
+separate ``Repos`` query cost a request and a round trip per 20 repositories in every run.
 
 A page is complete when ``totalCount == len(nodes)``: every ref the server counts is on it.
 That is the one completeness check :func:`parse_listing` needs, so a page does not also ask
@@ -217,23 +231,31 @@ def refs_query(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
     return f"query Refs({declarations}) {{\n{fields}\n}}\n{REFS_FRAGMENTS}", variables
 
 
-async def list_refs_many(
-    client: GraphQLClient, repos: Sequence[str]
-) -> dict[str, RefListing | None]:
-    """The ref listing of each ``owner/name`` in ``repos``; None where git must answer."""
+Listed = tuple[RefListing | None, RepoInfo | None]
+"""A repository's ref listing and its metadata, from one answer; None where git (for the
+refs) or REST (for the metadata: a ``Repos`` query would say no more) must answer."""
+
+
+async def list_refs_many(client: GraphQLClient, repos: Sequence[str]) -> dict[str, Listed]:
+    """The ref listing and metadata of each ``owner/name`` in ``repos``."""
     text, variables = refs_query(repos)
     what = f"list refs of {len(repos)} repositories"
     answer = await _ask(client, text, variables, what)
     if answer is None:
-        return dict.fromkeys(repos)
-    result: dict[str, RefListing | None] = {}
+        return dict.fromkeys(repos, (None, None))
+    result: dict[str, Listed] = {}
     for i, repo in enumerate(repos):
         alias = f"r{i}"
         node = answer.data.get(alias)
         if alias in answer.failed or node is None:
-            result[repo] = None  # missing, renamed away, private, or an error: git says which
+            # missing, renamed away, private, or an error: git and REST say which
+            result[repo] = (None, None)
             continue
-        result[repo] = parse_listing(repo, node)
+        try:
+            info = parse_repo_node(node)
+        except RemoteError:
+            info = None  # asked again on its own if needed; the refs need not wait for that
+        result[repo] = (parse_listing(repo, node), info)
     return result
 
 
@@ -286,6 +308,35 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
     refs.sort(key=lambda r: r.name)
     return RefListing(
         repo=repo, refs=tuple(refs), default_branch=default_branch or None, archived=archived
+    )
+
+
+def parse_repo_node(node: object) -> RepoInfo | None:
+    """One ``...Repo`` answer; None when it lacks what REST would give (an empty repository
+    has no default branch, an id GitHub withholds): REST then answers."""
+    try:
+        assert isinstance(node, dict)
+        owner = node["owner"]
+        default = node["defaultBranchRef"]
+        repo_id, owner_id = node["databaseId"], owner.get("databaseId")
+        name, url, archived = node["nameWithOwner"], node["url"], node["isArchived"]
+        if not (isinstance(name, str) and name.count("/") == 1 and isinstance(url, str)):
+            raise TypeError("nameWithOwner")
+        if not isinstance(archived, bool):
+            raise TypeError("isArchived")
+    except (AssertionError, KeyError, TypeError, AttributeError) as exc:
+        where = f"{exc!s:.60}"
+        raise RemoteError(f"repository metadata: malformed GraphQL answer near {where}") from None
+    ids_ok = all(type(v) is int and v > 0 for v in (repo_id, owner_id))
+    if default is None or not isinstance(default.get("name"), str) or not ids_ok:
+        return None
+    return RepoInfo(
+        full_name=name,
+        default_branch=default["name"],
+        html_url=url,
+        archived=archived,
+        repo_id=repo_id,
+        owner_id=owner_id,
     )
 
 

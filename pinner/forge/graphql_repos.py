@@ -15,21 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pinner.errors import RemoteError
 from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
-from pinner.forge.graphql import GraphQLClient, _ask, _repo_variables
+from pinner.forge.graphql import (
+    REPO_FRAGMENT,
+    GraphQLClient,
+    _ask,
+    _repo_variables,
+    parse_repo_node,
+)
 from pinner.models import RepoInfo
-
-REPO_FRAGMENT = """
-fragment Repo on Repository {
-  databaseId
-  nameWithOwner
-  isArchived
-  url
-  defaultBranchRef { name }
-  owner { login ... on Organization { databaseId } ... on User { databaseId } }
-}
-"""
 
 
 def repos_query(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -53,32 +47,3 @@ async def get_repos_many(client: GraphQLClient, repos: Sequence[str]) -> dict[st
         node = answer.data.get(alias)
         result[repo] = None if alias in answer.failed or node is None else parse_repo_node(node)
     return result
-
-
-def parse_repo_node(node: object) -> RepoInfo | None:
-    """One ``...Repo`` answer; None when it lacks what REST would give (an empty repository
-    has no default branch, an id GitHub withholds): REST then answers."""
-    try:
-        assert isinstance(node, dict)
-        owner = node["owner"]
-        default = node["defaultBranchRef"]
-        repo_id, owner_id = node["databaseId"], owner.get("databaseId")
-        name, url, archived = node["nameWithOwner"], node["url"], node["isArchived"]
-        if not (isinstance(name, str) and name.count("/") == 1 and isinstance(url, str)):
-            raise TypeError("nameWithOwner")
-        if not isinstance(archived, bool):
-            raise TypeError("isArchived")
-    except (AssertionError, KeyError, TypeError, AttributeError) as exc:
-        where = f"{exc!s:.60}"
-        raise RemoteError(f"repository metadata: malformed GraphQL answer near {where}") from None
-    ids_ok = all(type(v) is int and v > 0 for v in (repo_id, owner_id))
-    if default is None or not isinstance(default.get("name"), str) or not ids_ok:
-        return None
-    return RepoInfo(
-        full_name=name,
-        default_branch=default["name"],
-        html_url=url,
-        archived=archived,
-        repo_id=repo_id,
-        owner_id=owner_id,
-    )

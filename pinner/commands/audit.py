@@ -83,7 +83,8 @@ def audit(
     budget: Annotated[
         int | None,
         typer.Option(
-            "--budget",
+            "--verify-budget",
+            "--budget",  # the name it had first; pin and lock say --verify-budget
             metavar="N",
             min=0,
             max=1000,

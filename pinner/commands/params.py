@@ -222,7 +222,34 @@ class _FastCoercion:
 
 
 class FastCommand(_FastCoercion, typer.core.TyperCommand):
-    """A typer command whose ordinary option values are coerced without pydantic."""
+    """A typer command whose ordinary option values are coerced without pydantic, and whose
+    ``--help`` lists its own options first and the shared ones in sections of their own."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        """Arguments, the command's own options, then one section per ``rich_help_panel``
+        (the forge options every command shares, container images, graph bounds), in the
+        order they are declared. typer draws those sections only with rich installed; pinner
+        does not depend on rich, so it draws them itself, and names arguments as the usage
+        line does (``PATH...``, not ``PATH <list[Path]>``)."""
+        arguments: list[tuple[str, str]] = []
+        sections: dict[str | None, list[tuple[str, str]]] = {None: []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = param.metavar or (param.name or "").upper()
+                arguments.append((name + ("..." if param.nargs != 1 else ""), record[1]))
+            else:
+                panel = getattr(param, "rich_help_panel", None)
+                sections.setdefault(panel, []).append(record)
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(arguments)
+        for title, rows in sections.items():
+            if rows:
+                with formatter.section(title or "Options"):
+                    formatter.write_dl(rows)
 
 
 class FastGroup(_FastCoercion, typer.core.TyperGroup):

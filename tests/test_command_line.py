@@ -1,9 +1,14 @@
-"""A mistyped command line is one line on stderr, like every other error pinner reports.
+"""The command line as a user meets it: its errors and its ``--help``.
+
+A mistyped command line is one line on stderr, like every other error pinner reports.
 
 click prints a usage error on four lines (usage, hint, a blank line, the error); a CI log or a
 pre-commit hook often shows only the first or the last. pinner says the error and where to
 look in one line, ``pinner: error: ...; see 'pinner pin --help'``, exit 2, for every command,
 while a bare ``pinner`` or ``pinner cache`` still prints its help.
+
+``--help`` lists a command's own options first, then the options it shares with the other
+commands in sections of their own, and names arguments as the usage line does.
 """
 
 from __future__ import annotations
@@ -63,3 +68,36 @@ def test_a_bare_group_still_prints_its_help(argv: list[str]) -> None:
     result = invoke(*argv)
     assert result.exit_code == 2
     assert result.output.startswith("Usage: pinner") and "Commands:" in result.output
+
+
+@pytest.mark.parametrize("command", ["pin", "lock", "audit", "update", "checksums"])
+def test_help_lists_the_commands_own_options_first_and_the_shared_ones_in_sections(
+    command: str,
+) -> None:
+    result = CliRunner().invoke(
+        app, [command, "--help"], prog_name="pinner", env={"COLUMNS": "100"}
+    )
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    headings = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    sections = [h for h in headings if h.endswith(":") and not h.startswith("Usage:")]
+    assert sections[:2] == ["Arguments:", "Options:"] and sections[-1] == "Talking to GitHub:"
+    assert "  PATH...  Repository roots" in text and "list[Path]" not in text
+    own, shared = text.split("\nTalking to GitHub:\n")
+    assert "--server-url URL" in shared and "--server-url" not in own
+    assert "--deadline SECONDS" in shared and "--check" not in shared
+    if command in ("pin", "audit", "update"):
+        assert "\nContainer images:\n" in own
+    if command in ("audit", "checksums"):
+        assert "\nGraph bounds:\n  --max-file-edges N" in own
+
+
+def test_completion_help_names_its_argument_plainly() -> None:
+    text = CliRunner().invoke(app, ["completion", "--help"], prog_name="pinner").stdout
+    assert "  SHELL  bash | zsh | fish  [required]" in text
+
+
+def test_every_command_that_proves_commits_takes_verify_budget() -> None:
+    for command in ("pin", "lock", "audit"):
+        text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        assert "--verify-budget" in text, command

@@ -210,6 +210,14 @@ def audit(
                         registry=registry,
                         skipped=skipped,
                     )
+                images = sum(1 for edge in result.graph.edges if edge.image)
+                if registry is None and images:  # --snapshot: pin and update say so too
+                    typer.echo(
+                        f"pinner: note: {images} image reference(s) not checked at a registry: "
+                        "--snapshot serves none (unpinned-image is still reported; --no-images "
+                        "leaves images out)",
+                        err=True,
+                    )
         for item in result.skipped:  # in every format: a file left out is never silent
             typer.echo(
                 f"pinner: skipped {item.file}:{item.line}: not audited: {item.reason}", err=True

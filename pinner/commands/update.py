@@ -256,7 +256,7 @@ def update(
             paint = output is None and forge_options.use_color()
             patch = render_diff(plan, sources) + _lock_diff(lock)
             _deliver(paint_diff(patch, paint), output, {}, color=paint)
-            return EXIT_OK
+            return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK  # as pin --check --diff
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
         files: dict[Path, bytes] = {}
         expected: dict[Path, bytes] = {}

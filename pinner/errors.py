@@ -72,6 +72,18 @@ class ForgeUnreachable(FatalRemoteError):
     refused, or TLS fails for good (an untrusted certificate, the wrong host name)."""
 
 
+class TokenRejected(FatalRemoteError):
+    """The forge answered 401 to a request that carried the token: it is revoked, expired or
+    mistyped. Every other request carries the same token, so the run stops here, in one line,
+    rather than reporting each repository of the graph as missing."""
+
+    def __init__(self, url: str):
+        super().__init__(
+            f"the forge rejected the token (HTTP 401 from {url}): it is expired, revoked or "
+            "mistyped; check GITHUB_TOKEN / GH_TOKEN / --token"
+        )
+
+
 class DeadlineExceeded(FatalRemoteError):
     """The run used up its time (``--deadline``) while it still had to ask the forge."""
 

@@ -37,7 +37,18 @@ def test_findings_exit_1_and_text_tree() -> None:
     assert result.exit_code == 1, result.output
     assert "├── audit-org/leaf@v1" in result.output
     assert "\x1b[" not in result.output  # not a terminal: no colour
-    assert " at or above medium" in result.output.splitlines()[0]  # the summary comes first
+    assert " at or above medium" in result.stdout.splitlines()[0]  # the summary comes first
+
+
+def test_snapshot_says_the_images_it_could_not_check() -> None:
+    """--snapshot serves no registry: the digests written are not verified and no fix digest
+    is known; a report that stays silent about it would read as "images checked"."""
+    result = _run(str(CONSUMER), "--snapshot", str(FORGE_DIR))
+    notes = [ln for ln in result.stderr.splitlines() if "not checked at a registry" in ln]
+    assert len(notes) == 1 and notes[0].startswith("pinner: note: "), result.stderr
+    assert "unpinned-image" in result.stdout
+    quiet = _run(str(CONSUMER), "--snapshot", str(FORGE_DIR), "--no-images")
+    assert "not checked" not in quiet.stderr
 
 
 def test_clean_repository_exits_0(tmp_path: Path) -> None:

@@ -290,3 +290,54 @@ def test_corpus_consumers_print_each_cause_once(corpus_forge_dir: Path, shared_d
             assert re.search(rf"{re.escape(finding['file'])}:(\d+, )*{finding['line']}\b", text), (
                 listed
             )
+
+
+def test_one_reference_on_many_upstream_lines_is_one_entry_listing_them() -> None:
+    graph = _graph("x")
+    remote = "o/shared@" + "c" * 40 + ":.github/workflows/test.yml"
+    findings = [
+        Finding(
+            "unpinned-ref",
+            Severity.HIGH,
+            "actions/checkout@v4 is pinned to tag 'v4', not to a commit SHA",
+            "ci.yml",
+            9,
+            ("o/shared/.github/workflows/test.yml@main", "actions/checkout@v4"),
+            remote=f"{remote}:{line}",
+            group="g",
+            column=11,
+        )
+        for line in range(100, 100 + 30 * (audit_text.UPSTREAM_LINES_SHOWN + 3), 30)
+    ]
+    result = AuditResult(graph, tuple(reversed(findings)), (), Severity.MEDIUM)
+    assert audit_text.render(result, tree=False).splitlines()[2:] == [
+        "ci.yml:9:11: high unpinned-ref: actions/checkout@v4 is pinned to tag 'v4', not to a "
+        "commit SHA",
+        "    via o/shared/.github/workflows/test.yml@main -> actions/checkout@v4",
+        f"    at {remote}:100, 130, 160, 190, 220, 250, 280, 310, 340, 370 and 3 more",
+    ]
+
+
+@pytest.mark.corpus
+def test_a_tag_written_on_hundreds_of_lines_of_a_reusable_workflow_is_one_cause(
+    corpus_forge_dir: Path, shared_dir: Path
+) -> None:
+    """opentelemetry-python calls a reusable workflow that names actions/checkout@v4 on 254
+    lines and actions/setup-python@v5 on 127: two causes, two entries (they were 381), while
+    JSON and SARIF keep one record, and one fingerprint, per line."""
+    consumer = shared_dir / "corpus" / "consumers" / "open-telemetry__opentelemetry-python"
+    args = ("--snapshot", str(corpus_forge_dir), "--no-images", str(consumer))
+    env = {"PINNER_NO_GH": "1", "GITHUB_TOKEN": "", "GH_TOKEN": "", "NO_COLOR": "1"}
+    text = CliRunner().invoke(app, ["audit", *args], env=env).stdout
+    doc = json.loads(CliRunner().invoke(app, ["audit", *args, "-f", "json"], env=env).stdout)
+    checkout = [f for f in doc["findings"] if f["message"].startswith("actions/checkout@v4 is ")]
+    assert len(checkout) > 200
+    assert len({f["group"] for f in checkout}) == 1
+    assert len({f["fingerprint"] for f in checkout}) == len(checkout)
+    entries = [ln for ln in text.splitlines() if "high unpinned-ref: actions/checkout@v4 " in ln]
+    assert len(entries) == 1, entries
+    at = text.splitlines()[text.splitlines().index(entries[0]) + 2]
+    assert at.startswith("    at open-telemetry/opentelemetry-python-contrib@")
+    assert at.endswith(f" and {len(checkout) - audit_text.UPSTREAM_LINES_SHOWN} more")
+    assert f"from {doc['summary']['groups']} causes;" in text.splitlines()[0]
+    assert doc["summary"]["groups"] < 20

@@ -70,6 +70,23 @@ def test_info_on_missing_dir(tmp_path: Path) -> None:
     assert "entries: 0, 0 B" in result.output
 
 
+@pytest.mark.parametrize("subcommand", ["info", "clear"])
+def test_a_file_where_the_cache_should_be_is_a_usage_error(
+    tmp_path: Path, subcommand: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "0 entries" (info) or "removed 0 entries" (clear): the user is looking at the
+    wrong place, and is told so."""
+    file = tmp_path / "cache"
+    file.write_text("not a cache")
+    flag = runner.invoke(app, ["cache", subcommand, "--cache-dir", str(file)])
+    monkeypatch.setenv("PINNER_CACHE_DIR", str(file))
+    env = runner.invoke(app, ["cache", subcommand])
+    for result in (flag, env):
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"pinner: error: cache directory {file}: not a directory\n"
+    assert file.read_text() == "not a cache"
+
+
 @pytest.mark.parametrize(
     "size, text", [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (5 * 1024**3, "5.0 GiB")]
 )

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile_servers import RecordingServer
+
 ROOT = Path(__file__).resolve().parents[1]
 OWNER = "dl-fixtures"
 FORGE_URL = "__FORGE_URL__"
@@ -418,6 +420,22 @@ def test_offline_answers_discovery_from_the_cache_and_says_downloads_need_the_ne
     assert "0 downloads hashed, 0 mutable, 1 templates left, 6 failed" in offline.stderr
     assert not out.exists()
     assert "Traceback" not in offline.stderr
+
+
+def test_snapshot_makes_no_request_for_downloads_either(dl_data, consumer, tmp_path):
+    """``--snapshot`` promises no network at all: a URL to hash is reported as not downloaded
+    (exit 3, nothing written), as with ``--offline``, instead of being fetched."""
+    out = tmp_path / "manifest.json"
+    with RecordingServer(status=200) as server:
+        url = f"{server.url}/tool-1.2.3.tgz"
+        result = run(
+            ["checksums", "--snapshot", str(dl_data), "--url", url, "--write", str(out)], consumer
+        )
+    assert result.returncode == 3, result.stderr
+    assert server.seen == []
+    assert f"{url}: not downloaded: --snapshot makes no request" in result.stderr
+    assert not out.exists()
+    assert "Traceback" not in result.stderr
 
 
 PIP_WORKFLOW = (

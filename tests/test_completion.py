@@ -99,6 +99,32 @@ def test_fish_script_and_its_callback() -> None:
     assert answer.stdout.startswith("audit\t")
 
 
+@pytest.mark.parametrize("command", ["pin", "lock", "audit", "update", "checksums"])
+def test_zsh_and_fish_list_every_option_with_its_help_on_one_line(command: str) -> None:
+    """Help texts are plain text: ``[/path]`` or ``[tool.pinner]`` (in --include's help) were
+    read as rich markup (a MarkupError traceback on TAB), and help wrapped at 80 columns gave
+    fish a bogus candidate per extra line."""
+    line = f"pinner {command} --"
+    zsh = pinner(env={"_PINNER_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": line})
+    fish = pinner(
+        env={
+            "_PINNER_COMPLETE": "complete_fish",
+            "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+            "_TYPER_COMPLETE_ARGS": line,
+        }
+    )
+    for answer in (zsh, fish):
+        assert answer.returncode == 0, answer.stderr
+        assert answer.stderr == ""
+    candidates = fish.stdout.splitlines()
+    assert all(c.startswith("--") and "\t" in c for c in candidates), candidates
+    help_of = dict(c.split("\t", 1) for c in candidates)
+    assert "--server-url" in help_of and "--deadline" in help_of
+    if command != "lock" and command != "checksums":
+        assert "owner/repo[/path]" in help_of["--include"]
+        assert '"--include":"Only' in zsh.stdout and "[/path]" in zsh.stdout
+
+
 @pytest.mark.parametrize("shell", ["tcsh", "", "BASH"])
 def test_unknown_shell_is_a_usage_error(shell: str) -> None:
     proc = pinner("completion", shell)

@@ -162,3 +162,19 @@ def test_extension_cooldown_reading(tmp_path: Path) -> None:
     assert days("version: 2\nupdates: []\n") is None
     (tmp_path / ".github/dependabot.yml").unlink()
     assert extension_cooldown_days(tmp_path) is None
+
+
+def test_a_directory_in_the_lockfiles_place_stops_update_before_any_request(
+    emulator, tmp_path: Path
+) -> None:
+    """As for ``pinner lock`` and ``audit``: update never takes a broken ``actions.lock`` for
+    "no lockfile" and rewrites the workflows in the other style."""
+    forge, repo = make(tmp_path, released(), {".github/workflows/ci.yml": workflow("acme/tool@v1")})
+    (repo / LOCK).mkdir()
+    before = (repo / ".github/workflows/ci.yml").read_bytes()
+    emu = emulator(forge)
+    result = update(emu, repo)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"pinner: error: {LOCK}: is a directory, not a lockfile\n"
+    assert emu.requests == []
+    assert (repo / ".github/workflows/ci.yml").read_bytes() == before

@@ -131,6 +131,18 @@ def test_docker_config_comes_only_from_the_flag_or_docker_config(tmp_path: Path)
         load_docker_config(tmp_path / "missing.json", environ={})
 
 
+def test_a_docker_config_without_config_json_says_what_to_do(tmp_path: Path) -> None:
+    """DOCKER_CONFIG is often set for other tools; the error names the way out."""
+    with pytest.raises(UsageError) as info:
+        load_docker_config(None, environ={"DOCKER_CONFIG": str(tmp_path / "empty")})
+    message = str(info.value)
+    assert message.startswith(f"DOCKER_CONFIG {tmp_path / 'empty' / 'config.json'}: cannot read")
+    assert message.endswith("; unset DOCKER_CONFIG to pull anonymously, or pass --no-images")
+    with pytest.raises(UsageError) as explicit:
+        load_docker_config(tmp_path / "missing.json", environ={})
+    assert "unset DOCKER_CONFIG" not in str(explicit.value)
+
+
 def _helper(directory: Path, name: str, script: str) -> None:
     path = directory / f"docker-credential-{name}"
     path.write_text("#!/bin/sh\n" + script)

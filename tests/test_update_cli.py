@@ -325,6 +325,18 @@ def test_diff_prints_a_patch_and_writes_nothing(repo: Path) -> None:
     ]
 
 
+def test_check_with_diff_prints_the_patch_and_still_gates(repo: Path) -> None:
+    """``--check --diff`` is the CI gate that also shows the fix, as for ``pinner pin``: the
+    patch, nothing written, and exit 1 while updates are available (it exited 0)."""
+    before = tree(repo)
+    code, out, _ = run("--check", "--diff", "--include", "monorepo/cache")
+    assert code == 1
+    assert out.startswith(f"--- a/{WORKFLOW}\n+++ b/{WORKFLOW}\n")
+    assert tree(repo) == before
+    code, out, _ = run("--check", "--diff", "--include", "no-such-action")
+    assert (code, out) == (0, "")
+
+
 def test_include_and_exclude_select_actions(repo: Path) -> None:
     code, out, _ = run(
         "--format", "json", "--dry-run", "--exclude", "setup-tool$", "--exclude", "^upd-fixtures/m"

@@ -83,7 +83,8 @@ def audit(
     budget: Annotated[
         int | None,
         typer.Option(
-            "--budget",
+            "--verify-budget",
+            "--budget",  # the name it had first; pin and lock say --verify-budget
             metavar="N",
             min=0,
             max=1000,
@@ -208,6 +209,14 @@ def audit(
                         limits=limits,
                         registry=registry,
                         skipped=skipped,
+                    )
+                images = sum(1 for edge in result.graph.edges if edge.image)
+                if registry is None and images:  # --snapshot: pin and update say so too
+                    typer.echo(
+                        f"pinner: note: {images} image reference(s) not checked at a registry: "
+                        "--snapshot serves none (unpinned-image is still reported; --no-images "
+                        "leaves images out)",
+                        err=True,
                     )
         for item in result.skipped:  # in every format: a file left out is never silent
             typer.echo(

@@ -45,7 +45,7 @@ def info(cache_dir: CacheDir = None, output_format: InfoFormat = "text") -> None
             raise_usage(f"--format must be text or json, not {output_format!r}")
         from pinner.forge.cache import FileCacheStore
 
-        store = FileCacheStore(cache_dir or default_cache_dir())
+        store = FileCacheStore(_cache_root(cache_dir))
         report = store.info()
         if output_format == "json":
             typer.echo(json.dumps(report.to_json(), indent=2))
@@ -62,12 +62,21 @@ def clear(cache_dir: CacheDir = None) -> None:
     def body() -> None:
         from pinner.forge.cache import FileCacheStore
 
-        root: Path = cache_dir or default_cache_dir()
+        root = _cache_root(cache_dir)
         removed = FileCacheStore(root).clear()
         noun = "entry" if removed == 1 else "entries"
         typer.echo(f"removed {removed} {noun} from {for_terminal(str(root))}")
 
     run(body)
+
+
+def _cache_root(cache_dir: Path | None) -> Path:
+    """``--cache-dir``, else ``PINNER_CACHE_DIR``, else the platform's: a directory, or nothing
+    yet. A file there is no cache: saying "0 entries" would send the user looking elsewhere."""
+    root = cache_dir or default_cache_dir()
+    if root.exists() and not root.is_dir():
+        raise_usage(f"cache directory {for_terminal(str(root))}: not a directory")
+    return root
 
 
 def render_info(report: CacheInfo) -> str:

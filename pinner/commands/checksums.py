@@ -167,7 +167,11 @@ async def run_checksums(settings: Settings, request: ChecksumsRequest) -> int:
 
     async with Transport(settings) as transport:
         downloader = Downloader(transport, max_bytes=request.max_bytes, timeout=request.timeout)
-        fetch: Fetch = _offline_download if settings.offline else downloader.fetch
+        fetch: Fetch = downloader.fetch
+        if settings.offline:
+            fetch = _offline_download
+        elif settings.snapshot_dirs:
+            fetch = _snapshot_download
         if request.verify is not None:
             return await _verify(settings, request, request.verify, fetch)
         return await _hash(settings, request, fetch)
@@ -176,6 +180,12 @@ async def run_checksums(settings: Settings, request: ChecksumsRequest) -> int:
 async def _offline_download(url: str) -> Download:
     """``--offline``: the forge answers from the cache, but downloads are never cached."""
     raise RemoteError("not downloaded: --offline (downloads are never cached)")
+
+
+async def _snapshot_download(url: str) -> Download:
+    """``--snapshot``: the walk reads the snapshot, and the run makes no request at all (an
+    air-gapped machine must not find itself reaching for the internet)."""
+    raise RemoteError("not downloaded: --snapshot makes no request (hash it with --server-url)")
 
 
 async def _verify(settings: Settings, request: ChecksumsRequest, path: Path, fetch: Fetch) -> int:

@@ -46,6 +46,11 @@ if TYPE_CHECKING:  # the YAML reader (ruamel) loads when a command reads files, 
 
 T = TypeVar("T")
 
+FORGE_PANEL = "Talking to GitHub"
+"""``--help`` section of the options every forge command shares (see FastCommand)."""
+IMAGES_PANEL = "Container images"
+GRAPH_PANEL = "Graph bounds"
+
 ServerUrl = Annotated[
     str | None,
     typer.Option(
@@ -54,6 +59,7 @@ ServerUrl = Annotated[
         envvar="GITHUB_SERVER_URL",
         help="Web root of the forge (https://github.com, a GHES host, or the test emulator).",
         show_default=False,
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 ApiUrl = Annotated[
@@ -65,6 +71,7 @@ ApiUrl = Annotated[
         help="REST API base; default derived from --server-url. GITHUB_API_URL is used only "
         "with a server URL from the environment too, or one it belongs to.",
         show_default=False,
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 Token = Annotated[
@@ -74,6 +81,7 @@ Token = Annotated[
         metavar="TOKEN",
         help="GitHub token (else GITHUB_TOKEN, GH_TOKEN, `gh auth token`). Sent only to the forge.",
         show_default=False,
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 CacheDir = Annotated[
@@ -83,15 +91,32 @@ CacheDir = Annotated[
         metavar="DIR",
         help="Persistent cache directory (default: user cache dir).",
         show_default=False,
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")]
+NoCache = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Do not read or write the cache.", rich_help_panel=FORGE_PANEL),
+]
 Offline = Annotated[
-    bool, typer.Option("--offline", help="Make no network request; answer from the cache only.")
+    bool,
+    typer.Option(
+        "--offline",
+        help="Make no network request; answer from the cache only.",
+        rich_help_panel=FORGE_PANEL,
+    ),
 ]
 Jobs = Annotated[
     int,
-    typer.Option("--jobs", "-j", min=1, max=256, metavar="N", help="Concurrent requests at most."),
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        max=256,
+        metavar="N",
+        help="Concurrent requests at most.",
+        rich_help_panel=FORGE_PANEL,
+    ),
 ]
 Snapshot = Annotated[
     list[Path] | None,
@@ -100,6 +125,7 @@ Snapshot = Annotated[
         metavar="DIR",
         help="Resolve from a forge snapshot directory (corpus format) with no network. Repeatable.",
         show_default=False,
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 Color = Annotated[
@@ -108,6 +134,7 @@ Color = Annotated[
         "--color",
         metavar="WHEN",
         help="auto, always or never (NO_COLOR and FORCE_COLOR are honoured).",
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 Verbose = Annotated[
@@ -116,6 +143,7 @@ Verbose = Annotated[
         "--verbose",
         help="Say every retry and wait on stderr (said anyway when stderr is a terminal), and "
         "how many requests the run made.",
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 RequestTimeout = Annotated[
@@ -128,6 +156,7 @@ RequestTimeout = Annotated[
         help="Longest one request to the forge may take, from connecting to the last byte of "
         f"the answer; a slower one is given up and retried. [default: {DEFAULT_REQUEST_TIMEOUT:g}]",
         show_default=False,
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 Deadline = Annotated[
@@ -140,6 +169,7 @@ Deadline = Annotated[
         help="Longest the whole run may spend waiting on the network; past it the run stops "
         f"(exit 3). 0: no limit. [default: {DEFAULT_DEADLINE:g}]",
         show_default=False,
+        rich_help_panel=FORGE_PANEL,
     ),
 ]
 NoImages = Annotated[
@@ -148,6 +178,7 @@ NoImages = Annotated[
         "--no-images",
         help="Leave container images alone (docker:// steps, container, services, Dockerfile "
         "FROM lines): no registry is asked.",
+        rich_help_panel=IMAGES_PANEL,
     ),
 ]
 RegistryAuth = Annotated[
@@ -160,6 +191,7 @@ RegistryAuth = Annotated[
         "to its own registry; the GitHub token never goes to a registry.",
         dir_okay=False,
         show_default=False,
+        rich_help_panel=IMAGES_PANEL,
     ),
 ]
 VerifyBudget = Annotated[
@@ -183,7 +215,10 @@ def _limit_option(flag: str, help_text: str) -> Any:
     """An option raising one of the graph's :class:`GraphLimits` (a positive count).
 
     ``audit`` and ``checksums`` walk the same graph, so they take the same flags."""
-    return Annotated[int, typer.Option(flag, metavar="N", min=1, help=help_text)]
+    return Annotated[
+        int,
+        typer.Option(flag, metavar="N", min=1, help=help_text, rich_help_panel=GRAPH_PANEL),
+    ]
 
 
 MaxFileEdges = _limit_option(

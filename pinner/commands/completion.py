@@ -62,6 +62,17 @@ def prepare_completion() -> None:
     also leaves click without typer's bash/zsh/fish handlers; without them the call-back from a
     script would answer "Shell bash not supported."
     """
+    import typer._completion_classes as classes
     from typer.completion import completion_init
 
     completion_init()
+    # zsh and fish show each option's help beside it. typer renders that help as rich markup
+    # whenever rich is importable (it comes with typer), wrapped at 80 columns: "[/path]" in
+    # --include's help raised a MarkupError (a traceback under TAB), and a wrapped line became a
+    # bogus fish candidate. pinner's help is plain text: one line, whitespace collapsed.
+    classes._sanitize_help_text = _plain_help
+
+
+def _plain_help(text: str) -> str:
+    """A help text as one line of plain text (for the zsh and fish completion lists)."""
+    return " ".join(text.split())

@@ -15,6 +15,7 @@ coercers (older releases coerce through click types, with no pydantic) it change
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -166,12 +167,52 @@ def install_fast_coercion(params: list[Any]) -> None:
             param._runtime_param = _FastRuntimeParam(fast)
 
 
+_click_errors: Any = importlib.import_module(
+    (getattr(typer.core, "_click", None) or typer.core.click).__name__ + ".exceptions"  # type: ignore[attr-defined]
+)
+"""The exceptions of the click typer runs on: its own vendored copy since typer 0.2x, the
+``click`` package before."""
+
+
+class OneLineUsageError(_click_errors.UsageError):  # type: ignore[misc]
+    """click's usage error, said the way pinner says every error: one line on stderr.
+
+    click prints the usage, a hint and the error on four lines; a CI log or a pre-commit hook
+    shows a user the last line or the first, so the one line says both what is wrong and where
+    to look (``pinner: error: No such option: --bogus; see 'pinner pin --help'``).
+    """
+
+    def __init__(self, message: str, ctx: Any = None, command: str | None = None) -> None:
+        super().__init__(message, ctx=ctx)
+        self.command = command or (ctx.command_path if ctx is not None else "pinner")
+
+    def show(self, file: Any = None) -> None:
+        message = self.format_message().rstrip(".")
+        typer.echo(f"pinner: error: {message}; see '{self.command} --help'", file=file, err=True)
+
+
+def _one_line(error: Any, command: str | None = None) -> Any:
+    """``error`` as a :class:`OneLineUsageError` naming ``command`` (default: the error's own);
+    a bare ``pinner`` (or ``pinner cache``) still prints its help, as asked."""
+    if isinstance(error, (_click_errors.NoArgsIsHelpError, OneLineUsageError)):
+        return error
+    return OneLineUsageError(error.format_message(), ctx=error.ctx, command=command)
+
+
 class _FastCoercion:
-    """Mixin for typer's command classes: install the fast coercers once the params exist."""
+    """Mixin for typer's command classes: install the fast coercers once the params exist, and
+    say usage errors in one line."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         install_fast_coercion(self.params)  # type: ignore[attr-defined]
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
+        except _click_errors.UsageError as error:
+            command = f"{parent.command_path} {info_name}" if parent is not None else info_name
+            raise _one_line(error, command) from None
 
     def get_help_option(self, ctx: Any) -> Any:
         # built on first use, outside ``params``; its (unset) value is coerced like any other
@@ -181,8 +222,41 @@ class _FastCoercion:
 
 
 class FastCommand(_FastCoercion, typer.core.TyperCommand):
-    """A typer command whose ordinary option values are coerced without pydantic."""
+    """A typer command whose ordinary option values are coerced without pydantic, and whose
+    ``--help`` lists its own options first and the shared ones in sections of their own."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        """Arguments, the command's own options, then one section per ``rich_help_panel``
+        (the forge options every command shares, container images, graph bounds), in the
+        order they are declared. typer draws those sections only with rich installed; pinner
+        does not depend on rich, so it draws them itself, and names arguments as the usage
+        line does (``PATH...``, not ``PATH <list[Path]>``)."""
+        arguments: list[tuple[str, str]] = []
+        sections: dict[str | None, list[tuple[str, str]]] = {None: []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                name = param.metavar or (param.name or "").upper()
+                arguments.append((name + ("..." if param.nargs != 1 else ""), record[1]))
+            else:
+                panel = getattr(param, "rich_help_panel", None)
+                sections.setdefault(panel, []).append(record)
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(arguments)
+        for title, rows in sections.items():
+            if rows:
+                with formatter.section(title or "Options"):
+                    formatter.write_dl(rows)
 
 
 class FastGroup(_FastCoercion, typer.core.TyperGroup):
     """A typer group (``pinner`` itself, ``pinner cache``) whose own options skip pydantic."""
+
+    def resolve_command(self, ctx: Any, args: Any) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _click_errors.UsageError as error:  # "No such command 'x'."
+            raise _one_line(error) from None

@@ -166,6 +166,7 @@ def update(
 ) -> None:
     async def body() -> int:
         from pinner.core.cooldown import resolve_cooldown
+        from pinner.core.lockfile import read_lockfile
         from pinner.core.pin import TargetFilter
         from pinner.core.rewrite import original_bytes
         from pinner.core.update import UpdatePolicy, Updater, parse_now
@@ -195,7 +196,9 @@ def update(
         config = _load_config(repo_root, config_file)
         # a repository that locks its actions in actions.lock keeps readable tags: the
         # lockfile pins them (pinner lock), so update moves tags to tags and relocks
-        locked = (repo_root / ".github/workflows/actions.lock").is_file()
+        # (read now: one GitHub's parser refuses, or a directory in its place, is exit 2 before
+        # any request, as for pinner lock and audit)
+        locked = read_lockfile(repo_root) is not None
         policy = UpdatePolicy(
             now=parse_now(now),
             cooldown=resolve_cooldown(
@@ -253,7 +256,7 @@ def update(
             paint = output is None and forge_options.use_color()
             patch = render_diff(plan, sources) + _lock_diff(lock)
             _deliver(paint_diff(patch, paint), output, {}, color=paint)
-            return EXIT_OK
+            return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK  # as pin --check --diff
         outputs = group_outputs(plan, pr_title_file, pr_body_file, commit_message_file)
         files: dict[Path, bytes] = {}
         expected: dict[Path, bytes] = {}

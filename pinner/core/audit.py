@@ -208,20 +208,29 @@ def occurrences(graph: Graph) -> dict[int, int]:
 
 
 def _cause(finding: Finding, graph: Graph) -> str:
-    """Where the offending reference is: its place upstream, else the reference itself."""
+    """Where the offending reference is: the upstream file it is written in (the same
+    reference on 250 lines of one reusable workflow is one thing the user can act on, not
+    250), else the reference itself."""
     if finding.remote:
-        return finding.remote
+        return upstream_file(finding.remote)
     if finding.edge is not None and finding.edge < len(graph.edges):
         return normalised_uses(graph.edges[finding.edge])
     return finding.chain[-1]
 
 
+def upstream_file(remote: str) -> str:
+    """``owner/repo@commit:path`` of a finding's ``remote`` place (``...:path:LINE``)."""
+    place, _, line = remote.rpartition(":")
+    return place if place and line.isdigit() else remote
+
+
 def identify(findings: Sequence[Finding], graph: Graph) -> dict[int, Finding]:
     """Each finding with its ``group`` and ``fingerprint`` set (keyed by ``id`` of the input).
 
-    ``group``: a hash of the cause (rule, message, and where the offending reference is: its
-    place upstream, or the reference itself on the user's lines): the 88 findings a mutable
-    download in one action yields through 88 ``uses:`` lines are one group, printed once.
+    ``group``: a hash of the cause (rule, message, and where the offending reference is: the
+    upstream file it is written in, or the reference itself on the user's lines): the 88
+    findings a mutable download in one action yields through 88 ``uses:`` lines are one group,
+    printed once, and so are the 250 lines of one reusable workflow naming the same tag.
 
     ``fingerprint``: a hash of the rule (and the advisory's id for a finding about one), the
     user's file, and for each reference from the

@@ -66,6 +66,7 @@ from pinner.errors import (
     OfflineMiss,
     RateLimitError,
     RemoteError,
+    TokenRejected,
     TooLargeError,
 )
 from pinner.sanitize import for_terminal
@@ -517,6 +518,18 @@ class Transport:
     def authenticated(self) -> bool:
         return self._token is not None
 
+    def _token_rejected(self, spec: RequestSpec, response: Response) -> bool:
+        """A 401 to a REST or git request that carried the token: GitHub's "Bad credentials".
+
+        Without a token, git's 401 means "no such repository" and is its caller's to read;
+        GraphQL's 401 only switches GraphQL off (git and REST then meet the token again)."""
+        return (
+            response.status == 401
+            and spec.send_token
+            and spec.kind is not RequestKind.GRAPHQL
+            and self.may_send_token(response.url)
+        )
+
     def may_send_token(self, url: str | httpx.URL) -> bool:
         """True when ``url``'s host is one the token is configured for."""
         return self._token is not None and host_key(url) in self._token_hosts
@@ -648,6 +661,8 @@ class Transport:
                         await self._sleep(wait)
                         continue
                     raise RateLimitError(message, reset_at=self._wall() + wait)
+                if self._token_rejected(spec, response):
+                    raise TokenRejected(safe_url(response.url))  # every request would meet it
                 if not _retryable_status(response.status):
                     return response, sink
                 failure = _Retryable(

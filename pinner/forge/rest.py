@@ -579,10 +579,10 @@ def _parser_for(parse: Callable[[Any], Any], sha: str | None) -> Callable[[Any],
 
 
 def _expect_ok(response: ApiResponse, what: str) -> None:
-    if response.status == 401:
+    if response.status == 401:  # with a token, the transport has said TokenRejected already
         raise RemoteError(
-            f"{what}: the forge rejected the token (HTTP 401 from {safe_url(response.url)}); "
-            "check GITHUB_TOKEN / GH_TOKEN / --token"
+            f"{what}: the forge requires a token (HTTP 401 from {safe_url(response.url)}); "
+            "set GITHUB_TOKEN, GH_TOKEN or --token"
         )
     if not 200 <= response.status < 300:
         raise RemoteError(

@@ -146,6 +146,8 @@ SHORT_TREE = 50
 """... a tree of at most this many lines (about a screen): then the tree prints by default."""
 CHAINS_SHOWN = 3
 """Distinct chains printed for one cause reached through several; the rest are counted."""
+UPSTREAM_LINES_SHOWN = 10
+"""Line numbers printed for one reference written on many lines of one upstream file."""
 
 
 def finding_groups(findings: Sequence[Finding]) -> list[list[Finding]]:
@@ -172,30 +174,50 @@ def _lines_by_file(group: Sequence[Finding]) -> list[str]:
     return [f"{_safe(file)}:{', '.join(map(str, lines))}" for file, lines in by_file.items()]
 
 
+def _upstream(group: Sequence[Finding]) -> str:
+    """Where the group's offending reference sits upstream: ``o/r@commit:path:12``, or with
+    the same reference on many lines of one file, ``o/r@commit:path:12, 40, 77 and 9 more``."""
+    remotes = list(dict.fromkeys(f.remote for f in group if f.remote))
+    if len(remotes) <= 1:
+        return _safe(remotes[0]) if remotes else ""
+    split = [remote.rpartition(":") for remote in remotes]
+    if len({place for place, _, _ in split}) > 1 or not all(n.isdigit() for _, _, n in split):
+        return _safe(remotes[0]) + f" and {len(remotes) - 1} more"  # (built by hand)
+    numbers = sorted({int(n) for _, _, n in split})
+    shown = ", ".join(map(str, numbers[:UPSTREAM_LINES_SHOWN]))
+    more = len(numbers) - UPSTREAM_LINES_SHOWN
+    return f"{_safe(split[0][0])}:{shown}" + (f" and {more} more" if more > 0 else "")
+
+
 def render_group(group: Sequence[Finding], paint: _Painter) -> list[str]:
     """One cause: as a single finding when one line reaches it, else once with its lines."""
     first = group[0]
     head = paint(f"{first.severity.label} {first.rule}", first.severity)
-    if len(group) == 1:
-        lines = [f"{_safe(first.file)}:{first.line}:{first.column}: {head}: {_safe(first.message)}"]
-        if len(first.chain) > 1:
-            lines.append("    via " + " -> ".join(_safe(u) for u in first.chain))
-        if first.remote:
-            lines.append("    at " + _safe(first.remote))
-        return lines
+    at = _upstream(group)
     places = len({(f.file, f.line) for f in group})
+    if places == 1:  # one line of yours (the reference may be written upstream many times)
+        lines = [f"{_safe(first.file)}:{first.line}:{first.column}: {head}: {_safe(first.message)}"]
+        chains = list(dict.fromkeys(f.chain for f in group if len(f.chain) > 1))
+        lines.extend(_via(chains))
+        if at:
+            lines.append("    at " + at)
+        return lines
     lines = [f"{head}: {_safe(first.message)}  ({places} uses: lines)"]
-    if first.remote:
-        lines.append("    at " + _safe(first.remote))
+    if at:
+        lines.append("    at " + at)
     # the references the lines name, when the message does not already say which
     chains = list(
         dict.fromkeys(f.chain for f in group if len(f.chain) > 1 or f.chain[0] not in f.message)
     )
-    for chain in chains[:CHAINS_SHOWN]:
-        lines.append("    via " + " -> ".join(_safe(u) for u in chain))
+    lines.extend(_via(chains))
+    lines.extend("    " + entry for entry in _lines_by_file(group))
+    return lines
+
+
+def _via(chains: Sequence[tuple[str, ...]]) -> list[str]:
+    lines = ["    via " + " -> ".join(_safe(u) for u in chain) for chain in chains[:CHAINS_SHOWN]]
     if len(chains) > CHAINS_SHOWN:
         lines.append(f"    via {len(chains) - CHAINS_SHOWN} more chains (--format json lists each)")
-    lines.extend("    " + entry for entry in _lines_by_file(group))
     return lines
 
 

@@ -136,7 +136,12 @@ def load_docker_config(
         with open(path, "rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot read: {exc.strerror or exc}") from None
+        what_to_do = (
+            "; unset DOCKER_CONFIG to pull anonymously, or pass --no-images"
+            if flag == "DOCKER_CONFIG"
+            else ""
+        )
+        raise UsageError(f"{flag} {path}: cannot read: {exc.strerror or exc}{what_to_do}") from None
     if len(data) > MAX_CONFIG_BYTES:
         raise UsageError(f"{flag} {path}: too large for a Docker config")
     try:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.models import ImageSite, SourceFile
 from pinner.registry.names import ImageNameError, ImageRef, parse_image
-from pinner.sources.comments import parse_ignore
+from pinner.sources.comments import silences
 from pinner.sources.dockerfile import Dockerfile, FromLine, read_dockerfile
 
 if TYPE_CHECKING:  # the HTTP stack loads when a registry is really asked (not for --snapshot)
@@ -278,10 +278,8 @@ def _inside(path: Path, root: Path) -> bool:
 
 def silenced(target: ImageTarget, config: object | None) -> bool:
     """``# pinner: ignore[unpinned-image]`` on the line, or a config ``ignore`` entry."""
-    if target.comment:
-        rules = parse_ignore(target.comment)
-        if rules is not None and ("*" in rules or RULE in rules):
-            return True
+    if silences(target.comment, RULE):
+        return True
     ignored_by = getattr(config, "ignored_by", None)
     return ignored_by is not None and ignored_by(RULE, target.image, target.relpath) is not None
 

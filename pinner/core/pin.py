@@ -33,7 +33,7 @@ from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
 from pinner.singleflight import SingleFlight
-from pinner.sources.comments import parse_comment, parse_ignore, render_comment
+from pinner.sources.comments import parse_comment, render_comment, silences
 from pinner.sources.grammar import describe_invalid, is_canonical
 
 if TYPE_CHECKING:
@@ -193,8 +193,7 @@ class IgnorePolicy:
     config: Any = None
 
     def silenced(self, site: UsesSite, rule: str) -> bool:
-        rules = parse_ignore(site.comment) if site.comment else None
-        if rules is not None and ("*" in rules or rule in rules):
+        if silences(site.comment, rule):
             return True
         action = site.value.action
         target = action.target if action is not None else site.value.raw

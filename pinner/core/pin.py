@@ -33,7 +33,12 @@ from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
 from pinner.singleflight import SingleFlight
-from pinner.sources.comments import parse_comment, render_comment, silences
+from pinner.sources.comments import (
+    parse_comment,
+    parse_version_comment,
+    render_comment,
+    silences,
+)
 from pinner.sources.grammar import describe_invalid, is_canonical
 
 if TYPE_CHECKING:
@@ -218,7 +223,7 @@ def is_pinned_here(site: UsesSite, targets: TargetFilter, ignores: IgnorePolicy)
 
 def excluded_from_pinning(site: UsesSite) -> bool:
     """``# ratchet:exclude`` on the line: no tool is to pin or move it."""
-    return bool(site.comment) and parse_comment(site.comment).excluded  # type: ignore[arg-type]
+    return parse_comment(site.comment).excluded if site.comment else False
 
 
 def may_pin(action: ActionRef, relpath: str, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
@@ -343,7 +348,8 @@ class PinPlanner:
             key = _ref_key(action)
             if key not in self._actions and is_pinned_here(site, self.targets, self.ignores):
                 self._actions[key] = action
-                self._claims[key] = _comment_version(site.comment)
+                # a hint of which tags to compare first, never a judgement (see core.claims)
+                self._claims[key] = parse_version_comment(site.comment)
                 new.append(key)
         if not new:
             return
@@ -679,12 +685,6 @@ def _where(named: str, tracked: bool, res: Resolution) -> str:
     if tag is not None:
         return f"which is commit {tag.commit[:12]}"
     return f"which is no tag of {res.listing.repo}"
-
-
-def _comment_version(comment: str | None) -> str | None:
-    """The version or ref a trailing comment names, in every dialect in use (a lone word as
-    written): a hint of which tags to compare first, never a judgement (see core.claims)."""
-    return parse_comment(comment).version if comment else None
 
 
 _SAFE_COMMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")

@@ -1096,12 +1096,6 @@ def _locations(sites: Iterable[UsesSite | ImageTarget]) -> tuple[Location, ...]:
     )
 
 
-def _version_comment(site: UsesSite) -> str | None:
-    if not site.comment:
-        return None
-    return parse_version_comment(site.comment)
-
-
 def _ignored(site: UsesSite) -> bool:
     """``# pinner: ignore[update]`` (or a bare ``# pinner: ignore``) holds this use where it is,
     and so does ``# ratchet:exclude`` (no tool is to move it).
@@ -1151,7 +1145,7 @@ def branch_sites(
 
 def _comment_version(sites: Sequence[UsesSite]) -> str | None:
     """The version the sites' comments name, when they agree (a hint, never the truth)."""
-    found = {v for v in (_version_comment(s) for s in sites) if v}
+    found = {v for v in (parse_version_comment(s.comment) for s in sites) if v}
     return found.pop() if len(found) == 1 else None
 
 

@@ -215,13 +215,14 @@ def _rules(raw: str | None) -> frozenset[str]:
     return IGNORE_ALL if not rules or rules & _ALL_RULES else rules
 
 
-def parse_version_comment(comment: str) -> str | None:
-    """The version or ref a comment claims (``# tag=v1.2.3`` -> ``v1.2.3``), else ``None``.
+def parse_version_comment(comment: str | None) -> str | None:
+    """The version or ref a comment claims (``# tag=v1.2.3`` -> ``v1.2.3``), else ``None``
+    (no comment at all included).
 
     A lone word (``# main``, ``# TODO``) is returned as written: whether it is a ref is for
     the caller to decide (see :func:`claims_word`).
     """
-    return parse_comment(comment).version
+    return parse_comment(comment).version if comment else None
 
 
 def parse_ignore(comment: str) -> frozenset[str] | None:

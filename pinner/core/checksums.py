@@ -17,7 +17,6 @@ else the input's default, so two callers passing different versions give two con
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import posixpath
 import re
 import shlex
@@ -497,10 +496,6 @@ def entry_for(
         release_digest=digest,
         found_in=tuple(sorted(set(places))),
     )
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

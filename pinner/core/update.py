@@ -1037,13 +1037,6 @@ class Updater:
         return await self._memo.get(("commit-date", repo.lower(), sha), fetch)
 
 
-async def plan_update(
-    sources: Sequence[SourceFile], forge: Forge, policy: UpdatePolicy, *, server_url: str
-) -> UpdatePlan:
-    """Convenience wrapper: ``Updater(forge, policy, server_url=...).plan(sources)``."""
-    return await Updater(forge, policy, server_url=server_url).plan(sources)
-
-
 # ----------------------------------------------------------------------------- helpers
 
 

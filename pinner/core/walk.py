@@ -36,7 +36,6 @@ rules in :mod:`pinner.rules` read those facts; the walk itself judges nothing. A
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,8 +45,17 @@ from pinner.core.graph_limits import GraphLimits
 from pinner.core.resolve import Resolution, Resolver
 from pinner.errors import InputError, NotFoundError, TooLargeError
 from pinner.forge.base import Forge
-from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
+from pinner.models import (
+    REUSABLE_WORKFLOW_RE,
+    ActionRef,
+    ImageSite,
+    SourceFile,
+    UsesKind,
+    UsesSite,
+    UsesValue,
+)
 from pinner.singleflight import SingleFlight
+from pinner.sources.dockerfile import dockerfile_images
 from pinner.sources.grammar import describe_invalid, shown
 
 MAX_DEPTH = 9
@@ -55,9 +63,6 @@ MAX_DEPTH = 9
 
 METADATA_FILES = ("action.yml", "action.yaml", "Dockerfile")
 """What the runner looks for in an action's directory, in this order."""
-
-
-EDGE_KINDS = ("action", "reusable-workflow", "docker")
 
 
 # ----------------------------------------------------------------------------- values
@@ -166,9 +171,6 @@ class Graph:
     def children(self, node_id: str) -> tuple[Edge, ...]:
         return self._out_index.get(node_id, ())
 
-    def _out(self) -> dict[str, tuple[Edge, ...]]:
-        return self._out_index
-
     def chains(self) -> dict[int, list[Chain]]:
         """For every edge, the chains by which references in the user's files reach it.
 
@@ -176,7 +178,7 @@ class Graph:
         one-element chain of their own value. Local nodes are not entered (their own references
         are roots already, rooted on the line the user can edit).
         """
-        out = self._out()
+        out = self._out_index
         result: dict[int, list[Chain]] = {}
         for root in self.edges:
             if not root.local:
@@ -214,9 +216,7 @@ def _edge_kind(value: UsesValue) -> str:
         return "docker"
     if value.action is not None and value.action.is_reusable_workflow:
         return "reusable-workflow"
-    if value.local_path and re.match(
-        r"^\.github/workflows/[^/]+\.ya?ml$", _clean(value.local_path)
-    ):
+    if value.local_path and REUSABLE_WORKFLOW_RE.match(_clean(value.local_path)):
         return "reusable-workflow"
     return "action"
 
@@ -238,13 +238,6 @@ def _inside_root(path: Path, root: Path) -> bool:
     except (OSError, RuntimeError):  # loops (RuntimeError before Python 3.13), dangling links
         return False
     return real == top or top in real.parents
-
-
-def dockerfile_images(text: str) -> list[tuple[int, str]]:
-    """``(line, image)`` for each ``FROM`` of a Dockerfile, skipping ``scratch`` and stages."""
-    from pinner.sources.dockerfile import dockerfile_images as images
-
-    return images(text)
 
 
 def strip_docker(image: str) -> str:

@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from pinner.core.graph_limits import GraphLimits
 from pinner.core.resolve import Resolution, Resolver
@@ -49,6 +50,7 @@ from pinner.models import (
     REUSABLE_WORKFLOW_RE,
     ActionRef,
     ImageSite,
+    RefListing,
     SourceFile,
     UsesKind,
     UsesSite,
@@ -57,6 +59,9 @@ from pinner.models import (
 from pinner.singleflight import SingleFlight
 from pinner.sources.dockerfile import dockerfile_images
 from pinner.sources.grammar import describe_invalid, shown
+
+if TYPE_CHECKING:
+    from pinner.core.verify import Reachability
 
 MAX_DEPTH = 9
 """The runner's limit on nested composite actions; deeper is a finding."""
@@ -108,7 +113,7 @@ class Edge:
     version_comment: str | None = None  # the version the comment claims, any dialect
     ignore: frozenset[str] = frozenset()  # rule ids of an inline ``# pinner: ignore[...]``
     resolution: Resolution | None = None
-    reachability: object | None = None  # pinner.core.verify.Reachability
+    reachability: Reachability | None = None  # the containment verdict on a SHA pin
     image: str | None = None  # for docker edges: the image without ``docker://``
     error: str | None = None  # why the reference could not be followed (unresolvable)
     depth_exceeded: bool = False
@@ -291,7 +296,7 @@ class _Pending:
 class _Walk:
     forge: Forge
     resolver: Resolver
-    reachability: Callable[[str, str, object, str | None], Awaitable[object]] | None
+    reachability: Callable[[str, str, RefListing, str | None], Awaitable[Reachability]] | None
     max_depth: int
     root_dir: Path | None
     local_files: dict[str, SourceFile]
@@ -305,7 +310,7 @@ class _Walk:
     _resolutions: SingleFlight[tuple[str, str, str], Resolution] = field(
         default_factory=SingleFlight
     )
-    _reach: SingleFlight[tuple[str, str], object] = field(default_factory=SingleFlight)
+    _reach: SingleFlight[tuple[str, str], Reachability] = field(default_factory=SingleFlight)
     _files: SingleFlight[tuple[str, str, str], bytes | None] = field(default_factory=SingleFlight)
 
     # --- single-flight wrappers: each (repo, commit, path) and each ref asked once per run
@@ -319,8 +324,8 @@ class _Walk:
         return await self._files.get(key, lambda: self.forge.get_file(repo, commit, path))
 
     async def check(
-        self, repo: str, sha: str, listing: object, *, claim: str | None
-    ) -> object | None:
+        self, repo: str, sha: str, listing: RefListing, *, claim: str | None
+    ) -> Reachability | None:
         """The containment verdict on ``sha``, asked once per run; ``claim`` (the version its
         comment names) only orders the refs tried first."""
         if self.reachability is None:
@@ -906,15 +911,10 @@ async def walk(
     if verify:
         from pinner.core.verify import check_reachability
 
-        async def reach(repo: str, sha: str, listing: object, claim: str | None) -> object:
-            return await check_reachability(
-                forge,
-                repo,
-                sha,
-                listing,  # type: ignore[arg-type]
-                budget=budget,
-                claim=claim,
-            )
+        async def reach(
+            repo: str, sha: str, listing: RefListing, claim: str | None
+        ) -> Reachability:
+            return await check_reachability(forge, repo, sha, listing, budget=budget, claim=claim)
 
     if read_local is None and root is not None:
         read_local = _default_read_local

@@ -65,7 +65,7 @@ class KnownVulnerableAction(Rule):
         "released version so it can be checked."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         res = remote_resolution(edge)
         facts = context.facts
         if res is None or facts is None:

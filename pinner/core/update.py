@@ -535,7 +535,7 @@ class Updater:
 
     async def _analyse(self, use: _Use) -> Outcome:
         action = use.action
-        locations = _locations(use.sites)
+        locations = locations_of(use.sites)
         try:
             resolution = await self.resolver.resolve(action)
         except NotFoundError as exc:
@@ -564,7 +564,7 @@ class Updater:
     ) -> Outcome:
         """What to do with these sites of one use, its reference resolved."""
         use = _Use(action, list(sites))
-        locations = _locations(use.sites)
+        locations = locations_of(use.sites)
         if resolution.kind == "branch":
             reason = (
                 f"branch ref {action.ref!r} is not moved to a release; "
@@ -796,9 +796,7 @@ class Updater:
         touched = [s for s in sites if _site_changes(s, value, comment, ref_words, floating)]
         if not touched:
             return ()
-        age = None
-        if date.at is not None:
-            age = max(0, (self.policy.now - date.at) // timedelta(days=1))
+        age = age_days(self.policy.now, date.at)
         repo = listing.repo
         compare = None
         if old.sha and old.sha != target.tag.commit:
@@ -813,7 +811,7 @@ class Updater:
                 new=new,
                 value=value,
                 comment=comment,
-                locations=_locations(touched),
+                locations=locations_of(touched),
                 released_at=date.at,
                 date_source=date.source,
                 age_days=age,
@@ -850,7 +848,7 @@ class Updater:
         eligible_at = date.at + wait if date.at is not None else None
         old = VersionPoint(ref=action.ref, version=None, sha=pinned)
         new = VersionPoint(ref=tip, version=None, sha=tip)
-        locations = _locations(sites)
+        locations = locations_of(sites)
         if eligible_at is None or eligible_at > self.policy.now:
             held = HeldBack(
                 action=action.target,
@@ -872,7 +870,7 @@ class Updater:
         touched = [s for s in sites if _site_changes(s, value, None)]
         if not touched:
             return Outcome()
-        age = max(0, (self.policy.now - date.at) // timedelta(days=1)) if date.at else None
+        age = age_days(self.policy.now, date.at)
         change = Change(
             action=action.target,
             repo=repo,
@@ -882,7 +880,7 @@ class Updater:
             new=new,
             value=value,
             comment=None,  # the comment names the branch already, in the user's own dialect
-            locations=_locations(touched),
+            locations=locations_of(touched),
             released_at=date.at,
             date_source=date.source,
             age_days=age,
@@ -919,7 +917,7 @@ class Updater:
                 new=VersionPoint(ref=action.ref, version=current.short, sha=current.commit),
                 value=value,
                 comment=current.short,
-                locations=_locations(touched),
+                locations=locations_of(touched),
                 released_at=None,
                 date_source="unknown",
                 age_days=None,
@@ -1012,18 +1010,13 @@ class Updater:
                     tag = None
                 if tag is not None and tag.tagger_date is not None:
                     return ReleaseDate(_utc(tag.tagger_date), "tagger")
-            try:
-                commit = await self.forge.get_commit(repo, cand.tag.commit)
-            except NotFoundError:
-                return ReleaseDate(None, "unknown")
-            if commit.date is None:
-                return ReleaseDate(None, "unknown")
-            return ReleaseDate(_utc(commit.date), "commit")
+            return await self._commit_date(repo, cand.tag.commit)
 
         return await self._memo.get(("date", repo.lower(), cand.tag.name), fetch)
 
     async def _commit_date(self, repo: str, sha: str) -> ReleaseDate:
-        """When a commit was made (a branch tip's age, for the cooldown)."""
+        """When a commit was made (a branch tip's age, for the cooldown; a release's, when
+        neither a release nor an annotated tag dates it)."""
 
         async def fetch() -> ReleaseDate:
             try:
@@ -1038,6 +1031,11 @@ class Updater:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def age_days(now: datetime, at: datetime | None) -> int | None:
+    """Whole days from ``at`` to ``now`` (a change's ``age_days``); None when undated."""
+    return None if at is None else max(0, (now - at) // timedelta(days=1))
 
 
 def _utc(value: datetime) -> datetime:
@@ -1083,7 +1081,7 @@ def _invalid(sources: Sequence[SourceFile]) -> list[Skipped]:
     ]
 
 
-def _locations(sites: Iterable[UsesSite | ImageTarget]) -> tuple[Location, ...]:
+def locations_of(sites: Iterable[UsesSite | ImageTarget]) -> tuple[Location, ...]:
     return tuple(
         sorted({Location(s.relpath, s.line) for s in sites}, key=lambda x: (x.file, x.line))
     )
@@ -1316,7 +1314,7 @@ def _without_declined(
                     images.append(target)
                 else:
                     refused.append((refusal, target.written))
-            left = _locations(images)
+            left = locations_of(images)
             narrowed = replace(change, images=tuple(images), locations=left)
         else:
             for refusal in declined:

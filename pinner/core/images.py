@@ -458,23 +458,22 @@ def dockerfile_bytes(dockerfile: Dockerfile, edits: Sequence[tuple[FromLine, str
     The result is parsed again: the same ``FROM`` lines must come back with only the edited
     images changed, or ValueError (a bug, never a silently broken file).
     """
-    text = dockerfile.text
+    from pinner.core.rewrite import encoded, splice
+    from pinner.sources.dockerfile import parse_froms
+
     ordered = sorted(edits, key=lambda e: e[0].span.start)
-    parts: list[str] = []
+    splices: list[tuple[int, int, str]] = []
     last = 0
     for entry, new in ordered:
         if not new or any(c.isspace() for c in new) or entry.span.start < last:
             raise ValueError(f"{dockerfile.relpath}:{entry.line}: unwritable FROM edit {new!r}")
-        parts += [text[last : entry.span.start], new]
+        splices.append((entry.span.start, entry.span.end, new))
         last = entry.span.end
-    parts.append(text[last:])
-    result = "".join(parts)
-    from pinner.sources.dockerfile import parse_froms
+    result = splice(dockerfile.text, splices)
 
     wanted = {e.span.start: new for e, new in ordered}
     after = parse_froms(result)
     expected = [wanted.get(f.span.start, f.image) for f in dockerfile.froms]
     if [f.image for f in after] != expected:
         raise ValueError(f"{dockerfile.relpath}: rewriting FROM lines changed the Dockerfile")
-    data = result.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if dockerfile.bom else data
+    return encoded(dockerfile, result)

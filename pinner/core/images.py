@@ -34,6 +34,7 @@ from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.models import ImageSite, SourceFile
 from pinner.registry.names import ImageNameError, ImageRef, parse_image
 from pinner.sources.comments import silences
+from pinner.sources.discovery import resolves_inside
 from pinner.sources.dockerfile import Dockerfile, FromLine, read_dockerfile
 
 if TYPE_CHECKING:  # the HTTP stack loads when a registry is really asked (not for --snapshot)
@@ -234,7 +235,7 @@ def collect_dockerfiles(
             source.path, source.relpath, image.line, image.column, "runs.image", value
         )
         path = source.path.parent / value
-        if repo_root is None or not _inside(path, repo_root):
+        if repo_root is None or not resolves_inside(path, repo_root):
             message = f"runs.image {value} is outside the repository; not read"
             issues.append(ImageIssue(PROBLEM, "unresolvable-image", target, message))
             continue
@@ -263,14 +264,6 @@ def _root_of(source: SourceFile) -> Path | None:
     if depth == 0 or len(path.parts) < depth:
         return None
     return path.parents[depth - 1]
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        real, top = path.resolve(), root.resolve()
-    except (OSError, RuntimeError):
-        return False
-    return real == top or top in real.parents
 
 
 # ----------------------------------------------------------------------------- deciding

@@ -57,6 +57,7 @@ from pinner.models import (
     UsesValue,
 )
 from pinner.singleflight import SingleFlight
+from pinner.sources.discovery import resolves_inside
 from pinner.sources.dockerfile import dockerfile_images
 from pinner.sources.grammar import describe_invalid, shown
 
@@ -235,14 +236,9 @@ def _clean(local_path: str) -> str:
     return str(PurePosixPath(p)).strip("/") if p.strip("/") else ""
 
 
-def _inside_root(path: Path, root: Path) -> bool:
-    """True when ``path``, symlinks followed, stays inside ``root``: a local action is never
-    read from outside the repository being audited."""
-    try:
-        real, top = path.resolve(strict=True), root.resolve(strict=True)
-    except (OSError, RuntimeError):  # loops (RuntimeError before Python 3.13), dangling links
-        return False
-    return real == top or top in real.parents
+_inside_root = resolves_inside
+"""The name :mod:`pinner.core.lock_scan` imports (its owner can switch to
+:func:`pinner.sources.discovery.resolves_inside`, which this is)."""
 
 
 def strip_docker(image: str) -> str:
@@ -442,7 +438,7 @@ class _Walk:
             for cand in candidates:
                 p = self.root_dir / cand
                 if p.is_file():
-                    if not _inside_root(p, self.root_dir):
+                    if not resolves_inside(p, self.root_dir):
                         return replace(
                             base,
                             error=f"{value.raw}: {cand} is outside the repository ('..' or a "
@@ -544,7 +540,7 @@ class _Walk:
             where = f"at {commit}"
         elif self.root_dir is not None:
             p = self.root_dir / path
-            inside = p.is_file() and _inside_root(p, self.root_dir)  # runs.image: ../../x
+            inside = p.is_file() and resolves_inside(p, self.root_dir)  # runs.image: ../../x
             text = p.read_text("utf-8", "replace") if inside else None
             where = "in the repository"
         else:

@@ -481,9 +481,7 @@ class _Walk:
         for image in images:
             if image.context == "step":
                 continue  # a docker:// step: already an edge through its uses site
-            raw = image.image  # (one value of the job's matrix, when image.template is set)
-            if image.context == "runs.image" and not raw.startswith("docker://"):
-                raw = "docker://" + raw  # the value as written in action.yml
+            raw = image.prefix + image.image  # as written (runs.image: docker://...)
             # an expression over a literal matrix: one edge per image it takes, at the place
             # the image is written (see pinner.sources.matrix)
             written = [(v.image, v.line, v.column) for v in image.variants] or [

@@ -26,7 +26,7 @@ import asyncio
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
@@ -196,6 +196,14 @@ class Verdict:
     package: AffectedPackage | None
     affected: bool | None
     reason: str = ""  # for None: why it cannot be decided
+
+    @property
+    def matched(self) -> Advisory:
+        """The advisory narrowed to the entry this verdict is about (what a finding or a
+        security update reports: that entry's range and patched version, not every one)."""
+        if self.package is None:
+            return self.advisory
+        return replace(self.advisory, packages=(self.package,))
 
 
 def judge(advisory: Advisory, packages: Sequence[str], subject: Subject) -> Verdict:

@@ -624,10 +624,7 @@ class Updater:
         current = subject_of(
             resolution.commit, current_ref, listing, path=action.path, written=written
         )
-        vulnerable = tuple(
-            replace(v.advisory, packages=(v.package,)) if v.package else v.advisory
-            for v in affected_by(advisories, packages_of(action), current)
-        )
+        vulnerable = tuple(v.matched for v in affected_by(advisories, packages_of(action), current))
 
         held: dict[str, HeldBack] = {}
         target: Candidate | None = None

@@ -333,10 +333,6 @@ def within_bump(old: Version | None, new: Version, bump: str) -> bool:
     return (new.major, new.minor) == (old.major, old.minor)
 
 
-def _parse_version(tag: str, path: str | None) -> Version | None:
-    return parse_version(tag, path=path)  # None for anything that is not a version tag
-
-
 def candidates_from(
     listing: RefListing, releases: Sequence[Release], *, path: str | None, family: str
 ) -> list[Candidate]:
@@ -359,7 +355,7 @@ def candidates_from(
         name = ref.short
         if tag_prefix(name) != family:
             continue
-        version = _parse_version(name, path)
+        version = parse_version(name, path=path)
         if version is None:
             continue
         release = published.get(name)
@@ -486,7 +482,7 @@ class Updater:
         prefetch = [
             asyncio.ensure_future(self._releases(use.action.slug))
             for use in uses
-            if use.action.is_sha or _parse_version(use.action.ref, use.action.path) is not None
+            if use.action.is_sha or parse_version(use.action.ref, path=use.action.path) is not None
         ]
         # and every use's advisories at once: the forge batches them into one request
         prefetch += [asyncio.ensure_future(self._advisories(use.action)) for use in uses]
@@ -574,7 +570,7 @@ class Updater:
         listing = resolution.listing
         pinned = action.is_sha
         comment_version = _comment_version(use.sites)
-        if comment_version is not None and _parse_version(comment_version, action.path) is None:
+        if comment_version is not None and parse_version(comment_version, path=action.path) is None:
             comment_version = None  # "# main", a note: not a version to start from
         current_ref = resolution.version
         if pinned and comment_version is not None:
@@ -601,7 +597,7 @@ class Updater:
                     reason += f" (the comment says {comment_version}, which is {where})"
             return Outcome(skipped=(Skipped(str(action), reason, locations),))
         current_name = current_ref.short
-        current_version = _parse_version(current_name, action.path)
+        current_version = parse_version(current_name, path=action.path)
         family = tag_prefix(current_name)
         releases = await self._releases(listing.repo)
         key = (listing.repo.lower(), action.path, family)

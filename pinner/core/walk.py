@@ -390,7 +390,7 @@ class _Walk:
                 ),
             ), None
         if value.kind is UsesKind.EXPRESSION:
-            return replace(base, error=None), None
+            return base, None  # expression-ref reports it; nothing to follow
         if value.kind is UsesKind.INVALID or action is None:
             return replace(base, error=describe_invalid(value)), None
         try:

@@ -576,7 +576,7 @@ def _check_sha_pin(
     if _refused_unpublished(work, site, verdict, f"{action.slug}@{res.commit[:12]}"):
         return  # never rewrite an unverified pin to look legitimate
     new_value = f"{action.target}@{res.commit}"
-    written = site.value.raw.rstrip("\r\n")
+    written = site.value.written
     value_changed = new_value != written  # a SHA in upper case, a path the runner normalises
     normalized = "sha-normalized" if new_value.lower() == written.lower() else "uses-normalized"
     if not any(r.is_tag for r in res.listing.at_commit(res.commit)):
@@ -670,7 +670,7 @@ def _sha_change(
 ) -> PinChange:
     parsed = parse_comment(site.comment) if site.comment else None
     is_ref = parsed is not None and word_is_ref(parsed, res.listing)
-    old_value = site.value.raw.rstrip("\r\n")  # a block scalar's line break is kept as is
+    old_value = site.value.written
     tracks = parsed is not None and parsed.tracks
     floating = floating_tags(claim, res.listing) if tracks else frozenset()
     return PinChange(

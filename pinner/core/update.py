@@ -1142,7 +1142,7 @@ def _site_changes(
 ) -> bool:
     """Whether writing ``value`` and a comment claiming ``comment`` changes the site's text
     (a tracked ``# ratchet:o/a@v4`` that includes the new version, say, stays as it is)."""
-    if site.value.raw.rstrip("\r\n") != value:  # (a block scalar's line break is kept)
+    if site.value.written != value:
         return True
     if comment is None:
         return False

@@ -463,7 +463,7 @@ class PinPlanner:
             else:
                 verdict = (
                     reach.get((action.repo_key, outcome.commit))
-                    if outcome.kind in ("sha", "tag-object")
+                    if outcome.needs_containment
                     else None
                 )
                 if isinstance(verdict, BaseException):

@@ -34,11 +34,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from packaging.version import Version
@@ -67,6 +67,7 @@ from pinner.models import (
     UsesKind,
     UsesSite,
 )
+from pinner.singleflight import SingleFlight
 from pinner.sources.comments import parse_comment, parse_version_comment, render_comment
 from pinner.sources.grammar import shown
 
@@ -78,9 +79,6 @@ if TYPE_CHECKING:
 
 BUMPS = ("major", "minor", "patch")
 GROUPINGS = ("all", "action", "none")
-
-T = TypeVar("T")
-
 
 # ----------------------------------------------------------------------------- policy
 
@@ -415,24 +413,6 @@ class _Use:
     sites: list[UsesSite]
 
 
-class _Memo:
-    """Per-run single-flight memo: each key's coroutine runs once, concurrent callers share it."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[object, asyncio.Future[object]] = {}
-
-    async def get(self, key: object, make: Callable[[], Awaitable[T]]) -> T:
-        task = self._tasks.get(key)
-        if task is None:
-            task = asyncio.ensure_future(make())
-            self._tasks[key] = task
-        return await task  # type: ignore[return-value]
-
-    def cancel(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What planning decided for some uses (or images): changes, held-back releases, skips."""
@@ -453,7 +433,8 @@ class Updater:
         self.policy = policy
         self.server_url = server_url.rstrip("/")
         self.resolver = Resolver(forge)
-        self._memo = _Memo()
+        # releases, advisories and dates: each asked once per run, whoever asks
+        self._memo: SingleFlight[tuple[str, ...], Any] = SingleFlight()
         self._said_no_advisories = False
         self._candidates: dict[tuple[str, str | None, str], list[Candidate]] = {}
 

@@ -57,9 +57,11 @@ from pinner.models import (
     UsesValue,
 )
 from pinner.singleflight import SingleFlight
+from pinner.sources.comments import parse_comment
 from pinner.sources.discovery import resolves_inside
 from pinner.sources.dockerfile import dockerfile_images
 from pinner.sources.grammar import describe_invalid, shown
+from pinner.sources.reading import load_yaml, read_source
 
 if TYPE_CHECKING:
     from pinner.core.verify import Reachability
@@ -249,8 +251,6 @@ def _comment_facts(comment: str | None) -> tuple[str | None, frozenset[str]]:
     """(claimed version, inline-ignored rule ids) of a trailing comment."""
     if not comment:
         return None, frozenset()
-    from pinner.sources import parse_comment
-
     parsed = parse_comment(comment)
     return parsed.version, frozenset(parsed.ignore or ())
 
@@ -569,8 +569,6 @@ class _Walk:
     async def load_remote(self, node: _Pending) -> _Loaded:
         """Fetch and parse a remote action or workflow at its commit (its node is recorded);
         its references are resolved later, once :meth:`bound` has decided which to follow."""
-        from pinner.sources import load_yaml
-
         repo, commit, path = node.repo, node.commit, node.path
         if node.kind == "reusable-workflow":
             candidates = [path]
@@ -715,8 +713,6 @@ class _Walk:
         """A file of the user's repository, already read and scanned."""
         runs_image = None
         if source.kind == "action":
-            from pinner.sources import load_yaml
-
             try:
                 runs_image = _runs_image(load_yaml(source.text, source=source.relpath).data)
             except InputError:
@@ -919,9 +915,7 @@ async def walk(
 
 
 def _default_read_local(root: Path, relpath: str) -> SourceFile:
-    from pinner import sources
-
-    return sources.read_source(root / relpath, root=root)
+    return read_source(root / relpath, root=root)
 
 
 def merge_graphs(parts: Sequence[tuple[str, Graph]]) -> Graph:

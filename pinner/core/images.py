@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from pinner.core.pin import PROBLEM, REMOTE, WARNING
 from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.models import ImageSite, SourceFile
 from pinner.registry.names import ImageNameError, ImageRef, parse_image
@@ -40,9 +41,6 @@ from pinner.sources.dockerfile import Dockerfile, FromLine, read_dockerfile
 if TYPE_CHECKING:  # the HTTP stack loads when a registry is really asked (not for --snapshot)
     from pinner.registry.client import ManifestInfo, RegistryClient
 
-PROBLEM = "problem"
-WARNING = "warning"
-REMOTE = "remote"
 RULE = "unpinned-image"
 
 

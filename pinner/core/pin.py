@@ -56,6 +56,8 @@ _REASON_RULES = {
 
 PROBLEM = "problem"
 WARNING = "warning"
+REMOTE = "remote"
+"""A :class:`PinIssue`'s severities (image issues use the same: they join the pin plan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,7 @@ class PinPlan:
 
     @property
     def remote_failures(self) -> tuple[PinIssue, ...]:
-        return tuple(i for i in self.issues if i.severity == "remote")
+        return tuple(i for i in self.issues if i.severity == REMOTE)
 
     @property
     def changed_files(self) -> int:
@@ -480,9 +482,7 @@ class PinPlanner:
                 and not (c.new_value == c.old_value and (site.path, site.line) in shared_lines)
             )
             work.issues.extend(
-                i
-                for i in one.issues
-                if i.severity == "remote" or not ignores.silenced(site, i.code)
+                i for i in one.issues if i.severity == REMOTE or not ignores.silenced(site, i.code)
             )
 
         actions = {_ref_key(s.value.action) for s in remote_sites}  # type: ignore[arg-type]
@@ -502,7 +502,7 @@ def _failed(work: _Work, site: UsesSite, error: BaseException) -> None:
     if isinstance(error, NotFoundError):
         work.issue(PROBLEM, "unresolvable", site, str(error))
     elif isinstance(error, RemoteError):
-        work.issue("remote", "remote", site, str(error))
+        work.issue(REMOTE, "remote", site, str(error))
     else:  # a bug in pinner or a forge client: do not disguise it as a finding
         raise error
 

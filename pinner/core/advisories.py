@@ -23,6 +23,7 @@ after the walk (:func:`gather_facts`), so the rules stay pure.
 from __future__ import annotations
 
 import asyncio
+import operator
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +42,13 @@ if TYPE_CHECKING:
 
 OPERATORS = ("<=", ">=", "<", ">", "=")
 """Longest first, so ``<=`` is not read as ``<`` followed by ``=1``."""
+_COMPARE = {
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
@@ -80,16 +88,7 @@ class Constraint:
             return self.operand in subject.names
         if subject.version is None:
             return None
-        left, right = subject.version, self.version
-        if self.op == "=":
-            return left == right
-        if self.op == "<":
-            return left < right
-        if self.op == "<=":
-            return left <= right
-        if self.op == ">":
-            return left > right
-        return left >= right
+        return _COMPARE[self.op](subject.version, self.version)
 
 
 def version_of(text: str) -> Version | None:

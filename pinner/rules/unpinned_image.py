@@ -25,7 +25,7 @@ def image_problem(image: str) -> str | None:
     """Why ``image`` is mutable (None when it carries a digest)."""
     if "@sha256:" in image or "@sha512:" in image:
         return None
-    if "${{" in image or image.startswith("$"):
+    if "$" in image:  # ${{ }} or a Dockerfile's $ARG / ${ARG}, anywhere in it (no image has "$")
         return "named by an expression or build argument"
     last = image.rsplit("/", 1)[-1]
     if ":" not in last:

@@ -129,6 +129,12 @@ class UsesValue:
     image: str | None = None  # set for DOCKER (without the docker:// prefix)
     error: str | None = None  # set for INVALID: why
 
+    @property
+    def written(self) -> str:
+        """The value as its line shows it: ``raw`` without the final line break a block scalar
+        (``uses: |``) ends with, which is no part of the value and stays in the file."""
+        return self.raw.rstrip("\r\n")
+
 
 @_pickled_by_constructor
 @dataclass(frozen=True, slots=True)

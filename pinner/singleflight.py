@@ -41,6 +41,12 @@ class SingleFlight(Generic[K, V]):
         # shield: one caller being cancelled must not cancel the answer the others await
         return await asyncio.shield(task)
 
+    def cancel(self) -> None:
+        """Stop every question still in flight (a run that fails early leaves nothing
+        running against a client about to be closed)."""
+        for task in self._tasks.values():
+            task.cancel()
+
 
 def _mark_retrieved(task: asyncio.Future[Any]) -> None:
     """Consume a shared task's failure: when every caller was cancelled (Ctrl-C), asyncio would

@@ -194,6 +194,15 @@ def test_include_exclude_and_ignore_comments() -> None:
     assert [ch.line for ch in plan.changes] == [7]
 
 
+def test_ignore_all_in_brackets_keeps_pin_off_the_line_as_audit_does() -> None:
+    # audit reads "ignore[all]" and "ignore[*]" as a bare "pinner: ignore": so does pin
+    forge, _ = world()
+    text = steps("acme/tool@v1 # pinner: ignore[all]", "acme/tool@main # pinner: ignore[*]")
+    plan, new = plan_for(text, forge)
+    assert new == text
+    assert plan.skipped == 2 and plan.changes == () and plan.issues == ()
+
+
 def test_ratchet_exclude_keeps_pin_off_the_line() -> None:
     forge, c = world()
     text = steps("acme/tool@v1 # ratchet:exclude", "acme/tool@v2.0.0 # v2.0.0 # ratchet:exclude")

@@ -190,6 +190,9 @@ def test_tag_object_and_stale_pins() -> None:
         ("localhost:5000/i", "no tag"),
         ("localhost:5000/i:2", "tag :2"),
         ("${{ matrix.image }}", "expression"),
+        # a Dockerfile's FROM python:${PY}: a build argument (as pin says), not a tag to pin
+        ("python:${PY}", "build argument"),
+        ("ghcr.io/${OWNER}/tool:1", "build argument"),
         ("alpine:3@sha256:" + "0" * 64, None),
         ("ghcr.io/o/i@sha256:" + "1" * 64, None),
     ],

@@ -51,6 +51,22 @@ def test_block_uses_lines_are_hinted_and_nothing_pin_would_not_resolve():
     ]
 
 
+def test_every_spelling_of_a_whole_line_ignore_is_left_out_as_pin_leaves_it():
+    text = "steps:\n" + "".join(
+        f"  - uses: o/r{n}@v1 # {comment}\n"
+        for n, comment in enumerate(
+            (
+                "pinner: ignore",
+                "pinner: ignore[all]",
+                "v1 # pinner: ignore[*]",
+                "Pinner: Ignore[unpinned-ref, ALL]",
+                "pinner: ignore[unpinned-ref]",  # one rule: pin still resolves the line
+            )
+        )
+    )
+    assert [str(a) for a in hinted_actions(text)] == ["o/r4@v1"]
+
+
 def test_crlf_lines_are_hinted_too():
     text = WORKFLOW.replace("\n", "\r\n")
     assert [str(a) for a in hinted_actions(text)] == [str(a) for a in hinted_actions(WORKFLOW)]

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from pinner.core.audit import evaluate
-from pinner.core.walk import Graph, dockerfile_images, walk
+from pinner.core.walk import Graph, walk
 from pinner.errors import RemoteError
 from pinner.forge.snapshot import SnapshotForge
 from pinner.sources import discover, read_source
+from pinner.sources.dockerfile import dockerfile_images
 from tests.forge.builder import RepoBuilder
 
 

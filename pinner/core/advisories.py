@@ -23,10 +23,11 @@ after the walk (:func:`gather_facts`), so the rules stay pure.
 from __future__ import annotations
 
 import asyncio
+import operator
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
@@ -41,6 +42,13 @@ if TYPE_CHECKING:
 
 OPERATORS = ("<=", ">=", "<", ">", "=")
 """Longest first, so ``<=`` is not read as ``<`` followed by ``=1``."""
+_COMPARE = {
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$")
@@ -80,16 +88,7 @@ class Constraint:
             return self.operand in subject.names
         if subject.version is None:
             return None
-        left, right = subject.version, self.version
-        if self.op == "=":
-            return left == right
-        if self.op == "<":
-            return left < right
-        if self.op == "<=":
-            return left <= right
-        if self.op == ">":
-            return left > right
-        return left >= right
+        return _COMPARE[self.op](subject.version, self.version)
 
 
 def version_of(text: str) -> Version | None:
@@ -196,6 +195,14 @@ class Verdict:
     package: AffectedPackage | None
     affected: bool | None
     reason: str = ""  # for None: why it cannot be decided
+
+    @property
+    def matched(self) -> Advisory:
+        """The advisory narrowed to the entry this verdict is about (what a finding or a
+        security update reports: that entry's range and patched version, not every one)."""
+        if self.package is None:
+            return self.advisory
+        return replace(self.advisory, packages=(self.package,))
 
 
 def judge(advisory: Advisory, packages: Sequence[str], subject: Subject) -> Verdict:

@@ -36,9 +36,6 @@ if TYPE_CHECKING:
     from pinner.core.images import ImageFacts
     from pinner.registry.client import RegistryClient
 
-ALL_RULES_MARKERS = frozenset({"*", "all"})
-"""Inline ``# pinner: ignore[*]`` / ``ignore[all]`` silences every rule on that line."""
-
 
 @dataclass(frozen=True, slots=True)
 class Ignored:
@@ -154,8 +151,8 @@ def evaluate(
                 )
                 if key in findings:
                     continue
-                inline = root.ignore
-                if hit.rule in inline or inline & ALL_RULES_MARKERS:
+                inline = root.ignore  # "*": every rule (pinner.sources.comments.IGNORE_ALL)
+                if hit.rule in inline or "*" in inline:
                     ignored.append(Ignored(finding, "inline"))
                     findings[key] = finding  # remember so duplicates are not re-evaluated
                     continue

@@ -17,18 +17,22 @@ else the input's default, so two callers passing different versions give two con
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinner.core.downloads import DownloadSite, ScriptText, classify, scan_script, substitute
-from pinner.core.manifest import FoundIn, ManifestEntry
+from pinner.core.manifest import FoundIn, Manifest, ManifestEntry
 from pinner.errors import FatalRemoteError, InputError, NotFoundError, RemoteError
 from pinner.sources.yamlsafe import MappingNode, Node, ScalarNode, SequenceNode, compose
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge, Graph
+    from pinner.core.walk import Node as GraphNode
+    from pinner.forge.base import Forge
 
 MAX_METADATA_BYTES = 2 * 1024 * 1024
 MAX_SCRIPT_BYTES = 2 * 1024 * 1024
@@ -92,10 +96,10 @@ class Discovery:
         return tuple(u for u in self.unwalked if u.problem)
 
 
-def walk_gaps(graph: Any) -> tuple[tuple[Unwalked, ...], tuple[Cut, ...]]:
-    """Where the walk of ``graph`` (a :class:`pinner.core.walk.Graph`) stopped short: every
-    reference it could not follow, and every file a limit cut. Nothing is silent: a manifest
-    is only as complete as the walk it was built from."""
+def walk_gaps(graph: Graph) -> tuple[tuple[Unwalked, ...], tuple[Cut, ...]]:
+    """Where the walk of ``graph`` stopped short: every reference it could not follow, and every
+    file a limit cut. Nothing is silent: a manifest is only as complete as the walk it was
+    built from."""
     from pinner.models import UsesKind
 
     unwalked: set[Unwalked] = set()
@@ -276,7 +280,7 @@ def scan_blocks(
 
 
 async def discover(
-    graph: Any, forge: Any, local_texts: Mapping[str, str], *, scan_javascript: bool = True
+    graph: Graph, forge: Forge, local_texts: Mapping[str, str], *, scan_javascript: bool = True
 ) -> Discovery:
     """Every download in the graph of an audit walk.
 
@@ -298,8 +302,12 @@ async def discover(
 
     # Remote nodes, each expanded once per distinct set of caller inputs.
     parents_docs: dict[str, Any] = {}
+    callers_of: dict[str, list[Edge]] = {}  # node id -> the edges that reach it
+    for edge in graph.edges:
+        if edge.child is not None:
+            callers_of.setdefault(edge.child, []).append(edge)
 
-    async def parent_doc(edge: Any) -> Any:
+    async def parent_doc(edge: Edge) -> Any:
         node = graph.nodes.get(edge.parent)
         if node is None:
             return None
@@ -315,7 +323,7 @@ async def discover(
         parents_docs[edge.parent] = doc
         return doc
 
-    async def expand(node: Any) -> None:
+    async def expand(node: GraphNode) -> None:
         if node.local or node.kind not in ("action", "reusable-workflow") or node.commit is None:
             return
         if node.error or not node.file:
@@ -333,9 +341,8 @@ async def discover(
             notes.append(f"{origin}: {node.file} is not valid YAML; not scanned")
             return
         defaults = input_defaults(doc)
-        callers = [e for e in graph.edges if e.child == node.id]
         input_sets: list[dict[str, str]] = []
-        for edge in callers:
+        for edge in callers_of.get(node.id, ()):
             values = {**defaults, **caller_with(await parent_doc(edge), edge.line)}
             if values not in input_sets:
                 input_sets.append(values)
@@ -499,10 +506,6 @@ def entry_for(
     )
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class HashOutcome:
     """Everything hashing learnt: manifest entries, and what went wrong where."""
@@ -638,9 +641,8 @@ class Coverage:
     stale: tuple[str, ...]
 
 
-def coverage(manifest: Any, sites: Iterable[DownloadSite]) -> Coverage:
-    """Compare ``manifest`` (a :class:`~pinner.core.manifest.Manifest`) with the download
-    ``sites`` discovery found."""
+def coverage(manifest: Manifest, sites: Iterable[DownloadSite]) -> Coverage:
+    """Compare ``manifest`` with the download ``sites`` discovery found."""
     found: dict[str, set[FoundIn]] = {}
     for site in sites:
         if site.url is not None:

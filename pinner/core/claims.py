@@ -58,8 +58,10 @@ def claim_holds(parsed: ParsedComment, res: Resolution) -> bool | None:
     listing = res.listing
     tag = listing.tag(named)
     branch = listing.branch(named)
-    if parsed.tracks and (tag is not None or branch is not None):
-        return branch is not None or tag.commit == res.commit or _in_family(named, res)  # type: ignore[union-attr]
+    if parsed.tracks and branch is not None:
+        return True  # a tracked branch: its tool moves the pin along it
+    if parsed.tracks and tag is not None:
+        return tag.commit == res.commit or _in_family(named, res)
     if tag is not None:
         return tag.commit == res.commit
     if branch is not None:

@@ -34,6 +34,8 @@ from pinner.core.update import (
     Skipped,
     UpdatePolicy,
     VersionPoint,
+    age_days,
+    locations_of,
 )
 from pinner.errors import NotFoundError, RemoteError
 from pinner.registry.names import TAG_RE, ImageNameError, ImageRef, parse_image
@@ -113,7 +115,7 @@ class ImageUpdater:
 
     async def _analyse(self, targets: list[ImageTarget]) -> ImageUpdates:
         first = targets[0]
-        locations = _locations(targets)
+        locations = locations_of(targets)
         if "$" in first.image:
             reason = f"{first.unpinnable or 'an expression'}: cannot be updated statically"
             return ImageUpdates(skipped=(Skipped(first.image, reason, locations),))
@@ -225,9 +227,7 @@ class ImageUpdater:
         date: ImageDate,
     ) -> Change:
         new = VersionPoint(ref=f"{tag}@{digest}", version=tag, sha=None, digest=digest)
-        age = None
-        if date.at is not None:
-            age = max(0, (self.policy.now - date.at) // timedelta(days=1))
+        age = age_days(self.policy.now, date.at)
         if tag != ref.effective_tag:
             note = f"newer tag {tag} ({level} update)"
         elif ref.digest is None:
@@ -247,7 +247,7 @@ class ImageUpdater:
             new=new,
             value=targets[0].prefix + ref.pinned(digest, tag),
             comment=None,
-            locations=_locations(targets),
+            locations=locations_of(targets),
             released_at=date.at,
             date_source=date.source,
             age_days=age,
@@ -297,12 +297,6 @@ def _short(ref: ImageRef) -> str:
     """``3.12@sha256:...`` or ``3.12``: the tag and digest as the image is written."""
     tag = ref.tag or "latest"
     return f"{tag}@{ref.digest}" if ref.digest else tag
-
-
-def _locations(targets: list[ImageTarget]) -> tuple[Location, ...]:
-    return tuple(
-        sorted({Location(t.relpath, t.line) for t in targets}, key=lambda x: (x.file, x.line))
-    )
 
 
 def _problem(image: str, reason: str, locations: tuple[Location, ...]) -> ImageUpdates:

@@ -30,18 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from pinner.core.pin import PROBLEM, REMOTE, WARNING
 from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.models import ImageSite, SourceFile
 from pinner.registry.names import ImageNameError, ImageRef, parse_image
-from pinner.sources.comments import parse_ignore
+from pinner.sources.comments import silences
+from pinner.sources.discovery import resolves_inside
 from pinner.sources.dockerfile import Dockerfile, FromLine, read_dockerfile
 
 if TYPE_CHECKING:  # the HTTP stack loads when a registry is really asked (not for --snapshot)
     from pinner.registry.client import ManifestInfo, RegistryClient
 
-PROBLEM = "problem"
-WARNING = "warning"
-REMOTE = "remote"
 RULE = "unpinned-image"
 
 
@@ -234,7 +233,7 @@ def collect_dockerfiles(
             source.path, source.relpath, image.line, image.column, "runs.image", value
         )
         path = source.path.parent / value
-        if repo_root is None or not _inside(path, repo_root):
+        if repo_root is None or not resolves_inside(path, repo_root):
             message = f"runs.image {value} is outside the repository; not read"
             issues.append(ImageIssue(PROBLEM, "unresolvable-image", target, message))
             continue
@@ -265,23 +264,13 @@ def _root_of(source: SourceFile) -> Path | None:
     return path.parents[depth - 1]
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        real, top = path.resolve(), root.resolve()
-    except (OSError, RuntimeError):
-        return False
-    return real == top or top in real.parents
-
-
 # ----------------------------------------------------------------------------- deciding
 
 
 def silenced(target: ImageTarget, config: object | None) -> bool:
     """``# pinner: ignore[unpinned-image]`` on the line, or a config ``ignore`` entry."""
-    if target.comment:
-        rules = parse_ignore(target.comment)
-        if rules is not None and ("*" in rules or RULE in rules):
-            return True
+    if silences(target.comment, RULE):
+        return True
     ignored_by = getattr(config, "ignored_by", None)
     return ignored_by is not None and ignored_by(RULE, target.image, target.relpath) is not None
 
@@ -460,23 +449,22 @@ def dockerfile_bytes(dockerfile: Dockerfile, edits: Sequence[tuple[FromLine, str
     The result is parsed again: the same ``FROM`` lines must come back with only the edited
     images changed, or ValueError (a bug, never a silently broken file).
     """
-    text = dockerfile.text
+    from pinner.core.rewrite import encoded, splice
+    from pinner.sources.dockerfile import parse_froms
+
     ordered = sorted(edits, key=lambda e: e[0].span.start)
-    parts: list[str] = []
+    splices: list[tuple[int, int, str]] = []
     last = 0
     for entry, new in ordered:
         if not new or any(c.isspace() for c in new) or entry.span.start < last:
             raise ValueError(f"{dockerfile.relpath}:{entry.line}: unwritable FROM edit {new!r}")
-        parts += [text[last : entry.span.start], new]
+        splices.append((entry.span.start, entry.span.end, new))
         last = entry.span.end
-    parts.append(text[last:])
-    result = "".join(parts)
-    from pinner.sources.dockerfile import parse_froms
+    result = splice(dockerfile.text, splices)
 
     wanted = {e.span.start: new for e, new in ordered}
     after = parse_froms(result)
     expected = [wanted.get(f.span.start, f.image) for f in dockerfile.froms]
     if [f.image for f in after] != expected:
         raise ValueError(f"{dockerfile.relpath}: rewriting FROM lines changed the Dockerfile")
-    data = result.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if dockerfile.bom else data
+    return encoded(dockerfile, result)

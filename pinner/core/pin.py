@@ -33,7 +33,12 @@ from pinner.errors import FatalRemoteError, NotFoundError, RemoteError
 from pinner.forge.base import Forge
 from pinner.models import ActionRef, SourceFile, UsesKind, UsesSite
 from pinner.singleflight import SingleFlight
-from pinner.sources.comments import parse_comment, parse_ignore, render_comment
+from pinner.sources.comments import (
+    parse_comment,
+    parse_version_comment,
+    render_comment,
+    silences,
+)
 from pinner.sources.grammar import describe_invalid, is_canonical
 
 if TYPE_CHECKING:
@@ -51,6 +56,8 @@ _REASON_RULES = {
 
 PROBLEM = "problem"
 WARNING = "warning"
+REMOTE = "remote"
+"""A :class:`PinIssue`'s severities (image issues use the same: they join the pin plan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +139,7 @@ class PinPlan:
 
     @property
     def remote_failures(self) -> tuple[PinIssue, ...]:
-        return tuple(i for i in self.issues if i.severity == "remote")
+        return tuple(i for i in self.issues if i.severity == REMOTE)
 
     @property
     def changed_files(self) -> int:
@@ -193,8 +200,7 @@ class IgnorePolicy:
     config: Any = None
 
     def silenced(self, site: UsesSite, rule: str) -> bool:
-        rules = parse_ignore(site.comment) if site.comment else None
-        if rules is not None and ("*" in rules or rule in rules):
+        if silences(site.comment, rule):
             return True
         action = site.value.action
         target = action.target if action is not None else site.value.raw
@@ -219,7 +225,7 @@ def is_pinned_here(site: UsesSite, targets: TargetFilter, ignores: IgnorePolicy)
 
 def excluded_from_pinning(site: UsesSite) -> bool:
     """``# ratchet:exclude`` on the line: no tool is to pin or move it."""
-    return bool(site.comment) and parse_comment(site.comment).excluded  # type: ignore[arg-type]
+    return parse_comment(site.comment).excluded if site.comment else False
 
 
 def may_pin(action: ActionRef, relpath: str, targets: TargetFilter, ignores: IgnorePolicy) -> bool:
@@ -344,7 +350,8 @@ class PinPlanner:
             key = _ref_key(action)
             if key not in self._actions and is_pinned_here(site, self.targets, self.ignores):
                 self._actions[key] = action
-                self._claims[key] = _comment_version(site.comment)
+                # a hint of which tags to compare first, never a judgement (see core.claims)
+                self._claims[key] = parse_version_comment(site.comment)
                 new.append(key)
         if not new:
             return
@@ -458,7 +465,7 @@ class PinPlanner:
             else:
                 verdict = (
                     reach.get((action.repo_key, outcome.commit))
-                    if outcome.kind in ("sha", "tag-object")
+                    if outcome.needs_containment
                     else None
                 )
                 if isinstance(verdict, BaseException):
@@ -475,9 +482,7 @@ class PinPlanner:
                 and not (c.new_value == c.old_value and (site.path, site.line) in shared_lines)
             )
             work.issues.extend(
-                i
-                for i in one.issues
-                if i.severity == "remote" or not ignores.silenced(site, i.code)
+                i for i in one.issues if i.severity == REMOTE or not ignores.silenced(site, i.code)
             )
 
         actions = {_ref_key(s.value.action) for s in remote_sites}  # type: ignore[arg-type]
@@ -497,7 +502,7 @@ def _failed(work: _Work, site: UsesSite, error: BaseException) -> None:
     if isinstance(error, NotFoundError):
         work.issue(PROBLEM, "unresolvable", site, str(error))
     elif isinstance(error, RemoteError):
-        work.issue("remote", "remote", site, str(error))
+        work.issue(REMOTE, "remote", site, str(error))
     else:  # a bug in pinner or a forge client: do not disguise it as a finding
         raise error
 
@@ -571,7 +576,7 @@ def _check_sha_pin(
     if _refused_unpublished(work, site, verdict, f"{action.slug}@{res.commit[:12]}"):
         return  # never rewrite an unverified pin to look legitimate
     new_value = f"{action.target}@{res.commit}"
-    written = site.value.raw.rstrip("\r\n")
+    written = site.value.written
     value_changed = new_value != written  # a SHA in upper case, a path the runner normalises
     normalized = "sha-normalized" if new_value.lower() == written.lower() else "uses-normalized"
     if not any(r.is_tag for r in res.listing.at_commit(res.commit)):
@@ -665,7 +670,7 @@ def _sha_change(
 ) -> PinChange:
     parsed = parse_comment(site.comment) if site.comment else None
     is_ref = parsed is not None and word_is_ref(parsed, res.listing)
-    old_value = site.value.raw.rstrip("\r\n")  # a block scalar's line break is kept as is
+    old_value = site.value.written
     tracks = parsed is not None and parsed.tracks
     floating = floating_tags(claim, res.listing) if tracks else frozenset()
     return PinChange(
@@ -680,12 +685,6 @@ def _where(named: str, tracked: bool, res: Resolution) -> str:
     if tag is not None:
         return f"which is commit {tag.commit[:12]}"
     return f"which is no tag of {res.listing.repo}"
-
-
-def _comment_version(comment: str | None) -> str | None:
-    """The version or ref a trailing comment names, in every dialect in use (a lone word as
-    written): a hint of which tags to compare first, never a judgement (see core.claims)."""
-    return parse_comment(comment).version if comment else None
 
 
 _SAFE_COMMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")

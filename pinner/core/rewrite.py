@@ -219,7 +219,8 @@ def _splices(
     return splices
 
 
-def _splice(text: str, splices: list[tuple[int, int, str]]) -> str:
+def splice(text: str, splices: list[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, replacement)`` made, in order (they do not overlap)."""
     parts: list[str] = []
     last = 0
     for start, end, new in splices:
@@ -264,9 +265,10 @@ def _dedupe(source: SourceFile, edits: Iterable[Edit]) -> tuple[list[Edit], list
     return [by_start[k] for k in sorted(by_start)], [declined[k] for k in sorted(declined)]
 
 
-def _encoded(source: SourceFile, text: str) -> bytes:
+def encoded(read: ReadText, text: str) -> bytes:
+    """The bytes of ``text`` as a new version of the file ``read`` came from: its BOM kept."""
     data = text.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if source.bom else data
+    return b"\xef\xbb\xbf" + data if read.bom else data
 
 
 def apply_edits(source: SourceFile, edits: Iterable[Edit]) -> bytes:
@@ -295,7 +297,7 @@ def apply_possible_edits(
     """
     todo, declined = _dedupe(source, edits)
     if not todo:
-        return _encoded(source, source.text), tuple(declined)
+        return encoded(source, source.text), tuple(declined)
     by_start = {_span(e.site).start: e for e in todo}
     commented = {start for start, e in by_start.items() if e.comment is not None}
     with_comments = set(commented)
@@ -303,21 +305,20 @@ def apply_possible_edits(
         # The usual case (a plain or quoted value swapped for another that cannot be read any
         # other way, and a comment that replaces a comment or ends the line) cannot change
         # the document's structure: skip re-parsing both texts, the bulk of a large rewrite.
-        text = _splice(source.text, _splices(source, todo, with_comments))
-        return _encoded(source, text), tuple(declined)
+        text = splice(source.text, _splices(source, todo, with_comments))
+        return encoded(source, text), tuple(declined)
     text = source.text
     while True:
-        new_text = _splice(text, _splices(source, todo, with_comments))
+        new_text = splice(text, _splices(source, todo, with_comments))
         problem = _compare(source, new_text, by_start)
         if problem is None:
-            return _encoded(source, new_text), tuple(declined)
+            return encoded(source, new_text), tuple(declined)
         if with_comments:
             # find the comment insertions that change the meaning, and drop just those
             keep = {
                 start
                 for start in with_comments
-                if _compare(source, _splice(text, _splices(source, todo, {start})), by_start)
-                is None
+                if _compare(source, splice(text, _splices(source, todo, {start})), by_start) is None
             }
             if keep != with_comments:
                 with_comments = keep
@@ -328,7 +329,7 @@ def apply_possible_edits(
             for e in todo
             if _compare(
                 source,
-                _splice(text, _splices(source, [e], set())),
+                splice(text, _splices(source, [e], set())),
                 {_span(e.site).start: e},
             )
             is not None
@@ -340,7 +341,7 @@ def apply_possible_edits(
             declined.append(Declined(edit, f"cannot rewrite this value byte for byte ({problem})"))
         todo = [e for e in todo if e not in bad] if bad else []
         if not todo:
-            return _encoded(source, source.text), tuple(declined)
+            return encoded(source, source.text), tuple(declined)
         by_start = {_span(e.site).start: e for e in todo}
         with_comments = {start for start in commented if start in by_start}
 
@@ -442,8 +443,7 @@ class ReadText(Protocol):
 def original_bytes(read: ReadText) -> bytes:
     """The bytes ``read`` was read from (BOM included): what :func:`write_all` expects to find
     in the file before it replaces it."""
-    data = read.text.encode("utf-8")
-    return b"\xef\xbb\xbf" + data if read.bom else data
+    return encoded(read, read.text)
 
 
 class FileChangedError(InputError):

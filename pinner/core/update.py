@@ -34,11 +34,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from packaging.version import Version
@@ -67,6 +67,7 @@ from pinner.models import (
     UsesKind,
     UsesSite,
 )
+from pinner.singleflight import SingleFlight
 from pinner.sources.comments import parse_comment, parse_version_comment, render_comment
 from pinner.sources.grammar import shown
 
@@ -78,9 +79,6 @@ if TYPE_CHECKING:
 
 BUMPS = ("major", "minor", "patch")
 GROUPINGS = ("all", "action", "none")
-
-T = TypeVar("T")
-
 
 # ----------------------------------------------------------------------------- policy
 
@@ -333,10 +331,6 @@ def within_bump(old: Version | None, new: Version, bump: str) -> bool:
     return (new.major, new.minor) == (old.major, old.minor)
 
 
-def _parse_version(tag: str, path: str | None) -> Version | None:
-    return parse_version(tag, path=path)  # None for anything that is not a version tag
-
-
 def candidates_from(
     listing: RefListing, releases: Sequence[Release], *, path: str | None, family: str
 ) -> list[Candidate]:
@@ -359,7 +353,7 @@ def candidates_from(
         name = ref.short
         if tag_prefix(name) != family:
             continue
-        version = _parse_version(name, path)
+        version = parse_version(name, path=path)
         if version is None:
             continue
         release = published.get(name)
@@ -419,24 +413,6 @@ class _Use:
     sites: list[UsesSite]
 
 
-class _Memo:
-    """Per-run single-flight memo: each key's coroutine runs once, concurrent callers share it."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[object, asyncio.Future[object]] = {}
-
-    async def get(self, key: object, make: Callable[[], Awaitable[T]]) -> T:
-        task = self._tasks.get(key)
-        if task is None:
-            task = asyncio.ensure_future(make())
-            self._tasks[key] = task
-        return await task  # type: ignore[return-value]
-
-    def cancel(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What planning decided for some uses (or images): changes, held-back releases, skips."""
@@ -457,7 +433,8 @@ class Updater:
         self.policy = policy
         self.server_url = server_url.rstrip("/")
         self.resolver = Resolver(forge)
-        self._memo = _Memo()
+        # releases, advisories and dates: each asked once per run, whoever asks
+        self._memo: SingleFlight[tuple[str, ...], Any] = SingleFlight()
         self._said_no_advisories = False
         self._candidates: dict[tuple[str, str | None, str], list[Candidate]] = {}
 
@@ -486,7 +463,7 @@ class Updater:
         prefetch = [
             asyncio.ensure_future(self._releases(use.action.slug))
             for use in uses
-            if use.action.is_sha or _parse_version(use.action.ref, use.action.path) is not None
+            if use.action.is_sha or parse_version(use.action.ref, path=use.action.path) is not None
         ]
         # and every use's advisories at once: the forge batches them into one request
         prefetch += [asyncio.ensure_future(self._advisories(use.action)) for use in uses]
@@ -535,7 +512,7 @@ class Updater:
 
     async def _analyse(self, use: _Use) -> Outcome:
         action = use.action
-        locations = _locations(use.sites)
+        locations = locations_of(use.sites)
         try:
             resolution = await self.resolver.resolve(action)
         except NotFoundError as exc:
@@ -564,7 +541,7 @@ class Updater:
     ) -> Outcome:
         """What to do with these sites of one use, its reference resolved."""
         use = _Use(action, list(sites))
-        locations = _locations(use.sites)
+        locations = locations_of(use.sites)
         if resolution.kind == "branch":
             reason = (
                 f"branch ref {action.ref!r} is not moved to a release; "
@@ -574,7 +551,7 @@ class Updater:
         listing = resolution.listing
         pinned = action.is_sha
         comment_version = _comment_version(use.sites)
-        if comment_version is not None and _parse_version(comment_version, action.path) is None:
+        if comment_version is not None and parse_version(comment_version, path=action.path) is None:
             comment_version = None  # "# main", a note: not a version to start from
         current_ref = resolution.version
         if pinned and comment_version is not None:
@@ -601,7 +578,7 @@ class Updater:
                     reason += f" (the comment says {comment_version}, which is {where})"
             return Outcome(skipped=(Skipped(str(action), reason, locations),))
         current_name = current_ref.short
-        current_version = _parse_version(current_name, action.path)
+        current_version = parse_version(current_name, path=action.path)
         family = tag_prefix(current_name)
         releases = await self._releases(listing.repo)
         key = (listing.repo.lower(), action.path, family)
@@ -624,10 +601,7 @@ class Updater:
         current = subject_of(
             resolution.commit, current_ref, listing, path=action.path, written=written
         )
-        vulnerable = tuple(
-            replace(v.advisory, packages=(v.package,)) if v.package else v.advisory
-            for v in affected_by(advisories, packages_of(action), current)
-        )
+        vulnerable = tuple(v.matched for v in affected_by(advisories, packages_of(action), current))
 
         held: dict[str, HeldBack] = {}
         target: Candidate | None = None
@@ -796,9 +770,7 @@ class Updater:
         touched = [s for s in sites if _site_changes(s, value, comment, ref_words, floating)]
         if not touched:
             return ()
-        age = None
-        if date.at is not None:
-            age = max(0, (self.policy.now - date.at) // timedelta(days=1))
+        age = age_days(self.policy.now, date.at)
         repo = listing.repo
         compare = None
         if old.sha and old.sha != target.tag.commit:
@@ -813,7 +785,7 @@ class Updater:
                 new=new,
                 value=value,
                 comment=comment,
-                locations=_locations(touched),
+                locations=locations_of(touched),
                 released_at=date.at,
                 date_source=date.source,
                 age_days=age,
@@ -850,7 +822,7 @@ class Updater:
         eligible_at = date.at + wait if date.at is not None else None
         old = VersionPoint(ref=action.ref, version=None, sha=pinned)
         new = VersionPoint(ref=tip, version=None, sha=tip)
-        locations = _locations(sites)
+        locations = locations_of(sites)
         if eligible_at is None or eligible_at > self.policy.now:
             held = HeldBack(
                 action=action.target,
@@ -872,7 +844,7 @@ class Updater:
         touched = [s for s in sites if _site_changes(s, value, None)]
         if not touched:
             return Outcome()
-        age = max(0, (self.policy.now - date.at) // timedelta(days=1)) if date.at else None
+        age = age_days(self.policy.now, date.at)
         change = Change(
             action=action.target,
             repo=repo,
@@ -882,7 +854,7 @@ class Updater:
             new=new,
             value=value,
             comment=None,  # the comment names the branch already, in the user's own dialect
-            locations=_locations(touched),
+            locations=locations_of(touched),
             released_at=date.at,
             date_source=date.source,
             age_days=age,
@@ -919,7 +891,7 @@ class Updater:
                 new=VersionPoint(ref=action.ref, version=current.short, sha=current.commit),
                 value=value,
                 comment=current.short,
-                locations=_locations(touched),
+                locations=locations_of(touched),
                 released_at=None,
                 date_source="unknown",
                 age_days=None,
@@ -1012,18 +984,13 @@ class Updater:
                     tag = None
                 if tag is not None and tag.tagger_date is not None:
                     return ReleaseDate(_utc(tag.tagger_date), "tagger")
-            try:
-                commit = await self.forge.get_commit(repo, cand.tag.commit)
-            except NotFoundError:
-                return ReleaseDate(None, "unknown")
-            if commit.date is None:
-                return ReleaseDate(None, "unknown")
-            return ReleaseDate(_utc(commit.date), "commit")
+            return await self._commit_date(repo, cand.tag.commit)
 
         return await self._memo.get(("date", repo.lower(), cand.tag.name), fetch)
 
     async def _commit_date(self, repo: str, sha: str) -> ReleaseDate:
-        """When a commit was made (a branch tip's age, for the cooldown)."""
+        """When a commit was made (a branch tip's age, for the cooldown; a release's, when
+        neither a release nor an annotated tag dates it)."""
 
         async def fetch() -> ReleaseDate:
             try:
@@ -1037,14 +1004,12 @@ class Updater:
         return await self._memo.get(("commit-date", repo.lower(), sha), fetch)
 
 
-async def plan_update(
-    sources: Sequence[SourceFile], forge: Forge, policy: UpdatePolicy, *, server_url: str
-) -> UpdatePlan:
-    """Convenience wrapper: ``Updater(forge, policy, server_url=...).plan(sources)``."""
-    return await Updater(forge, policy, server_url=server_url).plan(sources)
-
-
 # ----------------------------------------------------------------------------- helpers
+
+
+def age_days(now: datetime, at: datetime | None) -> int | None:
+    """Whole days from ``at`` to ``now`` (a change's ``age_days``); None when undated."""
+    return None if at is None else max(0, (now - at) // timedelta(days=1))
 
 
 def _utc(value: datetime) -> datetime:
@@ -1090,16 +1055,10 @@ def _invalid(sources: Sequence[SourceFile]) -> list[Skipped]:
     ]
 
 
-def _locations(sites: Iterable[UsesSite | ImageTarget]) -> tuple[Location, ...]:
+def locations_of(sites: Iterable[UsesSite | ImageTarget]) -> tuple[Location, ...]:
     return tuple(
         sorted({Location(s.relpath, s.line) for s in sites}, key=lambda x: (x.file, x.line))
     )
-
-
-def _version_comment(site: UsesSite) -> str | None:
-    if not site.comment:
-        return None
-    return parse_version_comment(site.comment)
 
 
 def _ignored(site: UsesSite) -> bool:
@@ -1151,7 +1110,7 @@ def branch_sites(
 
 def _comment_version(sites: Sequence[UsesSite]) -> str | None:
     """The version the sites' comments name, when they agree (a hint, never the truth)."""
-    found = {v for v in (_version_comment(s) for s in sites) if v}
+    found = {v for v in (parse_version_comment(s.comment) for s in sites) if v}
     return found.pop() if len(found) == 1 else None
 
 
@@ -1164,7 +1123,7 @@ def _site_changes(
 ) -> bool:
     """Whether writing ``value`` and a comment claiming ``comment`` changes the site's text
     (a tracked ``# ratchet:o/a@v4`` that includes the new version, say, stays as it is)."""
-    if site.value.raw.rstrip("\r\n") != value:  # (a block scalar's line break is kept)
+    if site.value.written != value:
         return True
     if comment is None:
         return False
@@ -1329,7 +1288,7 @@ def _without_declined(
                     images.append(target)
                 else:
                     refused.append((refusal, target.written))
-            left = _locations(images)
+            left = locations_of(images)
             narrowed = replace(change, images=tuple(images), locations=left)
         else:
             for refusal in declined:

@@ -68,10 +68,6 @@ class Reachability:
     requests: int  # requests spent comparing (a batched query counts once)
     detail: str  # one line for humans; for "unknown", what it would take to decide
 
-    @property
-    def ok(self) -> bool:
-        return self.verdict == REACHABLE
-
 
 _ASK_ALONE = object()
 """A batched answer that was not given: the ref is compared on its own."""

@@ -36,28 +36,41 @@ rules in :mod:`pinner.rules` read those facts; the walk itself judges nothing. A
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from pinner.core.graph_limits import GraphLimits
 from pinner.core.resolve import Resolution, Resolver
 from pinner.errors import InputError, NotFoundError, TooLargeError
 from pinner.forge.base import Forge
-from pinner.models import ActionRef, ImageSite, SourceFile, UsesKind, UsesSite, UsesValue
+from pinner.models import (
+    REUSABLE_WORKFLOW_RE,
+    ActionRef,
+    ImageSite,
+    RefListing,
+    SourceFile,
+    UsesKind,
+    UsesSite,
+    UsesValue,
+)
 from pinner.singleflight import SingleFlight
+from pinner.sources.comments import parse_comment
+from pinner.sources.discovery import resolves_inside
+from pinner.sources.dockerfile import dockerfile_images
 from pinner.sources.grammar import describe_invalid, shown
+from pinner.sources.reading import load_yaml, read_source
+
+if TYPE_CHECKING:
+    from pinner.core.verify import Reachability
 
 MAX_DEPTH = 9
 """The runner's limit on nested composite actions; deeper is a finding."""
 
 METADATA_FILES = ("action.yml", "action.yaml", "Dockerfile")
 """What the runner looks for in an action's directory, in this order."""
-
-
-EDGE_KINDS = ("action", "reusable-workflow", "docker")
 
 
 # ----------------------------------------------------------------------------- values
@@ -103,7 +116,7 @@ class Edge:
     version_comment: str | None = None  # the version the comment claims, any dialect
     ignore: frozenset[str] = frozenset()  # rule ids of an inline ``# pinner: ignore[...]``
     resolution: Resolution | None = None
-    reachability: object | None = None  # pinner.core.verify.Reachability
+    reachability: Reachability | None = None  # the containment verdict on a SHA pin
     image: str | None = None  # for docker edges: the image without ``docker://``
     error: str | None = None  # why the reference could not be followed (unresolvable)
     depth_exceeded: bool = False
@@ -166,9 +179,6 @@ class Graph:
     def children(self, node_id: str) -> tuple[Edge, ...]:
         return self._out_index.get(node_id, ())
 
-    def _out(self) -> dict[str, tuple[Edge, ...]]:
-        return self._out_index
-
     def chains(self) -> dict[int, list[Chain]]:
         """For every edge, the chains by which references in the user's files reach it.
 
@@ -176,7 +186,7 @@ class Graph:
         one-element chain of their own value. Local nodes are not entered (their own references
         are roots already, rooted on the line the user can edit).
         """
-        out = self._out()
+        out = self._out_index
         result: dict[int, list[Chain]] = {}
         for root in self.edges:
             if not root.local:
@@ -214,9 +224,7 @@ def _edge_kind(value: UsesValue) -> str:
         return "docker"
     if value.action is not None and value.action.is_reusable_workflow:
         return "reusable-workflow"
-    if value.local_path and re.match(
-        r"^\.github/workflows/[^/]+\.ya?ml$", _clean(value.local_path)
-    ):
+    if value.local_path and REUSABLE_WORKFLOW_RE.match(_clean(value.local_path)):
         return "reusable-workflow"
     return "action"
 
@@ -230,21 +238,9 @@ def _clean(local_path: str) -> str:
     return str(PurePosixPath(p)).strip("/") if p.strip("/") else ""
 
 
-def _inside_root(path: Path, root: Path) -> bool:
-    """True when ``path``, symlinks followed, stays inside ``root``: a local action is never
-    read from outside the repository being audited."""
-    try:
-        real, top = path.resolve(strict=True), root.resolve(strict=True)
-    except (OSError, RuntimeError):  # loops (RuntimeError before Python 3.13), dangling links
-        return False
-    return real == top or top in real.parents
-
-
-def dockerfile_images(text: str) -> list[tuple[int, str]]:
-    """``(line, image)`` for each ``FROM`` of a Dockerfile, skipping ``scratch`` and stages."""
-    from pinner.sources.dockerfile import dockerfile_images as images
-
-    return images(text)
+_inside_root = resolves_inside
+"""The name :mod:`pinner.core.lock_scan` imports (its owner can switch to
+:func:`pinner.sources.discovery.resolves_inside`, which this is)."""
 
 
 def strip_docker(image: str) -> str:
@@ -255,8 +251,6 @@ def _comment_facts(comment: str | None) -> tuple[str | None, frozenset[str]]:
     """(claimed version, inline-ignored rule ids) of a trailing comment."""
     if not comment:
         return None, frozenset()
-    from pinner.sources import parse_comment
-
     parsed = parse_comment(comment)
     return parsed.version, frozenset(parsed.ignore or ())
 
@@ -298,7 +292,7 @@ class _Pending:
 class _Walk:
     forge: Forge
     resolver: Resolver
-    reachability: Callable[[str, str, object, str | None], Awaitable[object]] | None
+    reachability: Callable[[str, str, RefListing, str | None], Awaitable[Reachability]] | None
     max_depth: int
     root_dir: Path | None
     local_files: dict[str, SourceFile]
@@ -312,7 +306,7 @@ class _Walk:
     _resolutions: SingleFlight[tuple[str, str, str], Resolution] = field(
         default_factory=SingleFlight
     )
-    _reach: SingleFlight[tuple[str, str], object] = field(default_factory=SingleFlight)
+    _reach: SingleFlight[tuple[str, str], Reachability] = field(default_factory=SingleFlight)
     _files: SingleFlight[tuple[str, str, str], bytes | None] = field(default_factory=SingleFlight)
 
     # --- single-flight wrappers: each (repo, commit, path) and each ref asked once per run
@@ -326,8 +320,8 @@ class _Walk:
         return await self._files.get(key, lambda: self.forge.get_file(repo, commit, path))
 
     async def check(
-        self, repo: str, sha: str, listing: object, *, claim: str | None
-    ) -> object | None:
+        self, repo: str, sha: str, listing: RefListing, *, claim: str | None
+    ) -> Reachability | None:
         """The containment verdict on ``sha``, asked once per run; ``claim`` (the version its
         comment names) only orders the refs tried first."""
         if self.reachability is None:
@@ -396,7 +390,7 @@ class _Walk:
                 ),
             ), None
         if value.kind is UsesKind.EXPRESSION:
-            return replace(base, error=None), None
+            return base, None  # expression-ref reports it; nothing to follow
         if value.kind is UsesKind.INVALID or action is None:
             return replace(base, error=describe_invalid(value)), None
         try:
@@ -444,7 +438,7 @@ class _Walk:
             for cand in candidates:
                 p = self.root_dir / cand
                 if p.is_file():
-                    if not _inside_root(p, self.root_dir):
+                    if not resolves_inside(p, self.root_dir):
                         return replace(
                             base,
                             error=f"{value.raw}: {cand} is outside the repository ('..' or a "
@@ -487,9 +481,7 @@ class _Walk:
         for image in images:
             if image.context == "step":
                 continue  # a docker:// step: already an edge through its uses site
-            raw = image.image  # (one value of the job's matrix, when image.template is set)
-            if image.context == "runs.image" and not raw.startswith("docker://"):
-                raw = "docker://" + raw  # the value as written in action.yml
+            raw = image.prefix + image.image  # as written (runs.image: docker://...)
             # an expression over a literal matrix: one edge per image it takes, at the place
             # the image is written (see pinner.sources.matrix)
             written = [(v.image, v.line, v.column) for v in image.variants] or [
@@ -546,7 +538,7 @@ class _Walk:
             where = f"at {commit}"
         elif self.root_dir is not None:
             p = self.root_dir / path
-            inside = p.is_file() and _inside_root(p, self.root_dir)  # runs.image: ../../x
+            inside = p.is_file() and resolves_inside(p, self.root_dir)  # runs.image: ../../x
             text = p.read_text("utf-8", "replace") if inside else None
             where = "in the repository"
         else:
@@ -577,8 +569,6 @@ class _Walk:
     async def load_remote(self, node: _Pending) -> _Loaded:
         """Fetch and parse a remote action or workflow at its commit (its node is recorded);
         its references are resolved later, once :meth:`bound` has decided which to follow."""
-        from pinner.sources import load_yaml
-
         repo, commit, path = node.repo, node.commit, node.path
         if node.kind == "reusable-workflow":
             candidates = [path]
@@ -723,8 +713,6 @@ class _Walk:
         """A file of the user's repository, already read and scanned."""
         runs_image = None
         if source.kind == "action":
-            from pinner.sources import load_yaml
-
             try:
                 runs_image = _runs_image(load_yaml(source.text, source=source.relpath).data)
             except InputError:
@@ -913,15 +901,10 @@ async def walk(
     if verify:
         from pinner.core.verify import check_reachability
 
-        async def reach(repo: str, sha: str, listing: object, claim: str | None) -> object:
-            return await check_reachability(
-                forge,
-                repo,
-                sha,
-                listing,  # type: ignore[arg-type]
-                budget=budget,
-                claim=claim,
-            )
+        async def reach(
+            repo: str, sha: str, listing: RefListing, claim: str | None
+        ) -> Reachability:
+            return await check_reachability(forge, repo, sha, listing, budget=budget, claim=claim)
 
     if read_local is None and root is not None:
         read_local = _default_read_local
@@ -932,9 +915,7 @@ async def walk(
 
 
 def _default_read_local(root: Path, relpath: str) -> SourceFile:
-    from pinner import sources
-
-    return sources.read_source(root / relpath, root=root)
+    return read_source(root / relpath, root=root)
 
 
 def merge_graphs(parts: Sequence[tuple[str, Graph]]) -> Graph:

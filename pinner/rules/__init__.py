@@ -1,7 +1,7 @@
 """Audit rules: one module per rule, each registered in :mod:`pinner.rules.base`.
 
-Importing this package registers every rule; the order here is the order of the documentation
-and of SARIF ``rules``.
+Importing this package registers every rule (listed here alphabetically); the order of the
+documentation, of SARIF ``rules`` and of ``--list-rules`` is :data:`pinner.rules.base.RULE_ORDER`.
 """
 
 from pinner.rules import (  # noqa: F401

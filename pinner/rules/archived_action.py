@@ -10,8 +10,12 @@ not about mutability: a SHA pin into an archived repository is reported too.)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register, remote_resolution
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -26,7 +30,7 @@ class ArchivedAction(Rule):
         "ask the outer action's maintainers to replace it."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         res = remote_resolution(edge)
         facts = context.facts
         if res is None or facts is None:

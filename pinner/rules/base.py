@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from pinner.models import UsesKind
+
 if TYPE_CHECKING:
     from pinner.core.advisories import RepositoryFacts
     from pinner.core.downloads import DownloadSite
@@ -64,8 +66,8 @@ class Finding:
     ``group`` and ``fingerprint`` are given by the audit once the whole run is known
     (:func:`pinner.core.audit.identify`): findings with the same cause (rule, message, and the
     offending reference) share a group, however many of the user's lines reach it; the
-    fingerprint is unique
-    within the run and stable across runs (SARIF ``partialFingerprints``).
+    fingerprint is unique within the run and stable across runs (SARIF
+    ``partialFingerprints``).
     """
 
     rule: str
@@ -143,8 +145,6 @@ def remote_resolution(edge: Edge) -> Resolution | None:
     ``$/path`` one (it runs the parent's commit, judged on the parent's own edge)."""
     if edge.resolution is None or edge.value is None:
         return None
-    from pinner.models import UsesKind
-
     return edge.resolution if edge.value.kind is UsesKind.REMOTE else None
 
 

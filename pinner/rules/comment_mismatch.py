@@ -13,9 +13,13 @@ version claim, a lone word that is no ref (``# TODO``) is a note, and a tracked 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.core.claims import claim_holds, comment_claim
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -29,7 +33,7 @@ class CommentMismatch(Rule):
         "the SHA to the version the comment names, whichever was intended."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         res = edge.resolution
         if res is None:
             return

@@ -8,8 +8,12 @@ walk stops following the chain, so what lies below is not audited.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -22,7 +26,7 @@ class DepthExceeded(Rule):
         "of the outer action with a shallower chain, or report the cycle to its maintainers."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         if edge.cycle:
             yield self.hit(f"{edge.uses} closes a cycle of nested actions")
         elif edge.depth_exceeded:

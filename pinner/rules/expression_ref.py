@@ -8,9 +8,13 @@ can say what will run: it cannot be pinned, verified or audited. Report it rathe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.models import UsesKind
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -23,6 +27,6 @@ class ExpressionRef(Rule):
         "alternatives with `if:` on separate steps instead of templating `uses:`."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         if edge.value is not None and edge.value.kind is UsesKind.EXPRESSION:
             yield self.hit(f"{edge.uses} is an expression; it cannot be pinned or audited")

@@ -14,8 +14,12 @@ never hide.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -30,7 +34,7 @@ class GraphLimit(Rule):
         "message names (`--max-file-edges`, `--max-file-nodes`, `--max-edges` or `--max-nodes`)."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         if edge.child is None or edge.depth_exceeded or edge.cycle:
             return
         node = context.graph.nodes.get(edge.child)

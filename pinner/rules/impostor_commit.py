@@ -19,8 +19,13 @@ succeeding is never taken as proof.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+from pinner.core.verify import IMPOSTOR, UNKNOWN
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -37,10 +42,11 @@ class ImpostorCommit(Rule):
         "which checks 50 refs per request, or a larger `--budget`)."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         reach = edge.reachability
-        verdict = getattr(reach, "verdict", None)
-        if verdict == "impostor":
+        if reach is None:
+            return
+        if reach.verdict == IMPOSTOR:
             yield self.hit(f"{edge.uses}: {reach.detail}")
-        elif verdict == "unknown":
+        elif reach.verdict == UNKNOWN:
             yield self.hit(f"{edge.uses}: unknown: {reach.detail}", severity=Severity.MEDIUM)

@@ -11,8 +11,12 @@ by digest in *that* repository (``HEAD /v2/<name>/manifests/<digest>``); a 404 i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -27,7 +31,7 @@ class ImpostorImage(Rule):
         "IMAGE:TAG`)."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         facts = image_facts(edge, context)
         if facts is not None and facts.digest_found is False:
             ref = facts.ref

@@ -15,7 +15,6 @@ unknown, which is reported (informational) instead of being taken as clean.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pinner.core.advisories import (
@@ -65,7 +64,7 @@ class KnownVulnerableAction(Rule):
         "released version so it can be checked."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         res = remote_resolution(edge)
         facts = context.facts
         if res is None or facts is None:
@@ -125,6 +124,4 @@ class KnownVulnerableAction(Rule):
         message += f"; first patched version {first_patched}" if first_patched else ""
         message += f"; fix: {pin}" if pin else "; no release without a known advisory exists"
         severity = SEVERITIES.get(advisory.severity, self.severity)
-        if verdict.package is not None:  # the finding carries the entry that matched
-            advisory = replace(advisory, packages=(verdict.package,))
-        return self.hit(message, severity=severity, advisory=advisory, fix=pin)
+        return self.hit(message, severity=severity, advisory=verdict.matched, fix=pin)

@@ -9,10 +9,14 @@ comments are their maintainers' business (their SHAs are still verified by the o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.core.claims import comment_claim
 from pinner.models import UsesKind
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -26,7 +30,7 @@ class MissingComment(Rule):
         "tag pointing at that commit."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         value = edge.value
         if not edge.local or value is None or value.kind is not UsesKind.REMOTE:
             return

@@ -14,8 +14,12 @@ walk reached: ``run:`` scripts, scripts shipped beside ``action.yml`` and Docker
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -30,7 +34,7 @@ class MutableDownload(Rule):
         "`pinner checksums --write checksums.json` and check it in CI with `--verify`."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         if edge.child is None:
             return
         for site in context.downloads.get(edge.child, ()):

@@ -11,8 +11,12 @@ adds the entries (and ``pinner lock --check`` fails until it has).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -27,7 +31,7 @@ class NotInLockfile(Rule):
         "the lockfile complete."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         lock = context.lock
         if lock is None:
             return

@@ -9,8 +9,12 @@ resolves tag first, as GitHub does, and reports the ambiguity.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -24,7 +28,7 @@ class RefConfusion(Rule):
         "the maintainers to delete the branch."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         res = edge.resolution
         if res is None or not res.ambiguous:
             return

@@ -11,8 +11,12 @@ it pulled before): a reminder to move the pin, which ``pinner update`` does with
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -26,7 +30,7 @@ class StaleImageTag(Rule):
         "edit the tag to say what the digest really is."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         facts = image_facts(edge, context)
         if facts is None or facts.ref.digest is None or facts.ref.tag is None:
             return

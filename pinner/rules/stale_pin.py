@@ -9,9 +9,13 @@ attacker's "fix" commit looks like before anyone notices. (A SHA in no branch or
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from pinner.models import UsesKind
-from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+from pinner.core.verify import REACHABLE
+from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register, remote_resolution
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -24,13 +28,11 @@ class StalePin(Rule):
         "newest release; `pinner pin` after setting the ref to a tag pins that tag)."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
-        res = edge.resolution
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
+        res = remote_resolution(edge)  # ($/path: the parent's commit, judged on its own edge)
         if res is None or res.kind != "sha":
             return
-        if edge.value is None or edge.value.kind is not UsesKind.REMOTE:
-            return  # $/path: the parent's commit, judged on the parent's own edge
-        if getattr(edge.reachability, "verdict", "reachable") != "reachable":
+        if edge.reachability is not None and edge.reachability.verdict != REACHABLE:
             return  # impostor or unknown: impostor-commit reports it
         if any(r.is_tag for r in res.listing.at_commit(res.commit)):
             return

@@ -14,8 +14,13 @@ says what is wrong with it and this rule names no commit at all.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+from pinner.core.verify import REACHABLE
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -28,11 +33,11 @@ class TagObjectPin(Rule):
         "`git rev-parse TAG^{commit}` gives the commit."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         res = edge.resolution
         if res is None or res.kind != "tag-object":
             return
-        if getattr(edge.reachability, "verdict", "reachable") == "reachable":
+        if edge.reachability is None or edge.reachability.verdict == REACHABLE:
             yield self.hit(f"{edge.uses} is a tag object; the commit it points at is {res.commit}")
         else:
             yield self.hit(

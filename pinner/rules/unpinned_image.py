@@ -13,15 +13,19 @@ image). ``pinner pin`` writes it for references in your files.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 def image_problem(image: str) -> str | None:
     """Why ``image`` is mutable (None when it carries a digest)."""
     if "@sha256:" in image or "@sha512:" in image:
         return None
-    if "${{" in image or image.startswith("$"):
+    if "$" in image:  # ${{ }} or a Dockerfile's $ARG / ${ARG}, anywhere in it (no image has "$")
         return "named by an expression or build argument"
     last = image.rsplit("/", 1)[-1]
     if ":" not in last:
@@ -44,7 +48,7 @@ class UnpinnedImage(Rule):
         "images are digest-pinned."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         if edge.kind != "docker" or edge.image is None:
             return
         problem = image_problem(edge.image)

@@ -12,9 +12,13 @@ written in upper case is a pin, and is described as one (low severity: only its 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.models import SHA_RE, UsesKind
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -30,7 +34,7 @@ class UnpinnedRef(Rule):
         "or pin a version of the action that does."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         value = edge.value
         if value is None or value.kind not in (UsesKind.REMOTE, UsesKind.SAME_REPO):
             return

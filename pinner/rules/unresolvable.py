@@ -13,9 +13,13 @@ kind of hole.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.models import UsesKind
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, image_facts, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -30,7 +34,7 @@ class Unresolvable(Rule):
         "statically: prefer actions that use `$/path` or a pinned `owner/repo/path@<sha>`."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         if edge.value is not None and edge.value.kind is UsesKind.EXPRESSION:
             return  # expression-ref says it
         if edge.error is not None:

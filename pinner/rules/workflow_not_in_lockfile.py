@@ -9,8 +9,12 @@ today, however complete the lockfile is for the others: usually a workflow added
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pinner.rules.base import Rule, RuleContext, RuleHit, Severity, register
+
+if TYPE_CHECKING:
+    from pinner.core.walk import Edge
 
 
 @register
@@ -23,7 +27,7 @@ class WorkflowNotInLockfile(Rule):
         "actions is locked. Run `pinner lock` to onboard it (or `pinner pin` to pin it inline)."
     )
 
-    def check(self, edge, context: RuleContext) -> Iterator[RuleHit]:
+    def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         lock = context.lock
         if lock is not None and lock.unlocked_workflow(edge):
             yield self.hit(f"{edge.file} is not in actions.lock: its actions run unlocked")

@@ -46,7 +46,10 @@ import re
 from dataclasses import dataclass
 
 IGNORE_ALL = frozenset({"*"})
-"""What :func:`parse_ignore` returns for a bare ``pinner: ignore``."""
+"""What :func:`parse_ignore` returns for a bare ``pinner: ignore`` (and for ``ignore[*]`` or
+``ignore[all]``, which say the same)."""
+
+_ALL_RULES = frozenset({"*", "all"})
 
 RATCHET_EXCLUDE = "ratchet:exclude"
 """ratchet's "leave this line alone" marker (matched as ratchet does: anywhere, case kept)."""
@@ -209,21 +212,32 @@ def _rules(raw: str | None) -> frozenset[str]:
     if raw is None:
         return IGNORE_ALL
     rules = frozenset(r.strip().lower() for r in raw.split(",") if r.strip())
-    return rules or IGNORE_ALL
+    return IGNORE_ALL if not rules or rules & _ALL_RULES else rules
 
 
-def parse_version_comment(comment: str) -> str | None:
-    """The version or ref a comment claims (``# tag=v1.2.3`` -> ``v1.2.3``), else ``None``.
+def parse_version_comment(comment: str | None) -> str | None:
+    """The version or ref a comment claims (``# tag=v1.2.3`` -> ``v1.2.3``), else ``None``
+    (no comment at all included).
 
     A lone word (``# main``, ``# TODO``) is returned as written: whether it is a ref is for
     the caller to decide (see :func:`claims_word`).
     """
-    return parse_comment(comment).version
+    return parse_comment(comment).version if comment else None
 
 
 def parse_ignore(comment: str) -> frozenset[str] | None:
     """Rule ids silenced by ``pinner: ignore[...]`` in the comment; ``None`` when absent."""
     return parse_comment(comment).ignore
+
+
+def silences(comment: str | None, rule: str) -> bool:
+    """Whether the comment's ``pinner: ignore`` silences ``rule`` (``"*"``: the whole line).
+
+    The one reading of an inline ignore that ``pin``, ``update``, ``audit`` and the image
+    checks share, so a line one command leaves alone is never touched by another.
+    """
+    rules = parse_ignore(comment) if comment else None
+    return rules is not None and ("*" in rules or rule in rules)
 
 
 def claims_word(parsed: ParsedComment, is_ref: bool) -> bool:

@@ -92,6 +92,16 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def resolves_inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, every symlink on the way followed, stays inside ``root``: a file the
+    user's repository names (a local action, a Dockerfile) is never read from outside it.
+    False for a symlink loop; a path that does not exist is judged by where it would be."""
+    try:
+        return _inside(path.resolve(), root.resolve())
+    except (OSError, RuntimeError):  # loops (RuntimeError before Python 3.13)
+        return False
+
+
 class _Collector:
     def __init__(self, on_skip: OnSkip) -> None:
         self._on_skip = on_skip

@@ -121,7 +121,7 @@ def is_canonical(value: UsesValue) -> bool:
     """Whether a remote value is written as the runner reads it (no empty, ``.`` or ``..``
     segment, no backslash): the form pinner writes when it pins."""
     action = value.action
-    return action is None or str(action) == value.raw.rstrip("\r\n")
+    return action is None or str(action) == value.written
 
 
 def shown(raw: str, limit: int = 200) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from pinner.errors import InputError
 from pinner.models import ANY_CASE_SHA_RE, ActionRef, UsesKind, UsesValue
+from pinner.sources.comments import parse_comment, silences
 from pinner.sources.discovery import DiscoveredFile
 from pinner.sources.grammar import parse_uses
 from pinner.sources.yamlsafe import read_bytes_capped
@@ -37,7 +38,8 @@ from pinner.sources.yamlsafe import read_bytes_capped
 _USES_RE = re.compile(r"""uses[ \t]*:[ \t]+(["']?)([^\s"'#]+)\1[ \t]*(?:#([^\r\n]*))?\r?$""", re.M)
 # what may stand before ``uses:`` on its line: indentation and sequence dashes (``- uses:``)
 _LINE_START_RE = re.compile(r"[ \t]*(?:-[ \t]+)*")
-_SILENCED_RE = re.compile(r"\bpinner\s*:\s*ignore\b(?!\s*\[)|ratchet:exclude", re.IGNORECASE)
+# a cheap first look; what it finds is read as pin reads it (pinner: ignore[x] silences one rule)
+_SILENCED_RE = re.compile(r"\bpinner\s*:\s*ignore\b|ratchet:exclude", re.IGNORECASE)
 
 Wants = Callable[[ActionRef, str], bool]  # (action, relpath) -> whether pin resolves it
 
@@ -54,7 +56,7 @@ def hinted_actions(text: str, parsed: dict[str, UsesValue] | None = None) -> Ite
         if _LINE_START_RE.fullmatch(text, line_start, start) is None:
             continue
         comment = match.group(3)
-        if comment is not None and _SILENCED_RE.search(comment):
+        if comment is not None and _SILENCED_RE.search(comment) and _whole_line(comment):
             continue
         raw = match.group(2)
         value = parsed.get(raw)
@@ -62,6 +64,12 @@ def hinted_actions(text: str, parsed: dict[str, UsesValue] | None = None) -> Ite
             value = parsed[raw] = parse_uses(raw)
         if value.kind is UsesKind.REMOTE and value.action is not None:
             yield value.action
+
+
+def _whole_line(comment: str) -> bool:
+    """The comment keeps pin off its line: a ``pinner: ignore`` of every rule, or
+    ``ratchet:exclude``."""
+    return silences(comment, "*") or parse_comment(comment).excluded
 
 
 @dataclass(frozen=True, slots=True)

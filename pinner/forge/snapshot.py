@@ -592,13 +592,6 @@ class RepoSnapshot:
         out.sort(key=lambda r: (r["published_at"] or far_past, r["tag_name"]), reverse=True)
         return out
 
-    def latest_release(self) -> dict[str, Any] | None:
-        """The newest published, non-draft, non-prerelease release (GitHub's "latest")."""
-        for rel in self.releases():
-            if not rel.get("draft") and not rel.get("prerelease"):
-                return rel
-        return None
-
 
 def _safe_relpath(path: str) -> str | None:
     """``path`` as a relative path inside a tree, or None when it tries to escape."""

@@ -491,9 +491,6 @@ class _Repository:
         self._tags: dict[tuple[str, Any], _Tag] = {}
         self._refs: dict[tuple[str, str], _Ref] = {}
 
-    def isArchived(self, info: Any) -> bool:
-        return bool(self.snap.meta.get("archived", False))  # meta.json, as REST answers
-
     def url(self, info: Any) -> str:
         return f"{info.context.base}/{self.nameWithOwner}"
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the core is imported when the command runs, not for every c
     from pinner.core.pin import PinPlan
     from pinner.core.rewrite import Declined
     from pinner.models import SourceFile
+    from pinner.registry.auth import DockerConfig
     from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
     from pinner.sources.dockerfile import Dockerfile
@@ -142,7 +143,7 @@ class PinOptions:
     skip_unreadable: bool = False
     images: bool = True
     registry_auth: Path | None = None
-    registry_config: Any = None  # the DockerConfig read from registry_auth / DOCKER_CONFIG
+    registry_config: DockerConfig | None = None  # read from registry_auth / DOCKER_CONFIG
     painted: Painted = Painted()
 
     @classmethod
@@ -222,6 +223,7 @@ async def run_pin(
 async def _pin_files(
     options: PinOptions, settings: Settings, files: list[DiscoveredFile], reader: FileReader
 ) -> int:
+    from pinner.config import load_config
     from pinner.core.pin import (
         PROBLEM,
         IgnorePolicy,
@@ -235,10 +237,10 @@ async def _pin_files(
     from pinner.forge.factory import open_forge
     from pinner.sources.hints import hints_for
 
-    config = _load_config(files, options.paths)
+    # [tool.pinner] of the repository being pinned (the first one found: discovery found some)
+    config = load_config(files[0].root)
     targets = TargetFilter(
-        include=options.include or tuple(getattr(config, "include", ()) or ()),
-        exclude=options.exclude or tuple(getattr(config, "exclude", ()) or ()),
+        include=options.include or config.include, exclude=options.exclude or config.exclude
     )
     ignores = IgnorePolicy(config)
     async with open_forge(settings) as forge:
@@ -247,7 +249,7 @@ async def _pin_files(
             # every listing (and commit lookup) the files seem to need leaves now; each file's
             # references start as soon as it is read: the network works while the rest is parsed
             # (a forge without a network, --snapshot or --offline, has nothing to wait for)
-            if getattr(forge, "remote", True):
+            if forge.remote:
                 hints = hints_for(files, lambda a, rel: may_pin(a, rel, targets, ignores))
                 planner.expect(hints.repositories, hints.commits)
             sources, skipped = await common.read_user_files_streaming(
@@ -379,7 +381,7 @@ async def _plan_images(
     options: PinOptions,
     settings: Settings,
     forge: object,
-    config: Config | None,
+    config: Config,
 ) -> tuple[ImagePlan, list[str], list[Dockerfile]]:
     """The image part of the run: in-repo Dockerfiles found, every image resolved/verified.
 
@@ -416,16 +418,6 @@ def _dockerfile_labels(
                 out[dockerfile.path] = label
                 break
     return out
-
-
-def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:
-    """``[tool.pinner]`` of the repository being pinned (the first root), when configured."""
-    try:
-        from pinner.config import load_config
-    except ImportError:  # the config module is optional for pin
-        return None
-    roots = [f.root for f in files] or [p if p.is_dir() else p.parent for p in paths]
-    return load_config(roots[0]) if roots else None
 
 
 def _report(

@@ -134,7 +134,7 @@ def audit(
         from pinner.config import load_config
         from pinner.core.audit import AuditTarget, SkippedFile, audit_repositories
         from pinner.forge.factory import open_forge
-        from pinner.registry import load_credentials, open_registry
+        from pinner.registry import open_registry
         from pinner.rules.base import Severity, all_rules
 
         if output_format not in FORMATS:
@@ -152,9 +152,7 @@ def audit(
         common.check_output_files({"--output": output})  # before the walk, not after it
         paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
         settings = forge_options.settings()
-        if registry_auth is not None and no_images:
-            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
-        credentials = None if no_images else load_credentials(registry_auth)
+        credentials = common.registry_credentials(registry_auth, no_images=no_images)
         # several repositories may be audited together; each path must hold files to read
         found = common.discover_files(paths or [Path(".")])
         roots = common.repository_labels(found)

@@ -42,6 +42,7 @@ from pinner.settings import (
 
 if TYPE_CHECKING:  # the YAML reader (ruamel) loads when a command reads files, not before
     from pinner.models import SourceFile
+    from pinner.registry.auth import DockerConfig
     from pinner.sources.discovery import DiscoveredFile
     from pinner.sources.parallel import FileReader
 
@@ -394,6 +395,19 @@ def skip_unreadable_option(verb: str) -> Any:
             "else is done.",
         ),
     ]
+
+
+def registry_credentials(registry_auth: Path | None, *, no_images: bool) -> DockerConfig | None:
+    """The container registry credentials of a command that resolves images
+    (:func:`pinner.registry.load_credentials`); None with ``--no-images``, which no
+    ``--registry-auth`` may go with (exit 2: credentials for nothing hide a mistake)."""
+    if no_images:
+        if registry_auth is not None:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        return None
+    from pinner.registry import load_credentials
+
+    return load_credentials(registry_auth)
 
 
 def build_settings(

@@ -167,13 +167,7 @@ class PinOptions:
             raise UsageError(f"--format must be text or json, not {output_format!r}")
         if diff and output_format == "json":
             raise UsageError("--diff prints a patch; use it without --format json")
-        if registry_auth is not None and not images:
-            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
-        registry_config = None
-        if images:
-            from pinner.registry import load_credentials
-
-            registry_config = load_credentials(registry_auth)
+        registry_config = common.registry_credentials(registry_auth, no_images=not images)
         return cls(
             paths=paths,
             check=check,

@@ -170,7 +170,6 @@ def update(
         from pinner.core.rewrite import original_bytes
         from pinner.core.update import UpdatePolicy, Updater, parse_now
         from pinner.forge.factory import open_forge
-        from pinner.registry import load_credentials
 
         if output_format not in ("text", "json", "markdown"):
             raise UsageError(f"--format must be text, json or markdown, not {output_format!r}")
@@ -216,9 +215,7 @@ def update(
             include=common.compile_patterns(include, "--include") or config.include,
             exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
-        if registry_auth is not None and no_images:
-            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
-        credentials = None if no_images else load_credentials(registry_auth)
+        credentials = common.registry_credentials(registry_auth, no_images=no_images)
         sources, unreadable, repository_roots = load_sources(
             roots, skip=skip_unreadable, as_given=paths or [Path(".")]
         )

@@ -131,6 +131,8 @@ def audit(
         raise typer.Exit(EXIT_OK)
 
     async def body() -> int:
+        from contextlib import nullcontext
+
         from pinner.config import load_config
         from pinner.core.audit import AuditTarget, SkippedFile, audit_repositories
         from pinner.forge.factory import open_forge
@@ -180,33 +182,26 @@ def audit(
             SkippedFile(f"{label_of.get(u.path, '')}{u.relpath}", u.line, u.reason)
             for u in unreadable
         )
+        limits = GraphLimits(
+            file_edges=max_file_edges, file_nodes=max_file_nodes, nodes=max_nodes, edges=max_edges
+        )
         async with open_forge(settings) as forge:
-            limits = GraphLimits(
-                file_edges=max_file_edges,
-                file_nodes=max_file_nodes,
-                nodes=max_nodes,
-                edges=max_edges,
+            # --no-images: no registry at all (the audit then leaves images alone)
+            registry = (
+                nullcontext(None)
+                if no_images
+                else open_registry(settings, forge, config=credentials)
             )
-            if no_images:
+            async with registry as images:
                 result = await audit_repositories(
                     repositories,
                     forge,
                     config=config,
                     budget=budget,
                     limits=limits,
+                    registry=images,
                     skipped=skipped,
                 )
-            else:
-                async with open_registry(settings, forge, config=credentials) as registry:
-                    result = await audit_repositories(
-                        repositories,
-                        forge,
-                        config=config,
-                        budget=budget,
-                        limits=limits,
-                        registry=registry,
-                        skipped=skipped,
-                    )
         for item in result.skipped:  # in every format: a file left out is never silent
             typer.echo(
                 f"pinner: skipped {item.file}:{item.line}: not audited: {item.reason}", err=True

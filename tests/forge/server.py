@@ -1083,7 +1083,6 @@ class _Context:
         a name it no longer has (``requested``: renamed or transferred), GitHub answers
         ``301 Moved Permanently`` to ``/repositories/{id}``, and so does the emulator.
         """
-        meta = snap.meta
         full_name = snap.full_name
         endpoint = "GET /repos/{owner}/{repo}"
         if requested.lower() != full_name.lower():
@@ -1172,7 +1171,7 @@ class _Context:
             "has_wiki": False,
             "has_pages": False,
             "has_discussions": False,
-            "archived": bool(meta.get("archived", False)),
+            "archived": snap.archived,
             "disabled": False,
             "visibility": "public",
             "created_at": EPOCH,

@@ -219,6 +219,22 @@ class Redactor:
         return httpx.Headers([(name, self.data(value)) for name, value in items])
 
 
+_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[a-zA-Z]+\s*=\s*"?[^",;]*"?\s*)*)')
+
+
+def next_link(link_header: str | None) -> str | None:
+    """The ``rel="next"`` target of a ``Link`` header (RFC 8288) as written, if any: GitHub
+    gives absolute URLs, registries paths on their own host."""
+    if not link_header:
+        return None
+    for match in _LINK_RE.finditer(link_header):
+        url, params = match.group(1), match.group(2)
+        rels = re.findall(r'rel\s*=\s*"?([^",;]*)"?', params)
+        if any("next" in rel.split() for rel in rels):
+            return url
+    return None
+
+
 def redact(text: str, token: str | None) -> str:
     """``text`` with the token (and its Basic-auth encoding) replaced by ``***``."""
     return Redactor(token).text(text)
@@ -1140,6 +1156,7 @@ __all__ = [
     "Transport",
     "host_key",
     "is_loopback_host",
+    "next_link",
     "redact",
     "safe_url",
 ]

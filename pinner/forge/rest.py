@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
 from pinner.forge.base import CacheStore, answered_elsewhere
-from pinner.forge.http import RequestKind, Transport, host_key, safe_url
+from pinner.forge.http import RequestKind, Transport, host_key, next_link, safe_url
 from pinner.models import (
     SHA_RE,
     Advisory,
@@ -53,7 +53,6 @@ DEFAULT_REST_TTL = 60.0
 MAX_JSON_BYTES = 32 * 1024 * 1024
 
 _REPO_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
-_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[a-zA-Z]+\s*=\s*"?[^",;]*"?\s*)*)')
 
 
 def split_repo(repo: str) -> tuple[str, str]:
@@ -86,18 +85,6 @@ def quote_path(path: str) -> str:
     if not path or any(part in ("", ".", "..") for part in parts):
         raise NotFoundError(f"{path!r} is not a valid file path in a repository")
     return "/".join(quote(part, safe="") for part in parts)
-
-
-def next_link(link_header: str | None) -> str | None:
-    """The ``rel="next"`` URL of a ``Link`` header, if any."""
-    if not link_header:
-        return None
-    for match in _LINK_RE.finditer(link_header):
-        url, params = match.group(1), match.group(2)
-        rels = re.findall(r'rel\s*=\s*"?([^",;]*)"?', params)
-        if any("next" in rel.split() for rel in rels):
-            return url
-    return None
 
 
 # ----------------------------------------------------------------------------- shape checks

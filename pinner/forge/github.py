@@ -53,6 +53,7 @@ from pinner.forge.graphql import (
 )
 from pinner.forge.graphql_repos import get_repos_many
 from pinner.forge.http import (
+    HTML_MEDIA_TYPES,
     RequestKind,
     RequestStats,
     Response,
@@ -324,7 +325,6 @@ def raw_answer_problem(response: Response) -> str | None:
     """
     if response.status not in (200, 404):
         return f"HTTP {response.status} from the raw content host"
-    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if response.status == 200 and content_type in ("text/html", "application/xhtml+xml"):
+    if response.status == 200 and response.media_type in HTML_MEDIA_TYPES:
         return "the raw content host answered an HTML page, not a file"
     return None

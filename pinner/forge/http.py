@@ -90,6 +90,9 @@ out a server restarting, and a dead server is reported within seconds, not after
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection (TCP and TLS): a healthy host needs well under one."""
 
+HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+"""What a captive portal or a login page answers with: never a file, nor an API's answer."""
+
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _USER_AGENT = f"pinner/{__version__} (+https://github.com/pinner)"
 
@@ -275,6 +278,11 @@ class Response:
     body: bytes
     url: str  # final URL after redirects
     request_url: str  # the URL asked for
+
+    @property
+    def media_type(self) -> str:
+        """``Content-Type`` without its parameters, in lower case (``text/plain``)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def json(self, what: str) -> Any:
         """Decode the body as JSON; garbage is the forge's fault, so a RemoteError."""
@@ -1143,6 +1151,7 @@ def _retryable_status(status: int) -> bool:
 
 __all__ = [
     "CONNECT_ATTEMPTS",
+    "HTML_MEDIA_TYPES",
     "MAX_REDIRECTS",
     "BodySink",
     "BufferSink",

@@ -23,7 +23,14 @@ from urllib.parse import quote, urlencode
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
 from pinner.forge.base import CacheStore, answered_elsewhere
-from pinner.forge.http import RequestKind, Transport, host_key, next_link, safe_url
+from pinner.forge.http import (
+    HTML_MEDIA_TYPES,
+    RequestKind,
+    Transport,
+    host_key,
+    next_link,
+    safe_url,
+)
 from pinner.models import (
     SHA_RE,
     Advisory,
@@ -539,13 +546,12 @@ class RestClient:
             return None
         if response.status != 200:
             raise RemoteError(f"{what}: unexpected HTTP {response.status} from {safe_url(url)}")
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/json":
+        if response.media_type == "application/json":
             if response.body.lstrip()[:1] == b"[":
                 return None  # a directory listing: no file by that name
             # the raw media type was ignored: that is the file's metadata, not the file
             raise RemoteError(f"{what}: the API answered JSON metadata instead of the file")
-        if content_type in ("text/html", "application/xhtml+xml"):
+        if response.media_type in HTML_MEDIA_TYPES:
             raise RemoteError(f"{what}: the API answered an HTML page, not the file")
         return response.body
 

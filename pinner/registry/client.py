@@ -220,7 +220,7 @@ class RegistryClient:
         if response.status == 404:
             return None
         self._raise_for_status(response, ref)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        media_type = response.media_type
         if media_type in SCHEMA1:
             raise NotFoundError(
                 f"{what}: a schema 1 manifest (deprecated, signed per pull); it has no stable "

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -45,6 +45,7 @@ from pinner.models import SHA_RE, Commit, Comparison, GitRef, RefListing, TagObj
 log = logging.getLogger("pinner.forge")
 
 K = TypeVar("K")
+T = TypeVar("T")
 
 REF_PAGE = 100  # GitHub's maximum page size for a connection
 PARENT_PAGE = 100
@@ -205,36 +206,54 @@ def _repo_variables(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
     return ", ".join(declarations), variables
 
 
+def repositories_query(
+    operation: str, fragment: str, fragments: str, repos: Sequence[str]
+) -> tuple[str, dict[str, str]]:
+    """The query (and its variables) asking ``...fragment`` of every repository in ``repos``,
+    aliased ``r0``, ``r1``...; ``fragments`` defines it."""
+    declarations, variables = _repo_variables(repos)
+    fields = "\n".join(
+        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...{fragment} }}"
+        for i in range(len(repos))
+    )
+    return f"query {operation}({declarations}) {{\n{fields}\n}}\n{fragments}", variables
+
+
+async def ask_repositories(
+    client: GraphQLClient,
+    repos: Sequence[str],
+    query: tuple[str, Mapping[str, str]],
+    what: str,
+    parse: Callable[[str, Any], T | None],
+) -> dict[str, T | None]:
+    """Run a :func:`repositories_query` and ``parse`` each repository's answer; None where the
+    other channel must answer (GraphQL off; the repository missing, renamed away, private or
+    with an error: git or REST says which, in its own words)."""
+    answer = await _ask(client, *query, what)
+    if answer is None:
+        return dict.fromkeys(repos)
+    result: dict[str, T | None] = {}
+    for i, repo in enumerate(repos):
+        alias = f"r{i}"
+        node = answer.data.get(alias)
+        result[repo] = None if alias in answer.failed or node is None else parse(repo, node)
+    return result
+
+
 # ----------------------------------------------------------------------------- ref listings
 
 
 def refs_query(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
     """The query (and its variables) listing refs of every repository, aliased ``r0``...."""
-    declarations, variables = _repo_variables(repos)
-    fields = "\n".join(
-        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...Listing }}" for i in range(len(repos))
-    )
-    return f"query Refs({declarations}) {{\n{fields}\n}}\n{REFS_FRAGMENTS}", variables
+    return repositories_query("Refs", "Listing", REFS_FRAGMENTS, repos)
 
 
 async def list_refs_many(
     client: GraphQLClient, repos: Sequence[str]
 ) -> dict[str, RefListing | None]:
     """The ref listing of each ``owner/name`` in ``repos``; None where git must answer."""
-    text, variables = refs_query(repos)
     what = f"list refs of {len(repos)} repositories"
-    answer = await _ask(client, text, variables, what)
-    if answer is None:
-        return dict.fromkeys(repos)
-    result: dict[str, RefListing | None] = {}
-    for i, repo in enumerate(repos):
-        alias = f"r{i}"
-        node = answer.data.get(alias)
-        if alias in answer.failed or node is None:
-            result[repo] = None  # missing, renamed away, private, or an error: git says which
-            continue
-        result[repo] = parse_listing(repo, node)
-    return result
+    return await ask_repositories(client, repos, refs_query(repos), what, parse_listing)
 
 
 def parse_listing(repo: str, node: Any) -> RefListing | None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from pinner.errors import RemoteError
 from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
-from pinner.forge.graphql import GraphQLClient, _ask, _repo_variables
+from pinner.forge.graphql import GraphQLClient, ask_repositories, repositories_query
 from pinner.models import RepoInfo
 
 REPO_FRAGMENT = """
@@ -34,32 +34,21 @@ fragment Repo on Repository {
 
 def repos_query(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
     """The query (and its variables) asking for every repository's metadata, aliased ``r0``..."""
-    declarations, variables = _repo_variables(repos)
-    fields = "\n".join(
-        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...Repo }}" for i in range(len(repos))
-    )
-    return f"query Repos({declarations}) {{\n{fields}\n}}\n{REPO_FRAGMENT}", variables
+    return repositories_query("Repos", "Repo", REPO_FRAGMENT, repos)
 
 
 async def get_repos_many(client: GraphQLClient, repos: Sequence[str]) -> dict[str, RepoInfo | None]:
     """:class:`RepoInfo` of each ``owner/name`` in ``repos``; None where REST must answer."""
-    text, variables = repos_query(repos)
-    answer = await _ask(client, text, variables, f"metadata of {len(repos)} repositories")
-    if answer is None:
-        return dict.fromkeys(repos)
-    result: dict[str, RepoInfo | None] = {}
-    for i, repo in enumerate(repos):
-        alias = f"r{i}"
-        node = answer.data.get(alias)
-        result[repo] = None if alias in answer.failed or node is None else parse_repo_node(node)
-    return result
+    what = f"metadata of {len(repos)} repositories"
+    return await ask_repositories(client, repos, repos_query(repos), what, parse_repo_node)
 
 
-def parse_repo_node(node: object) -> RepoInfo | None:
-    """One ``...Repo`` answer; None when it lacks what REST would give (an empty repository
-    has no default branch, an id GitHub withholds): REST then answers."""
+def parse_repo_node(repo: str, node: object) -> RepoInfo | None:
+    """One ``...Repo`` answer for ``repo``; None when it lacks what REST would give (an empty
+    repository has no default branch, an id GitHub withholds): REST then answers."""
     try:
-        assert isinstance(node, dict)
+        if not isinstance(node, dict):
+            raise TypeError(type(node).__name__)
         owner = node["owner"]
         default = node["defaultBranchRef"]
         repo_id, owner_id = node["databaseId"], owner.get("databaseId")
@@ -68,9 +57,9 @@ def parse_repo_node(node: object) -> RepoInfo | None:
             raise TypeError("nameWithOwner")
         if not isinstance(archived, bool):
             raise TypeError("isArchived")
-    except (AssertionError, KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         where = f"{exc!s:.60}"
-        raise RemoteError(f"repository metadata: malformed GraphQL answer near {where}") from None
+        raise RemoteError(f"metadata of {repo}: malformed GraphQL answer near {where}") from None
     ids_ok = all(type(v) is int and v > 0 for v in (repo_id, owner_id))
     if default is None or not isinstance(default.get("name"), str) or not ids_ok:
         return None

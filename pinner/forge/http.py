@@ -1112,10 +1112,10 @@ _DEFINITIVE_DNS_ERRORS = frozenset(
 
 
 _NO_TOKEN_KINDS = frozenset({RequestKind.DOWNLOAD, RequestKind.REGISTRY})
+"""Channels the GitHub token never goes to, whatever the host."""
 
 _WRONG_NAME = {RequestKind.REGISTRY: "image name", RequestKind.DOWNLOAD: "URL"}
 """What a host name DNS does not know was probably mistyped in, by channel (else the forge)."""
-"""Channels the GitHub token never goes to, whatever the host."""
 
 
 def _ietf_seconds(value: str | None) -> float | None:

@@ -433,11 +433,12 @@ def _report(
     painted = options.painted
     out, err = pin_text.render(plan, labels, out_color=painted.stdout, err_color=painted.stderr)
     if options.diff:
-        diffs = []
-        for path, relpath, text in originals:
-            if path in new_bytes:
-                diffs.append((labels.get(path, "") + relpath, text, _decode(new_bytes[path])))
-        sys.stdout.write(style.diff(pin_diff.render(diffs), painted.stdout))
+        patch = "".join(
+            pin_diff.rewrite_diff(labels.get(path, "") + relpath, text, new_bytes[path])
+            for path, relpath, text in originals
+            if path in new_bytes
+        )
+        sys.stdout.write(style.diff(patch, painted.stdout))
     else:
         for line in out:
             style.emit(line, color=painted.stdout)
@@ -449,8 +450,3 @@ def _report(
             err=True,
         )
     typer.echo(pin_text.summary_line(plan, mode=options.mode, written=written), err=True)
-
-
-def _decode(data: bytes) -> str:
-    text = data.decode("utf-8")
-    return text[1:] if text.startswith("\ufeff") else text

@@ -364,14 +364,13 @@ def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[Source
 
 def render_diff(plan: UpdatePlan, sources: Sequence[SourceFile]) -> str:
     """``--diff``: a ``git apply``-able patch of every file the plan would write."""
-    from pinner.formats.pin_diff import unified_diff
+    from pinner.formats.pin_diff import rewrite_diff
 
     by_path = {s.path: s for s in sources}
-    parts = []
-    for path in sorted(plan.writes, key=lambda p: plan.relpaths[p]):
-        new = plan.writes[path].decode("utf-8").removeprefix("\ufeff")
-        parts.append(unified_diff(plan.relpaths[path], by_path[path].text, new))
-    return "".join(parts)
+    return "".join(
+        rewrite_diff(plan.relpaths[path], by_path[path].text, plan.writes[path])
+        for path in sorted(plan.writes, key=lambda p: plan.relpaths[p])
+    )
 
 
 def _load_config(root: Path, explicit: Path | None) -> Config:

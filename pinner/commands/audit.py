@@ -10,7 +10,6 @@ config error; 3 remote failure (the graph is incomplete, so nothing is reported 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -152,7 +151,7 @@ def audit(
             if rule not in known:
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         common.check_output_files({"--output": output})  # before the walk, not after it
-        paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
+        paint = forge_options.paints_report(output)
         settings = forge_options.settings()
         credentials = common.registry_credentials(registry_auth, no_images=no_images)
         # several repositories may be audited together; each path must hold files to read
@@ -220,13 +219,6 @@ def audit(
     code = common.run(body)
     if code:
         raise typer.Exit(code)
-
-
-class _NoTty:
-    """Stand-in stream for ``--output FILE``: a file is not a terminal, so no colour."""
-
-    def isatty(self) -> bool:
-        return False
 
 
 def render(  # type: ignore[no-untyped-def]

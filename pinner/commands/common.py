@@ -257,6 +257,13 @@ class ForgeOptions:
         """Whether to paint output written to ``stream`` (validates ``--color``)."""
         return use_color(self.color, stream)
 
+    def paints_report(self, output: Path | None) -> bool:
+        """Whether to paint a report printed on stdout, or written to ``output`` (``--output
+        FILE``). A file is no terminal, so only ``--color always`` paints it: ``FORCE_COLOR``
+        asks for colour in a CI log, not in the files a run leaves behind."""
+        on_stdout = self.use_color(sys.stdout)  # validates --color either way
+        return on_stdout if output is None else self.color == "always"
+
 
 # (parameter name, typer type, default): the order is the order ``--help`` lists them in.
 _FORGE_PARAMETERS: tuple[tuple[str, Any, object], ...] = (

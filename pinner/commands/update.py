@@ -247,7 +247,7 @@ def update(
         if diff:
             from pinner.formats.style import diff as paint_diff
 
-            paint = output is None and forge_options.use_color()
+            paint = forge_options.paints_report(output)
             patch = render_diff(plan, sources) + _lock_diff(lock)
             _deliver(paint_diff(patch, paint), output, {}, color=paint)
             return EXIT_OK
@@ -269,7 +269,7 @@ def update(
             written.sort()
         if not check:
             files.update(output_texts(plan, outputs))
-        paint = output is None and common.use_color(forge_options.color)
+        paint = forge_options.paints_report(output)
         report = render_report(
             plan,
             output_format,

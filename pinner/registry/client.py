@@ -133,7 +133,6 @@ class RegistryClient:
         self._realms: dict[str, Challenge] = {}  # registry host -> its Bearer challenge
         self._credentials: dict[str, RegistryCredential | None] = {}
         self._secrets: set[str] = set()
-        self.requests = 0  # requests sent to registries and realms (stats, tests)
 
     # ------------------------------------------------------------------ public
 
@@ -539,7 +538,6 @@ class RegistryClient:
         what: str,
         max_bytes: int,
     ) -> Response:
-        self.requests += 1
         try:
             return await self.transport.request(
                 method,

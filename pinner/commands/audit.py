@@ -11,7 +11,7 @@ config error; 3 remote failure (the graph is incomplete, so nothing is reported 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from pinner.commands import common
 from pinner.commands.params import FastCommand
 from pinner.core.graph_limits import GraphLimits
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+if TYPE_CHECKING:  # the audit core is imported when the command runs
+    from pinner.core.audit import AuditResult
 
 FORMATS = ("text", "json", "sarif", "github")
 LIMITS = common.LIMITS
@@ -221,8 +224,8 @@ def audit(
         raise typer.Exit(code)
 
 
-def render(  # type: ignore[no-untyped-def]
-    result,
+def render(
+    result: AuditResult,
     output_format: str,
     *,
     color: bool = False,

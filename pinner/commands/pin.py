@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the core is imported when the command runs, not for every c
     from pinner.core.images import ImagePlan
     from pinner.core.pin import PinPlan
     from pinner.core.rewrite import Declined
+    from pinner.forge.cached import CachedForge
     from pinner.models import SourceFile
     from pinner.registry.auth import DockerConfig
     from pinner.settings import Settings
@@ -374,7 +375,7 @@ async def _plan_images(
     roots: dict[Path, Path],
     options: PinOptions,
     settings: Settings,
-    forge: object,
+    forge: CachedForge,
     config: Config,
 ) -> tuple[ImagePlan, list[str], list[Dockerfile]]:
     """The image part of the run: in-repo Dockerfiles found, every image resolved/verified.

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported where used: `pinner pin` and `--help` need none of
     from pinner.core.lock import LockPlan
     from pinner.core.pin import TargetFilter
     from pinner.core.update import Skipped, UpdatePlan, UpdatePolicy
+    from pinner.forge.cached import CachedForge
     from pinner.models import SourceFile
     from pinner.registry.auth import DockerConfig
     from pinner.settings import Settings
@@ -292,13 +293,13 @@ def update(
 
 
 async def _lockfile_in_step(
-    forge: object, root: Path, sources: list[SourceFile], plan: UpdatePlan
+    forge: CachedForge, root: Path, sources: list[SourceFile], plan: UpdatePlan
 ) -> LockPlan | None:
     """``actions.lock`` as it must be once the plan's files are written (see
     :func:`pinner.core.lock.lockfile_in_step`)."""
     from pinner.core.lock import lockfile_in_step
 
-    return await lockfile_in_step(forge, root, sources, plan.writes)  # type: ignore[arg-type]
+    return await lockfile_in_step(forge, root, sources, plan.writes)
 
 
 def _lock_diff(lock: LockPlan | None) -> str:
@@ -405,7 +406,7 @@ async def plan_images(
     sources: list[SourceFile],
     policy: UpdatePolicy,
     settings: Settings,
-    forge: object,
+    forge: CachedForge,
     credentials: DockerConfig | None,
     skip_unreadable: bool,
     config: Config,

@@ -437,11 +437,11 @@ def build_settings(
     terminal: a person watching should never sit through a silent minute.
     """
     if no_cache and offline:
-        raise_usage("--offline needs the cache; it cannot be combined with --no-cache")
+        raise UsageError("--offline needs the cache; it cannot be combined with --no-cache")
     snapshot_dirs = tuple(snapshot or ())
     for d in snapshot_dirs:
         if not d.is_dir():
-            raise_usage(f"--snapshot {d}: not a directory")
+            raise UsageError(f"--snapshot {d}: not a directory")
     urls = ForgeUrls.derive(server_url, api_url)
     limits: dict[str, float | None] = {}  # only what was given: the rest keeps its default
     if request_timeout is not None:
@@ -517,12 +517,8 @@ def use_color(choice: str, stream=sys.stdout) -> bool:
     from pinner.formats.style import color_enabled
 
     if choice not in ("auto", "always", "never"):
-        raise_usage(f"--color must be auto, always or never, not {choice!r}")
+        raise UsageError(f"--color must be auto, always or never, not {choice!r}")
     return color_enabled(choice, stream)
-
-
-def raise_usage(message: str) -> None:
-    raise UsageError(message)
 
 
 def run(func: Callable[[], Awaitable[T] | T]) -> T:

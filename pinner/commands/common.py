@@ -254,8 +254,13 @@ class ForgeOptions:
         )
 
     def use_color(self, stream: Any = sys.stdout) -> bool:
-        """Whether to paint output written to ``stream`` (validates ``--color``)."""
-        return use_color(self.color, stream)
+        """Whether to paint output written to ``stream``: ``--color`` validated, then the one
+        policy of :mod:`pinner.formats.style`."""
+        from pinner.formats.style import color_enabled
+
+        if self.color not in ("auto", "always", "never"):
+            raise UsageError(f"--color must be auto, always or never, not {self.color!r}")
+        return color_enabled(self.color, stream)
 
     def paints_report(self, output: Path | None) -> bool:
         """Whether to paint a report printed on stdout, or written to ``output`` (``--output
@@ -510,15 +515,6 @@ def check_output_files(files: Mapping[str, Path | None]) -> None:
         if real in seen:
             raise UsageError(f"{flag} and {seen[real]} name the same file: {path}")
         seen[real] = flag
-
-
-def use_color(choice: str, stream=sys.stdout) -> bool:
-    """``--color`` validated, then the one policy of :mod:`pinner.formats.style`."""
-    from pinner.formats.style import color_enabled
-
-    if choice not in ("auto", "always", "never"):
-        raise UsageError(f"--color must be auto, always or never, not {choice!r}")
-    return color_enabled(choice, stream)
 
 
 def run(func: Callable[[], Awaitable[T] | T]) -> T:

@@ -100,16 +100,7 @@ def audit(
     max_edges: common.MaxEdges = LIMITS.edges,
     max_nodes: common.MaxNodes = LIMITS.nodes,
     output: Output = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            help="Read settings from FILE instead of [tool.pinner] / .github/pinner.toml.",
-            show_default=False,
-            dir_okay=False,
-        ),
-    ] = None,
+    config_file: common.ConfigFile = None,
     rules_only: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,

@@ -178,6 +178,20 @@ VerifyBudget = Annotated[
         show_default=False,
     ),
 ]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Read settings from FILE instead of [tool.pinner] / .github/pinner.toml.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+Diff = Annotated[
+    bool,
+    typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
+]
 LIMITS = GraphLimits()  # the documented defaults, shown by --help
 
 

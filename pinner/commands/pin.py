@@ -51,10 +51,7 @@ Check = Annotated[
     bool,
     typer.Option("--check", help="Write nothing; exit 1 if any file would change."),
 ]
-Diff = Annotated[
-    bool,
-    typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
-]
+Diff = common.Diff
 Format = Annotated[
     str,
     typer.Option(

@@ -125,10 +125,7 @@ def update(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report and write PR texts; change no workflow file.")
     ] = False,
-    diff: Annotated[
-        bool,
-        typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
-    ] = False,
+    diff: common.Diff = False,
     include: Include = None,
     exclude: Exclude = None,
     output_format: Annotated[
@@ -150,16 +147,7 @@ def update(
         _file_option("--commit-message", "Write the commit message (conventional) to FILE."),
     ] = None,
     output: Output = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            help="Read settings from FILE instead of [tool.pinner].",
-            show_default=False,
-            dir_okay=False,
-        ),
-    ] = None,
+    config_file: common.ConfigFile = None,
     no_images: common.NoImages = False,
     registry_auth: common.RegistryAuth = None,
     *,

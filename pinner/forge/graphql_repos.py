@@ -3,7 +3,8 @@
 Why: ``pinner lock`` records, for every repository in the action graph, the owner and
 repository ids GitHub's runner checks (``owner_id``, ``repo_id``), and verifies them on every
 run. Over REST that is one ``GET /repos/{owner}/{repo}`` per repository; here one query carries
-:data:`REPOS_PER_QUERY` of them (``databaseId`` is the same number as REST's ``id``).
+:data:`~pinner.forge.batch_sizes.REPOS_PER_QUERY` of them (``databaseId`` is the same number
+as REST's ``id``).
 
 GraphQL follows renames (``repository(owner:, name:)`` answers for the old name with the
 current ``nameWithOwner``), as REST follows its ``301``. Whatever GraphQL cannot answer (no
@@ -16,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pinner.errors import RemoteError
-from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
 from pinner.forge.graphql import GraphQLClient, ask_repositories, repositories_query
 from pinner.models import RepoInfo
 

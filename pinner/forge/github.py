@@ -59,7 +59,6 @@ from pinner.forge.http import (
     Response,
     TooLargeError,
     Transport,
-    host_key,
 )
 from pinner.forge.rest import (
     DEFAULT_REST_TTL,
@@ -219,7 +218,7 @@ class GitHubForge:
             else:
                 problem = raw_answer_problem(response)
                 if problem is None:
-                    if host_key(response.url) != host_key(response.request_url):
+                    if response.from_another_host:
                         answered_elsewhere()  # right for this run, never cached for ever
                     return response.body if response.status == 200 else None
                 # 401/403/5xx-after-retries, a redirect away, a login page: the API knows better

@@ -145,6 +145,11 @@ class GraphQLClient:
             max_bytes=MAX_RESPONSE_BYTES,
             what=what,
         )
+        if response.from_another_host:
+            # an answer serves every caller of its batch, and a commit is kept for ever: one
+            # the forge did not give cannot be this run's only, so it is not taken at all
+            self.switch_off(f"answered by another host ({safe_url(response.url)})")
+            return None
         if response.status != 200:
             self.switch_off(f"HTTP {response.status} from {safe_url(response.url)}")
             return None

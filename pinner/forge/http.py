@@ -280,6 +280,12 @@ class Response:
     request_url: str  # the URL asked for
 
     @property
+    def from_another_host(self) -> bool:
+        """Whether a redirect took the request to another host than the one asked: its
+        answer is not the forge's word (see :func:`pinner.forge.base.answered_elsewhere`)."""
+        return host_key(self.url) != host_key(self.request_url)
+
+    @property
     def media_type(self) -> str:
         """``Content-Type`` without its parameters, in lower case (``text/plain``)."""
         return self.headers.get("content-type", "").split(";")[0].strip().lower()

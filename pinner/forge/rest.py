@@ -376,7 +376,7 @@ class RestClient:
         if check is not None:
             check(data)
         link = next_link(response.headers.get("link"))
-        from_api = host_key(response.url) == host_key(url)
+        from_api = not response.from_another_host
         if not from_api:
             answered_elsewhere()  # used for this run, kept by no cache
         if self.cache is not None and cacheable and from_api and response.status == 200:
@@ -540,7 +540,7 @@ class RestClient:
         response = await self.transport.request(
             "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=max_bytes, what=what
         )
-        if host_key(response.url) != host_key(url):
+        if response.from_another_host:
             answered_elsewhere()  # right for this run, never cached for ever
         if response.status == 404:
             return None

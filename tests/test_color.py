@@ -129,6 +129,27 @@ def test_force_color_turns_auto_on(repos: dict[str, Path], tmp_path: Path) -> No
     assert ANSI in cli(*args, env={"FORCE_COLOR": "1"}).stdout
 
 
+@pytest.mark.parametrize("name", ["audit", "update --diff", "update --check"])
+def test_a_report_written_to_a_file_is_painted_only_with_always(
+    name: str, repos: dict[str, Path], tmp_path: Path
+) -> None:
+    """``--output FILE`` is no terminal: ``--color always`` paints it as it paints a pipe
+    (update used to ignore it there), ``auto`` does not, not even with ``FORCE_COLOR``, which
+    asks for colour in CI logs, not in the files a run leaves behind (audit painted them)."""
+    args = commands(repos, tmp_path)[name]
+    report = tmp_path / "report.txt"
+    always = cli(*args, "--output", str(report), "--color", "always")
+    assert always.returncode in (0, 1) and "Traceback" not in always.stderr, always.stderr
+    painted = report.read_text(encoding="utf-8")
+    assert ANSI in painted, f"{name}: --color always did not paint {report}"
+    report.unlink()
+    forced = cli(*args, "--output", str(report), env={"FORCE_COLOR": "1"})
+    assert forced.returncode == always.returncode, forced.stderr
+    plain = report.read_text(encoding="utf-8")
+    assert ANSI not in plain, f"{name}: FORCE_COLOR painted {report}"
+    assert strip(painted) == plain  # the same words
+
+
 def test_problems_are_red_on_stderr_when_painted(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / ".github" / "workflows").mkdir(parents=True)

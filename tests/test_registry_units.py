@@ -302,6 +302,38 @@ def test_realms_over_plain_http_to_another_host_are_refused_and_denials_are_prob
             asyncio.run(resolve("reg.example/a:v1"))
 
 
+def test_tag_lists_follow_next_links_on_their_registry_only() -> None:
+    """``tags/list`` pages as the distribution spec links them (a path on the registry, or a
+    URL), several link values in one header; a next page on another host is not followed."""
+
+    def page(request: httpx.Request) -> httpx.Response:
+        last = request.url.params.get("last")
+        if last is None:
+            link = '</v2/a/tags/list?n=1000&last=v1>; rel="next"'
+            return httpx.Response(200, json={"tags": ["v1"]}, headers={"link": link})
+        if last == "v1":  # two link values, the next one second, as an absolute URL
+            link = (
+                '<https://reg.example/v2/a/tags/list?n=1000>; rel="first", '
+                '<https://reg.example/v2/a/tags/list?n=1000&last=v2>; rel="next"'
+            )
+            return httpx.Response(200, json={"tags": ["v2", "v1"]}, headers={"link": link})
+        link = '<https://elsewhere.example/v2/a/tags/list?last=v3>; rel="next"'
+        return httpx.Response(200, json={"tags": ["v3"]}, headers={"link": link})
+
+    with respx.mock(assert_all_mocked=True) as mock:
+        route = mock.get(url__startswith="https://reg.example/v2/a/tags/list").mock(
+            side_effect=page
+        )
+
+        async def go() -> tuple[str, ...]:
+            client, transport = _client()
+            async with transport:
+                return await client.list_tags(parse_image("reg.example/a:v1"))
+
+        assert asyncio.run(go()) == ("v1", "v2", "v3")
+    assert route.call_count == 3
+
+
 # ----------------------------------------------------------------------------- matrix
 
 

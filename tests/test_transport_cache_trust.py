@@ -182,6 +182,74 @@ def test_a_commit_served_by_another_host_is_used_but_never_cached() -> None:
     assert cache.data == {}  # neither the REST body nor the commit
 
 
+def _through_graphql(cache: MemoryCache, method: str, *args: str, mock_routes):  # type: ignore[no-untyped-def]
+    """``method(*args)`` of a CachedForge over a GitHubForge that asks GraphQL first."""
+
+    async def go():  # type: ignore[no-untyped-def]
+        settings = make_settings()
+        transport = Transport(settings)
+        async with GitHubForge(settings, cache, transport=transport) as forge:
+            cached = CachedForge(forge, cache, scope="github.com")
+            try:
+                return await getattr(cached, method)(*args), forge.graphql.unavailable
+            finally:
+                await transport.aclose()
+
+    with respx.mock:
+        mock_routes()
+        return asyncio.run(go())
+
+
+def test_a_graphql_answer_from_another_host_is_never_taken() -> None:
+    """GraphQL answers a commit lookup for many callers at once and the commit is then kept
+    for ever: one that came after a redirect away has no caller to be "this run's only" for.
+    It is not taken: GraphQL is off for the run, and REST (on the API host) answers."""
+    body = spec_example("GET /repos/{owner}/{repo}/commits/{ref}")
+    sha = body["sha"]
+    cache = MemoryCache()
+    elsewhere = {
+        "__typename": "Commit",
+        "oid": sha,
+        "committedDate": "2001-02-03T04:05:06Z",
+        "parents": {"totalCount": 0, "nodes": []},
+    }
+    rest: list[respx.Route] = []
+
+    def routes() -> None:
+        respx.post(f"{API}/graphql").mock(
+            return_value=httpx.Response(307, headers={"location": "https://mirror.example/gql"})
+        )
+        respx.post("https://mirror.example/gql").mock(
+            return_value=httpx.Response(200, json={"data": {"r0": {"x0": elsewhere}}})
+        )
+        route = respx.get(f"{API}/repos/o/r/commits/{sha}")
+        rest.append(route.mock(return_value=httpx.Response(200, json=body)))
+
+    commit, why = _through_graphql(cache, "get_commit", "o/r", sha, mock_routes=routes)
+    assert commit.sha == sha and commit.date is not None and commit.date.year != 2001
+    assert rest[0].call_count == 1 and why is not None and "another host" in why
+    assert not any(b"2001-02-03" in value for value in stored_values(cache))
+
+
+def test_a_ref_listing_from_another_host_is_used_but_never_cached() -> None:
+    """git ``ls-refs`` redirected away: the listing serves this run, and is not kept."""
+    from pinner.forge.gitproto import FLUSH, pkt_line
+
+    cache = MemoryCache()
+    listing = pkt_line(f"{SHA} refs/heads/main\n") + FLUSH
+
+    def routes() -> None:
+        away = "https://mirror.example/o/r.git/git-upload-pack"
+        respx.post("https://github.com/o/r.git/git-upload-pack").mock(
+            return_value=httpx.Response(307, headers={"location": away})
+        )
+        respx.post(away).mock(return_value=httpx.Response(200, content=listing))
+
+    refs = through_the_cache(cache, "list_refs", "o/r", mock_routes=routes)
+    assert refs.branch("main").commit == SHA  # type: ignore[attr-defined]
+    assert not any(key.startswith("refs/") for key in cache.data), list(cache.data)
+
+
 def test_a_bad_answer_stored_by_an_older_pinner_is_asked_again_and_replaced() -> None:
     body = spec_example("GET /repos/{owner}/{repo}/commits/{ref}")
     sha = body["sha"]

@@ -10,9 +10,8 @@ config error; 3 remote failure (the graph is incomplete, so nothing is reported 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +19,9 @@ from pinner.commands import common
 from pinner.commands.params import FastCommand
 from pinner.core.graph_limits import GraphLimits
 from pinner.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+if TYPE_CHECKING:  # the audit core is imported when the command runs
+    from pinner.core.audit import AuditResult
 
 FORMATS = ("text", "json", "sarif", "github")
 LIMITS = common.LIMITS
@@ -99,16 +101,7 @@ def audit(
     max_edges: common.MaxEdges = LIMITS.edges,
     max_nodes: common.MaxNodes = LIMITS.nodes,
     output: Output = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            help="Read settings from FILE instead of [tool.pinner] / .github/pinner.toml.",
-            show_default=False,
-            dir_okay=False,
-        ),
-    ] = None,
+    config_file: common.ConfigFile = None,
     rules_only: Annotated[
         bool, typer.Option("--list-rules", help="List the rules and exit.")
     ] = False,
@@ -132,10 +125,12 @@ def audit(
         raise typer.Exit(EXIT_OK)
 
     async def body() -> int:
+        from contextlib import nullcontext
+
         from pinner.config import load_config
         from pinner.core.audit import AuditTarget, SkippedFile, audit_repositories
         from pinner.forge.factory import open_forge
-        from pinner.registry import load_credentials, open_registry
+        from pinner.registry import open_registry
         from pinner.rules.base import Severity, all_rules
 
         if output_format not in FORMATS:
@@ -151,11 +146,9 @@ def audit(
             if rule not in known:
                 raise UsageError(f"--ignore {rule!r}: unknown rule (see --list-rules)")
         common.check_output_files({"--output": output})  # before the walk, not after it
-        paint = forge_options.use_color(sys.stdout if output is None else _NoTty())
+        paint = forge_options.paints_report(output)
         settings = forge_options.settings()
-        if registry_auth is not None and no_images:
-            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
-        credentials = None if no_images else load_credentials(registry_auth)
+        credentials = common.registry_credentials(registry_auth, no_images=no_images)
         # several repositories may be audited together; each path must hold files to read
         found = common.discover_files(paths or [Path(".")])
         roots = common.repository_labels(found)
@@ -183,39 +176,33 @@ def audit(
             SkippedFile(f"{label_of.get(u.path, '')}{u.relpath}", u.line, u.reason)
             for u in unreadable
         )
+        limits = GraphLimits(
+            file_edges=max_file_edges, file_nodes=max_file_nodes, nodes=max_nodes, edges=max_edges
+        )
         async with open_forge(settings) as forge:
-            limits = GraphLimits(
-                file_edges=max_file_edges,
-                file_nodes=max_file_nodes,
-                nodes=max_nodes,
-                edges=max_edges,
+            # --no-images: no registry at all (the audit then leaves images alone)
+            registry = (
+                nullcontext(None)
+                if no_images
+                else open_registry(settings, forge, config=credentials)
             )
-            if no_images:
+            async with registry as images:
                 result = await audit_repositories(
                     repositories,
                     forge,
                     config=config,
                     budget=budget,
                     limits=limits,
+                    registry=images,
                     skipped=skipped,
                 )
-            else:
-                async with open_registry(settings, forge, config=credentials) as registry:
-                    result = await audit_repositories(
-                        repositories,
-                        forge,
-                        config=config,
-                        budget=budget,
-                        limits=limits,
-                        registry=registry,
-                        skipped=skipped,
-                    )
-                images = sum(1 for edge in result.graph.edges if edge.image)
-                if registry is None and images:  # --snapshot: pin and update say so too
+                images_seen = sum(1 for edge in result.graph.edges if edge.image)
+                if images is None and not no_images and images_seen:
+                    # --snapshot serves no registry: pin and update say so too
                     typer.echo(
-                        f"pinner: note: {images} image reference(s) not checked at a registry: "
-                        "--snapshot serves none (unpinned-image is still reported; --no-images "
-                        "leaves images out)",
+                        f"pinner: note: {images_seen} image reference(s) not checked at a "
+                        "registry: --snapshot serves none (unpinned-image is still reported; "
+                        "--no-images leaves images out)",
                         err=True,
                     )
         for item in result.skipped:  # in every format: a file left out is never silent
@@ -238,15 +225,8 @@ def audit(
         raise typer.Exit(code)
 
 
-class _NoTty:
-    """Stand-in stream for ``--output FILE``: a file is not a terminal, so no colour."""
-
-    def isatty(self) -> bool:
-        return False
-
-
-def render(  # type: ignore[no-untyped-def]
-    result,
+def render(
+    result: AuditResult,
     output_format: str,
     *,
     color: bool = False,

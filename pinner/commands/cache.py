@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pinner.commands.common import CacheDir, raise_usage, run
+from pinner.commands.common import CacheDir, run
 from pinner.commands.params import FastCommand, FastGroup
+from pinner.errors import UsageError
 from pinner.sanitize import for_terminal
 from pinner.settings import default_cache_dir
 
@@ -42,7 +43,7 @@ def info(cache_dir: CacheDir = None, output_format: InfoFormat = "text") -> None
 
     def body() -> None:
         if output_format not in ("text", "json"):
-            raise_usage(f"--format must be text or json, not {output_format!r}")
+            raise UsageError(f"--format must be text or json, not {output_format!r}")
         from pinner.forge.cache import FileCacheStore
 
         store = FileCacheStore(_cache_root(cache_dir))
@@ -75,7 +76,7 @@ def _cache_root(cache_dir: Path | None) -> Path:
     yet. A file there is no cache: saying "0 entries" would send the user looking elsewhere."""
     root = cache_dir or default_cache_dir()
     if root.exists() and not root.is_dir():
-        raise_usage(f"cache directory {for_terminal(str(root))}: not a directory")
+        raise UsageError(f"cache directory {for_terminal(str(root))}: not a directory")
     return root
 
 

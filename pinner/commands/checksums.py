@@ -12,10 +12,10 @@ graph) is said on its line: a manifest is only as complete as the walk it comes 
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,6 +27,7 @@ from pinner.settings import Settings
 
 if TYPE_CHECKING:  # the download stack is imported when the command runs
     from pinner.core.checksums import Discovery
+    from pinner.forge.base import Forge
     from pinner.forge.download import Download
 
 Fetch = Callable[[str], Awaitable["Download"]]
@@ -127,7 +128,7 @@ def checksums(
     *,
     forge_options: common.ForgeOptions,
 ) -> None:
-    def body():  # type: ignore[no-untyped-def]
+    def body() -> Coroutine[Any, Any, int]:
         settings = forge_options.settings()
         if verify is not None and (url or release or write):
             raise UsageError(
@@ -300,7 +301,7 @@ async def _hash(settings: Settings, request: ChecksumsRequest, fetch: Fetch) -> 
     return EXIT_REMOTE if outcome.failures else _walk_verdict(discovery)
 
 
-async def _discover(targets: list[Path], forge, limits: GraphLimits) -> Discovery:  # type: ignore[no-untyped-def]
+async def _discover(targets: list[Path], forge: Forge, limits: GraphLimits) -> Discovery:
     from pinner.core.checksums import discover as discover_downloads
     from pinner.core.walk import walk
 

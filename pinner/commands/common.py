@@ -41,6 +41,7 @@ from pinner.settings import (
 
 if TYPE_CHECKING:  # the YAML reader (ruamel) loads when a command reads files, not before
     from pinner.models import SourceFile
+    from pinner.registry.auth import DockerConfig
     from pinner.sources.discovery import DiscoveredFile
     from pinner.sources.parallel import FileReader
 
@@ -208,6 +209,20 @@ VerifyBudget = Annotated[
         show_default=False,
     ),
 ]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Read settings from FILE instead of [tool.pinner] / .github/pinner.toml.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+Diff = Annotated[
+    bool,
+    typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
+]
 LIMITS = GraphLimits()  # the documented defaults, shown by --help
 
 
@@ -287,8 +302,20 @@ class ForgeOptions:
         )
 
     def use_color(self, stream: Any = sys.stdout) -> bool:
-        """Whether to paint output written to ``stream`` (validates ``--color``)."""
-        return use_color(self.color, stream)
+        """Whether to paint output written to ``stream``: ``--color`` validated, then the one
+        policy of :mod:`pinner.formats.style`."""
+        from pinner.formats.style import color_enabled
+
+        if self.color not in ("auto", "always", "never"):
+            raise UsageError(f"--color must be auto, always or never, not {self.color!r}")
+        return color_enabled(self.color, stream)
+
+    def paints_report(self, output: Path | None) -> bool:
+        """Whether to paint a report printed on stdout, or written to ``output`` (``--output
+        FILE``). A file is no terminal, so only ``--color always`` paints it: ``FORCE_COLOR``
+        asks for colour in a CI log, not in the files a run leaves behind."""
+        on_stdout = self.use_color(sys.stdout)  # validates --color either way
+        return on_stdout if output is None else self.color == "always"
 
 
 # (parameter name, typer type, default): the order is the order ``--help`` lists them in.
@@ -430,6 +457,19 @@ def skip_unreadable_option(verb: str) -> Any:
     ]
 
 
+def registry_credentials(registry_auth: Path | None, *, no_images: bool) -> DockerConfig | None:
+    """The container registry credentials of a command that resolves images
+    (:func:`pinner.registry.load_credentials`); None with ``--no-images``, which no
+    ``--registry-auth`` may go with (exit 2: credentials for nothing hide a mistake)."""
+    if no_images:
+        if registry_auth is not None:
+            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
+        return None
+    from pinner.registry import load_credentials
+
+    return load_credentials(registry_auth)
+
+
 def build_settings(
     *,
     server_url: str | None,
@@ -450,11 +490,11 @@ def build_settings(
     terminal: a person watching should never sit through a silent minute.
     """
     if no_cache and offline:
-        raise_usage("--offline needs the cache; it cannot be combined with --no-cache")
+        raise UsageError("--offline needs the cache; it cannot be combined with --no-cache")
     snapshot_dirs = tuple(snapshot or ())
     for d in snapshot_dirs:
         if not d.is_dir():
-            raise_usage(f"--snapshot {d}: not a directory")
+            raise UsageError(f"--snapshot {d}: not a directory")
     urls = ForgeUrls.derive(server_url, api_url)
     limits: dict[str, float | None] = {}  # only what was given: the rest keeps its default
     if request_timeout is not None:
@@ -523,19 +563,6 @@ def check_output_files(files: Mapping[str, Path | None]) -> None:
         if real in seen:
             raise UsageError(f"{flag} and {seen[real]} name the same file: {path}")
         seen[real] = flag
-
-
-def use_color(choice: str, stream=sys.stdout) -> bool:
-    """``--color`` validated, then the one policy of :mod:`pinner.formats.style`."""
-    from pinner.formats.style import color_enabled
-
-    if choice not in ("auto", "always", "never"):
-        raise_usage(f"--color must be auto, always or never, not {choice!r}")
-    return color_enabled(choice, stream)
-
-
-def raise_usage(message: str) -> None:
-    raise UsageError(message)
 
 
 def run(func: Callable[[], Awaitable[T] | T]) -> T:

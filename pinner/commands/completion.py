@@ -16,8 +16,9 @@ from typing import Annotated
 
 import typer
 
-from pinner.commands.common import raise_usage, run
+from pinner.commands.common import run
 from pinner.commands.params import FastCommand
+from pinner.errors import UsageError
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_PINNER_COMPLETE"
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
 def completion(shell: Shell) -> None:
     def body() -> None:
         if shell not in SHELLS:
-            raise_usage(f"completion: SHELL must be one of {', '.join(SHELLS)}, not {shell!r}")
+            raise UsageError(f"completion: SHELL must be one of {', '.join(SHELLS)}, not {shell!r}")
         typer.echo(script(shell), nl=False)
 
     run(body)

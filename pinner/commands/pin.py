@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # the core is imported when the command runs, not for every c
     from pinner.core.images import ImagePlan
     from pinner.core.pin import PinPlan
     from pinner.core.rewrite import Declined
+    from pinner.forge.cached import CachedForge
     from pinner.models import SourceFile
+    from pinner.registry.auth import DockerConfig
     from pinner.settings import Settings
     from pinner.sources import DiscoveredFile
     from pinner.sources.dockerfile import Dockerfile
@@ -49,10 +51,7 @@ Check = Annotated[
     bool,
     typer.Option("--check", help="Write nothing; exit 1 if any file would change."),
 ]
-Diff = Annotated[
-    bool,
-    typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
-]
+Diff = common.Diff
 Format = Annotated[
     str,
     typer.Option(
@@ -142,7 +141,7 @@ class PinOptions:
     skip_unreadable: bool = False
     images: bool = True
     registry_auth: Path | None = None
-    registry_config: Any = None  # the DockerConfig read from registry_auth / DOCKER_CONFIG
+    registry_config: DockerConfig | None = None  # read from registry_auth / DOCKER_CONFIG
     painted: Painted = Painted()
 
     @classmethod
@@ -166,13 +165,7 @@ class PinOptions:
             raise UsageError(f"--format must be text or json, not {output_format!r}")
         if diff and output_format == "json":
             raise UsageError("--diff prints a patch; use it without --format json")
-        if registry_auth is not None and not images:
-            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
-        registry_config = None
-        if images:
-            from pinner.registry import load_credentials
-
-            registry_config = load_credentials(registry_auth)
+        registry_config = common.registry_credentials(registry_auth, no_images=not images)
         return cls(
             paths=paths,
             check=check,
@@ -222,6 +215,7 @@ async def run_pin(
 async def _pin_files(
     options: PinOptions, settings: Settings, files: list[DiscoveredFile], reader: FileReader
 ) -> int:
+    from pinner.config import load_config
     from pinner.core.pin import (
         PROBLEM,
         IgnorePolicy,
@@ -235,10 +229,10 @@ async def _pin_files(
     from pinner.forge.factory import open_forge
     from pinner.sources.hints import hints_for
 
-    config = _load_config(files, options.paths)
+    # [tool.pinner] of the repository being pinned (the first one found: discovery found some)
+    config = load_config(files[0].root)
     targets = TargetFilter(
-        include=options.include or tuple(getattr(config, "include", ()) or ()),
-        exclude=options.exclude or tuple(getattr(config, "exclude", ()) or ()),
+        include=options.include or config.include, exclude=options.exclude or config.exclude
     )
     ignores = IgnorePolicy(config)
     async with open_forge(settings) as forge:
@@ -247,7 +241,7 @@ async def _pin_files(
             # every listing (and commit lookup) the files seem to need leaves now; each file's
             # references start as soon as it is read: the network works while the rest is parsed
             # (a forge without a network, --snapshot or --offline, has nothing to wait for)
-            if getattr(forge, "remote", True):
+            if forge.remote:
                 hints = hints_for(files, lambda a, rel: may_pin(a, rel, targets, ignores))
                 planner.expect(hints.repositories, hints.commits)
             sources, skipped = await common.read_user_files_streaming(
@@ -378,8 +372,8 @@ async def _plan_images(
     roots: dict[Path, Path],
     options: PinOptions,
     settings: Settings,
-    forge: object,
-    config: Config | None,
+    forge: CachedForge,
+    config: Config,
 ) -> tuple[ImagePlan, list[str], list[Dockerfile]]:
     """The image part of the run: in-repo Dockerfiles found, every image resolved/verified.
 
@@ -418,16 +412,6 @@ def _dockerfile_labels(
     return out
 
 
-def _load_config(files: list[DiscoveredFile], paths: tuple[Path, ...]) -> Config | None:
-    """``[tool.pinner]`` of the repository being pinned (the first root), when configured."""
-    try:
-        from pinner.config import load_config
-    except ImportError:  # the config module is optional for pin
-        return None
-    roots = [f.root for f in files] or [p if p.is_dir() else p.parent for p in paths]
-    return load_config(roots[0]) if roots else None
-
-
 def _report(
     options: PinOptions,
     plan: PinPlan,
@@ -447,11 +431,12 @@ def _report(
     painted = options.painted
     out, err = pin_text.render(plan, labels, out_color=painted.stdout, err_color=painted.stderr)
     if options.diff:
-        diffs = []
-        for path, relpath, text in originals:
-            if path in new_bytes:
-                diffs.append((labels.get(path, "") + relpath, text, _decode(new_bytes[path])))
-        sys.stdout.write(style.diff(pin_diff.render(diffs), painted.stdout))
+        patch = "".join(
+            pin_diff.rewrite_diff(labels.get(path, "") + relpath, text, new_bytes[path])
+            for path, relpath, text in originals
+            if path in new_bytes
+        )
+        sys.stdout.write(style.diff(patch, painted.stdout))
     else:
         for line in out:
             style.emit(line, color=painted.stdout)
@@ -463,8 +448,3 @@ def _report(
             err=True,
         )
     typer.echo(pin_text.summary_line(plan, mode=options.mode, written=written), err=True)
-
-
-def _decode(data: bytes) -> str:
-    text = data.decode("utf-8")
-    return text[1:] if text.startswith("\ufeff") else text

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # imported where used: `pinner pin` and `--help` need none of
     from pinner.core.lock import LockPlan
     from pinner.core.pin import TargetFilter
     from pinner.core.update import Skipped, UpdatePlan, UpdatePolicy
+    from pinner.forge.cached import CachedForge
     from pinner.models import SourceFile
     from pinner.registry.auth import DockerConfig
     from pinner.settings import Settings
@@ -124,10 +125,7 @@ def update(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report and write PR texts; change no workflow file.")
     ] = False,
-    diff: Annotated[
-        bool,
-        typer.Option("--diff", help="Print a unified diff of the changes and write nothing."),
-    ] = False,
+    diff: common.Diff = False,
     include: Include = None,
     exclude: Exclude = None,
     output_format: Annotated[
@@ -149,16 +147,7 @@ def update(
         _file_option("--commit-message", "Write the commit message (conventional) to FILE."),
     ] = None,
     output: Output = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            help="Read settings from FILE instead of [tool.pinner].",
-            show_default=False,
-            dir_okay=False,
-        ),
-    ] = None,
+    config_file: common.ConfigFile = None,
     no_images: common.NoImages = False,
     registry_auth: common.RegistryAuth = None,
     *,
@@ -171,7 +160,6 @@ def update(
         from pinner.core.rewrite import original_bytes
         from pinner.core.update import UpdatePolicy, Updater, parse_now
         from pinner.forge.factory import open_forge
-        from pinner.registry import load_credentials
 
         if output_format not in ("text", "json", "markdown"):
             raise UsageError(f"--format must be text, json or markdown, not {output_format!r}")
@@ -219,9 +207,7 @@ def update(
             include=common.compile_patterns(include, "--include") or config.include,
             exclude=common.compile_patterns(exclude, "--exclude") or config.exclude,
         )
-        if registry_auth is not None and no_images:
-            raise UsageError("--registry-auth is for images; it cannot go with --no-images")
-        credentials = None if no_images else load_credentials(registry_auth)
+        credentials = common.registry_credentials(registry_auth, no_images=no_images)
         sources, unreadable, repository_roots = load_sources(
             roots, skip=skip_unreadable, as_given=paths or [Path(".")]
         )
@@ -253,7 +239,7 @@ def update(
         if diff:
             from pinner.formats.style import diff as paint_diff
 
-            paint = output is None and forge_options.use_color()
+            paint = forge_options.paints_report(output)
             patch = render_diff(plan, sources) + _lock_diff(lock)
             _deliver(paint_diff(patch, paint), output, {}, color=paint)
             return EXIT_FINDINGS if check and plan.has_updates else EXIT_OK  # as pin --check --diff
@@ -275,7 +261,7 @@ def update(
             written.sort()
         if not check:
             files.update(output_texts(plan, outputs))
-        paint = output is None and common.use_color(forge_options.color)
+        paint = forge_options.paints_report(output)
         report = render_report(
             plan,
             output_format,
@@ -298,13 +284,13 @@ def update(
 
 
 async def _lockfile_in_step(
-    forge: object, root: Path, sources: list[SourceFile], plan: UpdatePlan
+    forge: CachedForge, root: Path, sources: list[SourceFile], plan: UpdatePlan
 ) -> LockPlan | None:
     """``actions.lock`` as it must be once the plan's files are written (see
     :func:`pinner.core.lock.lockfile_in_step`)."""
     from pinner.core.lock import lockfile_in_step
 
-    return await lockfile_in_step(forge, root, sources, plan.writes)  # type: ignore[arg-type]
+    return await lockfile_in_step(forge, root, sources, plan.writes)
 
 
 def _lock_diff(lock: LockPlan | None) -> str:
@@ -370,14 +356,13 @@ def select_uses(sources: list[SourceFile], targets: TargetFilter) -> list[Source
 
 def render_diff(plan: UpdatePlan, sources: Sequence[SourceFile]) -> str:
     """``--diff``: a ``git apply``-able patch of every file the plan would write."""
-    from pinner.formats.pin_diff import unified_diff
+    from pinner.formats.pin_diff import rewrite_diff
 
     by_path = {s.path: s for s in sources}
-    parts = []
-    for path in sorted(plan.writes, key=lambda p: plan.relpaths[p]):
-        new = plan.writes[path].decode("utf-8").removeprefix("\ufeff")
-        parts.append(unified_diff(plan.relpaths[path], by_path[path].text, new))
-    return "".join(parts)
+    return "".join(
+        rewrite_diff(plan.relpaths[path], by_path[path].text, plan.writes[path])
+        for path in sorted(plan.writes, key=lambda p: plan.relpaths[p])
+    )
 
 
 def _load_config(root: Path, explicit: Path | None) -> Config:
@@ -412,7 +397,7 @@ async def plan_images(
     sources: list[SourceFile],
     policy: UpdatePolicy,
     settings: Settings,
-    forge: object,
+    forge: CachedForge,
     credentials: DockerConfig | None,
     skip_unreadable: bool,
     config: Config,

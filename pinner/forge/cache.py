@@ -103,8 +103,10 @@ class CacheInfo:
 
     def to_json(self) -> dict[str, object]:
         """``pinner cache info --format json`` (schema ``pinner.cache-info/1``)."""
+        from pinner.formats.schemas import CACHE_INFO
+
         return {
-            "schema": "pinner.cache-info/1",
+            "schema": CACHE_INFO,
             "path": str(self.path),
             "format": FORMAT,
             "entries": self.entries,

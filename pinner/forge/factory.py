@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pinner.errors import UsageError
-from pinner.forge.base import Forge
 from pinner.forge.cache import FileCacheStore
 from pinner.forge.cached import DEFAULT_REFS_TTL, CachedForge
 from pinner.settings import ForgeUrls, Settings
+
+if TYPE_CHECKING:  # the HTTP stack is imported only when a run needs the network
+    from pinner.forge.github import GitHubForge
 
 
 @asynccontextmanager
@@ -28,16 +31,14 @@ async def open_forge(
     With ``settings.snapshot_dirs`` the snapshot answers and nothing is stored on disk: a
     snapshot is already local, and its answers must never be mistaken for the real forge's.
     """
-    async with AsyncExitStack() as stack:
-        inner: Forge
-        if settings.snapshot_dirs:
-            from pinner.forge.snapshot import SnapshotForge
+    if settings.snapshot_dirs:
+        from pinner.forge.snapshot import SnapshotForge
 
-            inner = SnapshotForge(*settings.snapshot_dirs)
-            if hasattr(inner, "__aenter__"):
-                inner = await stack.enter_async_context(inner)  # type: ignore[arg-type]
-            yield CachedForge(inner, None, offline=False, refs_ttl=refs_ttl)
-            return
+        yield CachedForge(
+            SnapshotForge(*settings.snapshot_dirs), None, offline=False, refs_ttl=refs_ttl
+        )
+        return
+    async with AsyncExitStack() as stack:
         if settings.offline and settings.cache_dir is None:
             raise UsageError("--offline needs the cache; it cannot be combined with --no-cache")
         store = open_store(settings.cache_dir)
@@ -48,9 +49,8 @@ async def open_forge(
         github = await stack.enter_async_context(GitHubForge(settings, cache=store))
         if settings.verbose:
             stack.callback(_say_requests, github)
-        inner = github
         yield CachedForge(
-            inner,
+            github,
             store,
             offline=settings.offline,
             refs_ttl=refs_ttl,
@@ -58,13 +58,11 @@ async def open_forge(
         )
 
 
-def _say_requests(github: object) -> None:
+def _say_requests(github: GitHubForge) -> None:
     """``--verbose``: what the run cost, as one stderr line (``12 requests (rest 3, git 9)``)."""
     import sys
 
-    stats = getattr(github, "stats", None)
-    if stats is not None:
-        sys.stderr.write(f"pinner: {stats.summary()}\n")
+    sys.stderr.write(f"pinner: {github.stats.summary()}\n")
 
 
 def open_store(cache_dir: Path | None) -> FileCacheStore | None:

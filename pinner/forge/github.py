@@ -54,12 +54,12 @@ from pinner.forge.graphql import (
 )
 from pinner.forge.graphql_repos import get_repos_many
 from pinner.forge.http import (
+    HTML_MEDIA_TYPES,
     RequestKind,
     RequestStats,
     Response,
     TooLargeError,
     Transport,
-    host_key,
 )
 from pinner.forge.rest import (
     DEFAULT_REST_TTL,
@@ -224,7 +224,7 @@ class GitHubForge:
             else:
                 problem = raw_answer_problem(response)
                 if problem is None:
-                    if host_key(response.url) != host_key(response.request_url):
+                    if response.from_another_host:
                         answered_elsewhere()  # right for this run, never cached for ever
                     return response.body if response.status == 200 else None
                 # 401/403/5xx-after-retries, a redirect away, a login page: the API knows better
@@ -335,7 +335,6 @@ def raw_answer_problem(response: Response) -> str | None:
     """
     if response.status not in (200, 404):
         return f"HTTP {response.status} from the raw content host"
-    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if response.status == 200 and content_type in ("text/html", "application/xhtml+xml"):
+    if response.status == 200 and response.media_type in HTML_MEDIA_TYPES:
         return "the raw content host answered an HTML page, not a file"
     return None

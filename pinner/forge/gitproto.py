@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pinner.errors import NotFoundError, RemoteError
+from pinner.forge.base import answered_elsewhere
 from pinner.forge.http import RequestKind, Transport, safe_url
 from pinner.models import GitRef, RefListing
 
@@ -291,6 +292,8 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
     _check_git_status(
         response.status, repo, response.url, what, authenticated=transport.authenticated
     )
+    if response.from_another_host:
+        answered_elsewhere()  # a listing for this run, kept by no cache
     if response.body:
         with _context(what, response.url):
             return to_listing(repo, parse_ls_refs_v2(response.body))
@@ -305,6 +308,8 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
     _check_git_status(
         response.status, repo, response.url, what, authenticated=transport.authenticated
     )
+    if response.from_another_host:
+        answered_elsewhere()
     with _context(what, response.url):
         advertisement = parse_info_refs_v0(response.body)
     return to_listing(repo, advertisement.refs, advertisement.head_symref)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -45,6 +45,7 @@ from pinner.models import SHA_RE, Commit, Comparison, GitRef, RefListing, RepoIn
 log = logging.getLogger("pinner.forge")
 
 K = TypeVar("K")
+T = TypeVar("T")
 
 REF_PAGE = 100  # GitHub's maximum page size for a connection
 PARENT_PAGE = 100
@@ -158,6 +159,11 @@ class GraphQLClient:
             max_bytes=MAX_RESPONSE_BYTES,
             what=what,
         )
+        if response.from_another_host:
+            # an answer serves every caller of its batch, and a commit is kept for ever: one
+            # the forge did not give cannot be this run's only, so it is not taken at all
+            self.switch_off(f"answered by another host ({safe_url(response.url)})")
+            return None
         if response.status != 200:
             self.switch_off(f"HTTP {response.status} from {safe_url(response.url)}")
             return None
@@ -219,16 +225,46 @@ def _repo_variables(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
     return ", ".join(declarations), variables
 
 
+def repositories_query(
+    operation: str, fragment: str, fragments: str, repos: Sequence[str]
+) -> tuple[str, dict[str, str]]:
+    """The query (and its variables) asking ``...fragment`` of every repository in ``repos``,
+    aliased ``r0``, ``r1``...; ``fragments`` defines it."""
+    declarations, variables = _repo_variables(repos)
+    fields = "\n".join(
+        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...{fragment} }}"
+        for i in range(len(repos))
+    )
+    return f"query {operation}({declarations}) {{\n{fields}\n}}\n{fragments}", variables
+
+
+async def ask_repositories(
+    client: GraphQLClient,
+    repos: Sequence[str],
+    query: tuple[str, Mapping[str, str]],
+    what: str,
+    parse: Callable[[str, Any], T | None],
+) -> dict[str, T | None]:
+    """Run a :func:`repositories_query` and ``parse`` each repository's answer; None where the
+    other channel must answer (GraphQL off; the repository missing, renamed away, private or
+    with an error: git or REST says which, in its own words)."""
+    answer = await _ask(client, *query, what)
+    if answer is None:
+        return dict.fromkeys(repos)
+    result: dict[str, T | None] = {}
+    for i, repo in enumerate(repos):
+        alias = f"r{i}"
+        node = answer.data.get(alias)
+        result[repo] = None if alias in answer.failed or node is None else parse(repo, node)
+    return result
+
+
 # ----------------------------------------------------------------------------- ref listings
 
 
 def refs_query(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
     """The query (and its variables) listing refs of every repository, aliased ``r0``...."""
-    declarations, variables = _repo_variables(repos)
-    fields = "\n".join(
-        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...Listing }}" for i in range(len(repos))
-    )
-    return f"query Refs({declarations}) {{\n{fields}\n}}\n{REFS_FRAGMENTS}", variables
+    return repositories_query("Refs", "Listing", REFS_FRAGMENTS, repos)
 
 
 Listed = tuple[RefListing | None, RepoInfo | None]
@@ -238,25 +274,18 @@ refs) or REST (for the metadata: a ``Repos`` query would say no more) must answe
 
 async def list_refs_many(client: GraphQLClient, repos: Sequence[str]) -> dict[str, Listed]:
     """The ref listing and metadata of each ``owner/name`` in ``repos``."""
-    text, variables = refs_query(repos)
     what = f"list refs of {len(repos)} repositories"
-    answer = await _ask(client, text, variables, what)
-    if answer is None:
-        return dict.fromkeys(repos, (None, None))
-    result: dict[str, Listed] = {}
-    for i, repo in enumerate(repos):
-        alias = f"r{i}"
-        node = answer.data.get(alias)
-        if alias in answer.failed or node is None:
-            # missing, renamed away, private, or an error: git and REST say which
-            result[repo] = (None, None)
-            continue
-        try:
-            info = parse_repo_node(node)
-        except RemoteError:
-            info = None  # asked again on its own if needed; the refs need not wait for that
-        result[repo] = (parse_listing(repo, node), info)
-    return result
+    answers = await ask_repositories(client, repos, refs_query(repos), what, _parse_listed)
+    return {repo: answer or (None, None) for repo, answer in answers.items()}
+
+
+def _parse_listed(repo: str, node: Any) -> Listed:
+    """One ``...Listing`` answer: the refs, and the metadata beside them when it is whole."""
+    try:
+        info = parse_repo_node(repo, node)
+    except RemoteError:
+        info = None  # asked again on its own if needed; the refs need not wait for that
+    return parse_listing(repo, node), info
 
 
 def parse_listing(repo: str, node: Any) -> RefListing | None:
@@ -311,11 +340,12 @@ def parse_listing(repo: str, node: Any) -> RefListing | None:
     )
 
 
-def parse_repo_node(node: object) -> RepoInfo | None:
-    """One ``...Repo`` answer; None when it lacks what REST would give (an empty repository
-    has no default branch, an id GitHub withholds): REST then answers."""
+def parse_repo_node(repo: str, node: object) -> RepoInfo | None:
+    """One ``...Repo`` answer for ``repo``; None when it lacks what REST would give (an empty
+    repository has no default branch, an id GitHub withholds): REST then answers."""
     try:
-        assert isinstance(node, dict)
+        if not isinstance(node, dict):
+            raise TypeError(type(node).__name__)
         owner = node["owner"]
         default = node["defaultBranchRef"]
         repo_id, owner_id = node["databaseId"], owner.get("databaseId")
@@ -324,9 +354,9 @@ def parse_repo_node(node: object) -> RepoInfo | None:
             raise TypeError("nameWithOwner")
         if not isinstance(archived, bool):
             raise TypeError("isArchived")
-    except (AssertionError, KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         where = f"{exc!s:.60}"
-        raise RemoteError(f"repository metadata: malformed GraphQL answer near {where}") from None
+        raise RemoteError(f"metadata of {repo}: malformed GraphQL answer near {where}") from None
     ids_ok = all(type(v) is int and v > 0 for v in (repo_id, owner_id))
     if default is None or not isinstance(default.get("name"), str) or not ids_ok:
         return None

@@ -3,7 +3,8 @@
 Why: ``pinner lock`` records, for every repository in the action graph, the owner and
 repository ids GitHub's runner checks (``owner_id``, ``repo_id``), and verifies them on every
 run. Over REST that is one ``GET /repos/{owner}/{repo}`` per repository; here one query carries
-:data:`REPOS_PER_QUERY` of them (``databaseId`` is the same number as REST's ``id``).
+:data:`~pinner.forge.batch_sizes.REPOS_PER_QUERY` of them (``databaseId`` is the same number
+as REST's ``id``).
 
 GraphQL follows renames (``repository(owner:, name:)`` answers for the old name with the
 current ``nameWithOwner``), as REST follows its ``301``. Whatever GraphQL cannot answer (no
@@ -15,35 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
 from pinner.forge.graphql import (
     REPO_FRAGMENT,
     GraphQLClient,
-    _ask,
-    _repo_variables,
+    ask_repositories,
     parse_repo_node,
+    repositories_query,
 )
 from pinner.models import RepoInfo
 
 
 def repos_query(repos: Sequence[str]) -> tuple[str, dict[str, str]]:
     """The query (and its variables) asking for every repository's metadata, aliased ``r0``..."""
-    declarations, variables = _repo_variables(repos)
-    fields = "\n".join(
-        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ ...Repo }}" for i in range(len(repos))
-    )
-    return f"query Repos({declarations}) {{\n{fields}\n}}\n{REPO_FRAGMENT}", variables
+    return repositories_query("Repos", "Repo", REPO_FRAGMENT, repos)
 
 
 async def get_repos_many(client: GraphQLClient, repos: Sequence[str]) -> dict[str, RepoInfo | None]:
     """:class:`RepoInfo` of each ``owner/name`` in ``repos``; None where REST must answer."""
-    text, variables = repos_query(repos)
-    answer = await _ask(client, text, variables, f"metadata of {len(repos)} repositories")
-    if answer is None:
-        return dict.fromkeys(repos)
-    result: dict[str, RepoInfo | None] = {}
-    for i, repo in enumerate(repos):
-        alias = f"r{i}"
-        node = answer.data.get(alias)
-        result[repo] = None if alias in answer.failed or node is None else parse_repo_node(node)
-    return result
+    what = f"metadata of {len(repos)} repositories"
+    return await ask_repositories(client, repos, repos_query(repos), what, parse_repo_node)

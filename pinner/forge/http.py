@@ -91,6 +91,9 @@ out a server restarting, and a dead server is reported within seconds, not after
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection (TCP and TLS): a healthy host needs well under one."""
 
+HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+"""What a captive portal or a login page answers with: never a file, nor an API's answer."""
+
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _USER_AGENT = f"pinner/{__version__} (+https://github.com/pinner)"
 
@@ -220,6 +223,22 @@ class Redactor:
         return httpx.Headers([(name, self.data(value)) for name, value in items])
 
 
+_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[a-zA-Z]+\s*=\s*"?[^",;]*"?\s*)*)')
+
+
+def next_link(link_header: str | None) -> str | None:
+    """The ``rel="next"`` target of a ``Link`` header (RFC 8288) as written, if any: GitHub
+    gives absolute URLs, registries paths on their own host."""
+    if not link_header:
+        return None
+    for match in _LINK_RE.finditer(link_header):
+        url, params = match.group(1), match.group(2)
+        rels = re.findall(r'rel\s*=\s*"?([^",;]*)"?', params)
+        if any("next" in rel.split() for rel in rels):
+            return url
+    return None
+
+
 def redact(text: str, token: str | None) -> str:
     """``text`` with the token (and its Basic-auth encoding) replaced by ``***``."""
     return Redactor(token).text(text)
@@ -260,6 +279,17 @@ class Response:
     body: bytes
     url: str  # final URL after redirects
     request_url: str  # the URL asked for
+
+    @property
+    def from_another_host(self) -> bool:
+        """Whether a redirect took the request to another host than the one asked: its
+        answer is not the forge's word (see :func:`pinner.forge.base.answered_elsewhere`)."""
+        return host_key(self.url) != host_key(self.request_url)
+
+    @property
+    def media_type(self) -> str:
+        """``Content-Type`` without its parameters, in lower case (``text/plain``)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def json(self, what: str) -> Any:
         """Decode the body as JSON; garbage is the forge's fault, so a RemoteError."""
@@ -1103,10 +1133,10 @@ _DEFINITIVE_DNS_ERRORS = frozenset(
 
 
 _NO_TOKEN_KINDS = frozenset({RequestKind.DOWNLOAD, RequestKind.REGISTRY})
+"""Channels the GitHub token never goes to, whatever the host."""
 
 _WRONG_NAME = {RequestKind.REGISTRY: "image name", RequestKind.DOWNLOAD: "URL"}
 """What a host name DNS does not know was probably mistyped in, by channel (else the forge)."""
-"""Channels the GitHub token never goes to, whatever the host."""
 
 
 def _ietf_seconds(value: str | None) -> float | None:
@@ -1142,6 +1172,7 @@ def _retryable_status(status: int) -> bool:
 
 __all__ = [
     "CONNECT_ATTEMPTS",
+    "HTML_MEDIA_TYPES",
     "MAX_REDIRECTS",
     "BodySink",
     "BufferSink",
@@ -1155,6 +1186,7 @@ __all__ = [
     "Transport",
     "host_key",
     "is_loopback_host",
+    "next_link",
     "redact",
     "safe_url",
 ]

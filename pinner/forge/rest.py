@@ -23,7 +23,14 @@ from urllib.parse import quote, urlencode
 
 from pinner.errors import NotFoundError, OfflineMiss, RemoteError
 from pinner.forge.base import CacheStore, answered_elsewhere
-from pinner.forge.http import RequestKind, Transport, host_key, safe_url
+from pinner.forge.http import (
+    HTML_MEDIA_TYPES,
+    RequestKind,
+    Transport,
+    host_key,
+    next_link,
+    safe_url,
+)
 from pinner.models import (
     SHA_RE,
     Advisory,
@@ -53,7 +60,6 @@ DEFAULT_REST_TTL = 60.0
 MAX_JSON_BYTES = 32 * 1024 * 1024
 
 _REPO_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
-_LINK_RE = re.compile(r'<([^>]*)>\s*((?:;\s*[a-zA-Z]+\s*=\s*"?[^",;]*"?\s*)*)')
 
 
 def split_repo(repo: str) -> tuple[str, str]:
@@ -86,18 +92,6 @@ def quote_path(path: str) -> str:
     if not path or any(part in ("", ".", "..") for part in parts):
         raise NotFoundError(f"{path!r} is not a valid file path in a repository")
     return "/".join(quote(part, safe="") for part in parts)
-
-
-def next_link(link_header: str | None) -> str | None:
-    """The ``rel="next"`` URL of a ``Link`` header, if any."""
-    if not link_header:
-        return None
-    for match in _LINK_RE.finditer(link_header):
-        url, params = match.group(1), match.group(2)
-        rels = re.findall(r'rel\s*=\s*"?([^",;]*)"?', params)
-        if any("next" in rel.split() for rel in rels):
-            return url
-    return None
 
 
 # ----------------------------------------------------------------------------- shape checks
@@ -382,7 +376,7 @@ class RestClient:
         if check is not None:
             check(data)
         link = next_link(response.headers.get("link"))
-        from_api = host_key(response.url) == host_key(url)
+        from_api = not response.from_another_host
         if not from_api:
             answered_elsewhere()  # used for this run, kept by no cache
         if self.cache is not None and cacheable and from_api and response.status == 200:
@@ -546,19 +540,18 @@ class RestClient:
         response = await self.transport.request(
             "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=max_bytes, what=what
         )
-        if host_key(response.url) != host_key(url):
+        if response.from_another_host:
             answered_elsewhere()  # right for this run, never cached for ever
         if response.status == 404:
             return None
         if response.status != 200:
             raise RemoteError(f"{what}: unexpected HTTP {response.status} from {safe_url(url)}")
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/json":
+        if response.media_type == "application/json":
             if response.body.lstrip()[:1] == b"[":
                 return None  # a directory listing: no file by that name
             # the raw media type was ignored: that is the file's metadata, not the file
             raise RemoteError(f"{what}: the API answered JSON metadata instead of the file")
-        if content_type in ("text/html", "application/xhtml+xml"):
+        if response.media_type in HTML_MEDIA_TYPES:
             raise RemoteError(f"{what}: the API answered an HTML page, not the file")
         return response.body
 

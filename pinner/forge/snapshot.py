@@ -260,6 +260,7 @@ class RepoSnapshot:
         self._lock = threading.RLock()
         self._loaded = False
         self._graph: _Graph | None = None
+        self._meta: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -368,8 +369,16 @@ class RepoSnapshot:
         ``GET /repos/{o}/{r}`` answers as ``id`` and ``owner.id``; a repository deleted and
         re-created under the same name has a new ``repo_id``), ``archived`` (bool) and
         ``full_name`` (the current spelling, when the repository was renamed). Absent keys
-        mean "derive it": the emulator then answers stable numbers from the name.
+        mean "derive it": the emulator then answers stable numbers from the name. Read once,
+        like the rest of the snapshot: every listing and repository answer consults it.
         """
+        if self._meta is None:
+            with self._lock:
+                if self._meta is None:
+                    self._meta = self._read_meta()
+        return self._meta
+
+    def _read_meta(self) -> dict[str, Any]:
         path = self._top("meta.json")
         if path is None:
             return {}
@@ -378,6 +387,11 @@ class RepoSnapshot:
         except (OSError, ValueError) as exc:
             raise InputError(f"unreadable snapshot file: {exc}", path=str(path)) from exc
         return data if isinstance(data, dict) else {}
+
+    @property
+    def archived(self) -> bool:
+        """Whether the repository is archived (``meta.json`` ``archived``; else it is not)."""
+        return bool(self.meta.get("archived", False))
 
     @property
     def full_name(self) -> str:
@@ -435,8 +449,7 @@ class RepoSnapshot:
         heads_and_tags = tuple(
             r for r in self.refs() if r.name.startswith(("refs/heads/", "refs/tags/"))
         )
-        archived = bool(self.meta.get("archived", False))  # local: as cheap as the refs
-        return RefListing(self.name, heads_and_tags, self.default_branch, archived=archived)
+        return RefListing(self.name, heads_and_tags, self.default_branch, archived=self.archived)
 
     def tags(self) -> list[GitRef]:
         return [r for r in self.refs() if r.is_tag]
@@ -591,13 +604,6 @@ class RepoSnapshot:
         far_past = "0000"
         out.sort(key=lambda r: (r["published_at"] or far_past, r["tag_name"]), reverse=True)
         return out
-
-    def latest_release(self) -> dict[str, Any] | None:
-        """The newest published, non-draft, non-prerelease release (GitHub's "latest")."""
-        for rel in self.releases():
-            if not rel.get("draft") and not rel.get("prerelease"):
-                return rel
-        return None
 
 
 def _safe_relpath(path: str) -> str | None:
@@ -850,12 +856,11 @@ class SnapshotForge:
     async def get_repo(self, repo: str) -> RepoInfo:
         snap = self.data.repo(repo)
         html_base = self.forge_url or "https://github.com"
-        meta = snap.meta
         return RepoInfo(
             full_name=snap.full_name,
             default_branch=snap.default_branch,
             html_url=f"{html_base}/{snap.full_name}",
-            archived=bool(meta.get("archived", False)),
+            archived=snap.archived,
             repo_id=snap.repo_id,
             owner_id=snap.owner_id,
         )

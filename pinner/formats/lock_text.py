@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pinner.core.lock import LockFinding, LockPlan
 from pinner.formats.lockfile import LOCKFILE_PATH
-from pinner.formats.pin_diff import unified_diff
+from pinner.formats.pin_diff import rewrite_diff, unified_diff
 from pinner.formats.style import paint
 from pinner.sanitize import for_terminal
 
@@ -109,8 +109,7 @@ def render_diff(plan: LockPlan) -> str:
     parts = [_file_diff(LOCKFILE_PATH, plan.before_bytes, plan.after_bytes)]
     for path in sorted(plan.files, key=lambda p: plan.originals[p].relpath):
         source = plan.originals[path]
-        new = plan.files[path].decode("utf-8").removeprefix("\ufeff")
-        parts.append(unified_diff(source.relpath, source.text, new))
+        parts.append(rewrite_diff(source.relpath, source.text, plan.files[path]))
     return "".join(parts)
 
 

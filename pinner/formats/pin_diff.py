@@ -1,4 +1,4 @@
-"""``pinner pin --diff``: a unified diff of what would be written, ``git apply``-able.
+"""``--diff`` (pin, update, lock): a unified diff of what would be written, ``git apply``-able.
 
 Lines are diffed as they are in the file (CRLF kept), so the patch applies to the bytes on disk.
 """
@@ -76,6 +76,7 @@ def _range(start: int, stop: int) -> str:
     return f"{start + 1}" if length == 1 else f"{start + 1},{length}"
 
 
-def render(files: Iterable[tuple[str, str, str]]) -> str:
-    """Diffs of ``(relpath, old text, new text)`` in order, concatenated."""
-    return "".join(unified_diff(relpath, old, new) for relpath, old, new in files)
+def rewrite_diff(relpath: str, old_text: str, new_bytes: bytes) -> str:
+    """The diff of one file pinner rewrites: its text as read (which has no byte-order mark)
+    against the bytes it would write (which keep the file's mark, if it has one)."""
+    return unified_diff(relpath, old_text, new_bytes.decode("utf-8").removeprefix("\ufeff"))

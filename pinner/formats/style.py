@@ -19,7 +19,7 @@ terminal, which silently undid ``--color always`` in a pipe; :func:`emit` tells 
 from __future__ import annotations
 
 import os
-from typing import IO, Any
+from typing import Any
 
 _RESET = "\x1b[0m"
 
@@ -86,10 +86,3 @@ def diff(text: str, enabled: bool) -> str:
             style = None
         out.append((paint(body, style, True) if style else body) + end)
     return "".join(out)
-
-
-def stream_of(err: bool) -> IO[str]:
-    """The standard stream a message goes to (for :func:`color_enabled`)."""
-    import sys
-
-    return sys.stderr if err else sys.stdout

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pinner.forge.cached import CachedForge
     from pinner.registry.auth import DockerConfig
     from pinner.registry.client import RegistryClient
     from pinner.settings import Settings
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 @asynccontextmanager
 async def open_registry(
-    settings: Settings, forge: object | None = None, *, config: DockerConfig | None = None
+    settings: Settings, forge: CachedForge | None = None, *, config: DockerConfig | None = None
 ) -> AsyncIterator[RegistryClient | None]:
     """The registry client a run uses, or None with ``--snapshot`` (no network at all).
 

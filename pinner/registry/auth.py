@@ -94,9 +94,6 @@ class DockerConfig:
     helpers: Mapping[str, str] = field(default_factory=dict)  # host -> helper name
     store: str | None = None  # credsStore: the helper for every other host
 
-    def helper_for(self, host: str) -> str | None:
-        return self.helpers.get(registry_key(host), self.store)
-
     def credential_for(self, host: str) -> RegistryCredential | None:
         """The credential for the registry API host ``host`` (``registry-1.docker.io``,
         ``ghcr.io``, ``127.0.0.1:5000``), from ``auths`` or a helper; None when none."""

@@ -42,6 +42,7 @@ from pinner.forge.http import (
     Transport,
     host_key,
     is_loopback_host,
+    next_link,
     safe_url,
 )
 from pinner.registry.auth import Challenge, DockerConfig, RegistryCredential, parse_challenge
@@ -132,7 +133,6 @@ class RegistryClient:
         self._realms: dict[str, Challenge] = {}  # registry host -> its Bearer challenge
         self._credentials: dict[str, RegistryCredential | None] = {}
         self._secrets: set[str] = set()
-        self.requests = 0  # requests sent to registries and realms (stats, tests)
 
     # ------------------------------------------------------------------ public
 
@@ -219,7 +219,7 @@ class RegistryClient:
         if response.status == 404:
             return None
         self._raise_for_status(response, ref)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        media_type = response.media_type
         if media_type in SCHEMA1:
             raise NotFoundError(
                 f"{what}: a schema 1 manifest (deprecated, signed per pull); it has no stable "
@@ -376,7 +376,7 @@ class RegistryClient:
             except (ValueError, AttributeError, UnicodeDecodeError):
                 raise RemoteError(f"list tags of {ref.familiar}: not a tag list") from None
             tags.extend(t for t in page if isinstance(t, str))
-            url = _next_link(response, base)
+            url = _next_page(response, base)
         result = tuple(dict.fromkeys(tags))
         self._put(cache_key, json.dumps(list(result)).encode(), ttl=self.tag_ttl)
         return result
@@ -538,7 +538,6 @@ class RegistryClient:
         what: str,
         max_bytes: int,
     ) -> Response:
-        self.requests += 1
         try:
             return await self.transport.request(
                 method,
@@ -680,19 +679,12 @@ def _platform_child(index: dict[str, object]) -> str | None:
     return images[0][0] if images else None
 
 
-def _next_link(response: Response, base: str) -> str | None:
-    """The ``Link: <...>; rel="next"`` of a tag list page, on the same registry."""
-    header = response.headers.get("link", "")
-    for part in header.split(","):
-        if 'rel="next"' not in part and "rel=next" not in part:
-            continue
-        start, end = part.find("<"), part.find(">")
-        if start == -1 or end <= start:
-            return None
-        target = part[start + 1 : end]
-        if target.startswith("/"):
-            return base + target
-        if host_key(target) == host_key(base):
-            return target
+def _next_page(response: Response, base: str) -> str | None:
+    """The next page of a tag list (``Link: <...>; rel="next"``, a path as the distribution
+    spec writes it, or a URL), only on the same registry."""
+    target = next_link(response.headers.get("link"))
+    if target is None:
         return None
-    return None
+    if target.startswith("/"):
+        return base + target
+    return target if host_key(target) == host_key(base) else None

@@ -482,7 +482,7 @@ class _Repository:
         self.id = node_id("R", full_name.lower())
         self.databaseId = snap.repo_id  # REST's ``id``: the same number on both APIs
         self.nameWithOwner = full_name
-        self.isArchived = bool(snap.meta.get("archived", False))
+        self.isArchived = snap.archived  # meta.json, as REST answers
         login, self.name = full_name.split("/", 1)
         self.owner = _Owner(login, snap.owner_id)
         # keyed by snapshot data only, so they stay bounded by the snapshot's size
@@ -490,9 +490,6 @@ class _Repository:
         self._commits: dict[str, _Commit] = {}
         self._tags: dict[tuple[str, Any], _Tag] = {}
         self._refs: dict[tuple[str, str], _Ref] = {}
-
-    def isArchived(self, info: Any) -> bool:
-        return bool(self.snap.meta.get("archived", False))  # meta.json, as REST answers
 
     def url(self, info: Any) -> str:
         return f"{info.context.base}/{self.nameWithOwner}"

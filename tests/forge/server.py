@@ -140,9 +140,6 @@ class _NotFound(Exception):
         self.response = response
 
 
-_stable_id = stable_id  # ids a snapshot does not give: derived as pinner's --snapshot does
-
-
 def node_id(prefix: str, *parts: str) -> str:
     """A stable GraphQL node ID; REST's ``node_id`` and GraphQL's ``id`` are the same value."""
     raw = hashlib.sha1("\0".join(parts).encode()).hexdigest()[:20]
@@ -1051,7 +1048,7 @@ class _Context:
         return response
 
     def user(self, login: str) -> dict[str, Any]:
-        uid = _stable_id("user", login.lower())
+        uid = stable_id("user", login.lower())
         web, api = f"{self.base}/{login}", f"{self.api}/users/{login}"
         return {
             "login": login,
@@ -1083,7 +1080,6 @@ class _Context:
         a name it no longer has (``requested``: renamed or transferred), GitHub answers
         ``301 Moved Permanently`` to ``/repositories/{id}``, and so does the emulator.
         """
-        meta = snap.meta
         full_name = snap.full_name
         endpoint = "GET /repos/{owner}/{repo}"
         if requested.lower() != full_name.lower():
@@ -1172,7 +1168,7 @@ class _Context:
             "has_wiki": False,
             "has_pages": False,
             "has_discussions": False,
-            "archived": bool(meta.get("archived", False)),
+            "archived": snap.archived,
             "disabled": False,
             "visibility": "public",
             "created_at": EPOCH,
@@ -1503,7 +1499,7 @@ class _Context:
 
     def release_json(self, snap: RepoSnapshot, rel: dict[str, Any]) -> dict[str, Any]:
         tag = rel["tag_name"]
-        rid = int(rel.get("id") or _stable_id("release", snap.name.lower(), tag))
+        rid = int(rel.get("id") or stable_id("release", snap.name.lower(), tag))
         api = f"{self.api}/repos/{snap.name}/releases/{rid}"
         owner = snap.name.split("/", 1)[0]
         created = rel.get("created_at") or rel.get("published_at") or EPOCH
@@ -1541,7 +1537,7 @@ class _Context:
         self, snap: RepoSnapshot, tag: str, asset: dict[str, Any], created: str
     ) -> dict[str, Any]:
         name = asset["name"]
-        aid = int(asset.get("id") or _stable_id("asset", snap.name.lower(), tag, name))
+        aid = int(asset.get("id") or stable_id("asset", snap.name.lower(), tag, name))
         data = self.asset_bytes(snap, tag, name, asset)
         owner = snap.name.split("/", 1)[0]
         out: dict[str, Any] = {

@@ -6,3 +6,6 @@ binaries actions download.
 """
 
 __version__ = "0.1.0"
+
+PROJECT_URL = "https://github.com/pinner-dev/pinner"
+"""Where pinner lives: named in its User-Agent, SARIF's tool entry and its rules' help links."""

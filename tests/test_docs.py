@@ -65,19 +65,37 @@ def test_slug_follows_github() -> None:
     )
 
 
+PROJECT_FILES = re.compile(r"^https://github\.com/pinner-dev/pinner/(?:blob|tree)/main/")
+"""README links to the project's own files by URL: it is PyPI's project page too, where a
+relative link lands nowhere. Those links are checked against the files here like relative ones."""
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_relative_link_lands(page: Path) -> None:
+def test_every_link_to_a_project_file_lands(page: Path) -> None:
     broken = []
     for target in links(page):
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+        base = page.parent
+        if PROJECT_FILES.match(target):
+            target, base = PROJECT_FILES.sub("", target), ROOT
+        elif re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
             continue
         path_part, _, fragment = target.partition("#")
-        dest = (page.parent / path_part).resolve() if path_part else page
+        dest = (base / path_part).resolve() if path_part else page
         if not dest.exists():
             broken.append(f"{target}: no such file")
         elif fragment and dest.suffix == ".md" and fragment not in anchors(dest):
             broken.append(f"{target}: no heading with anchor #{fragment}")
     assert not broken, broken
+
+
+def test_the_readme_links_no_file_relatively() -> None:
+    """The README is the PyPI page as well: a relative link there is a dead link."""
+    relative = [
+        target
+        for target in links(ROOT / "README.md")
+        if not target.startswith("#") and not re.match(r"^[a-z][a-z0-9+.-]*:", target)
+    ]
+    assert not relative, relative
 
 
 def test_every_rule_has_a_complete_section() -> None:

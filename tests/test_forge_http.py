@@ -515,3 +515,17 @@ def test_stats_summary_line():
     transport.stats.sent["git"] = 2
     transport.stats.retries = 1
     assert transport.stats.summary() == "5 requests (rest 3, git 2); retries 1"
+
+
+@respx.mock
+def test_every_request_names_pinner_its_version_and_where_it_lives():
+    """A server operator who sees pinner's traffic can find who sends it (GitHub asks for a
+    User-Agent that names the application)."""
+    from pinner import PROJECT_URL, __version__
+
+    route = respx.get(f"{API}/x").mock(return_value=httpx.Response(200, text="ok"))
+    transport, _ = make_transport()
+    get(transport, f"{API}/x")
+    agent = route.calls.last.request.headers["User-Agent"]
+    assert agent == f"pinner/{__version__} (+{PROJECT_URL})"
+    assert PROJECT_URL == "https://github.com/pinner-dev/pinner"

@@ -59,7 +59,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from pinner import __version__
+from pinner import PROJECT_URL, __version__
 from pinner.errors import (
     DeadlineExceeded,
     ForgeUnreachable,
@@ -95,7 +95,7 @@ HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 """What a captive portal or a login page answers with: never a file, nor an API's answer."""
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_USER_AGENT = f"pinner/{__version__} (+https://github.com/pinner)"
+_USER_AGENT = f"pinner/{__version__} (+{PROJECT_URL})"
 
 Sleep = Callable[[float], Awaitable[None]]
 

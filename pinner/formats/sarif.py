@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pinner import __version__
+from pinner import PROJECT_URL, __version__
 from pinner.rules.base import Finding, Rule, Severity, all_rules
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from pinner.core.walk import Graph
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-PROJECT_URL = "https://github.com/pinner-dev/pinner"
 RULES_REFERENCE = f"{PROJECT_URL}/blob/main/docs/rules.md"
 """Where every rule's ``helpUri`` points (one section, anchored by the rule id, per rule)."""
 DEFAULT_SERVER = "https://github.com"

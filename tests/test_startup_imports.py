@@ -75,3 +75,14 @@ def test_a_forge_run_imports_httpx_without_its_command_line_client(tmp_path: Pat
     argv = ["lock", "--offline", "--cache-dir", str(tmp_path / "cache"), str(tmp_path)]
     watch = ("httpx", "rich", "click", "pygments")
     assert imported(argv, watch) == ["httpx"]
+
+
+def test_a_lock_run_imports_no_graph_walk(tmp_path: Path) -> None:
+    """``pinner lock`` runs once per repository, so its start-up is paid for each: it reads
+    composites itself and needs nothing of audit's graph walk (and the rules it brings)."""
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text("on: push\njobs:\n  j:\n    steps:\n      - run: true\n")
+    argv = ["lock", "--offline", "--cache-dir", str(tmp_path / "cache"), str(tmp_path)]
+    watch = ("pinner.core.lock", "pinner.core.walk")
+    assert imported(argv, watch) == ["pinner.core.lock"]

@@ -52,12 +52,12 @@ from pinner.core.lockfile import (
 from pinner.core.resolve import Resolver
 from pinner.core.rewrite import Edit, apply_edits
 from pinner.core.verify import IMPOSTOR, REACHABLE, Reachability, check_reachability
-from pinner.core.walk import MAX_DEPTH, _clean
 from pinner.errors import InputError, NotFoundError
 from pinner.forge.base import Forge
 from pinner.formats.lockfile import LockEntry, Lockfile, commit_digest, render
 from pinner.models import ActionRef, RefListing, RepoInfo, SourceFile, UsesKind
 from pinner.singleflight import SingleFlight
+from pinner.sources.grammar import MAX_NESTING, repo_relative
 
 ERROR = "error"
 WARNING = "warning"
@@ -479,11 +479,11 @@ class LockPlanner:
                 entry = self.nodes[key].entry
                 recorded = {(c, None) for c in (entry.uses if entry is not None else ())}
                 for child, path in sorted(children | recorded, key=_pair_order):
-                    if depth + 1 > MAX_DEPTH:
+                    if depth + 1 > MAX_NESTING:
                         self.add(
                             "depth-exceeded",
                             f"{key} -> {child}: composite actions nest deeper than the runner's "
-                            f"limit of {MAX_DEPTH}",
+                            f"limit of {MAX_NESTING}",
                             dependency=child,
                             required_by=key,
                         )
@@ -573,7 +573,7 @@ class LockPlanner:
                     node.children.add(child)
                     found.add((child, value.action.path or ""))
             elif value.kind is UsesKind.SAME_REPO:
-                sub = _clean(value.raw)
+                sub = repo_relative(value.raw)
                 if "@" not in sub and sub not in visiting:
                     found |= await self.children_at(node, repo, sha, sub, visiting | {sub})
             elif value.kind is UsesKind.LOCAL:

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pinner.core.walk import _clean, _inside_root
 from pinner.models import ActionRef, SiteContext, SourceFile, UsesKind, UsesSite
+from pinner.sources.discovery import resolves_inside
+from pinner.sources.grammar import repo_relative
 
 MAX_SELF_DEPTH = 100
 """How deep ``$/`` actions may nest before the scan stops (a guard against loops)."""
@@ -147,7 +148,7 @@ class _Scanner:
 
     def local(self, source: SourceFile, site: UsesSite, depth: int, seen: set[str]) -> None:
         raw = site.value.raw
-        path = _clean(raw)
+        path = repo_relative(raw)
         if _LOCAL_WORKFLOW_RE.match(path):
             return  # ./.github/workflows/x.yml: a local reusable workflow, scanned on its own
         target = self.action_file(path) if site.context is not SiteContext.REUSABLE_JOB else None
@@ -196,7 +197,7 @@ class _Scanner:
         for name in ("action.yml", "action.yaml"):
             relpath = f"{path}/{name}" if path else name
             candidate = self.root / relpath
-            if candidate.is_file() and _inside_root(candidate, self.root):
+            if candidate.is_file() and resolves_inside(candidate, self.root):
                 found = self.read(self.root, relpath)
                 break
         self.actions[path] = found

@@ -60,13 +60,13 @@ from pinner.singleflight import SingleFlight
 from pinner.sources.comments import parse_comment
 from pinner.sources.discovery import resolves_inside
 from pinner.sources.dockerfile import dockerfile_images
-from pinner.sources.grammar import describe_invalid, shown
+from pinner.sources.grammar import MAX_NESTING, describe_invalid, repo_relative, shown
 from pinner.sources.reading import load_yaml, read_source
 
 if TYPE_CHECKING:
     from pinner.core.verify import Reachability
 
-MAX_DEPTH = 9
+MAX_DEPTH = MAX_NESTING
 """The runner's limit on nested composite actions; deeper is a finding."""
 
 METADATA_FILES = ("action.yml", "action.yaml", "Dockerfile")
@@ -224,23 +224,9 @@ def _edge_kind(value: UsesValue) -> str:
         return "docker"
     if value.action is not None and value.action.is_reusable_workflow:
         return "reusable-workflow"
-    if value.local_path and REUSABLE_WORKFLOW_RE.match(_clean(value.local_path)):
+    if value.local_path and REUSABLE_WORKFLOW_RE.match(repo_relative(value.local_path)):
         return "reusable-workflow"
     return "action"
-
-
-def _clean(local_path: str) -> str:
-    """``./a/b/`` or ``.\\a\\b`` or ``$/a/b`` -> ``a/b`` (repository-relative, posix)."""
-    p = local_path.replace("\\", "/")
-    for prefix in ("$/", "./"):
-        if p.startswith(prefix):
-            p = p[len(prefix) :]
-    return str(PurePosixPath(p)).strip("/") if p.strip("/") else ""
-
-
-_inside_root = resolves_inside
-"""The name :mod:`pinner.core.lock_scan` imports (its owner can switch to
-:func:`pinner.sources.discovery.resolves_inside`, which this is)."""
 
 
 def strip_docker(image: str) -> str:
@@ -375,7 +361,9 @@ class _Walk:
         if value.kind is UsesKind.SAME_REPO and parent_repo and parent_commit:
             # $/path: the caller's repository at the caller's commit
             owner, repo = parent_repo.split("/", 1)
-            action = ActionRef(owner, repo, _clean(value.local_path or "") or None, parent_commit)
+            action = ActionRef(
+                owner, repo, repo_relative(value.local_path or "") or None, parent_commit
+            )
         if value.kind is UsesKind.DOCKER:
             image = strip_docker(value.image or value.raw)
             return self._image_edge(base, image, child_depth), None
@@ -426,7 +414,7 @@ class _Walk:
         return replace(base, kind="docker", child=node_id, image=image)
 
     def _local_edge(self, base: Edge, value: UsesValue) -> tuple[Edge, _Pending | None]:
-        rel = _clean(value.local_path or "")
+        rel = repo_relative(value.local_path or "")
         if base.kind == "reusable-workflow":
             candidates = [rel]
         else:
@@ -504,7 +492,9 @@ class _Walk:
         if runs_image is not None and not runs_image.startswith("docker://"):
             # a Dockerfile next to action.yml: its FROM lines name the images that run
             directory = str(PurePosixPath(file).parent)
-            path = _clean(f"{directory}/{runs_image}" if directory not in ("", ".") else runs_image)
+            path = repo_relative(
+                f"{directory}/{runs_image}" if directory not in ("", ".") else runs_image
+            )
             base = Edge(
                 -1,
                 node.id,
@@ -829,7 +819,7 @@ def _target(value: UsesValue) -> tuple[str, ...] | None:
         action = value.action
         return (action.repo_key, action.path or "", action.ref)
     if value.kind is UsesKind.SAME_REPO:
-        return ("$", _clean(value.local_path or ""))
+        return ("$", repo_relative(value.local_path or ""))
     return None
 
 

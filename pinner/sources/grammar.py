@@ -24,8 +24,12 @@ the run goes on (it touches nothing else in the file).
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from pinner.models import ActionRef, UsesKind, UsesValue
+
+MAX_NESTING = 9
+"""The runner's limit on nested composite actions; deeper is a finding (``audit``, ``lock``)."""
 
 # GitHub logins: alphanumerics and single hyphens; repositories: alphanumerics, "-", "_", ".".
 # Both ASCII only. We accept "_" and "." in owners too (GHES and old accounts have them).
@@ -155,3 +159,13 @@ def _path_problem(segments: list[str], *, strict: bool = True) -> str | None:
 
 def _invalid(raw: str, reason: str) -> UsesValue:
     return UsesValue(raw, UsesKind.INVALID, error=reason)
+
+
+def repo_relative(local_path: str) -> str:
+    """``./a/b/`` or ``.\\a\\b`` or ``$/a/b`` -> ``a/b``: a local or same-repository path as a
+    repository-relative posix path (``""`` for the root)."""
+    p = local_path.replace("\\", "/")
+    for prefix in ("$/", "./"):
+        if p.startswith(prefix):
+            p = p[len(prefix) :]
+    return str(PurePosixPath(p)).strip("/") if p.strip("/") else ""

@@ -118,3 +118,25 @@ def test_commit_lookups_of_cached_and_fetched_listings_travel_together(
     assert operations.count("Objects") == 1 and operations.count("Refs") == 1, operations
     keys = {d["key"]: d["sha"] for d in json.loads(done.stdout)["dependencies"]}
     assert keys == {f"acme/tool@{C5}": C5, f"acme/other@{D1}": D1}
+
+
+def test_ids_a_listing_brought_are_cached_with_it(emulator, tmp_path: Path) -> None:
+    """A run that lists a repository without locking anything of it (its ref does not exist)
+    still keeps the ids the listing brought: the next repository's run takes the listing from
+    the cache and needs no ``Repos`` query for the ids either (the corpus had six of these
+    among 24 repositories)."""
+    forge, first = make(tmp_path, forge_world(), {".github/workflows/ci.yml": workflow()})
+    emu = emulator(forge)
+    cache = str(tmp_path / "cache")
+    (first / ".github/workflows/ci.yml").write_text(workflow("acme/tool@v9.9.9"))
+    assert lock(emu, first, "--cache-dir", cache).returncode == 1  # not-pinned: no such ref
+    assert graphql_operations(emu) == ["Refs"]
+    second = tmp_path / "second"
+    (second / ".github/workflows").mkdir(parents=True)
+    (second / ".github/workflows/ci.yml").write_text(workflow("acme/tool@v1.2.0"))
+    emu.reset()
+    done = lock(emu, second, "--cache-dir", cache)
+    assert done.returncode == 0, done.stderr
+    assert graphql_operations(emu) == []
+    entry = json.loads(done.stdout)["dependencies"][0]
+    assert (entry["key"], entry["owner_id"], entry["repo_id"]) == ("acme/tool@v1.2.0", 10, 20)

@@ -139,8 +139,19 @@ class CachedForge:
 
     async def list_refs(self, repo: str) -> RefListing:
         return await self._call(
-            _REFS, repo, (), lambda: self.inner.list_refs(repo), f"ref listing of {repo}"
+            _REFS, repo, (), lambda: self._fetch_listing(repo), f"ref listing of {repo}"
         )
+
+    async def _fetch_listing(self, repo: str) -> RefListing:
+        """The inner forge's listing; the repository's metadata, when the listing brought it
+        (GraphQL), kept as :meth:`get_repo`'s answer at once. Why: the store keeps the listing
+        for the TTL, and a later run (``pin`` then ``lock``, or ``lock`` in the next repository)
+        that takes the listing from there would otherwise send a query for the ids alone."""
+        listing = await self.inner.list_refs(repo)
+        listed = getattr(self.inner, "listed_repo", None)
+        if callable(listed) and listed(repo) is not None:
+            await self.get_repo(repo)  # answered from what the listing said: no request
+        return listing
 
     async def get_file(self, repo: str, commit: str, path: str) -> bytes | None:
         return await self._call(

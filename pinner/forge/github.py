@@ -303,6 +303,13 @@ class GitHubForge:
     async def list_releases(self, repo: str) -> tuple[Release, ...]:
         return await self.rest.list_releases(repo)
 
+    def listed_repo(self, repo: str) -> RepoInfo | None:
+        """What this run's GraphQL listing of ``repo`` said of the repository (None: not
+        listed over GraphQL, or its answer lacked something): :meth:`get_repo` without a
+        request."""
+        owner, name = split_repo(repo)
+        return self._listed_repos.get(f"{owner}/{name}".lower())
+
     async def get_repo(self, repo: str) -> RepoInfo:
         """Repository metadata, ids included: what the repository's GraphQL ref listing said
         (:data:`~pinner.forge.graphql.REFS_FRAGMENTS` asks for it), else batched over GraphQL

@@ -34,6 +34,9 @@ class FakeGitHubForge:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
         self.exited = True
 
     async def list_refs(self, repo: str):
@@ -54,9 +57,11 @@ def test_github_forge_gets_the_shared_store_and_is_closed(tmp_path: Path, fake_g
 
     async def main() -> CachedForge:
         async with open_forge(settings) as forge:
+            assert fake_github.instances == []  # built when first asked something
+            assert forge.inner.settings is settings
             (inner,) = fake_github.instances
-            assert inner.entered and not inner.exited
-            assert forge.inner is inner
+            assert not inner.exited
+            assert forge.inner.built is inner
             assert isinstance(inner.cache, FileCacheStore) and inner.cache.root == tmp_path
             assert forge.store is inner.cache  # one store: ETags and answers side by side
             return forge
@@ -71,10 +76,23 @@ def test_github_forge_gets_the_shared_store_and_is_closed(tmp_path: Path, fake_g
     assert forge.offline is False
 
 
+def test_a_github_forge_never_asked_is_never_built(tmp_path: Path, fake_github) -> None:
+    """A run the cache answers entirely imports no HTTP stack (see GitHubOnFirstUse)."""
+
+    async def main() -> None:
+        async with open_forge(Settings(cache_dir=tmp_path)) as forge:
+            assert forge.remote and not forge.offline
+            forge.prefetch_lookups([])  # nothing the store lacks: nothing to start
+
+    asyncio.run(main())
+    assert fake_github.instances == []
+
+
 def test_no_cache_means_no_store(fake_github) -> None:
     async def main() -> None:
         async with open_forge(Settings(cache_dir=None)) as forge:
             assert forge.store is None
+            assert forge.inner.cache is None
             assert fake_github.instances[0].cache is None
 
     asyncio.run(main())
@@ -99,7 +117,8 @@ def test_offline_without_cache_is_a_usage_error(fake_github) -> None:
 
 def test_inner_forge_closed_on_error(tmp_path: Path, fake_github) -> None:
     async def main() -> None:
-        async with open_forge(Settings(cache_dir=tmp_path)):
+        async with open_forge(Settings(cache_dir=tmp_path)) as forge:
+            assert forge.inner.cache is not None  # built
             raise RuntimeError("command failed")
 
     with pytest.raises(RuntimeError):

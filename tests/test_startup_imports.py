@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_lock_cli import TOKEN, make, workflow, world
+
 ROOT = Path(__file__).resolve().parents[1]
 
 HTTP_STACK = ("httpx", "httpcore", "pinner.forge.http", "pinner.forge.graphql")
@@ -66,15 +68,30 @@ def test_a_repository_without_config_file_imports_no_tomllib(tmp_path: Path) -> 
     assert imported(argv, ("tomllib",)) == []
 
 
-def test_a_forge_run_imports_httpx_without_its_command_line_client(tmp_path: Path) -> None:
+def test_a_forge_run_imports_httpx_without_its_command_line_client(
+    emulator, tmp_path: Path
+) -> None:
     """httpx imports its own command-line client (click, rich, pygments: ~45 ms) when those are
     installed, and typer installs them; a run that talks to a forge has httpx, not that."""
-    workflows = tmp_path / ".github" / "workflows"
-    workflows.mkdir(parents=True)
-    (workflows / "ci.yml").write_text("on: push\njobs:\n  j:\n    steps:\n      - run: true\n")
-    argv = ["lock", "--offline", "--cache-dir", str(tmp_path / "cache"), str(tmp_path)]
+    forge, repo = make(tmp_path, world(), {".github/workflows/ci.yml": workflow("acme/tool@v1")})
+    emu = emulator(forge)
+    argv = ["lock", "--server-url", emu.url, "--token", TOKEN, "--no-cache", str(repo)]
     watch = ("httpx", "rich", "click", "pygments")
     assert imported(argv, watch) == ["httpx"]
+
+
+def test_a_warm_lock_run_imports_no_http_stack(emulator, tmp_path: Path) -> None:
+    """``pinner lock`` runs once per repository; when the cache answers everything, the run
+    asks the forge nothing and builds no forge client: httpx, TLS and the forge's clients are
+    ~35 ms of CPU a repository. The first run asks, and has them."""
+    forge, repo = make(tmp_path, world(), {".github/workflows/ci.yml": workflow("acme/tool@v1")})
+    emu = emulator(forge)
+    cache = str(tmp_path / "cache")
+    argv = ["lock", "--server-url", emu.url, "--token", TOKEN, "--cache-dir", cache, str(repo)]
+    assert imported(argv, HTTP_STACK) == list(HTTP_STACK)
+    emu.reset()
+    assert imported([*argv, "--check"], HTTP_STACK) == []
+    assert emu.requests == []
 
 
 def test_a_lock_run_imports_no_graph_walk(tmp_path: Path) -> None:

@@ -114,13 +114,13 @@ class CachedForge:
         answers anyway: a commit it holds, and every commit of a repository whose ref listing
         it holds fresh (whether a pin is a tip is then known at once, and a commit that is not
         one was stored when it was first looked up). A warm run thus asks nothing; offline,
-        nothing is asked at all."""
-        start = getattr(self.inner, "prefetch_lookups", None)
-        if start is None or self.offline:
+        nothing is asked at all (and the inner forge is not even looked at: see
+        :class:`pinner.forge.factory.GitHubOnFirstUse`)."""
+        if self.offline:
             return
         store = self.store
         if store is None:
-            start(list(keys))
+            self._prefetch(list(keys))
             return
         listed: dict[str, bool] = {}
         wanted = []
@@ -133,7 +133,13 @@ class CachedForge:
                 )
             if not fresh and store.get(self._key(_COMMIT, repo, (sha,))) is None:
                 wanted.append((repo, sha))
-        start(wanted)
+        if wanted:
+            self._prefetch(wanted)
+
+    def _prefetch(self, keys: list[tuple[str, str]]) -> None:
+        start = getattr(self.inner, "prefetch_lookups", None)
+        if start is not None:
+            start(keys)
 
     # ------------------------------------------------------------------ Forge protocol
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pinner.errors import UsageError
+from pinner.forge.base import CacheStore
 from pinner.forge.cache import FileCacheStore
 from pinner.forge.cached import DEFAULT_REFS_TTL, CachedForge
 from pinner.settings import ForgeUrls, Settings
 
-if TYPE_CHECKING:  # the HTTP stack is imported only when a run needs the network
+if TYPE_CHECKING:  # the HTTP stack is imported only when a run asks the network something
     from pinner.forge.github import GitHubForge
 
 
@@ -44,9 +45,8 @@ async def open_forge(
         store = open_store(settings.cache_dir)
         if store is not None:
             stack.callback(store.close)  # after the forge closes: flush what it stored
-        from pinner.forge.github import GitHubForge
-
-        github = await stack.enter_async_context(GitHubForge(settings, cache=store))
+        github = GitHubOnFirstUse(settings, store)
+        stack.push_async_callback(github.aclose)
         if settings.verbose:
             stack.callback(_say_requests, github)
         yield CachedForge(
@@ -58,11 +58,40 @@ async def open_forge(
         )
 
 
-def _say_requests(github: GitHubForge) -> None:
+class GitHubOnFirstUse:
+    """The GitHub forge, built when the run first asks it something.
+
+    Why: building it imports the HTTP stack (httpx, TLS, the forge's clients: about 35 ms of
+    CPU), and a run the cache answers entirely (a warm ``pinner lock``, which runs once per
+    repository) never asks it anything. Every attribute is the built forge's; ``remote`` is
+    known without it. The run's ``--deadline`` counts from the first request.
+    """
+
+    remote = True
+
+    def __init__(self, settings: Settings, store: CacheStore | None) -> None:
+        self._settings = settings
+        self._store = store
+        self.built: GitHubForge | None = None
+
+    def __getattr__(self, name: str) -> Any:  # only for what this class does not define
+        if self.built is None:
+            from pinner.forge.github import GitHubForge
+
+            self.built = GitHubForge(self._settings, cache=self._store)
+        return getattr(self.built, name)
+
+    async def aclose(self) -> None:
+        if self.built is not None:
+            await self.built.aclose()
+
+
+def _say_requests(github: GitHubOnFirstUse) -> None:
     """``--verbose``: what the run cost, as one stderr line (``12 requests (rest 3, git 9)``)."""
     import sys
 
-    sys.stderr.write(f"pinner: {github.stats.summary()}\n")
+    summary = github.stats.summary() if github.built is not None else "0 requests"
+    sys.stderr.write(f"pinner: {summary}\n")
 
 
 def open_store(cache_dir: Path | None) -> FileCacheStore | None:

@@ -82,10 +82,12 @@ def test_a_cause_reached_from_many_lines_prints_once_with_its_lines(busy: Path) 
     assert len(latest) == 1, latest  # 5 occurrences, printed once
     head = lines.index(latest[0])
     assert latest[0].startswith("medium mutable-download: https://example.com/tool/latest/")
-    assert latest[0].endswith("(5 uses: lines)")
-    block = lines[head + 1 : head + 4]
+    # the message names the action the download is in, so no 'via' line repeats it
+    assert latest[0].endswith(
+        f"downloaded at {DOWNLOADER.split(' ')[0]}:action.yml:8  (5 uses: lines)"
+    )
+    block = lines[head + 1 : head + 3]
     assert block == [
-        "    via " + DOWNLOADER.split(" ")[0],
         "    .github/workflows/a.yml:6, 8",
         "    .github/workflows/b.yml:6, 10, 12",
     ]

@@ -343,3 +343,9 @@ def test_a_tag_written_on_hundreds_of_lines_of_a_reusable_workflow_is_one_cause(
     assert at.endswith(f" and {len(checkout) - audit_text.UPSTREAM_LINES_SHOWN} more")
     assert f"from {doc['summary']['groups']} causes;" in text.splitlines()[0]
     assert doc["summary"]["groups"] < 20
+
+
+def test_the_summary_counts_one_file_and_one_reference_in_the_singular(tmp_path: Path) -> None:
+    one = repo(tmp_path / "one", {"ci.yml": workflow("audit-org/leaf@v1")})
+    result = run("--no-images", str(one))
+    assert result.stdout.startswith("1 reference (0 nested) in 1 file; 1 finding ("), result.stdout

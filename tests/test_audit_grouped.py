@@ -82,10 +82,12 @@ def test_a_cause_reached_from_many_lines_prints_once_with_its_lines(busy: Path) 
     assert len(latest) == 1, latest  # 5 occurrences, printed once
     head = lines.index(latest[0])
     assert latest[0].startswith("medium mutable-download: https://example.com/tool/latest/")
-    assert latest[0].endswith("(5 uses: lines)")
-    block = lines[head + 1 : head + 4]
+    # the message names the action the download is in, so no 'via' line repeats it
+    assert latest[0].endswith(
+        f"downloaded at {DOWNLOADER.split(' ')[0]}:action.yml:8  (5 uses: lines)"
+    )
+    block = lines[head + 1 : head + 3]
     assert block == [
-        "    via " + DOWNLOADER.split(" ")[0],
         "    .github/workflows/a.yml:6, 8",
         "    .github/workflows/b.yml:6, 10, 12",
     ]
@@ -341,3 +343,9 @@ def test_a_tag_written_on_hundreds_of_lines_of_a_reusable_workflow_is_one_cause(
     assert at.endswith(f" and {len(checkout) - audit_text.UPSTREAM_LINES_SHOWN} more")
     assert f"from {doc['summary']['groups']} causes;" in text.splitlines()[0]
     assert doc["summary"]["groups"] < 20
+
+
+def test_the_summary_counts_one_file_and_one_reference_in_the_singular(tmp_path: Path) -> None:
+    one = repo(tmp_path / "one", {"ci.yml": workflow("audit-org/leaf@v1")})
+    result = run("--no-images", str(one))
+    assert result.stdout.startswith("1 reference (0 nested) in 1 file; 1 finding ("), result.stdout

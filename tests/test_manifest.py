@@ -88,6 +88,15 @@ def test_malformed_manifests_are_input_errors(tmp_path, content):
     assert "\n" not in str(info.value)
 
 
+def test_a_json_file_without_a_schema_says_so_in_words(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text('{"downloads": {}}')
+    with pytest.raises(InputError) as info:
+        load_manifest(path)
+    assert "no 'schema' key (expected 'pinner.checksums/1')" in str(info.value)
+    assert "None" not in str(info.value)
+
+
 def test_group_by_url_merges_duplicate_places():
     p = FoundIn("o/r@1", "x.sh", 3)
     grouped = group_by_url([("https://u", p), ("https://u", p), ("https://a", p)])

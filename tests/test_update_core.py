@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -395,6 +396,9 @@ def test_groups_by_action_and_per_change() -> None:
     assert result.only_group("upd-fixtures-monorepo-cache").changes == result.groups[0].changes
     with pytest.raises(UsageError, match="no such group"):
         result.only_group("nope")
+    nothing = replace(result, changes=(), held_back=(), groups=())
+    with pytest.raises(UsageError, match=r"no such group \(nothing to update\)$"):
+        nothing.only_group("upd-fixtures-setup-tool")
 
 
 def test_policy_and_clock_validation() -> None:

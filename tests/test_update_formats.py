@@ -112,6 +112,9 @@ def test_commit_message_has_one_line_per_action() -> None:
     assert pr_title(single) == "ci(deps): bump o/r from v1.0.0 to v1.1.0"
     pin = Group("g", (change(kind="pin", level=None, old=VersionPoint("v1", "v1.0.0", A)),), ())
     assert pr_title(pin) == "ci(deps): pin o/r v1 to v1.1.0"
+    # a release tag pinned to its own commit names the commit, not 'v1.1.0 to v1.1.0'
+    exact = Group("g", (change(kind="pin", level=None, old=VersionPoint("v1.1.0", None, A)),), ())
+    assert pr_title(exact) == "ci(deps): pin o/r v1.1.0 to bbbbbbb"
     moved = Group(
         "g",
         (change(kind="pin", level=None, mutable=True, old=VersionPoint("v1", "v1.0.0", A)),),

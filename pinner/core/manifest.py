@@ -129,6 +129,8 @@ def parse_manifest(data: object, *, source: str) -> Manifest:
 
     if not isinstance(data, dict):
         raise bad("top level is not an object")
+    if "schema" not in data:  # some other JSON file: say what is missing, not "None"
+        raise bad(f"it has no 'schema' key (expected {SCHEMA!r})")
     if data.get("schema") != SCHEMA:
         raise bad(f"schema is {_short(data.get('schema'))}, expected {SCHEMA!r}")
     downloads = data.get("downloads")

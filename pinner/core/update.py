@@ -293,7 +293,9 @@ class UpdatePlan:
                     held_back=group.held_back,
                     groups=(group,),
                 )
-        known = ", ".join(g.id for g in self.groups) or "none"
+        if not self.groups:  # "groups: none" read like the --group mode of that name
+            raise UsageError(f"--only-group {group_id!r}: no such group (nothing to update)")
+        known = ", ".join(g.id for g in self.groups)
         raise UsageError(f"--only-group {group_id!r}: no such group (groups: {known})")
 
 

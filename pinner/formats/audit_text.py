@@ -234,8 +234,10 @@ def summary_line(result: AuditResult) -> str:
     total = len(result.findings)
     causes = len({f.group or id(f) for f in result.findings})
     failing = len(result.failing)
+    files = len(result.graph.roots)
     text = (
-        f"{len(edges)} references ({nested} nested) in {len(result.graph.roots)} files; "
+        f"{len(edges)} reference{'s' if len(edges) != 1 else ''} ({nested} nested) "
+        f"in {files} file{'s' if files != 1 else ''}; "
         f"{total} finding{'s' if total != 1 else ''} ({parts})"
     )
     if total:

@@ -77,6 +77,8 @@ def action_line(action: str, changes: Sequence[Change]) -> str:
     refs = _unique([_one_line(c.old.ref) for c in changes])
     if any(c.mutable for c in changes):
         return f"move {name} from {', '.join(refs)} to {', '.join(news)}"
+    if refs == news:  # a tag pinned to its own commit: the commit is the news, not the tag
+        news = _unique([_one_line((c.new.sha or c.new.ref)[:7]) for c in changes])
     return f"pin {name} {', '.join(refs)} to {', '.join(news)}"
 
 

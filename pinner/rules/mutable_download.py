@@ -37,9 +37,13 @@ class MutableDownload(Rule):
     def check(self, edge: Edge, context: RuleContext) -> Iterator[RuleHit]:
         if edge.child is None:
             return
+        node = context.graph.nodes.get(edge.child)
+        # the action's own repository and commit, as every other upstream place is written:
+        # "downloaded at action.yml:78" alone does not say which of the graph's actions it is
+        origin = f"{node.repo}@{node.commit}:" if node and node.repo and node.commit else ""
         for site in context.downloads.get(edge.child, ()):
             if not site.mutability.mutable:
                 continue
             url = site.url or site.template
             reasons = ", ".join(site.mutability.reasons)
-            yield self.hit(f"{url} ({reasons}) downloaded at {site.file}:{site.line}")
+            yield self.hit(f"{url} ({reasons}) downloaded at {origin}{site.file}:{site.line}")

@@ -370,6 +370,10 @@ def _settle_disk() -> None:
 
 
 def copy_corpus(corpus: Corpus, target: Path) -> Path:
+    """A fresh copy of the corpus's files at ``target``, whatever a previous round left there:
+    the lockfile a ``pinner lock`` round wrote would otherwise be the next round's input (a
+    re-lock: recorded entries kept, nothing narrowed), not the first lock it measures."""
+    shutil.rmtree(target, ignore_errors=True)
     for rel in corpus.files:
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(corpus.root / rel, target / rel)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.run import count_changes, remote_uses, total_requests
+from benchmarks.run import Corpus, copy_corpus, count_changes, remote_uses, total_requests
 from benchmarks.synthetic import build_forge, build_repo
 from pinner.forge.snapshot import SnapshotForge
 
@@ -46,6 +46,22 @@ def test_count_changes(tmp_path: Path) -> None:
     )
     assert count_changes(before, after, [Path("r/w.yml")]) == (1, 1)
     assert count_changes(before, before, [Path("r/w.yml")]) == (0, 0)
+
+
+def test_each_round_copies_the_corpus_afresh(tmp_path: Path) -> None:
+    """A round's ``pinner lock`` writes ``actions.lock`` beside the copied workflows; the next
+    round's copy must not have it (it would measure a re-lock, not the first lock)."""
+    source = tmp_path / "corpus"
+    (source / "r" / ".github" / "workflows").mkdir(parents=True)
+    (source / "r" / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
+    files = [Path("r/.github/workflows/ci.yml")]
+    corpus = Corpus(source, files, remote_uses=0, distinct_actions=0, distinct_repos=0)
+    copy = copy_corpus(corpus, tmp_path / "lock-cold")
+    (copy / "r" / ".github" / "workflows" / "actions.lock").write_text("version: 'v0.0.2'\n")
+    (copy / "r" / ".github" / "workflows" / "ci.yml").write_text("changed\n")
+    again = copy_corpus(corpus, tmp_path / "lock-cold")
+    assert sorted(p.name for p in (again / "r" / ".github" / "workflows").iterdir()) == ["ci.yml"]
+    assert (again / "r" / ".github" / "workflows" / "ci.yml").read_text() == "on: push\n"
 
 
 @pytest.mark.parametrize(

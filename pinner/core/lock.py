@@ -83,9 +83,14 @@ FINDINGS: dict[str, tuple[str, bool, str]] = {
     "depth-exceeded": (ERROR, True, "composite actions nest deeper than the runner allows"),
     "reusable-workflow-not-locked": (WARNING, False, "a remote reusable workflow stays mutable"),
     "expression-ref": (WARNING, False, "a uses: expression cannot be locked"),
+    "invalid-uses": (ERROR, True, "a uses: value the runner cannot run"),
     "stale-workflow": (INFO, False, "the lockfile lists a workflow file that is gone"),
 }
 """Every finding ``pinner lock`` reports: severity, whether it blocks, what it means."""
+
+RUN_LOCK = "run `pinner lock`"
+"""The remedy of a use the lockfile does not pin yet: the one finding a workflow new to the
+lockfile has on every line (the text output says it once per workflow)."""
 
 SEMVER_RE = re.compile(r"^(v?)(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?$")
 
@@ -368,7 +373,7 @@ class LockPlanner:
                 narrowed[key] = None
                 self.add(
                     "not-pinned",
-                    f"{use.action}: cannot be locked: {exc}",
+                    f"{use.action}: cannot be locked: {_reason(exc, str(use.action))}",
                     dependency=use.site.value.raw,
                     file=use.source.relpath,
                     line=use.site.line,
@@ -515,7 +520,7 @@ class LockPlanner:
         except NotFoundError as exc:
             self.add(
                 "not-pinned",
-                f"{node.key}: cannot be locked: {exc}",
+                f"{node.key}: cannot be locked: {_reason(exc, node.key)}",
                 dependency=node.key,
                 required_by=parent,
             )
@@ -910,9 +915,7 @@ class LockPlanner:
                     self.add("ref-changed", detail, fixed=fixed, **where)
                 elif not self._sha_listed(key, items, before):
                     detail = f"{raw}: used in {scan.path} but not pinned in the lockfile"
-                    self.add(
-                        "not-pinned", detail, fixed=fixed, remediation="run `pinner lock`", **where
-                    )
+                    self.add("not-pinned", detail, fixed=fixed, remediation=RUN_LOCK, **where)
             shas = {key_ref(k).lower() for k in used if is_full_sha(key_ref(k))}
             transitive = {c for e in before.dependencies.values() if e for c in e.uses}
             for key in items:
@@ -1028,6 +1031,12 @@ class LockPlanner:
     def sorted_findings(self) -> list[LockFinding]:
         unique = list(dict.fromkeys(self.findings))
         return sorted(unique, key=lambda f: (f.workflow, f.file or "", f.line or 0, f.category))
+
+
+def _reason(exc: Exception, subject: str) -> str:
+    """Why ``subject`` could not be resolved, without the ``subject: `` the error opens with
+    (``o/a@x: cannot be locked: commit ... does not exist``, not the reference twice)."""
+    return str(exc).removeprefix(f"{subject}: ")
 
 
 def _site_key(use: RootUse) -> tuple[str, int]:

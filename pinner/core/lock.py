@@ -662,7 +662,9 @@ class LockPlanner:
         if info.repo_id is None or info.owner_id is None:
             from pinner.errors import RemoteError
 
-            raise RemoteError(f"repository {repo}: the forge gave no ids")
+            raise RemoteError(
+                f"repository {repo}: the forge gave no valid owner and repository ids"
+            )
         if info.full_name.lower() != repo:
             self.add(
                 "repo-renamed",

@@ -42,6 +42,7 @@ from pinner.models import (
     RepoInfo,
     TagObject,
     cvss_base_score,
+    is_database_id,
 )
 
 log = logging.getLogger("pinner.forge")
@@ -242,10 +243,16 @@ def parse_repo(obj: Any) -> RepoInfo:
         default_branch=shape.str("default_branch"),
         html_url=shape.str("html_url"),
         archived=shape.bool("archived", False),
-        repo_id=shape.opt_int("id"),
-        owner_id=owner.opt_int("id") if (owner := shape.opt_sub("owner")) else None,
+        repo_id=_database_id(shape.opt_int("id")),
+        owner_id=_database_id(owner.opt_int("id")) if (owner := shape.opt_sub("owner")) else None,
         extra=extra,
     )
+
+
+def _database_id(value: int | None) -> int | None:
+    """An id as :class:`RepoInfo` keeps it: None unless it can be a database id (0, negative
+    or oversized ids would be written into ``actions.lock``, which GitHub then refuses)."""
+    return value if is_database_id(value) else None
 
 
 ADVISORY_SEVERITIES = ("critical", "high", "medium", "low", "unknown")

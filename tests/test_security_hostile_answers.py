@@ -1,0 +1,100 @@
+"""Third security pass: what a hostile forge's answers must not achieve.
+
+Tried as an attacker with a forge on 127.0.0.1 (the emulator, fed hostile facts) and respx:
+
+* Repository ids (``owner_id``, ``repo_id``) that no GitHub repository can have (zero,
+  negative, past a signed 64-bit integer, a string) are never written into ``actions.lock``,
+  whichever channel brought them (REST, GraphQL, the cache): GitHub's runner, and pinner's own
+  next run, would refuse the lockfile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from pinner.forge.cache import FileCacheStore
+from pinner.forge.cached import CachedForge
+from pinner.forge.graphql import parse_repo_node
+from pinner.forge.rest import parse_repo
+from pinner.models import RepoInfo
+from tests.test_lock_cli import LOCK, make, run_lock, workflow, world
+
+# ----------------------------------------------------------------------------- repository ids
+
+
+@pytest.mark.parametrize("token", [True, False], ids=["graphql", "rest"])
+def test_lock_never_writes_an_id_github_would_refuse(emulator, tmp_path: Path, token: bool) -> None:
+    files = {".github/workflows/ci.yml": workflow("acme/tool@v1.2.0")}
+    forge, repo = make(tmp_path, world(acme__tool={"repo_id": -5}), files)
+    result = run_lock(emulator(forge), cwd=repo, token=token)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "acme/tool" in lines[0] and "no valid" in lines[0], lines
+    assert "Traceback" not in result.stderr
+    assert not (repo / LOCK).exists()
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1 << 63])
+def test_an_impossible_id_from_rest_is_no_id(bad: int) -> None:
+    answer = {
+        "id": bad,
+        "full_name": "o/r",
+        "default_branch": "main",
+        "html_url": "https://github.com/o/r",
+        "owner": {"id": bad, "login": "o"},
+    }
+    info = parse_repo(answer)
+    assert info.repo_id is None and info.owner_id is None
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1 << 63, "20", True, 2.0])
+def test_an_impossible_id_from_graphql_leaves_the_answer_to_rest(bad: object) -> None:
+    node = {
+        "databaseId": bad,
+        "nameWithOwner": "o/r",
+        "isArchived": False,
+        "url": "https://github.com/o/r",
+        "defaultBranchRef": {"name": "main"},
+        "owner": {"login": "o", "databaseId": 7},
+    }
+    assert parse_repo_node("o/r", node) is None
+
+
+class _Forge:
+    """An inner forge that answers get_repo with good ids and counts the questions."""
+
+    remote = True
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def get_repo(self, repo: str) -> RepoInfo:
+        self.asked += 1
+        return RepoInfo(repo, "main", f"https://github.com/{repo}", repo_id=20, owner_id=10)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1 << 63, "20"])
+def test_a_stored_repository_with_an_impossible_id_is_asked_again(
+    tmp_path: Path, bad: object
+) -> None:
+    store = FileCacheStore(tmp_path / "cache")
+    inner = _Forge()
+    cached = CachedForge(inner, store, scope="github.com")  # type: ignore[arg-type]
+    key = "repo/github.com/o/r"
+    entry = {
+        "full_name": "o/r",
+        "default_branch": "main",
+        "html_url": "https://github.com/o/r",
+        "archived": False,
+        "repo_id": bad,
+        "owner_id": 10,
+        "extra": {},
+    }
+    store.put(key, b"=" + json.dumps(entry).encode(), ttl=600)
+    info = asyncio.run(cached.get_repo("o/r"))
+    assert inner.asked == 1 and info.repo_id == 20
+    assert b'"repo_id":20' in store.get(key).value  # type: ignore[union-attr]

@@ -2,6 +2,9 @@
 
 Tried as an attacker with a forge on 127.0.0.1 (the emulator, fed hostile facts) and respx:
 
+* A forge URL (``--server-url``, ``--api-url``, ``GITHUB_SERVER_URL``) carrying
+  ``user:password@`` is refused in one line that does not repeat it: every link pinner prints
+  starts with the server URL.
 * Repository ids (``owner_id``, ``repo_id``) that no GitHub repository can have (zero,
   negative, past a signed 64-bit integer, a string) are never written into ``actions.lock``,
   whichever channel brought them (REST, GraphQL, the cache): GitHub's runner, and pinner's own
@@ -12,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +27,7 @@ from pinner.forge.cached import CachedForge
 from pinner.forge.graphql import parse_repo_node
 from pinner.forge.rest import parse_repo
 from pinner.models import RepoInfo
-from tests.test_lock_cli import LOCK, make, run_lock, workflow, world
+from tests.test_lock_cli import LOCK, clean_env, files_of, make, run_lock, workflow, world
 
 # ----------------------------------------------------------------------------- repository ids
 
@@ -98,3 +104,55 @@ def test_a_stored_repository_with_an_impossible_id_is_asked_again(
     info = asyncio.run(cached.get_repo("o/r"))
     assert inner.asked == 1 and info.repo_id == 20
     assert b'"repo_id":20' in store.get(key).value  # type: ignore[union-attr]
+
+
+# ----------------------------------------------------------------------------- credentials in URLs
+
+UPDATE_DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "consumers" / "upd-demo"
+FIXTURE_FORGE = Path(__file__).resolve().parents[1] / "fixtures" / "forge"
+
+
+def run_pinner(*args: str, cwd: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "pinner", *args],
+        capture_output=True,
+        text=True,
+        env={**clean_env(), **(env or {})},
+        cwd=cwd,
+        timeout=180,
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--server-url", "http://deploy:s3cret-pass@{host}"),
+        ("--api-url", "http://s3cret-pass@{host}/api/v3"),
+        ("GITHUB_SERVER_URL", "http://deploy:s3cret-pass@{host}"),
+    ],
+)
+def test_a_forge_url_with_a_credential_is_refused_without_repeating_it(
+    emulator, tmp_path: Path, option: str, value: str
+) -> None:
+    """Every link pinner prints (compare and release URLs in JSON, SARIF, PR texts) starts
+    with the server URL: a ``user:password@`` in it used to be published in all of them."""
+    emu = emulator(FIXTURE_FORGE)
+    url = value.format(host=emu.url.removeprefix("http://"))
+    work = tmp_path / "work"
+    shutil.copytree(UPDATE_DEMO, work)
+    before = files_of(work)
+    forge = ["--server-url", emu.url, option, url] if option == "--api-url" else []
+    if option == "--server-url":
+        forge = [option, url]
+    env = {"GITHUB_SERVER_URL": url} if option == "GITHUB_SERVER_URL" else {}
+    pr_body = tmp_path / "pr.md"
+    result = run_pinner(
+        "update", *forge, "--no-cache", "--no-images", "--format", "json",
+        "--pr-body", str(pr_body), "--now", "2026-01-01T00:00:00Z", "--cooldown", "0",
+        cwd=work, env=env,
+    )  # fmt: skip
+    assert "s3cret-pass" not in result.stdout + result.stderr
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "must not carry a user name or password" in line and "--token" in line
+    assert files_of(work) == before and not pr_body.exists()

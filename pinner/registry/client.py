@@ -71,6 +71,10 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 MAX_TAG_PAGES = 50
 """Pages of ``tags/list`` read at most (1,000 tags a page): bounded whatever the registry says."""
 
+MAX_TAG_LIST_BYTES = 16 * 1024 * 1024
+"""The bytes of all pages of one tag list together: 50 pages of 1,000 tags are about 2 MiB,
+where 50 pages of :data:`MAX_MANIFEST_BYTES` would be 200 MiB (gigabytes once parsed)."""
+
 DEFAULT_TAG_TTL = 600.0
 """Ten minutes, like ref listings: what a tag names changes, but not from one command to the
 next one run a minute later."""
@@ -362,11 +366,19 @@ class RegistryClient:
         url: str | None = f"{base}/v2/{ref.path}/tags/list?n=1000"
         tags: list[str] = []
         pages = 0
+        seen: set[str] = set()
+        budget = MAX_TAG_LIST_BYTES
+        what = f"list tags of {ref.familiar}"
         while url is not None and pages < MAX_TAG_PAGES:
             pages += 1
+            if url in seen or budget <= 0:  # a page linking back, or pages without end
+                why = "its pages loop" if url in seen else "its pages are too large together"
+                raise RemoteError(f"{what}: {why}")
+            seen.add(url)
             response = await self._authorised(
-                "GET", url, ref, what=f"list tags of {ref.familiar}", max_bytes=MAX_MANIFEST_BYTES
+                "GET", url, ref, what=what, max_bytes=min(MAX_MANIFEST_BYTES, budget)
             )
+            budget -= len(response.body)
             if response.status == 404:
                 raise NotFoundError(f"repository {ref.repository} not found")
             self._raise_for_status(response, ref)
@@ -374,7 +386,7 @@ class RegistryClient:
                 document = json.loads(response.body)
                 page = document.get("tags") or []
             except (ValueError, AttributeError, UnicodeDecodeError):
-                raise RemoteError(f"list tags of {ref.familiar}: not a tag list") from None
+                raise RemoteError(f"{what}: not a tag list") from None
             tags.extend(t for t in page if isinstance(t, str))
             url = _next_page(response, base)
         result = tuple(dict.fromkeys(tags))

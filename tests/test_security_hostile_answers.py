@@ -5,6 +5,10 @@ Tried as an attacker with a forge on 127.0.0.1 (the emulator, fed hostile facts)
 * A forge URL (``--server-url``, ``--api-url``, ``GITHUB_SERVER_URL``) carrying
   ``user:password@`` is refused in one line that does not repeat it: every link pinner prints
   starts with the server URL.
+* A registry's deeply nested JSON (an error body, a tag list) is a remote error, not a
+  traceback.
+* A ``Link`` that loops, or pages that add up to too much, end a listing at once.
+* Remote text in pull-request bodies cannot mention people or reference other issues.
 * Repository ids (``owner_id``, ``repo_id``) that no GitHub repository can have (zero,
   negative, past a signed 64-bit integer, a string) are never written into ``actions.lock``,
   whichever channel brought them (REST, GraphQL, the cache): GitHub's runner, and pinner's own
@@ -19,7 +23,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -307,3 +313,81 @@ def test_a_rest_listing_is_capped_in_bytes_over_all_its_pages() -> None:
     with pytest.raises(RemoteError, match="its pages add up to more than 1048576 bytes"):
         forge_call("list_releases", "o/r", setup=cap)
     assert route.call_count <= 3
+
+
+# ----------------------------------------------------------------------------- deep JSON
+
+DEEP = b"[" * 200_000  # Python's parser recurses once a level: RecursionError, not ValueError
+
+
+class _DeepRegistry(BaseHTTPRequestHandler):
+    """A registry whose error bodies (``mode`` "error") or tag lists ("tags") nest 200,000 deep."""
+
+    protocol_version = "HTTP/1.1"
+    mode = "error"
+
+    def _answer(self) -> None:
+        if self.mode == "error":
+            status, body = 400, b'{"errors": ' + DEEP
+        elif "/tags/list" in self.path:
+            status, body = 200, b'{"tags": ' + DEEP
+        else:
+            status, body = 200, b"{}"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Docker-Content-Digest", "sha256:" + "a" * 64)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_HEAD = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.mark.parametrize(
+    ("mode", "command", "said"),
+    [
+        ("error", "pin", "answered HTTP 400"),
+        ("tags", "update", "not a tag list"),
+    ],
+)
+def test_deeply_nested_json_from_a_registry_is_one_line_not_a_traceback(
+    tmp_path: Path, mode: str, command: str, said: str
+) -> None:
+    handler = type("Handler", (_DeepRegistry,), {"mode": mode})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        image = f"127.0.0.1:{server.server_address[1]}/a/b:v1.0.0"
+        work = tmp_path / "work"
+        (work / ".github/workflows").mkdir(parents=True)
+        (work / ".github/workflows/ci.yml").write_text(
+            "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n"
+            f"    container: {image}\n    steps:\n      - run: echo\n"
+        )
+        before = files_of(work)
+        # the forge is never needed: only the image is asked about
+        result = run_pinner(command, "--server-url", "http://127.0.0.1:1", "--no-cache", cwd=work)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    assert result.returncode == 3, result.stderr
+    assert said in result.stdout + result.stderr
+    assert files_of(work) == before
+
+
+def test_a_deeply_nested_registry_auth_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / ".github/workflows").mkdir(parents=True)
+    (work / ".github/workflows/ci.yml").write_text(workflow("acme/tool@v1"))
+    deep = tmp_path / "config.json"
+    deep.write_bytes(DEEP)
+    result = run_pinner("pin", "--registry-auth", str(deep), "--no-cache", cwd=work)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "--registry-auth" in line and "not JSON" in line

@@ -45,7 +45,13 @@ from pinner.forge.http import (
     next_link,
     safe_url,
 )
-from pinner.registry.auth import Challenge, DockerConfig, RegistryCredential, parse_challenge
+from pinner.registry.auth import (
+    Challenge,
+    DockerConfig,
+    RegistryCredential,
+    json_document,
+    parse_challenge,
+)
 from pinner.registry.names import DIGEST_RE, ImageRef
 from pinner.sanitize import for_terminal
 from pinner.singleflight import SingleFlight
@@ -206,7 +212,7 @@ class RegistryClient:
         cache_key = f"image/{ref.api_host}/{ref.path}/manifest/{digest}"
         cached = self._cached(cache_key)
         if cached is not None:
-            document = json.loads(cached)
+            document = json_document(cached)
             return _info_from_json(cached, cache_key) if document.get("digest") else None
         response = await self._send("HEAD", ref, f"manifests/{digest}", what=f"verify {ref}")
         info = self._manifest_answer(response, ref, digest, what=f"{ref.familiar}@{digest}")
@@ -289,7 +295,7 @@ class RegistryClient:
         cached = self._cached(cache_key)
         created: datetime | None
         if cached is not None:
-            value = json.loads(cached).get("created")
+            value = json_document(cached).get("created")
             created = _parse_date(value) if isinstance(value, str) else None
         else:
             created = await self._created(ref, digest)
@@ -323,7 +329,7 @@ class RegistryClient:
             return None
         blob = await self._blob(ref, config_digest)
         try:
-            value = json.loads(blob).get("created")
+            value = json_document(blob).get("created")
         except (ValueError, AttributeError, UnicodeDecodeError):
             return None
         return _parse_date(value) if isinstance(value, str) else None
@@ -335,7 +341,7 @@ class RegistryClient:
             raise NotFoundError(f"{what}: manifest not found in {ref.repository}")
         self._raise_for_status(response, ref)
         try:
-            document = json.loads(body)
+            document = json_document(body)
         except (ValueError, UnicodeDecodeError):
             raise RemoteError(f"{what}: the manifest is not JSON") from None
         if not isinstance(document, dict):
@@ -361,7 +367,7 @@ class RegistryClient:
         cache_key = f"image/{ref.api_host}/{ref.path}/tags"
         cached = self._cached(cache_key)
         if cached is not None:
-            return tuple(json.loads(cached))
+            return tuple(json_document(cached))
         base = _base(ref.api_host)
         url: str | None = f"{base}/v2/{ref.path}/tags/list?n=1000"
         tags: list[str] = []
@@ -383,7 +389,7 @@ class RegistryClient:
                 raise NotFoundError(f"repository {ref.repository} not found")
             self._raise_for_status(response, ref)
             try:
-                document = json.loads(response.body)
+                document = json_document(response.body)
                 page = document.get("tags") or []
             except (ValueError, AttributeError, UnicodeDecodeError):
                 raise RemoteError(f"{what}: not a tag list") from None
@@ -520,7 +526,7 @@ class RegistryClient:
         if response.status != 200:
             raise RemoteError(f"{what}: HTTP {response.status}")
         try:
-            document = json.loads(response.body)
+            document = json_document(response.body)
             token = document.get("token") or document.get("access_token")
         except (ValueError, AttributeError, UnicodeDecodeError):
             raise RemoteError(f"{what}: not a token response") from None
@@ -624,7 +630,7 @@ def _info_json(info: ManifestInfo) -> bytes:
 
 def _info_from_json(data: bytes, key: str) -> ManifestInfo:
     try:
-        document = json.loads(data)
+        document = json_document(data)
         return ManifestInfo(str(document["digest"]), str(document["media_type"]))
     except (ValueError, KeyError, TypeError):
         raise RemoteError(f"corrupt cache entry {key}") from None
@@ -633,7 +639,7 @@ def _info_from_json(data: bytes, key: str) -> ManifestInfo:
 def _error_code(body: bytes) -> str | None:
     """The first ``errors[].code`` of a distribution error body."""
     try:
-        errors = json.loads(body).get("errors")
+        errors = json_document(body).get("errors")
         code = errors[0].get("code") if errors else None
     except (ValueError, AttributeError, IndexError, TypeError, UnicodeDecodeError):
         return None

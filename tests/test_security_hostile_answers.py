@@ -391,3 +391,41 @@ def test_a_deeply_nested_registry_auth_file_is_one_line_and_exit_2(tmp_path: Pat
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "--registry-auth" in line and "not JSON" in line
+
+
+def test_an_advisory_cannot_put_a_link_html_or_a_mention_into_sarif_help(tmp_path: Path) -> None:
+    """Code scanning renders a rule's ``help.markdown``: the advisory's summary and URL are
+    remote text there too."""
+    from typer.testing import CliRunner
+
+    from pinner.cli import app
+    from tests.test_advisory_fixtures import CONSUMER, FORGE, TJ
+
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    advisory = {
+        "ghsa_id": TJ,
+        "html_url": f"https://github.com/advisories/{TJ})[run](javascript:alert(1)",
+        "summary": HOSTILE_SUMMARY,
+        "severity": "high",
+        "vulnerabilities": [
+            {
+                "package": {"ecosystem": "actions", "name": "tj-actions/changed-files"},
+                "vulnerable_version_range": "< 46.0.1",
+                "first_patched_version": "46.0.1",
+            }
+        ],
+    }
+    (overlay / "advisories.json").write_text(json.dumps([advisory]))
+    workflow_file = str(CONSUMER / ".github" / "workflows" / "changed.yml")
+    args = ["audit", workflow_file, "--snapshot", str(FORGE), "--snapshot", str(overlay)]
+    result = CliRunner().invoke(app, [*args, "-f", "sarif"], env={"PINNER_NO_GH": "1"})
+    assert result.exit_code == 1, result.output
+    rules = json.loads(result.stdout)["runs"][0]["tool"]["driver"]["rules"]
+    [rule] = [r for r in rules if r["id"] == f"known-vulnerable-action/{TJ}"]
+    markdown = rule["help"]["markdown"]
+    assert "javascript:" not in rule["helpUri"]
+    assert not re.search(r"(?<!\\)\]\(javascript:", markdown), markdown  # a link, unescaped
+    summary = markdown.split("\n\n")[0]
+    assert "@octocat" not in summary and "#12" not in summary, summary
+    assert not re.search(r"(?<!\\)[<>\[\]&](?!#8203;)", summary.split("(high): ")[1]), summary

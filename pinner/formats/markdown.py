@@ -29,24 +29,10 @@ from pinner.core.update import (
     summarize_held,
 )
 from pinner.formats.style import count
+from pinner.sanitize import markdown_text
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # & too: "&#64;" would be an "@"
-_REFERENCE = re.compile(r"([@#])(?=[A-Za-z0-9])")
-"""Where GitHub would see a mention (``@user``, ``@org/team``) or an issue reference (``#12``,
-``owner/repo#12``) in plain text."""
-
-
-def _text(value: str) -> str:
-    """Plain text in a table cell: one line, printable, markdown specials escaped, and no
-    mention or issue reference.
-
-    Why the last: the body is posted as a pull request; an advisory summary or a skip reason
-    (remote text) saying ``@someone`` would notify that person or team, and ``owner/repo#12``
-    would put a back-link into another repository's issue. A zero-width space after the ``@``
-    or ``#`` (``&#8203;``) keeps the text readable and inert.
-    """
-    flat = "".join(ch if ch.isprintable() else " " for ch in value)
-    return _REFERENCE.sub(r"\1&#8203;", _MD_SPECIAL.sub(r"\\\1", flat))
+_text = markdown_text
+"""Plain text in a table cell (see :func:`pinner.sanitize.markdown_text`)."""
 
 
 def _code(value: str) -> str:

@@ -177,15 +177,10 @@ HOSTILE_SUMMARY = (
 )
 
 
-def test_an_advisory_summary_cannot_ping_link_or_hide_anything_in_the_pr_body(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The pull-request text is posted to GitHub: remote text in it must not notify anyone,
-    reference other repositories' issues, become a link or HTML, or comment out the rest."""
-    from typer.testing import CliRunner
-
-    from pinner.cli import app
-    from tests.test_advisory_fixtures import CONSUMER, FORGE, NOW, TJ
+def hostile_advisory(tmp_path: Path, **fields: str) -> Path:
+    """A snapshot overlay whose advisory database holds tj-actions/changed-files' advisory
+    with :data:`HOSTILE_SUMMARY` (and ``fields``)."""
+    from tests.test_advisory_fixtures import TJ
 
     advisory = {
         "ghsa_id": TJ,
@@ -198,10 +193,25 @@ def test_an_advisory_summary_cannot_ping_link_or_hide_anything_in_the_pr_body(
                 "first_patched_version": "46.0.1",
             }
         ],
+        **fields,
     }
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "advisories.json").write_text(json.dumps([advisory]))
+    return overlay
+
+
+def test_an_advisory_summary_cannot_ping_link_or_hide_anything_in_the_pr_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pull-request text is posted to GitHub: remote text in it must not notify anyone,
+    reference other repositories' issues, become a link or HTML, or comment out the rest."""
+    from typer.testing import CliRunner
+
+    from pinner.cli import app
+    from tests.test_advisory_fixtures import CONSUMER, FORGE, NOW
+
+    overlay = hostile_advisory(tmp_path)
     repo = tmp_path / "repo"
     workflow_path = ".github/workflows/update.yml"
     (repo / ".github/workflows").mkdir(parents=True)
@@ -401,22 +411,8 @@ def test_an_advisory_cannot_put_a_link_html_or_a_mention_into_sarif_help(tmp_pat
     from pinner.cli import app
     from tests.test_advisory_fixtures import CONSUMER, FORGE, TJ
 
-    overlay = tmp_path / "overlay"
-    overlay.mkdir()
-    advisory = {
-        "ghsa_id": TJ,
-        "html_url": f"https://github.com/advisories/{TJ})[run](javascript:alert(1)",
-        "summary": HOSTILE_SUMMARY,
-        "severity": "high",
-        "vulnerabilities": [
-            {
-                "package": {"ecosystem": "actions", "name": "tj-actions/changed-files"},
-                "vulnerable_version_range": "< 46.0.1",
-                "first_patched_version": "46.0.1",
-            }
-        ],
-    }
-    (overlay / "advisories.json").write_text(json.dumps([advisory]))
+    url = f"https://github.com/advisories/{TJ})[run](javascript:alert(1)"
+    overlay = hostile_advisory(tmp_path, html_url=url)
     workflow_file = str(CONSUMER / ".github" / "workflows" / "changed.yml")
     args = ["audit", workflow_file, "--snapshot", str(FORGE), "--snapshot", str(overlay)]
     result = CliRunner().invoke(app, [*args, "-f", "sarif"], env={"PINNER_NO_GH": "1"})

@@ -425,3 +425,47 @@ def test_an_advisory_cannot_put_a_link_html_or_a_mention_into_sarif_help(tmp_pat
     summary = markdown.split("\n\n")[0]
     assert "@octocat" not in summary and "#12" not in summary, summary
     assert not re.search(r"(?<!\\)[<>\[\]&](?!#8203;)", summary.split("(high): ")[1]), summary
+
+
+# ----------------------------------------------------------------------------- registry cache
+
+
+@pytest.mark.parametrize("question", ["resolve", "has_manifest", "list_tags"])
+def test_a_registry_answer_from_another_host_is_used_but_never_cached(
+    tmp_path: Path, question: str
+) -> None:
+    """A manifest HEAD or a tag list redirected to another host is that host's word, not the
+    registry's: "this digest exists" used to be kept for ever, a tag's digest for the TTL."""
+    from pinner.registry.names import parse_image
+    from tests.test_registry_units import DIGEST, _client
+
+    store = FileCacheStore(tmp_path / "cache")
+    image = parse_image("reg.example/a:v1")
+    answer = {"docker-content-digest": DIGEST, "content-type": "application/json"}
+
+    async def ask() -> object:
+        client, transport = _client(store=store)
+        async with transport:
+            if question == "resolve":
+                return await client.resolve(image)
+            if question == "has_manifest":
+                return await client.has_manifest(image, DIGEST)
+            return await client.list_tags(image)
+
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
+        for method in ("HEAD", "GET"):
+            mock.route(method=method, host="reg.example").mock(
+                side_effect=lambda request: httpx.Response(
+                    307,
+                    headers={
+                        "location": f"https://elsewhere.example{request.url.raw_path.decode()}"
+                    },
+                )
+            )
+        mock.head(host="elsewhere.example").mock(return_value=httpx.Response(200, headers=answer))
+        mock.get(host="elsewhere.example").mock(
+            return_value=httpx.Response(200, json={"tags": ["v1"]})
+        )
+        assert asyncio.run(ask())  # used for this run
+    keys = ("tag/v1", f"manifest/{DIGEST}", "tags")
+    assert [key for key in keys if store.get(f"image/reg.example/a/{key}") is not None] == []

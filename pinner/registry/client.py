@@ -18,7 +18,9 @@ user's password when there is one. The GitHub token is never sent (the transport
 
 Caching (the same rules as for commits): what a digest names never changes, so "digest D is a
 manifest of repository R" and an image's creation date are kept for ever; what a tag names
-moves, so it is kept for a short TTL; a tag list too. The first time pinner saw a digest is
+moves, so it is kept for a short TTL; a tag list too. An answer that came from another host
+(after a redirect) is used for the run and never kept, as on the forge's channels; a creation
+date is, as it is read from bodies hashed to their digests. The first time pinner saw a digest is
 recorded for ever: ``update`` waits its cooldown from then when an image says nothing about
 when it was built.
 """
@@ -205,7 +207,8 @@ class RegistryClient:
         info = self._manifest_answer(response, ref, None, what=f"{ref.familiar}:{tag}")
         if info is None:
             raise NotFoundError(f"tag {tag!r} not found in {ref.repository}")
-        self._put(cache_key, _info_json(info), ttl=self.tag_ttl)
+        if not response.from_another_host:
+            self._put(cache_key, _info_json(info), ttl=self.tag_ttl)
         return info
 
     async def _has_manifest(self, ref: ImageRef, digest: str) -> ManifestInfo | None:
@@ -216,6 +219,8 @@ class RegistryClient:
             return _info_from_json(cached, cache_key) if document.get("digest") else None
         response = await self._send("HEAD", ref, f"manifests/{digest}", what=f"verify {ref}")
         info = self._manifest_answer(response, ref, digest, what=f"{ref.familiar}@{digest}")
+        if response.from_another_host:
+            return info  # that host's word, not the registry's: for this run only
         if info is None:
             self._put(cache_key, b"{}", ttl=NOT_FOUND_TTL)
             return None
@@ -374,6 +379,7 @@ class RegistryClient:
         pages = 0
         seen: set[str] = set()
         budget = MAX_TAG_LIST_BYTES
+        elsewhere = False  # a page came from another host (a redirect): not the registry's word
         what = f"list tags of {ref.familiar}"
         while url is not None and pages < MAX_TAG_PAGES:
             pages += 1
@@ -385,6 +391,7 @@ class RegistryClient:
                 "GET", url, ref, what=what, max_bytes=min(MAX_MANIFEST_BYTES, budget)
             )
             budget -= len(response.body)
+            elsewhere = elsewhere or response.from_another_host
             if response.status == 404:
                 raise NotFoundError(f"repository {ref.repository} not found")
             self._raise_for_status(response, ref)
@@ -396,7 +403,8 @@ class RegistryClient:
             tags.extend(t for t in page if isinstance(t, str))
             url = _next_page(response, base)
         result = tuple(dict.fromkeys(tags))
-        self._put(cache_key, json.dumps(list(result)).encode(), ttl=self.tag_ttl)
+        if not elsewhere:
+            self._put(cache_key, json.dumps(list(result)).encode(), ttl=self.tag_ttl)
         return result
 
     # ------------------------------------------------------------------ authentication

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_lock_cli import C2, findings, make, run_lock, workflow, world
+from tests.test_lock_cli import C2, C4, findings, make, run_lock, workflow, world
 
 LOCK = ".github/workflows/actions.lock"
 
@@ -99,3 +99,22 @@ def test_a_reference_that_cannot_be_resolved_is_named_once(emulator, tmp_path: P
     assert check.returncode == 1
     line = next(x for x in check.stderr.splitlines() if "cannot be locked" in x)
     assert line.count(f"acme/tool@{missing}") == 1, line
+
+
+def test_a_tag_name_no_real_tag_can_have_is_never_recorded_as_a_ref(
+    emulator, tmp_path: Path
+) -> None:
+    """A hostile forge lists a "tag" with terminal escapes on the commit a bare SHA names:
+    ``actions.lock`` records the branch that contains the commit instead (git forbids such
+    names, so only an attacker serves one)."""
+    hostile = "zz\x1b]0;pwned\x07"
+    tool = world()["acme/tool"]
+    repos = world(acme__tool={"tags": [*tool["tags"], {"name": hostile, "sha": C4}]})
+    files = {".github/workflows/a.yml": workflow(f"acme/tool@{C4}")}
+    forge, repo = make(tmp_path, repos, files)
+    emu = emulator(forge)
+    done = run_lock(emu, "--no-narrow", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    written = (repo / LOCK).read_text(encoding="utf-8")
+    assert "pwned" not in written and "\\e" not in written
+    assert "ref: 'side'" in written

@@ -58,6 +58,7 @@ from pinner.forge.base import Forge
 from pinner.formats.lockfile import LockEntry, Lockfile, commit_digest, render
 from pinner.models import ActionRef, RefListing, RepoInfo, SourceFile, UsesKind
 from pinner.singleflight import SingleFlight
+from pinner.sources.grammar import is_ref_name
 
 ERROR = "error"
 WARNING = "warning"
@@ -227,8 +228,9 @@ def best_full_tag(listing: RefListing, commit: str) -> str | None:
 
 def preferred_tag(listing: RefListing, commit: str) -> str | None:
     """The tag the extension records as ``ref:`` of a SHA key: highest full version, else
-    highest version of any shape, else the smallest name."""
-    names = [r.short for r in listing.at_commit(commit) if r.is_tag]
+    highest version of any shape, else the smallest name; never a name no real tag can have
+    (a hostile forge's control characters would be written into ``actions.lock``)."""
+    names = [r.short for r in listing.at_commit(commit) if r.is_tag and is_ref_name(r.short)]
     full = [n for n in names if is_full_version(n)]
     if full:
         return max(full, key=_version_order)
@@ -782,14 +784,18 @@ class LockPlanner:
 
     async def branch_containing(self, repo: str, sha: str, listing: RefListing) -> str | None:
         tips = sorted(
-            (r.short for r in listing.at_commit(sha) if r.is_branch), key=lambda n: n.encode()
+            (r.short for r in listing.at_commit(sha) if r.is_branch and is_ref_name(r.short)),
+            key=lambda n: n.encode(),
         )
         if listing.default_branch in tips:
             return listing.default_branch
         if tips:
             return tips[0]
         default = listing.default_branch
-        branches = sorted(listing.branches, key=lambda r: (r.short != default, r.short.encode()))
+        branches = sorted(
+            (r for r in listing.branches if is_ref_name(r.short)),
+            key=lambda r: (r.short != default, r.short.encode()),
+        )
         for spent, branch in enumerate(branches):
             if self.options.budget is not None and spent >= self.options.budget:
                 return None

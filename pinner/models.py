@@ -375,6 +375,22 @@ class Release:
     assets: tuple[ReleaseAsset, ...] = ()
 
 
+MAX_DATABASE_ID = (1 << 63) - 1
+"""The largest id GitHub's actions lockfile accepts (a positive signed 64-bit integer)."""
+
+
+def is_database_id(value: object) -> bool:
+    """Whether ``value`` can be a GitHub database id: an ``int`` (not a bool) in
+    ``1..MAX_DATABASE_ID``.
+
+    Why checked wherever an id arrives (REST, GraphQL, the cache): ``pinner lock`` writes the
+    ids into ``actions.lock``, and GitHub's runner (and pinner's next run) refuse a lockfile
+    with a zero, negative or oversized one; a forge's answer must never make the user's
+    lockfile unreadable.
+    """
+    return type(value) is int and 0 < value <= MAX_DATABASE_ID
+
+
 @dataclass(frozen=True, slots=True)
 class RepoInfo:
     """``GET /repos/{owner}/{repo}``: what a repository is now.
@@ -384,6 +400,7 @@ class RepoInfo:
     re-created under the same name, or a name re-registered by someone else, has new ones
     (what GitHub's actions lockfile records to detect it). ``full_name`` is the current
     spelling: after a rename or transfer the old name still answers, with the new one here.
+    An id is None when the forge gave none that :func:`is_database_id` accepts.
     """
 
     full_name: str  # canonical spelling

@@ -3,6 +3,8 @@
 A tag or description carrying ``ESC ]`` or ``ESC [`` sequences could rewrite the user's
 terminal (hide lines, fake output, set the window title, on some terminals worse). Everything
 that came from the network or from files passes through :func:`for_terminal` before printing.
+Text that GitHub renders as markdown (pull-request bodies, SARIF help) passes through
+:func:`markdown_text` instead.
 """
 
 from __future__ import annotations
@@ -28,3 +30,22 @@ def for_terminal(text: str, *, single_line: bool = False) -> str:
         ),
         text,
     )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")  # & too: "&#64;" would be an "@"
+_REFERENCE = re.compile(r"([@#])(?=[A-Za-z0-9])")
+"""Where GitHub would see a mention (``@user``, ``@org/team``) or an issue reference (``#12``,
+``owner/repo#12``) in plain text."""
+
+
+def markdown_text(value: str) -> str:
+    """Remote text as inert markdown: one line, printable, markdown specials escaped (no link,
+    no HTML, no ``<!--`` hiding what follows), and no mention or issue reference.
+
+    Why the last: a pull-request body is posted to GitHub; an advisory summary or a skip reason
+    saying ``@someone`` would notify that person or team, and ``owner/repo#12`` would put a
+    back-link into another repository's issue. A zero-width space after the ``@`` or ``#``
+    (``&#8203;``) keeps the text readable and inert.
+    """
+    flat = "".join(ch if ch.isprintable() else " " for ch in value)
+    return _REFERENCE.sub(r"\1&#8203;", _MD_SPECIAL.sub(r"\\\1", flat))

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pinner.errors import UsageError
 
@@ -53,6 +53,7 @@ class ForgeUrls:
     def derive(cls, server_url: str | None = None, api_url: str | None = None) -> ForgeUrls:
         server = (server_url or DEFAULT_SERVER_URL).rstrip("/")
         parts = urlsplit(server)
+        _refuse_credentials("--server-url", parts)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise UsageError(f"--server-url must be an http(s) URL, got {server_url!r}")
         host = parts.hostname or ""
@@ -69,11 +70,27 @@ class ForgeUrls:
         if api_url:
             api = api_url.rstrip("/")
             ap = urlsplit(api)
+            _refuse_credentials("--api-url", ap)
             if ap.scheme not in ("https", "http") or not ap.netloc:
                 raise UsageError(f"--api-url must be an http(s) URL, got {api_url!r}")
             if ap.scheme == "http" and not is_loopback_host(ap.hostname or ""):
                 raise UsageError(f"--api-url must use https (plain http only for loopback): {api}")
         return cls(server=server, api=api, raw=raw)
+
+
+def _refuse_credentials(option: str, parts: SplitResult) -> None:
+    """Refuse a forge URL that carries ``user:password@``, without repeating it.
+
+    Why: every link pinner builds (compare and release URLs in JSON, SARIF, pull-request texts)
+    starts with the server URL, so a credential in it would be published in every output; and
+    the token has its own way in (``--token``, ``GITHUB_TOKEN``), scoped to the forge's hosts.
+    """
+    if "@" in parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        raise UsageError(
+            f"{option} must not carry a user name or password ({parts.scheme}://***@{host}): "
+            "give the token with --token or GITHUB_TOKEN"
+        )
 
 
 def is_loopback_host(host: str) -> bool:

@@ -167,6 +167,10 @@ class _Front(BaseHTTPRequestHandler):
         status, headers, payload = owner.forward(self.command, self.path, self.headers, body)
         if owner.mode == "echo" and 200 <= status < 300:
             payload = owner.echo(payload, headers, dict(self.headers.items()))
+        if owner.mode == "link-loop" and status == 200 and payload.startswith(b"["):
+            owner.looped += 1  # every list says its next page is the page it is
+            headers = [(k, v) for k, v in headers if k.lower() != "link"]
+            headers.append(("Link", f'<{owner.url}{self.path}>; rel="next"'))
         self._send(status, headers, payload)
 
     def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
@@ -191,7 +195,8 @@ class FrontServer(_Base):
     ``pass``: forward faithfully (the emulator's own URL in answers becomes the front's);
     ``portal``: raw-content requests (``/raw/...``) get a 200 HTML page, the rest is forwarded;
     ``echo``: forward, then copy the request's headers into the answer, as a debugging proxy
-    or a hostile server might: into JSON objects as ``"echo"``, as a comment line into YAML.
+    or a hostile server might: into JSON objects as ``"echo"``, as a comment line into YAML;
+    ``link-loop``: forward, and give every JSON list a ``Link`` whose next page is itself.
     """
 
     handler = _Front
@@ -200,6 +205,7 @@ class FrontServer(_Base):
         self.upstream = upstream.rstrip("/")
         self.mode = mode
         self.served_portal = 0
+        self.looped = 0
         super().__init__()
 
     def forward(

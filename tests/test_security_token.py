@@ -90,6 +90,7 @@ def command_matrix(url: str, work: Path) -> list[tuple[str, list[str]]]:
     findings = copy_consumer("findings", work)
     upd = copy_consumer("upd-demo", work)
     audit = copy_consumer("audit-scenarios", work)
+    locked = copy_consumer("upd-demo", work / "lock")
     out = work / "out"
     out.mkdir(exist_ok=True)
     cache = work / "cache"
@@ -129,6 +130,10 @@ def command_matrix(url: str, work: Path) -> list[tuple[str, list[str]]]:
                 *images,
             ],
         ),
+        ("lock check", ["lock", str(locked), "--check", *forge]),
+        ("lock diff", ["lock", str(locked), "--diff", *forge]),
+        ("lock write", ["lock", str(locked), *forge]),
+        ("lock verify", ["lock", str(locked), "--check", "--format", "json", *forge]),
         ("checksums", ["checksums", str(demo), "--write", str(out / "manifest.json"), *forge]),
         ("checksums verify", ["checksums", "--verify", str(out / "manifest.json"), *forge]),
         ("cache info", ["cache", "info", "--cache-dir", str(cache)]),
@@ -295,9 +300,12 @@ def test_cross_host_redirects_strip_the_token(redirector, tmp_path: Path) -> Non
     forge = ("--server-url", url, "--no-cache", "--no-images")  # public images: no registry
     pin = invoke("pin", str(pin_root), *forge, "--format", "json")
     audit = invoke("audit", str(CONSUMERS / "audit-scenarios"), *forge)
+    lock_root = copy_consumer("upd-demo", tmp_path / "lock")
+    lock = invoke("lock", str(lock_root), *forge[:-1], "--format", "json")  # ids: REST, GraphQL
     # pinner followed every redirect and got real answers from the other host ...
     assert pin.exit_code == 1 and json.loads(pin.stdout)["records"], pin.output
     assert audit.exit_code == 1, audit.output
+    assert lock.exit_code == 1 and json.loads(lock.stdout)["dependencies"], lock.output
     kinds = {r["kind"] for r in other.requests}
     assert {"rest", "git", "raw"} <= kinds, kinds
     # ... the configured host got the token (it is the forge) ...
@@ -306,7 +314,8 @@ def test_cross_host_redirects_strip_the_token(redirector, tmp_path: Path) -> Non
     assert any(method == "POST" for method, _, _ in front.seen)  # git protocol v2 too
     # ... and the other host never did
     assert not any(r["auth"] for r in other.requests), [r for r in other.requests if r["auth"]]
-    assert not leaks(pin.output) and not leaks(audit.output)
+    assert not leaks(pin.output) and not leaks(audit.output) and not leaks(lock.output)
+    assert not any(leaks(path.read_bytes()) for path in files_under(lock_root))
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -57,7 +57,7 @@ from pinner.forge.base import Forge
 from pinner.formats.lockfile import LockEntry, Lockfile, commit_digest, render
 from pinner.models import ActionRef, RefListing, RepoInfo, SourceFile, UsesKind
 from pinner.singleflight import SingleFlight
-from pinner.sources.grammar import MAX_NESTING, repo_relative
+from pinner.sources.grammar import MAX_NESTING, is_ref_name, repo_relative
 
 ERROR = "error"
 WARNING = "warning"
@@ -83,9 +83,14 @@ FINDINGS: dict[str, tuple[str, bool, str]] = {
     "depth-exceeded": (ERROR, True, "composite actions nest deeper than the runner allows"),
     "reusable-workflow-not-locked": (WARNING, False, "a remote reusable workflow stays mutable"),
     "expression-ref": (WARNING, False, "a uses: expression cannot be locked"),
+    "invalid-uses": (ERROR, True, "a uses: value the runner cannot run"),
     "stale-workflow": (INFO, False, "the lockfile lists a workflow file that is gone"),
 }
 """Every finding ``pinner lock`` reports: severity, whether it blocks, what it means."""
+
+RUN_LOCK = "run `pinner lock`"
+"""The remedy of a use the lockfile does not pin yet: the one finding a workflow new to the
+lockfile has on every line (the text output says it once per workflow)."""
 
 SEMVER_RE = re.compile(r"^(v?)(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?$")
 
@@ -222,8 +227,9 @@ def best_full_tag(listing: RefListing, commit: str) -> str | None:
 
 def preferred_tag(listing: RefListing, commit: str) -> str | None:
     """The tag the extension records as ``ref:`` of a SHA key: highest full version, else
-    highest version of any shape, else the smallest name."""
-    names = [r.short for r in listing.at_commit(commit) if r.is_tag]
+    highest version of any shape, else the smallest name; never a name no real tag can have
+    (a hostile forge's control characters would be written into ``actions.lock``)."""
+    names = [r.short for r in listing.at_commit(commit) if r.is_tag and is_ref_name(r.short)]
     full = [n for n in names if is_full_version(n)]
     if full:
         return max(full, key=_version_order)
@@ -368,7 +374,7 @@ class LockPlanner:
                 narrowed[key] = None
                 self.add(
                     "not-pinned",
-                    f"{use.action}: cannot be locked: {exc}",
+                    f"{use.action}: cannot be locked: {_reason(exc, str(use.action))}",
                     dependency=use.site.value.raw,
                     file=use.source.relpath,
                     line=use.site.line,
@@ -515,7 +521,7 @@ class LockPlanner:
         except NotFoundError as exc:
             self.add(
                 "not-pinned",
-                f"{node.key}: cannot be locked: {exc}",
+                f"{node.key}: cannot be locked: {_reason(exc, node.key)}",
                 dependency=node.key,
                 required_by=parent,
             )
@@ -657,7 +663,9 @@ class LockPlanner:
         if info.repo_id is None or info.owner_id is None:
             from pinner.errors import RemoteError
 
-            raise RemoteError(f"repository {repo}: the forge gave no ids")
+            raise RemoteError(
+                f"repository {repo}: the forge gave no valid owner and repository ids"
+            )
         if info.full_name.lower() != repo:
             self.add(
                 "repo-renamed",
@@ -775,14 +783,18 @@ class LockPlanner:
 
     async def branch_containing(self, repo: str, sha: str, listing: RefListing) -> str | None:
         tips = sorted(
-            (r.short for r in listing.at_commit(sha) if r.is_branch), key=lambda n: n.encode()
+            (r.short for r in listing.at_commit(sha) if r.is_branch and is_ref_name(r.short)),
+            key=lambda n: n.encode(),
         )
         if listing.default_branch in tips:
             return listing.default_branch
         if tips:
             return tips[0]
         default = listing.default_branch
-        branches = sorted(listing.branches, key=lambda r: (r.short != default, r.short.encode()))
+        branches = sorted(
+            (r for r in listing.branches if is_ref_name(r.short)),
+            key=lambda r: (r.short != default, r.short.encode()),
+        )
         for spent, branch in enumerate(branches):
             if self.options.budget is not None and spent >= self.options.budget:
                 return None
@@ -910,9 +922,7 @@ class LockPlanner:
                     self.add("ref-changed", detail, fixed=fixed, **where)
                 elif not self._sha_listed(key, items, before):
                     detail = f"{raw}: used in {scan.path} but not pinned in the lockfile"
-                    self.add(
-                        "not-pinned", detail, fixed=fixed, remediation="run `pinner lock`", **where
-                    )
+                    self.add("not-pinned", detail, fixed=fixed, remediation=RUN_LOCK, **where)
             shas = {key_ref(k).lower() for k in used if is_full_sha(key_ref(k))}
             transitive = {c for e in before.dependencies.values() if e for c in e.uses}
             for key in items:
@@ -1028,6 +1038,12 @@ class LockPlanner:
     def sorted_findings(self) -> list[LockFinding]:
         unique = list(dict.fromkeys(self.findings))
         return sorted(unique, key=lambda f: (f.workflow, f.file or "", f.line or 0, f.category))
+
+
+def _reason(exc: Exception, subject: str) -> str:
+    """Why ``subject`` could not be resolved, without the ``subject: `` the error opens with
+    (``o/a@x: cannot be locked: commit ... does not exist``, not the reference twice)."""
+    return str(exc).removeprefix(f"{subject}: ")
 
 
 def _site_key(use: RootUse) -> tuple[str, int]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pinner.models import ActionRef, SiteContext, SourceFile, UsesKind, UsesSite
 from pinner.sources.discovery import resolves_inside
-from pinner.sources.grammar import repo_relative
+from pinner.sources.grammar import describe_invalid, repo_relative
 
 MAX_SELF_DEPTH = 100
 """How deep ``$/`` actions may nest before the scan stops (a guard against loops)."""
@@ -128,6 +128,10 @@ class _Scanner:
                     source,
                     f"{value.raw}: an expression cannot be resolved or locked statically",
                 )
+            elif kind is UsesKind.INVALID:
+                # the runner refuses the whole workflow: locking the rest would pass a --check
+                # on a file that cannot run (pin, audit and update report it too)
+                self.note("invalid-uses", site, source, describe_invalid(value))
 
     def same_repo(
         self, source: SourceFile, site: UsesSite, path: str, depth: int, seen: set[str]

@@ -52,6 +52,7 @@ from pinner.models import (
     ReleaseAsset,
     RepoInfo,
     TagObject,
+    is_database_id,
 )
 from pinner.singleflight import SingleFlight
 
@@ -706,5 +707,8 @@ def _bool(value: object) -> bool:
 
 
 def _opt_id(value: object) -> int | None:
-    """A database id, or None (entries stored before ids were kept have none)."""
-    return None if value is None else _int(value)
+    """A database id, or None (entries stored before ids were kept have none); anything that
+    cannot be an id makes the entry unreadable, so it is asked for again and replaced."""
+    if value is not None and not is_database_id(value):
+        raise TypeError("expected a database id")
+    return value

@@ -40,7 +40,16 @@ from pinner.forge.batch_sizes import OBJECTS_PER_QUERY as OBJECTS_PER_QUERY
 from pinner.forge.batch_sizes import REPOS_PER_QUERY as REPOS_PER_QUERY
 from pinner.forge.http import RequestKind, Transport, safe_url
 from pinner.forge.rest import JsonShape, split_repo
-from pinner.models import SHA_RE, Commit, Comparison, GitRef, RefListing, RepoInfo, TagObject
+from pinner.models import (
+    SHA_RE,
+    Commit,
+    Comparison,
+    GitRef,
+    RefListing,
+    RepoInfo,
+    TagObject,
+    is_database_id,
+)
 
 log = logging.getLogger("pinner.forge")
 
@@ -357,7 +366,7 @@ def parse_repo_node(repo: str, node: object) -> RepoInfo | None:
     except (KeyError, TypeError, AttributeError) as exc:
         where = f"{exc!s:.60}"
         raise RemoteError(f"metadata of {repo}: malformed GraphQL answer near {where}") from None
-    ids_ok = all(type(v) is int and v > 0 for v in (repo_id, owner_id))
+    ids_ok = is_database_id(repo_id) and is_database_id(owner_id)
     if default is None or not isinstance(default.get("name"), str) or not ids_ok:
         return None
     return RepoInfo(

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from pinner.errors import NotFoundError, OfflineMiss, RemoteError
+from pinner.errors import NotFoundError, OfflineMiss, RemoteError, TooLargeError
 from pinner.forge.base import CacheStore, answered_elsewhere
 from pinner.forge.http import (
     HTML_MEDIA_TYPES,
@@ -42,6 +42,7 @@ from pinner.models import (
     RepoInfo,
     TagObject,
     cvss_base_score,
+    is_database_id,
 )
 
 log = logging.getLogger("pinner.forge")
@@ -58,6 +59,10 @@ DEFAULT_REST_TTL = 60.0
 """How long a mutable REST body is used without asking; after that it is revalidated by ETag."""
 
 MAX_JSON_BYTES = 32 * 1024 * 1024
+MAX_LIST_BYTES = 64 * 1024 * 1024
+"""Cap on the bytes of all pages of one listing together: :data:`MAX_PAGES` pages of
+:data:`MAX_JSON_BYTES` each would be a gigabyte of JSON, several in memory once parsed. A real
+listing of 3,000 releases with their notes is a few megabytes."""
 
 _REPO_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -242,10 +247,16 @@ def parse_repo(obj: Any) -> RepoInfo:
         default_branch=shape.str("default_branch"),
         html_url=shape.str("html_url"),
         archived=shape.bool("archived", False),
-        repo_id=shape.opt_int("id"),
-        owner_id=owner.opt_int("id") if (owner := shape.opt_sub("owner")) else None,
+        repo_id=_database_id(shape.opt_int("id")),
+        owner_id=_database_id(owner.opt_int("id")) if (owner := shape.opt_sub("owner")) else None,
         extra=extra,
     )
+
+
+def _database_id(value: int | None) -> int | None:
+    """An id as :class:`RepoInfo` keeps it: None unless it can be a database id (0, negative
+    or oversized ids would be written into ``actions.lock``, which GitHub then refuses)."""
+    return value if is_database_id(value) else None
 
 
 ADVISORY_SEVERITIES = ("critical", "high", "medium", "low", "unknown")
@@ -302,6 +313,7 @@ class ApiResponse:
     next_url: str | None
     url: str
     from_cache: bool = False
+    size: int = 0  # bytes of the JSON body (what a listing's pages count against their cap)
 
 
 class RestClient:
@@ -315,12 +327,14 @@ class RestClient:
         *,
         ttl: float = DEFAULT_REST_TTL,
         max_pages: int = MAX_PAGES,
+        max_list_bytes: int = MAX_LIST_BYTES,
     ):
         self.transport = transport
         self.api_base = api_base.rstrip("/")
         self.cache = cache
         self.ttl = ttl
         self.max_pages = max_pages
+        self.max_list_bytes = max_list_bytes
         self.rate_remaining: int | None = None  # the core API quota the last answer reported
 
     def url(self, path: str) -> str:
@@ -334,6 +348,7 @@ class RestClient:
         immutable: bool = False,
         cacheable: bool = True,
         check: Callable[[Any], object] | None = None,
+        max_bytes: int = MAX_JSON_BYTES,
     ) -> ApiResponse:
         """GET a JSON resource; fresh cache entry -> no request, stale -> ``If-None-Match``.
 
@@ -362,7 +377,7 @@ class RestClient:
         if entry is not None and entry.etag:
             headers["If-None-Match"] = entry.etag
         response = await self.transport.request(
-            "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=MAX_JSON_BYTES, what=what
+            "GET", url, kind=RequestKind.REST, headers=headers, max_bytes=max_bytes, what=what
         )
         self._note_quota(response.headers)
         if response.status == 304 and entry is not None and cached is not None:
@@ -387,7 +402,7 @@ class RestClient:
                 ttl=None if immutable else self.ttl,
                 etag=response.headers.get("etag"),
             )
-        return ApiResponse(response.status, data, link, response.url)
+        return ApiResponse(response.status, data, link, response.url, size=len(response.body))
 
     def _note_quota(self, headers: Mapping[str, str]) -> None:
         """Remember the core REST quota left (``x-ratelimit-remaining``): what the
@@ -413,7 +428,7 @@ class RestClient:
             return None
         if link is not None and not isinstance(link, str):
             return None
-        return ApiResponse(200, data, link, url, from_cache=True)
+        return ApiResponse(200, data, link, url, from_cache=True, size=len(body))
 
     async def get_pages(
         self, path: str, *, what: str, params: Mapping[str, str] | None = None
@@ -425,13 +440,27 @@ class RestClient:
         api_host = host_key(self.api_base)
         items: list[Any] = []
         pages = 0
+        seen: set[str] = set()
+        budget = self.max_list_bytes
         while url is not None:
             if host_key(url) != api_host:
                 raise RemoteError(f"{what}: pagination left the API host ({safe_url(url)})")
+            if url in seen:  # page 2 -> page 1 -> page 2...: the same items again and again
+                raise RemoteError(f"{what}: pagination loops back to {safe_url(url)}")
+            seen.add(url)
             if pages >= self.max_pages:
                 log.warning("%s: stopped after %d pages (hard cap)", what, self.max_pages)
                 break
-            response = await self.get(url, what=what)
+            over = f"{what}: its pages add up to more than {self.max_list_bytes} bytes"
+            if budget <= 0:
+                raise TooLargeError(over)
+            try:
+                response = await self.get(url, what=what, max_bytes=min(MAX_JSON_BYTES, budget))
+            except TooLargeError:
+                if budget < MAX_JSON_BYTES:
+                    raise TooLargeError(over) from None
+                raise
+            budget -= response.size
             pages += 1
             if response.status == 404:
                 raise NotFoundError(f"{what}: repository not found")

@@ -17,10 +17,10 @@ Everything that comes from the forge (refs, names) is sanitised before it is pri
 
 from __future__ import annotations
 
-from pinner.core.lock import LockFinding, LockPlan
+from pinner.core.lock import RUN_LOCK, LockFinding, LockPlan
 from pinner.formats.lockfile import LOCKFILE_PATH
 from pinner.formats.pin_diff import rewrite_diff, unified_diff
-from pinner.formats.style import paint
+from pinner.formats.style import count, paint
 from pinner.sanitize import for_terminal
 
 _VERB_STYLES = {"remove": "warning", "narrow": "info", "migrate": "info"}
@@ -72,8 +72,65 @@ def finding_line(finding: LockFinding, *, color: bool = False) -> str:
 
 def render_findings(plan: LockPlan, *, color: bool = False) -> list[str]:
     """Findings still standing (what a write repaired shows as a change above, and in the
-    JSON with ``fixed``)."""
-    return [finding_line(f, color=color) for f in plan.findings if not f.fixed]
+    JSON with ``fixed``).
+
+    A finding that every ``uses:`` line of a workflow has for one reason is said once for the
+    workflow, with its lines: a workflow the lockfile does not list yet (``not-pinned``, on a
+    first ``lock --check`` thousands of lines saying "run pinner lock"), and bare SHAs kept
+    with ``--no-narrow`` (``sha-as-ref``, the style the user chose, on every run). The JSON
+    keeps one finding per line.
+    """
+    listed = set(plan.before.workflows) if plan.before is not None else set()
+    standing = [f for f in plan.findings if not f.fixed]
+    groups: dict[tuple[str, str], list[LockFinding]] = {}
+    for finding in standing:
+        if _said_per_workflow(finding, listed):
+            groups.setdefault((finding.workflow, finding.category), []).append(finding)
+    lines: list[str] = []
+    for finding in standing:
+        group = groups.get((finding.workflow, finding.category))
+        if group is None or len(group) == 1:
+            lines.append(finding_line(finding, color=color))
+        elif finding is group[0]:
+            lines.append(_group_line(group, listed=bool(plan.before_bytes), color=color))
+    return lines
+
+
+def _said_per_workflow(finding: LockFinding, listed: set[str]) -> bool:
+    if finding.category == "sha-as-ref":
+        return bool(finding.workflow)
+    return (
+        finding.category == "not-pinned"
+        and finding.remediation == RUN_LOCK
+        and bool(finding.workflow)
+        and finding.workflow not in listed
+    )
+
+
+def _group_line(group: list[LockFinding], *, listed: bool, color: bool) -> str:
+    """``wf.yml: error not-pinned: not in the lockfile: 12 uses: lines (7, 9, ...) ...``."""
+    first = group[0]
+    places = sorted({(f.file or "", f.line or 0) for f in group})
+    files = {file for file, _ in places}
+    if files == {first.workflow}:
+        where = ", ".join(str(line) for _, line in places)
+    else:  # some in the repository's own actions the workflow reaches through $/
+        where = ", ".join(f"{file}:{line}" for file, line in places)
+    count = f"{len(places)} uses: lines ({where})"
+    if first.category == "sha-as-ref":
+        detail = f"{count} pin a bare SHA without a symbolic ref"
+    else:
+        why = "not in the lockfile" if listed else "there is no lockfile"
+        detail = f"{why}: {count} are not pinned"
+    severity = for_terminal(first.severity, single_line=True)
+    style = _SEVERITY_STYLES.get(first.severity, "info")
+    text = f"{first.category}: {detail}" + (f"; {first.remediation}" if first.remediation else "")
+    return (
+        for_terminal(f"{first.workflow}: ", single_line=True)
+        + paint(severity, style, color)
+        + " "
+        + for_terminal(text, single_line=True)
+    )
 
 
 def summary_line(plan: LockPlan, *, mode: str, written: bool) -> str:
@@ -86,11 +143,12 @@ def summary_line(plan: LockPlan, *, mode: str, written: bool) -> str:
     if plan.removed:
         counts["removed"] = len(plan.removed)
     changed = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    what = f"{len(after.dependencies)} entries for {len(after.workflows)} workflows" + (
+    entries = count(len(after.dependencies), "entry", "entries")
+    what = f"{entries} for {count(len(after.workflows), 'workflow')}" + (
         f" ({changed})" if changed else ""
     )
     if plan.files:
-        what += f", {len(plan.edits)} uses: rewritten in {len(plan.files)} files"
+        what += f", {len(plan.edits)} uses: rewritten in {count(len(plan.files), 'file')}"
     blocking = len(plan.blocking)
     if plan.after_bytes is None and plan.before_bytes is not None:
         state = "removed (nothing left to lock)" if written else "would be removed"

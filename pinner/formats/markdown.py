@@ -28,14 +28,11 @@ from pinner.core.update import (
     VersionPoint,
     summarize_held,
 )
+from pinner.formats.style import count
+from pinner.sanitize import markdown_text
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-
-
-def _text(value: str) -> str:
-    """Plain text in a table cell: one line, printable, markdown specials escaped."""
-    flat = "".join(ch if ch.isprintable() else " " for ch in value)
-    return _MD_SPECIAL.sub(r"\\\1", flat)
+_text = markdown_text
+"""Plain text in a table cell (see :func:`pinner.sanitize.markdown_text`)."""
 
 
 def _code(value: str) -> str:
@@ -156,10 +153,6 @@ def _security_lines(group: Group) -> list[str]:
     return lines
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def _summary(group: Group) -> str:
     """One sentence saying what the change set does, by kind of change."""
     by_kind: dict[str, set[str]] = {}
@@ -168,20 +161,20 @@ def _summary(group: Group) -> str:
     parts = []
     if "update" in by_kind:
         parts.append(
-            f"moves {_count(len(by_kind['update']), 'action', 'actions')} to newer releases"
+            f"moves {count(len(by_kind['update']), 'action', 'actions')} to newer releases"
         )
     if "pin" in by_kind:
         n = len(by_kind["pin"])
-        parts.append(f"pins the mutable refs of {_count(n, 'action', 'actions')}")
+        parts.append(f"pins the mutable refs of {count(n, 'action', 'actions')}")
     if "comment" in by_kind:
         n = len(by_kind["comment"])
-        parts.append(f"corrects the version comments of {_count(n, 'action', 'actions')}")
+        parts.append(f"corrects the version comments of {count(n, 'action', 'actions')}")
     if "branch" in by_kind:
         n = len(by_kind["branch"])
-        parts.append(f"moves {_count(n, 'branch pin', 'branch pins')} to their branch's new tip")
+        parts.append(f"moves {count(n, 'branch pin', 'branch pins')} to their branch's new tip")
     if "image" in by_kind:
         n = len(by_kind["image"])
-        parts.append(f"moves {_count(n, 'container image', 'container images')} to new digests")
+        parts.append(f"moves {count(n, 'container image', 'container images')} to new digests")
     said = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
     if any(c.mutable for c in group.changes):
         tail = "; `--keep-style` tags stay mutable."

@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from pinner import PROJECT_URL, __version__
 from pinner.rules.base import Finding, Rule, Severity, all_rules
+from pinner.sanitize import markdown_text
 
 if TYPE_CHECKING:
     from pinner.core.audit import AuditResult
@@ -97,7 +98,9 @@ def advisory_rule_id(finding: Finding) -> str:
 
 
 def _web_url(url: str) -> bool:
-    return bool(re.match(r"^https?://[^\s]+$", url))
+    """An http(s) URL that cannot end the markdown link it is put in (no space, parenthesis,
+    bracket or angle bracket): an advisory's ``html_url`` is remote text."""
+    return bool(re.match(r"^https?://[^\s()<>\[\]]+$", url))
 
 
 def advisory_descriptor(finding: Finding, rule: type[Rule]) -> dict[str, Any]:
@@ -112,7 +115,8 @@ def advisory_descriptor(finding: Finding, rule: type[Rule]) -> dict[str, Any]:
         text += f" Affected: {entry.name} {entry.vulnerable_range or 'all versions'}"
         text += f"; first patched: {entry.first_patched or 'none'}."
     markdown = (
-        f"**{_escape(advisory.ids)}** ({advisory.severity}): {_escape(advisory.summary)}"
+        f"**{markdown_text(advisory.ids)}** ({advisory.severity}): "
+        f"{markdown_text(advisory.summary)}"
         f"\n\n[The advisory]({url})\n\n{rule.help}"
         f"\n\n[About {rule.id}]({help_uri(rule.id)})"
     )

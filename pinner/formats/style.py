@@ -86,3 +86,9 @@ def diff(text: str, enabled: bool) -> str:
             style = None
         out.append((paint(body, style, True) if style else body) + end)
     return "".join(out)
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``: a number and its noun, singular or plural (``many`` when the
+    plural is not ``one`` plus ``s``)."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -31,6 +31,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pinner.errors import UsageError
@@ -43,6 +44,20 @@ HELPER_TIMEOUT = 20.0
 """Seconds a credential helper may take (some ask a keychain; a hung one must not hang pinner)."""
 
 _HELPER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def json_document(data: bytes | str) -> Any:
+    """``json.loads`` for what a registry (or a Docker config, or a credential helper) gives.
+
+    Why: Python's parser recurses once per nesting level, so ``[[[[...`` a few hundred KiB deep
+    raises RecursionError, which no ``except ValueError`` catches: a hostile registry's error
+    body or tag list used to end the run in a traceback. Too deep is malformed JSON like any
+    other here: a ValueError.
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +157,7 @@ def load_docker_config(
     if len(data) > MAX_CONFIG_BYTES:
         raise UsageError(f"{flag} {path}: too large for a Docker config")
     try:
-        document = json.loads(data)
+        document = json_document(data)
     except (ValueError, UnicodeDecodeError):
         raise UsageError(f"{flag} {path}: not JSON (expected Docker's config.json)") from None
     return parse_docker_config(document, source=f"{flag} {path}")
@@ -233,7 +248,7 @@ def run_helper(name: str, server: str) -> RegistryCredential | None:
             f"credential helper docker-credential-{name} failed (exit {done.returncode})"
         )
     try:
-        answer = json.loads(done.stdout)
+        answer = json_document(done.stdout)
         username, secret = answer["Username"], answer["Secret"]
     except (ValueError, KeyError, TypeError):
         raise UsageError(f"credential helper docker-credential-{name}: unreadable answer") from None

@@ -18,7 +18,9 @@ user's password when there is one. The GitHub token is never sent (the transport
 
 Caching (the same rules as for commits): what a digest names never changes, so "digest D is a
 manifest of repository R" and an image's creation date are kept for ever; what a tag names
-moves, so it is kept for a short TTL; a tag list too. The first time pinner saw a digest is
+moves, so it is kept for a short TTL; a tag list too. An answer that came from another host
+(after a redirect) is used for the run and never kept, as on the forge's channels; a creation
+date is, as it is read from bodies hashed to their digests. The first time pinner saw a digest is
 recorded for ever: ``update`` waits its cooldown from then when an image says nothing about
 when it was built.
 """
@@ -45,7 +47,13 @@ from pinner.forge.http import (
     next_link,
     safe_url,
 )
-from pinner.registry.auth import Challenge, DockerConfig, RegistryCredential, parse_challenge
+from pinner.registry.auth import (
+    Challenge,
+    DockerConfig,
+    RegistryCredential,
+    json_document,
+    parse_challenge,
+)
 from pinner.registry.names import DIGEST_RE, ImageRef
 from pinner.sanitize import for_terminal
 from pinner.singleflight import SingleFlight
@@ -70,6 +78,10 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 MAX_TAG_PAGES = 50
 """Pages of ``tags/list`` read at most (1,000 tags a page): bounded whatever the registry says."""
+
+MAX_TAG_LIST_BYTES = 16 * 1024 * 1024
+"""The bytes of all pages of one tag list together: 50 pages of 1,000 tags are about 2 MiB,
+where 50 pages of :data:`MAX_MANIFEST_BYTES` would be 200 MiB (gigabytes once parsed)."""
 
 DEFAULT_TAG_TTL = 600.0
 """Ten minutes, like ref listings: what a tag names changes, but not from one command to the
@@ -195,17 +207,20 @@ class RegistryClient:
         info = self._manifest_answer(response, ref, None, what=f"{ref.familiar}:{tag}")
         if info is None:
             raise NotFoundError(f"tag {tag!r} not found in {ref.repository}")
-        self._put(cache_key, _info_json(info), ttl=self.tag_ttl)
+        if not response.from_another_host:
+            self._put(cache_key, _info_json(info), ttl=self.tag_ttl)
         return info
 
     async def _has_manifest(self, ref: ImageRef, digest: str) -> ManifestInfo | None:
         cache_key = f"image/{ref.api_host}/{ref.path}/manifest/{digest}"
         cached = self._cached(cache_key)
         if cached is not None:
-            document = json.loads(cached)
+            document = json_document(cached)
             return _info_from_json(cached, cache_key) if document.get("digest") else None
         response = await self._send("HEAD", ref, f"manifests/{digest}", what=f"verify {ref}")
         info = self._manifest_answer(response, ref, digest, what=f"{ref.familiar}@{digest}")
+        if response.from_another_host:
+            return info  # that host's word, not the registry's: for this run only
         if info is None:
             self._put(cache_key, b"{}", ttl=NOT_FOUND_TTL)
             return None
@@ -285,7 +300,7 @@ class RegistryClient:
         cached = self._cached(cache_key)
         created: datetime | None
         if cached is not None:
-            value = json.loads(cached).get("created")
+            value = json_document(cached).get("created")
             created = _parse_date(value) if isinstance(value, str) else None
         else:
             created = await self._created(ref, digest)
@@ -319,7 +334,7 @@ class RegistryClient:
             return None
         blob = await self._blob(ref, config_digest)
         try:
-            value = json.loads(blob).get("created")
+            value = json_document(blob).get("created")
         except (ValueError, AttributeError, UnicodeDecodeError):
             return None
         return _parse_date(value) if isinstance(value, str) else None
@@ -331,7 +346,7 @@ class RegistryClient:
             raise NotFoundError(f"{what}: manifest not found in {ref.repository}")
         self._raise_for_status(response, ref)
         try:
-            document = json.loads(body)
+            document = json_document(body)
         except (ValueError, UnicodeDecodeError):
             raise RemoteError(f"{what}: the manifest is not JSON") from None
         if not isinstance(document, dict):
@@ -357,28 +372,39 @@ class RegistryClient:
         cache_key = f"image/{ref.api_host}/{ref.path}/tags"
         cached = self._cached(cache_key)
         if cached is not None:
-            return tuple(json.loads(cached))
+            return tuple(json_document(cached))
         base = _base(ref.api_host)
         url: str | None = f"{base}/v2/{ref.path}/tags/list?n=1000"
         tags: list[str] = []
         pages = 0
+        seen: set[str] = set()
+        budget = MAX_TAG_LIST_BYTES
+        elsewhere = False  # a page came from another host (a redirect): not the registry's word
+        what = f"list tags of {ref.familiar}"
         while url is not None and pages < MAX_TAG_PAGES:
             pages += 1
+            if url in seen or budget <= 0:  # a page linking back, or pages without end
+                why = "its pages loop" if url in seen else "its pages are too large together"
+                raise RemoteError(f"{what}: {why}")
+            seen.add(url)
             response = await self._authorised(
-                "GET", url, ref, what=f"list tags of {ref.familiar}", max_bytes=MAX_MANIFEST_BYTES
+                "GET", url, ref, what=what, max_bytes=min(MAX_MANIFEST_BYTES, budget)
             )
+            budget -= len(response.body)
+            elsewhere = elsewhere or response.from_another_host
             if response.status == 404:
                 raise NotFoundError(f"repository {ref.repository} not found")
             self._raise_for_status(response, ref)
             try:
-                document = json.loads(response.body)
+                document = json_document(response.body)
                 page = document.get("tags") or []
             except (ValueError, AttributeError, UnicodeDecodeError):
-                raise RemoteError(f"list tags of {ref.familiar}: not a tag list") from None
+                raise RemoteError(f"{what}: not a tag list") from None
             tags.extend(t for t in page if isinstance(t, str))
             url = _next_page(response, base)
         result = tuple(dict.fromkeys(tags))
-        self._put(cache_key, json.dumps(list(result)).encode(), ttl=self.tag_ttl)
+        if not elsewhere:
+            self._put(cache_key, json.dumps(list(result)).encode(), ttl=self.tag_ttl)
         return result
 
     # ------------------------------------------------------------------ authentication
@@ -508,7 +534,7 @@ class RegistryClient:
         if response.status != 200:
             raise RemoteError(f"{what}: HTTP {response.status}")
         try:
-            document = json.loads(response.body)
+            document = json_document(response.body)
             token = document.get("token") or document.get("access_token")
         except (ValueError, AttributeError, UnicodeDecodeError):
             raise RemoteError(f"{what}: not a token response") from None
@@ -612,7 +638,7 @@ def _info_json(info: ManifestInfo) -> bytes:
 
 def _info_from_json(data: bytes, key: str) -> ManifestInfo:
     try:
-        document = json.loads(data)
+        document = json_document(data)
         return ManifestInfo(str(document["digest"]), str(document["media_type"]))
     except (ValueError, KeyError, TypeError):
         raise RemoteError(f"corrupt cache entry {key}") from None
@@ -621,7 +647,7 @@ def _info_from_json(data: bytes, key: str) -> ManifestInfo:
 def _error_code(body: bytes) -> str | None:
     """The first ``errors[].code`` of a distribution error body."""
     try:
-        errors = json.loads(body).get("errors")
+        errors = json_document(body).get("errors")
         code = errors[0].get("code") if errors else None
     except (ValueError, AttributeError, IndexError, TypeError, UnicodeDecodeError):
         return None

@@ -44,6 +44,14 @@ _BAD_CHARS_RE = re.compile(
 _BAD_REF_RE = re.compile(r"\.\.|@\{|//|[~^:?*\[\\]|^/|/$|\.$|\.lock$|^@$|(^|/)\.")
 
 
+def is_ref_name(name: str) -> bool:
+    """Whether ``name`` can be a real branch or tag (``git check-ref-format``, no control or
+    invisible characters): what a forge lists otherwise is no ref pinner names or records."""
+    return not (
+        len(name) > MAX_REF_LENGTH or _BAD_CHARS_RE.search(name) or _BAD_REF_RE.search(name)
+    )
+
+
 def parse_uses(raw: str) -> UsesValue:
     """Classify one ``uses:`` value exactly as the runner would, with a reason when INVALID."""
     if "${{" in raw:

@@ -360,3 +360,41 @@ def test_answers_echoing_the_token_never_bring_it_into_the_cache_or_the_output(
     assert TOKEN.encode() not in cached  # ...without the token
     assert b"***" in cached
     assert TOKEN not in audit.output + update.output
+
+
+def test_a_not_found_from_another_host_is_never_cached() -> None:
+    """git ``ls-refs`` redirected away to a host that says 404: "does not exist" is this run's
+    answer (a missing repository), and the next run asks the forge again: a host the forge
+    redirected to must not make a repository vanish from the cache for minutes."""
+    from pinner.errors import NotFoundError
+
+    cache = MemoryCache()
+
+    def routes() -> None:
+        away = "https://mirror.example/o/r.git/git-upload-pack"
+        respx.post("https://github.com/o/r.git/git-upload-pack").mock(
+            return_value=httpx.Response(307, headers={"location": away})
+        )
+        respx.post(away).mock(return_value=httpx.Response(404))
+        respx.get("https://mirror.example/o/r.git/info/refs").mock(return_value=httpx.Response(404))
+
+    with pytest.raises(NotFoundError):
+        through_the_cache(cache, "list_refs", "o/r", mock_routes=routes)
+    assert not any(key.startswith("refs/") for key in cache.data), list(cache.data)
+
+
+def test_a_not_found_from_the_forge_itself_is_cached_for_a_while() -> None:
+    """The counterpart: the forge's own 404 is an answer kept for the listing TTL."""
+    from pinner.errors import NotFoundError
+
+    cache = MemoryCache()
+
+    def routes() -> None:
+        respx.post("https://github.com/o/r.git/git-upload-pack").mock(
+            return_value=httpx.Response(404)
+        )
+        respx.get("https://github.com/o/r.git/info/refs").mock(return_value=httpx.Response(404))
+
+    with pytest.raises(NotFoundError):
+        through_the_cache(cache, "list_refs", "o/r", mock_routes=routes)
+    assert any(key.startswith("refs/") for key in cache.data), list(cache.data)

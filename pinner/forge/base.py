@@ -8,7 +8,8 @@ definitively does not exist (a finding about the user's file) and
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -35,17 +36,19 @@ def answered_elsewhere() -> None:
     After a redirect away (a captive portal, GHES serving raw files from another host name)
     an answer may be right for this run, but the forge did not vouch for it: a cache must
     keep it for the run only, never for ever under a commit. The forge calls this while it
-    answers; :func:`vouched` tells the caller.
+    answers; :func:`provenance` tells the caller.
     """
     _FROM_THE_FORGE.set(False)
 
 
-async def vouched(fetch: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
-    """``fetch()``'s answer and whether it came from the forge's own hosts throughout."""
+@contextlib.contextmanager
+def provenance() -> Iterator[Callable[[], bool]]:
+    """For the ``with`` block: a function telling whether what the forge answered so far, a
+    value or a "does not exist", came from its own hosts throughout (see
+    :func:`answered_elsewhere`)."""
     token = _FROM_THE_FORGE.set(True)
     try:
-        value = await fetch()
-        return value, _FROM_THE_FORGE.get()
+        yield _FROM_THE_FORGE.get
     finally:
         _FROM_THE_FORGE.reset(token)
 

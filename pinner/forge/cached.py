@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pinner.errors import NotFoundError, OfflineMiss
-from pinner.forge.base import CacheEntry, CacheStore, Forge, NotBatched, vouched
+from pinner.forge.base import CacheEntry, CacheStore, Forge, NotBatched, provenance
 from pinner.models import (
     SHA_RE,
     Advisory,
@@ -338,16 +338,19 @@ class CachedForge:
                 f"--offline: the cache has no {what}; run once without --offline to fill it"
             )
         self.stats[f"{kind.name}.fetch"] += 1
-        try:
-            value, from_the_forge = await vouched(fetch)
-        except NotFoundError as exc:
-            # "does not exist" is an answer too; kept for the TTL only, since a repository,
-            # a commit or a tag can be pushed later under the very name that was missing.
-            if persist and self.store is not None:
-                self.store.put(key, _MISSING + str(exc).encode(), ttl=self.refs_ttl)
-            raise
+        with provenance() as from_the_forge:
+            try:
+                value = await fetch()
+            except NotFoundError as exc:
+                # "does not exist" is an answer too; kept for the TTL only, since a repository,
+                # a commit or a tag can be pushed later under the very name that was missing;
+                # and only when the forge said it (not a host a redirect led to)
+                if persist and self.store is not None and from_the_forge():
+                    self.store.put(key, _MISSING + str(exc).encode(), ttl=self.refs_ttl)
+                raise
+            vouched = from_the_forge()
         # an answer another host gave (a redirect away) is this run's, never the store's
-        if persist and self.store is not None and from_the_forge:
+        if persist and self.store is not None and vouched:
             lifetime = ttl(value) if callable(ttl) else ttl
             if not isinstance(lifetime, _Keep):
                 self.store.put(key, _PRESENT + kind.encode(value), ttl=lifetime)

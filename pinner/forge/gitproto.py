@@ -289,11 +289,11 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
         max_bytes=MAX_LISTING_BYTES,
         what=what,
     )
+    if response.from_another_host:
+        answered_elsewhere()  # a listing (or a "not found") for this run, kept by no cache
     _check_git_status(
         response.status, repo, response.url, what, authenticated=transport.authenticated
     )
-    if response.from_another_host:
-        answered_elsewhere()  # a listing for this run, kept by no cache
     if response.body:
         with _context(what, response.url):
             return to_listing(repo, parse_ls_refs_v2(response.body))
@@ -305,11 +305,11 @@ async def fetch_ref_listing(transport: Transport, git_base: str, repo: str) -> R
         max_bytes=MAX_LISTING_BYTES,
         what=what,
     )
+    if response.from_another_host:
+        answered_elsewhere()
     _check_git_status(
         response.status, repo, response.url, what, authenticated=transport.authenticated
     )
-    if response.from_another_host:
-        answered_elsewhere()
     with _context(what, response.url):
         advertisement = parse_info_refs_v0(response.body)
     return to_listing(repo, advertisement.refs, advertisement.head_symref)

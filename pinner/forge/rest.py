@@ -385,15 +385,15 @@ class RestClient:
             assert self.cache is not None
             self.cache.put(key, entry.value, ttl=None if immutable else self.ttl, etag=entry.etag)
             return cached
+        from_api = not response.from_another_host
+        if not from_api:
+            answered_elsewhere()  # used for this run (a 404 too), kept by no cache
         if not 200 <= response.status < 300:
             return ApiResponse(response.status, None, None, response.url)
         data = response.json(what)
         if check is not None:
             check(data)
         link = next_link(response.headers.get("link"))
-        from_api = not response.from_another_host
-        if not from_api:
-            answered_elsewhere()  # used for this run, kept by no cache
         if self.cache is not None and cacheable and from_api and response.status == 200:
             envelope = json.dumps({"next": link}).encode() + b"\n" + response.body
             self.cache.put(

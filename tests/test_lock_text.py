@@ -118,3 +118,17 @@ def test_a_tag_name_no_real_tag_can_have_is_never_recorded_as_a_ref(
     written = (repo / LOCK).read_text(encoding="utf-8")
     assert "pwned" not in written and "\\e" not in written
     assert "ref: 'side'" in written
+
+
+def test_a_directory_where_the_lockfile_belongs_is_an_input_error(emulator, tmp_path: Path) -> None:
+    """Not "no lockfile" (``--check`` said "would change") nor "changed on disk while pinner
+    ran" (the write refused it): one line saying what is there, exit 2, nothing written."""
+    files = {".github/workflows/a.yml": workflow("acme/tool@v1")}
+    forge, repo = make(tmp_path, world(), files)
+    (repo / LOCK).mkdir()
+    emu = emulator(forge)
+    for args in ((), ("--check",)):
+        done = run_lock(emu, *args, cwd=repo)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == f"pinner: error: {LOCK}: is a directory, not a lockfile\n"
+    assert (repo / ".github/workflows/a.yml").read_text() == files[".github/workflows/a.yml"]

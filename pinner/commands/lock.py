@@ -157,13 +157,12 @@ class LockCommand:
 async def run_lock(command: LockCommand, settings: Settings) -> int:
     """The whole command after option parsing; returns the exit code."""
     from pinner.core.lock import LockOptions, LockPlanner
-    from pinner.core.lockfile import parse_lockfile
+    from pinner.core.lockfile import parse_lockfile, read_lockfile_bytes
     from pinner.forge.factory import open_forge
     from pinner.formats.lockfile import LOCKFILE_PATH
 
     root, workflows, full_scan = find_workflows(command.paths)
-    lock_path = root / LOCKFILE_PATH
-    before_bytes = lock_path.read_bytes() if lock_path.is_file() else None
+    before_bytes = read_lockfile_bytes(root)
     before = parse_lockfile(before_bytes) if before_bytes is not None else None
     if not workflows and before is None:
         raise UsageError(f"{root}: no workflow files found in .github/workflows")
@@ -181,7 +180,7 @@ async def run_lock(command: LockCommand, settings: Settings) -> int:
         plan = await planner.plan(sources, full_scan=full_scan)
     written = False
     if command.mode == "write" and plan.changed:
-        write_plan(plan, lock_path)
+        write_plan(plan, root / LOCKFILE_PATH)
         written = True
     report(command, plan, written)
     if plan.blocking:

@@ -118,14 +118,19 @@ def read_lockfile(root: Path) -> Lockfile | None:
 
     Raises :class:`InputError` (exit 2) naming the line when GitHub's parser would refuse it.
     """
-    path = root / LOCKFILE_PATH
+    data = read_lockfile_bytes(root)
+    return parse_lockfile(data) if data is not None else None
+
+
+def read_lockfile_bytes(root: Path) -> bytes | None:
+    """The bytes of the repository's lockfile, or None when it has none; a directory in its
+    place is an input error (exit 2), never taken for "no lockfile"."""
     try:
-        data = path.read_bytes()
+        return (root / LOCKFILE_PATH).read_bytes()
     except FileNotFoundError:
         return None
     except IsADirectoryError:
         raise InputError("is a directory, not a lockfile", path=LOCKFILE_PATH) from None
-    return parse_lockfile(data)
 
 
 def parse_lockfile(data: bytes, *, source: str = LOCKFILE_PATH) -> Lockfile:

@@ -1090,14 +1090,12 @@ async def lockfile_in_step(
     one), the ones no workflow uses any more are dropped, every other entry stays as it is.
     Nothing is narrowed or migrated: update decided what the files say.
     """
-    from pinner.core.lockfile import parse_lockfile
-    from pinner.formats.lockfile import LOCKFILE_PATH
+    from pinner.core.lockfile import parse_lockfile, read_lockfile_bytes
     from pinner.sources import scan
 
-    path = root / LOCKFILE_PATH
-    if not path.is_file():
+    before_bytes = read_lockfile_bytes(root)
+    if before_bytes is None:
         return None
-    before_bytes = path.read_bytes()
     updated: dict[str, SourceFile] = {}
     for source in sources:
         data = writes.get(source.path)

@@ -304,12 +304,20 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         if _state.signum is None:
             raise
         raise Stopped from None
-    except KeyboardInterrupt:
-        # a second signal cut the loop's teardown short: the tasks it leaves pending are left
-        # on purpose, and asyncio's report of each at exit would come after pinner's last line
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        # A second signal left the loop from one of its callbacks: the tasks it leaves pending
+        # are left on purpose, and asyncio's report of each at exit would come after pinner's
+        # last line. If that callback ran in the step where a task asyncio.run waits for had
+        # just finished, asyncio's own "done, stop the loop" callback stays queued and stops the
+        # loop under the next thing the teardown waits for ("Event loop stopped before Future
+        # completed"): the same stop, cut short one step later.
+        if isinstance(exc, RuntimeError) and _state.signum is None:
+            raise
         import logging
 
         logging.getLogger("asyncio").disabled = True
+        if isinstance(exc, RuntimeError):
+            raise Stopped from None
         raise
     finally:
         _state.loop = None
